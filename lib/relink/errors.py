@@ -1,0 +1,106 @@
+"""The one error tree of relink.
+
+Every error a user can cause or meet derives from :class:`RelinkError`, so callers
+(the CLI, the notebooks, the batch runner) catch one type and show one line.
+
+::
+
+    RelinkError
+    ├── InputError              input a user handed us cannot be used
+    │   └── ExportError         an export file: missing, unreadable, wrong shape
+    ├── ApiError                the account API answered with a failure
+    │   ├── AuthError           401/403: token missing, invalid, or out of scope
+    │   ├── NotFoundError       404
+    │   ├── ConflictError       409: refused, carries the server's blockers
+    │   ├── RateLimitedError    429: carries the wait (seconds)
+    │   ├── ServerError         5xx after retries
+    │   └── ApiConnectionError  no answer at all (refused, reset, timed out)
+    ├── GuardError              a runbook step refused by its guard
+    └── BatchError              the batch runner could not start
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+class RelinkError(Exception):
+    """Root of every error relink raises on purpose."""
+
+
+class InputError(RelinkError):
+    """Input handed to relink cannot be used as it is."""
+
+
+class ExportError(InputError):
+    """An export file cannot be audited; the message names the file and the problem."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ApiError(RelinkError):
+    """The account API refused or failed a call.
+
+    Carries the HTTP status, the server's machine code and its request id when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.details = details or {}
+        suffix = f" (request {request_id})" if request_id else ""
+        super().__init__(f"{message}{suffix}")
+
+
+class AuthError(ApiError):
+    """401 or 403: the token is missing, wrong, or not allowed for this account."""
+
+
+class NotFoundError(ApiError):
+    """404: the account or order does not exist."""
+
+
+class ConflictError(ApiError):
+    """409: the server refused a state change; ``blockers`` lists what stands in the way."""
+
+    @property
+    def blockers(self) -> list[dict[str, Any]]:
+        return list(self.details.get("blockers", []))
+
+
+class RateLimitedError(ApiError):
+    """429: the sync quota is spent; ``retry_after`` is the wait in seconds."""
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.details.get("retry_after")
+        return float(value) if value is not None else None
+
+
+class ServerError(ApiError):
+    """5xx that retries did not cure."""
+
+
+class ApiConnectionError(ApiError):
+    """No usable answer: connection refused or dropped, or the call timed out."""
+
+
+class GuardError(RelinkError):
+    """A runbook step refused to run because its guard does not hold."""
+
+
+class BatchError(RelinkError):
+    """The batch runner cannot start (bad inputs, bad manifest)."""

@@ -1,0 +1,251 @@
+"""Read order exports (CSV or XLSX) into one normalised DataFrame, rejecting nothing silently.
+
+The reader finds columns by alias, reads only those (exports carry personal data that the
+audit has no use for), normalises status labels, fills the status of line-item rows, and
+accounts for every data row: ``rows_in == len(orders) + len(rejected)``.
+
+Raises :class:`relink.errors.ExportError` (one line, naming the file) when a file cannot
+be audited at all: missing, a directory, empty, header only, a needed column absent, not
+a CSV or XLSX, or a corrupt workbook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from relink import statuses
+from relink.errors import ExportError
+from relink.tables import PROBLEM, ColumnSpec, read_table
+
+ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec("order", ("Order No.", "Order Number", "Order ID", "Order", "Name"), required=True),
+    ColumnSpec("status", ("DSers Status", "Order Status", "Status"), required=True),
+    ColumnSpec("store", ("Store", "Store Name", "Shop", "Shop Name")),
+    ColumnSpec(
+        "aliexpress_order",
+        (
+            "AliExpress Order No.",
+            "AliExpress Order Number",
+            "AliExpress Order ID",
+            "AE Order ID",
+            "AE Order No.",
+            "Supplier Order No.",
+        ),
+    ),
+    ColumnSpec("tracking", ("Tracking No.", "Tracking Number")),
+    ColumnSpec("order_date", ("Order Date", "Date", "Created At", "Created")),
+)
+
+ALIEXPRESS_COLUMNS: tuple[ColumnSpec, ...] = (
+    ColumnSpec(
+        "aliexpress_order",
+        ("aliexpress_order_id", "AliExpress Order No.", "AliExpress Order Number", "AE Order ID"),
+        required=True,
+    ),
+    ColumnSpec("order_status", ("order_status", "AliExpress Status", "AE Status"), required=True),
+    ColumnSpec("end_reason", ("end_reason", "End Reason")),
+    ColumnSpec("logistics_status", ("logistics_status", "Logistics Status")),
+    ColumnSpec("tracking", ("tracking_number", "Tracking No.", "Tracking Number")),
+)
+
+
+@dataclass(frozen=True)
+class Export:
+    """A DSers order export, read and normalised.
+
+    ``orders`` has one row per export row that can be audited, with the columns ``row``
+    (as a spreadsheet numbers it, header = 1), ``store`` ("" when the export has none),
+    ``order``, ``order_key`` (an integer naming the (store, order) pair), ``status`` (the
+    label as written, after filling line-item rows), ``status_key`` (a categorical of
+    :data:`relink.statuses.DSERS_STATUSES`, missing when the label is empty or
+    unrecognised), ``aliexpress_order``, ``tracking``, ``order_date``.
+    ``rejected`` lists the rows that could not be audited (``row``, ``reason``).
+    """
+
+    path: Path
+    orders: pd.DataFrame
+    rejected: pd.DataFrame
+    columns: dict[str, str]
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.orders) + len(self.rejected)
+
+
+@dataclass(frozen=True)
+class AliExpressSide:
+    """The AliExpress-side file: one row per AliExpress order (``records``), plus rejections.
+
+    ``repeats`` counts rows that repeat an earlier row's order number and status exactly:
+    read, agreed with, and folded into one record, so ``rows_in == len(records) +
+    repeats + len(rejected)``.
+    """
+
+    path: Path
+    records: pd.DataFrame
+    rejected: pd.DataFrame
+    columns: dict[str, str]
+    repeats: int = 0
+
+    @property
+    def rows_in(self) -> int:
+        return len(self.records) + self.repeats + len(self.rejected)
+
+
+def read_export(path: str | Path) -> Export:
+    """Read a DSers order export.
+
+    Raises:
+        ExportError: the file cannot be audited at all (the message says why).
+    """
+    table = read_table(path, ORDER_COLUMNS)
+    frame = table.frame
+    # Only identifiers are trimmed: they are joined and grouped on; the rest is shown as is.
+    for name in ("order", "store"):
+        if name in frame:
+            frame[name] = _stripped_few(frame[name])
+    if "aliexpress_order" in frame:
+        frame["aliexpress_order"] = _stripped(frame["aliexpress_order"])
+    if "store" not in frame:
+        frame["store"] = pd.Series("", index=frame.index, dtype="str")
+
+    reasons = _row_problems(frame)
+    reasons = reasons.mask(reasons.isna() & frame["order"].isna(), "no order number")
+    bad = reasons.notna()
+    rejected = pd.DataFrame({"row": frame.loc[bad, "row"], "reason": reasons[bad]})
+    orders = frame.loc[~bad].reset_index(drop=True) if bad.any() else frame
+    orders["store"] = _fill_continuation_store(orders["store"], orders["order"]).fillna("")
+    orders["order_key"] = _order_keys(orders["store"], orders["order"])
+    orders["status"] = _fill_line_item_status(orders)
+    orders["status_key"] = _status_keys(orders["status"])
+    for name in ("aliexpress_order", "tracking", "order_date"):
+        if name not in orders:
+            orders[name] = pd.Series(pd.NA, index=orders.index, dtype="str")
+    ordered = ["row", "store", "order", "order_key", "status", "status_key"]
+    ordered += ["aliexpress_order", "tracking", "order_date"]
+    return Export(table.path, orders[ordered], rejected.reset_index(drop=True), table.columns)
+
+
+def read_aliexpress(path: str | Path) -> AliExpressSide:
+    """Read the AliExpress-side file (format in DOMAIN.md).
+
+    Rows without an AliExpress order number, and rows that repeat an order number with a
+    different status, are rejected with a reason.
+
+    Raises:
+        ExportError: the file cannot be read at all.
+    """
+    table = read_table(path, ALIEXPRESS_COLUMNS)
+    frame = table.frame
+    for name in ("aliexpress_order", "order_status", "end_reason", "tracking"):
+        if name in frame:
+            frame[name] = _stripped(frame[name])
+    for name in ("end_reason", "logistics_status", "tracking"):
+        if name not in frame:
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+
+    reasons = _row_problems(frame)
+    reasons = reasons.mask(
+        reasons.isna() & frame["aliexpress_order"].isna(), "no aliexpress_order_id"
+    )
+    has_id = reasons.isna()
+
+    keyed = frame.loc[has_id]
+    signature = keyed["order_status"].fillna("") + "\x1f" + keyed["end_reason"].fillna("")
+    first_row = keyed.groupby("aliexpress_order")["row"].transform("first")
+    first_signature = signature.groupby(keyed["aliexpress_order"]).transform("first")
+    conflicting = signature.ne(first_signature)
+    reasons[conflicting[conflicting].index] = (
+        "aliexpress_order_id repeats row "
+        + first_row[conflicting].astype(str)
+        + " with a different order_status"
+    )
+    bad = reasons.notna()
+    rejected = pd.DataFrame({"row": frame.loc[bad, "row"], "reason": reasons[bad]})
+    kept = frame.loc[~bad]
+    records = kept.drop_duplicates("aliexpress_order").reset_index(drop=True)
+    repeats = len(kept) - len(records)
+    rejected = rejected.reset_index(drop=True)
+    return AliExpressSide(table.path, records, rejected, table.columns, repeats)
+
+
+def _row_problems(frame: pd.DataFrame) -> pd.Series:
+    """Why each row cannot be read as it stands (missing when it can); pops the marker."""
+    if PROBLEM in frame:
+        return frame.pop(PROBLEM)
+    return pd.Series(pd.NA, index=frame.index, dtype="str")
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    """Strip surrounding blanks; a cell that is only blanks becomes missing."""
+    stripped = values.str.strip()
+    blank = stripped.eq("").fillna(False).to_numpy(dtype=bool)
+    return stripped.mask(blank) if blank.any() else stripped
+
+
+def _stripped_few(values: pd.Series) -> pd.Series:
+    """:func:`_stripped` for columns that repeat values: each distinct value trimmed once."""
+    codes, uniques = pd.factorize(values)
+    distinct = pd.Series(uniques, dtype=values.dtype)
+    trimmed = distinct.str.strip()
+    if trimmed.equals(distinct):
+        return values
+    trimmed = trimmed.mask(trimmed.eq("").to_numpy(dtype=bool))
+    return pd.Series(trimmed.array.take(codes, allow_fill=True), index=values.index)
+
+
+def _fill_continuation_store(store: pd.Series, order: pd.Series) -> pd.Series:
+    """Give a line-item row with an empty store cell the store of the row just above it,
+    when that row carries the same order number (Shopify-style continuation rows)."""
+    if not store.isna().any():
+        return store
+    run = order.ne(order.shift()).cumsum()
+    return store.groupby(run).ffill()
+
+
+def _order_keys(store: pd.Series, order: pd.Series) -> np.ndarray:
+    """One integer per (store, order): the identity of an order across an export."""
+    order_codes, _ = pd.factorize(order)
+    store_codes, store_names = pd.factorize(store)
+    return order_codes.astype(np.int64) * max(len(store_names), 1) + store_codes
+
+
+def _fill_line_item_status(orders: pd.DataFrame) -> pd.Series:
+    """An empty status takes that of the nearest earlier row of the same (store, order)."""
+    status = orders["status"]
+    if not status.isna().any():
+        return status
+    return status.groupby(orders["order_key"].to_numpy(), sort=False).ffill()
+
+
+def _status_keys(labels: pd.Series) -> pd.Categorical:
+    """Status keys as a categorical of :data:`statuses.DSERS_STATUSES` (missing: unknown).
+
+    Each distinct label is normalised once, however many rows carry it.
+    """
+    codes, uniques = pd.factorize(labels)
+    known = statuses.DSERS_STATUSES
+    keys = [statuses.normalise_status(label) for label in uniques]
+    lookup = np.array([known.index(k) if k else -1 for k in keys] + [-1], dtype=np.int8)
+    return pd.Categorical.from_codes(lookup[codes], categories=known)
+
+
+def describe_columns(specs: tuple[ColumnSpec, ...]) -> list[tuple[str, str, bool]]:
+    """The alias table, for documentation: (column, aliases in precedence order, required)."""
+    return [(spec.name, ", ".join(spec.aliases), spec.required) for spec in specs]
+
+
+__all__ = [
+    "ALIEXPRESS_COLUMNS",
+    "ORDER_COLUMNS",
+    "AliExpressSide",
+    "Export",
+    "ExportError",
+    "describe_columns",
+    "read_aliexpress",
+    "read_export",
+]

@@ -1,0 +1,239 @@
+"""Reading exports: encodings, delimiters, quoting, workbooks, aliases, line items, rejections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from relink.errors import ExportError
+from relink.exports import read_aliexpress, read_export
+
+HEADER = ["Order No.", "Status", "Store", "Customer Name", "Shipping Address"]
+ROWS = [
+    ["#1001", "Awaiting payment", "Shop A", "Zoë Müller", "Straße 1, Köln"],
+    ["#1002", "Fulfilled", "Shop A", "José Ñúñez", 'Flat "B", 2\nLine two'],
+    ["#1001", "Cancelled", "Shop B", "Anaïs", "Rue; de la Paix"],
+]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_every_delimiter_and_encoding_reads_the_same(write_csv, delimiter, encoding) -> None:
+    path = write_csv([HEADER, *ROWS], delimiter=delimiter, encoding=encoding)
+    export = read_export(path)
+    assert export.rows_in == 3 and export.rejected.empty
+    assert export.orders["order"].tolist() == ["#1001", "#1002", "#1001"]
+    assert export.orders["store"].tolist() == ["Shop A", "Shop A", "Shop B"]
+    assert export.orders["status_key"].tolist() == ["awaiting_payment", "fulfilled", "canceled"]
+    assert export.orders["row"].tolist() == [2, 3, 4]
+
+
+def test_quoted_fields_keep_delimiters_quotes_and_newlines(write_csv) -> None:
+    rows = [["Order No.", "Note", "Status"], ["#1", 'say "hi", then\nleave', "Fulfilled"]]
+    rows.append(["#2", "plain", "Awaiting order"])
+    export = read_export(write_csv(rows))
+    # The record spanning two physical lines is still one spreadsheet row.
+    assert export.orders["row"].tolist() == [2, 3]
+    assert export.orders["status_key"].tolist() == ["fulfilled", "awaiting_order"]
+
+
+def test_only_wanted_columns_are_kept(write_csv) -> None:
+    export = read_export(write_csv([HEADER, *ROWS]))
+    assert "Customer Name" not in export.orders and "Shipping Address" not in export.orders
+    assert not any("Zo" in str(v) for v in export.orders.to_numpy().ravel())
+
+
+@pytest.mark.parametrize(
+    ("order_header", "status_header"),
+    [
+        ("Order No.", "Status"),
+        ("order_no", "ORDER STATUS"),
+        ("ORDER NUMBER", "dsers-status"),
+        ("Order ID", "Status"),
+        ("Order", "Status"),
+        ("Name", "Status"),
+        (" order   no ", "status"),
+    ],
+)
+def test_columns_are_found_by_alias(write_csv, order_header, status_header) -> None:
+    export = read_export(write_csv([[order_header, status_header], ["#9", "Fulfilled"]]))
+    assert export.orders.loc[0, "order"] == "#9"
+    assert export.columns["order"] == order_header.strip()
+
+
+def test_alias_precedence_prefers_the_more_specific_column(write_csv) -> None:
+    header = ["Name", "Order No.", "Status", "DSers Status", "Shop", "Store"]
+    export = read_export(write_csv([header, ["Bob", "#7", "x", "Fulfilled", "s1", "s2"]]))
+    row = export.orders.iloc[0]
+    assert (row["order"], row["status"], row["store"]) == ("#7", "Fulfilled", "s2")
+
+
+def test_optional_columns(write_csv) -> None:
+    header = ["Order No.", "Status", "AliExpress Order ID", "Tracking No.", "Created At"]
+    export = read_export(write_csv([header, ["#1", "Fulfilled", "8180000000000001", "LP1", "d"]]))
+    row = export.orders.iloc[0]
+    assert row["aliexpress_order"] == "8180000000000001" and row["tracking"] == "LP1"
+    assert row["store"] == ""
+
+
+def test_line_item_rows_take_the_status_of_their_order(write_csv) -> None:
+    rows = [
+        ["Name", "Status", "Store"],
+        ["#1", "Awaiting shipment", "A"],
+        ["#2", "Fulfilled", "A"],
+        ["#2", "", ""],  # continuation row, store left blank: the row above's store
+        ["#1", "", "A"],  # nearest earlier row of (A, #1), not the row just above
+        ["#1", "", "B"],  # another store's #1 has no earlier status: unknown
+    ]
+    orders = read_export(write_csv(rows)).orders
+    assert orders["store"].tolist() == ["A", "A", "A", "A", "B"]
+    assert orders["status_key"].tolist()[:4] == [
+        "awaiting_shipment",
+        "fulfilled",
+        "fulfilled",
+        "awaiting_shipment",
+    ]
+    assert pd.isna(orders.loc[4, "status_key"])
+    assert orders["status"].tolist()[:4] == [
+        "Awaiting shipment",
+        "Fulfilled",
+        "Fulfilled",
+        "Awaiting shipment",
+    ]
+
+
+def test_unrecognised_and_empty_statuses_are_kept_not_dropped(write_csv) -> None:
+    rows = [["Order No.", "Status"], ["#1", "On hold"], ["#2", ""], ["#3", "N/A"]]
+    orders = read_export(write_csv(rows)).orders
+    assert orders["order"].tolist() == ["#1", "#2", "#3"]
+    assert orders["status_key"].isna().all()
+    assert orders.loc[2, "status"] == "N/A"
+
+
+def test_rows_without_order_number_are_rejected_with_spreadsheet_row(write_csv) -> None:
+    rows = [
+        ["Order No.", "Status"],
+        ["#1", "Fulfilled"],
+        ["", "Fulfilled"],
+        ["  ", "x"],
+        ["#4", ""],
+    ]
+    export = read_export(write_csv(rows))
+    assert export.rejected.to_dict("records") == [
+        {"row": 3, "reason": "no order number"},
+        {"row": 4, "reason": "no order number"},
+    ]
+    assert export.rows_in == 4 == len(export.orders) + len(export.rejected)
+
+
+def test_blank_lines_keep_row_numbers_and_are_accounted_for(tmp_path: Path) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("Order No.,Status\n#1,Fulfilled\n\n#3,Fulfilled\n")
+    export = read_export(path)
+    assert export.orders["row"].tolist() == [2, 4]
+    assert export.rejected["row"].tolist() == [3]
+
+
+@pytest.mark.parametrize("bad_row", [2, 3])
+def test_rows_with_too_many_fields_make_the_file_unreadable(write_csv, bad_row) -> None:
+    # An unquoted delimiter shifts every later cell: reading such a row would be a guess.
+    rows = [["Order No.", "Status"], ["#1", "Fulfilled"], ["#2", "Fulfilled"]]
+    rows[bad_row - 1] = [*rows[bad_row - 1], "123 Main St"]
+    with pytest.raises(ExportError, match=rf"row {bad_row} has (3|more) fields"):
+        read_export(write_csv(rows))
+
+
+def test_xlsx_first_sheet_with_the_columns_is_used(write_xlsx) -> None:
+    path = write_xlsx(
+        {
+            "Notes": [["Exported by DSers"], ["for support"]],
+            "Orders": [
+                ["Order No.", "Status", "AliExpress Order No.", "Quantity"],
+                [1001, "Awaiting Payment", 8180123456789012, 2],
+                [1002.0, "Fulfilled", None, 1],
+                [None, "Fulfilled", None, 1],
+            ],
+            "Later": [["Order No.", "Status"], ["#x", "Pending"]],
+        }
+    )
+    export = read_export(path)
+    assert export.orders["order"].tolist() == ["1001", "1002"]
+    assert export.orders.loc[0, "aliexpress_order"] == "8180123456789012"
+    assert export.rejected.to_dict("records") == [{"row": 4, "reason": "no order number"}]
+
+
+def test_xlsx_header_below_a_title_row(write_xlsx) -> None:
+    path = write_xlsx({"S": [["Orders of shop A"], [], ["Order No.", "Status"], ["#1", "Pending"]]})
+    export = read_export(path)
+    assert export.orders["row"].tolist() == [4]
+
+
+def test_xlsx_without_the_columns_names_what_it_found(write_xlsx) -> None:
+    path = write_xlsx({"S": [["Order No.", "Customer"], ["#1", "Bob"]]})
+    with pytest.raises(
+        ExportError, match=r"no status column .*columns found: Order No\., Customer"
+    ):
+        read_export(path)
+
+
+BAD = Path(__file__).parents[1] / "data" / "bad"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.csv", "is empty"),
+        ("blank.csv", "is empty"),
+        ("header_only.csv", "has a header but no data rows"),
+        ("no_status.csv", "no status column"),
+        ("no_order.csv", "no order column"),
+        ("one_line.txt", "no order column"),
+        ("orders.json", "no order column"),
+        ("picture.csv", "not a CSV or XLSX"),
+        ("report.pdf", "not a CSV or XLSX"),
+        ("not_a_workbook.xlsx", "not a valid XLSX"),
+        ("truncated.xlsx", "not a readable XLSX"),
+    ],
+)
+def test_bad_inputs_raise_one_line_naming_the_file(name: str, message: str) -> None:
+    with pytest.raises(ExportError) as caught:
+        read_export(BAD / name)
+    text = str(caught.value)
+    assert text.startswith(str(BAD / name)) and message in text and "\n" not in text
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="no such file"):
+        read_export(tmp_path / "nope.csv")
+    with pytest.raises(ExportError, match="is a directory"):
+        read_export(tmp_path)
+
+
+def test_aliexpress_side_file(write_csv) -> None:
+    rows = [
+        [
+            "aliexpress_order_id",
+            "order_status",
+            "end_reason",
+            "logistics_status",
+            "tracking_number",
+        ],
+        ["8180000000000001", "FINISH", "buyer_cancel", "", ""],
+        ["", "FINISH", "", "", ""],
+        ["8180000000000002", "WAIT_BUYER_ACCEPT_GOODS", "", "IN_TRANSIT", "LP9"],
+        ["8180000000000002", "WAIT_BUYER_ACCEPT_GOODS", "", "IN_TRANSIT", "LP9"],
+        ["8180000000000001", "WAIT_SELLER_SEND_GOODS", "", "", ""],
+    ]
+    side = read_aliexpress(write_csv(rows, "ae.csv"))
+    assert side.records["aliexpress_order"].tolist() == ["8180000000000001", "8180000000000002"]
+    assert side.rejected["row"].tolist() == [3, 6]
+    assert "repeats row 2" in side.rejected.loc[1, "reason"]
+    assert side.repeats == 1
+    assert side.rows_in == 5 == len(side.rejected) + len(side.records) + side.repeats
+
+
+def test_an_order_export_is_not_an_aliexpress_file(write_csv) -> None:
+    with pytest.raises(ExportError, match="no aliexpress_order column"):
+        read_aliexpress(write_csv([HEADER, *ROWS]))
