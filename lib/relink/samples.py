@@ -397,3 +397,21 @@ def write_large_export(path: str | Path, rows: int, *, seed: int = 11, fmt: str 
     else:
         raise ValueError(f"fmt must be 'csv' or 'xlsx', not {fmt!r}")
     return rows
+
+
+BUNDLED_DIR = Path(__file__).with_name("sample_data")
+
+
+def bundled_sample(account: str = "northwind-home") -> SampleAccount:
+    """The copy of sample ``account`` shipped with relink (``write_samples`` at the default seed).
+
+    Raises:
+        KeyError: no bundled sample has that name.
+    """
+    with (BUNDLED_DIR / "manifest.csv").open(newline="", encoding="utf-8") as handle:
+        for entry in csv.DictReader(handle):
+            if entry["account"] == account:
+                aliexpress = BUNDLED_DIR / entry["aliexpress"] if entry["aliexpress"] else None
+                verdict = next(a.verdict for a in ACCOUNTS if a.name == account)
+                return SampleAccount(account, BUNDLED_DIR / entry["export"], aliexpress, verdict)
+    raise KeyError(f"no bundled sample account {account!r}")
