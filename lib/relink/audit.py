@@ -222,9 +222,9 @@ def _blockers(
     selected = selected[np.argsort(keys[selected], kind="stable")]
     group_keys = keys[selected]
     part = rows.iloc[selected]
-    stores, orders = part["store"].to_list(), part["order"].to_list()
+    stores, orders = _pylist(part["store"]), _pylist(part["order"])
     row_numbers = part["row"].to_list()
-    ae_orders = [a if isinstance(a, str) else None for a in part["aliexpress_order"].to_list()]
+    ae_orders = _pylist(part["aliexpress_order"])
     status_names = [s if isinstance(s, str) else "unknown" for s in part["status_key"].to_list()]
     reasons = row_reasons[selected].tolist()
     positions = selected.tolist()
@@ -270,6 +270,13 @@ def _blockers(
             }
         )
     return entries
+
+
+def _pylist(column: pd.Series) -> list[Any]:
+    """Python values of a text column, ``None`` for missing (Arrow's own fast conversion)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        return column.array.__arrow_array__().to_pylist()
+    return [v if isinstance(v, str) else None for v in column.to_list()]
 
 
 _UNPAID = _REASON_INDEX[statuses.AWAITING_PAYMENT]

@@ -19,7 +19,7 @@ import pandas as pd
 
 from relink import statuses
 from relink.errors import ExportError
-from relink.tables import PROBLEM, ColumnSpec, read_table
+from relink.tables import PROBLEM, TEXT, ColumnSpec, read_table
 
 ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("order", ("Order No.", "Order Number", "Order ID", "Order", "Name"), required=True),
@@ -105,26 +105,32 @@ def read_export(path: str | Path) -> Export:
     table = read_table(path, ORDER_COLUMNS)
     frame = table.frame
     # Only identifiers are trimmed: they are joined and grouped on; the rest is shown as is.
-    for name in ("order", "store"):
-        if name in frame:
-            frame[name] = _stripped_few(frame[name])
+    frame["order"], order_codes = _trimmed_codes(frame["order"])
+    if "store" in frame:
+        frame["store"], _ = _trimmed_codes(frame["store"])
     if "aliexpress_order" in frame:
         frame["aliexpress_order"] = _stripped(frame["aliexpress_order"])
     if "store" not in frame:
-        frame["store"] = pd.Series("", index=frame.index, dtype="str")
+        frame["store"] = pd.Series("", index=frame.index, dtype=TEXT)
 
     reasons = _row_problems(frame)
     reasons = reasons.mask(reasons.isna() & frame["order"].isna(), "no order number")
     bad = reasons.notna()
     rejected = pd.DataFrame({"row": frame.loc[bad, "row"], "reason": reasons[bad]})
-    orders = frame.loc[~bad].reset_index(drop=True) if bad.any() else frame
+    if bad.any():
+        orders = frame.loc[~bad].reset_index(drop=True)
+        order_codes = order_codes[~bad.to_numpy()]
+    else:
+        orders = frame
     orders["store"] = _fill_continuation_store(orders["store"], orders["order"]).fillna("")
-    orders["order_key"] = _order_keys(orders["store"], orders["order"])
+    store_codes, store_names = pd.factorize(orders["store"])
+    # (store, order) as one integer; the factor keeps keys dense for the audit's counting.
+    orders["order_key"] = order_codes.astype(np.int64) * max(len(store_names), 1) + store_codes
     orders["status"] = _fill_line_item_status(orders)
     orders["status_key"] = _status_keys(orders["status"])
     for name in ("aliexpress_order", "tracking", "order_date"):
         if name not in orders:
-            orders[name] = pd.Series(pd.NA, index=orders.index, dtype="str")
+            orders[name] = pd.Series(pd.NA, index=orders.index, dtype=TEXT)
     ordered = ["row", "store", "order", "order_key", "status", "status_key"]
     ordered += ["aliexpress_order", "tracking", "order_date"]
     return Export(table.path, orders[ordered], rejected.reset_index(drop=True), table.columns)
@@ -146,7 +152,7 @@ def read_aliexpress(path: str | Path) -> AliExpressSide:
             frame[name] = _stripped(frame[name])
     for name in ("end_reason", "logistics_status", "tracking"):
         if name not in frame:
-            frame[name] = pd.Series(pd.NA, index=frame.index, dtype="str")
+            frame[name] = pd.Series(pd.NA, index=frame.index, dtype=TEXT)
 
     reasons = _row_problems(frame)
     reasons = reasons.mask(
@@ -177,7 +183,7 @@ def _row_problems(frame: pd.DataFrame) -> pd.Series:
     """Why each row cannot be read as it stands (missing when it can); pops the marker."""
     if PROBLEM in frame:
         return frame.pop(PROBLEM)
-    return pd.Series(pd.NA, index=frame.index, dtype="str")
+    return pd.Series(pd.NA, index=frame.index, dtype=TEXT)
 
 
 def _stripped(values: pd.Series) -> pd.Series:
@@ -187,15 +193,21 @@ def _stripped(values: pd.Series) -> pd.Series:
     return stripped.mask(blank) if blank.any() else stripped
 
 
-def _stripped_few(values: pd.Series) -> pd.Series:
-    """:func:`_stripped` for columns that repeat values: each distinct value trimmed once."""
+def _trimmed_codes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Trim a column of repeating identifiers, and give each distinct one an integer code.
+
+    Each distinct value is trimmed once; a blank cell becomes missing (code -1).
+    """
     codes, uniques = pd.factorize(values)
     distinct = pd.Series(uniques, dtype=values.dtype)
     trimmed = distinct.str.strip()
     if trimmed.equals(distinct):
-        return values
+        return values, codes
     trimmed = trimmed.mask(trimmed.eq("").to_numpy(dtype=bool))
-    return pd.Series(trimmed.array.take(codes, allow_fill=True), index=values.index)
+    merged_codes, merged = pd.factorize(trimmed)
+    codes = np.where(codes >= 0, merged_codes[codes], -1)
+    column = pd.Series(pd.array(merged, dtype=values.dtype).take(codes, allow_fill=True))
+    return column.set_axis(values.index), codes
 
 
 def _fill_continuation_store(store: pd.Series, order: pd.Series) -> pd.Series:
@@ -203,15 +215,8 @@ def _fill_continuation_store(store: pd.Series, order: pd.Series) -> pd.Series:
     when that row carries the same order number (Shopify-style continuation rows)."""
     if not store.isna().any():
         return store
-    run = order.ne(order.shift()).cumsum()
-    return store.groupby(run).ffill()
-
-
-def _order_keys(store: pd.Series, order: pd.Series) -> np.ndarray:
-    """One integer per (store, order): the identity of an order across an export."""
-    order_codes, _ = pd.factorize(order)
-    store_codes, store_names = pd.factorize(store)
-    return order_codes.astype(np.int64) * max(len(store_names), 1) + store_codes
+    starts_run = order.ne(order.shift()).to_numpy(dtype=bool, na_value=True)
+    return store.groupby(starts_run.cumsum()).ffill()
 
 
 def _fill_line_item_status(orders: pd.DataFrame) -> pd.Series:

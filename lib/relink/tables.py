@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from relink.errors import ExportError
 
@@ -23,6 +24,8 @@ XLSX_HEADER_SCAN_ROWS = 10
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+# Every value comes back as Arrow text: what the CSV reader yields, so nothing is copied.
+TEXT = pd.ArrowDtype(pa.string())
 PROBLEM = "__problem__"  # optional column: why a row cannot be read as it stands
 
 
@@ -199,9 +202,7 @@ def _parse_csv(
 
 def _as_text(column: pd.Series) -> pd.Series:
     """A parsed column back as text: numbers as written (Arrow integers stay exact)."""
-    if not pd.api.types.is_string_dtype(column.dtype):
-        column = column.astype("string[pyarrow]")
-    return column.astype("str")
+    return column if column.dtype == TEXT else column.astype(TEXT)
 
 
 def _parser_problem(exc: Exception) -> str:
@@ -249,7 +250,7 @@ def _sheet_frame(rows: list[list[object]], header_index: int, positions: dict[st
     data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + len(body))}
     for name, column in positions.items():
         values = [_cell_text(r[column]) if column < len(r) else None for r in body]
-        data[name] = pd.array(values, dtype="str")
+        data[name] = pd.array(values, dtype=TEXT)
     return pd.DataFrame(data)
 
 

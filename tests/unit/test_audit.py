@@ -1,0 +1,167 @@
+"""The audit's rules, order by order: blocking reasons, drift, counts, verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from relink.audit import audit
+from relink.exports import read_aliexpress, read_export
+
+HEADER = ["Store", "Order No.", "Status", "AliExpress Order No."]
+AE_HEADER = ["aliexpress_order_id", "order_status", "end_reason"]
+
+
+@pytest.fixture
+def run(write_csv):
+    def run(rows, ae_rows=None):
+        export = read_export(write_csv([HEADER, *rows], "export.csv"))
+        side = read_aliexpress(write_csv([AE_HEADER, *ae_rows], "ae.csv")) if ae_rows else None
+        return audit(export, side)
+
+    return run
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("Awaiting payment", "awaiting_payment"),
+        ("Awaiting shipment", "awaiting_shipment"),
+        ("Awaiting fulfillment", "awaiting_fulfillment"),
+        ("On hold", "unknown_status"),
+    ],
+)
+def test_each_blocking_status_blocks_with_its_action(run, label, reason) -> None:
+    result = run([["A", "#1", label, "8180000000000001"], ["A", "#2", "Fulfilled", ""]])
+    assert result.verdict == "blocked" and result.blocked_orders == 1
+    assert result.blocking[reason] == 1 and sum(result.blocking.values()) == 1
+    (blocker,) = result.blockers
+    assert (blocker["store"], blocker["order"], blocker["reasons"]) == ("A", "#1", [reason])
+    assert blocker["aliexpress_orders"] == ["8180000000000001"]
+    assert len(blocker["actions"]) == 1 and blocker["actions"][0]
+
+
+@pytest.mark.parametrize(
+    "label", ["Pending", "Awaiting order", "Fulfilled", "Canceled", "Cancelled", "Failed orders"]
+)
+def test_settled_statuses_are_safe(run, label) -> None:
+    result = run([["A", "#1", label, ""]])
+    assert result.verdict == "safe" and result.blockers == [] and result.blocked_orders == 0
+
+
+def test_unpaid_action_names_the_aliexpress_orders_to_cancel(run) -> None:
+    result = run([["A", "#1", "Awaiting payment", "8180000000000009"]])
+    action = result.blockers[0]["actions"][0]
+    assert "cancel" in action and "8180000000000009" in action
+
+
+def test_an_order_blocks_if_any_part_blocks_and_orders_are_store_scoped(run) -> None:
+    result = run(
+        [
+            ["A", "#1001", "Fulfilled", "8180000000000001"],
+            ["A", "#1001", "Awaiting shipment", "8180000000000002"],
+            ["B", "#1001", "Fulfilled", "8180000000000003"],
+        ]
+    )
+    assert result.orders == 2 and result.blocked_orders == 1
+    (blocker,) = result.blockers
+    assert blocker["store"] == "A"
+    assert blocker["aliexpress_orders"] == ["8180000000000001", "8180000000000002"]
+    assert blocker["statuses"] == ["fulfilled", "awaiting_shipment"]
+    assert blocker["rows"] == [2, 3]
+
+
+def test_an_order_counts_once_under_each_of_its_reasons(run) -> None:
+    result = run(
+        [
+            ["A", "#1", "Awaiting payment", "1"],
+            ["A", "#1", "Awaiting payment", "2"],
+            ["A", "#1", "Awaiting shipment", "3"],
+            ["A", "#2", "Awaiting payment", "4"],
+        ]
+    )
+    assert result.blocking["awaiting_payment"] == 2
+    assert result.blocking["awaiting_shipment"] == 1
+    assert result.blockers[0]["reasons"] == ["awaiting_payment", "awaiting_shipment"]
+
+
+def test_rejected_rows_make_the_verdict_blocked(run) -> None:
+    result = run([["A", "#1", "Fulfilled", ""], ["A", "", "Fulfilled", ""]])
+    assert result.blocked_orders == 0 and result.verdict == "blocked"
+    assert result.rejected == [{"file": "export.csv", "row": 3, "reason": "no order number"}]
+    assert result.rows_in == 2 and result.rows_rejected == 1
+
+
+@pytest.mark.parametrize(
+    ("dsers", "code", "end_reason", "drifts"),
+    [
+        ("Awaiting payment", "PLACE_ORDER_SUCCESS", "", False),
+        ("Awaiting payment", "FINISH", "buyer_cancel", True),
+        ("Awaiting shipment", "WAIT_SELLER_SEND_GOODS", "", False),
+        ("Awaiting shipment", "WAIT_BUYER_ACCEPT_GOODS", "", True),
+        ("Awaiting fulfillment", "SELLER_PART_SEND_GOODS", "", False),
+        ("Awaiting fulfillment", "WAIT_BUYER_ACCEPT_GOODS", "", False),
+        ("Awaiting fulfillment", "FINISH", "", False),
+        ("Fulfilled", "WAIT_BUYER_ACCEPT_GOODS", "", False),
+        ("Fulfilled", "FINISH", "", False),
+        ("Fulfilled", "FINISH", "buyer_cancel", True),
+        ("Canceled", "FINISH", "pay_timeout", False),
+        ("Failed", "FINISH", "risk_reject", False),
+        ("Canceled", "WAIT_SELLER_SEND_GOODS", "", True),
+        ("Awaiting order", "FINISH", "buyer_cancel", False),
+        ("Pending", "FINISH", "buyer_cancel", False),
+        ("Awaiting order", "WAIT_SELLER_SEND_GOODS", "", True),
+        ("Fulfilled", "IN_ISSUE", "", True),
+        ("Fulfilled", "BRAND_NEW_CODE", "", True),
+    ],
+)
+def test_drift_follows_the_consistency_table(run, dsers, code, end_reason, drifts) -> None:
+    result = run([["A", "#1", dsers, "8180000000000001"]], [["8180000000000001", code, end_reason]])
+    assert (result.blocking["sync_drift"] == 1) is drifts
+    assert (len(result.drift) == 1) is drifts
+    if drifts:
+        assert "sync_drift" in result.blockers[0]["reasons"]
+        assert result.drift[0]["sync_will"] and result.drift[0]["aliexpress_status"] == code
+
+
+def test_drift_says_what_a_sync_will_do(run) -> None:
+    result = run(
+        [["A", "#1", "Awaiting payment", "1"], ["A", "#2", "Awaiting order", "2"]],
+        [["1", "FINISH", "buyer_cancel"], ["2", "WAIT_SELLER_SEND_GOODS", ""]],
+    )
+    closed, hidden = result.drift
+    assert closed["after_sync"] == "canceled" and "Canceled" in closed["sync_will"]
+    assert hidden["after_sync"] == "awaiting_shipment" and "hidden" in hidden["sync_will"]
+    assert result.blocking == {
+        "awaiting_payment": 1,
+        "awaiting_shipment": 0,
+        "awaiting_fulfillment": 0,
+        "unknown_status": 0,
+        "sync_drift": 2,
+    }
+
+
+def test_unmatched_records_are_reported_not_blocking(run) -> None:
+    result = run(
+        [["A", "#1", "Fulfilled", "1"], ["A", "#2", "Fulfilled", "2"], ["A", "#3", "Pending", ""]],
+        [["1", "FINISH", ""], ["9", "FINISH", ""]],
+    )
+    assert result.verdict == "safe"
+    assert result.aliexpress["not_in_export"] == ["9"]
+    assert result.aliexpress["missing_on_aliexpress"] == ["2"]
+    assert result.aliexpress["rows_without_aliexpress_order"] == 1
+
+
+def test_a_rejected_aliexpress_row_blocks(run) -> None:
+    result = run([["A", "#1", "Fulfilled", "1"]], [["1", "FINISH", ""], ["", "FINISH", ""]])
+    assert result.verdict == "blocked" and result.blocked_orders == 0
+    assert result.aliexpress["rejected"] == [
+        {"file": "ae.csv", "row": 3, "reason": "no aliexpress_order_id"}
+    ]
+
+
+def test_counts_by_status_count_orders(run) -> None:
+    result = run(
+        [["A", "#1", "Fulfilled", "1"], ["A", "#1", "Fulfilled", "2"], ["A", "#2", "Weird", ""]]
+    )
+    assert result.by_status["fulfilled"] == 1 and result.by_status["unknown"] == 1
+    assert result.orders == 2
