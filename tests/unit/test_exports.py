@@ -237,3 +237,18 @@ def test_aliexpress_side_file(write_csv) -> None:
 def test_an_order_export_is_not_an_aliexpress_file(write_csv) -> None:
     with pytest.raises(ExportError, match="no aliexpress_order column"):
         read_aliexpress(write_csv([HEADER, *ROWS]))
+
+
+def test_identifiers_are_trimmed_and_blank_ones_are_missing(write_csv) -> None:
+    rows = [
+        ["Order No.", "Status", "Store", "AliExpress Order No."],
+        [" #1 ", "Fulfilled", " A", " 8180000000000001 "],
+        ["#1", "Awaiting payment", "A ", ""],
+        ["   ", "Fulfilled", "A", ""],
+    ]
+    export = read_export(write_csv(rows))
+    assert export.orders["order"].tolist() == ["#1", "#1"]
+    assert export.orders["store"].tolist() == ["A", "A"]
+    assert export.orders["order_key"].nunique() == 1
+    assert export.orders.loc[0, "aliexpress_order"] == "8180000000000001"
+    assert export.rejected["row"].tolist() == [4]
