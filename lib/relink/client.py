@@ -1,0 +1,379 @@
+"""Client of the account API (the contract in ``api/openapi.json``): one method per operation.
+
+::
+
+    client = Client.from_env()                    # RELINK_API_URL, RELINK_API_TOKEN
+    account = client.account("acct-1")
+    blocking = [o for o in client.orders("acct-1") if o.blocking]
+    result = client.disconnect("acct-1", idempotency_key=journaled_key)
+    journal(result.request_id, result.idempotency_key)
+
+Results are frozen dataclasses; each carries the ``request_id`` of the answer it came from, and
+the POST results also the ``idempotency_key`` sent and whether the answer was a ``replayed``
+one. Failures raise :mod:`relink.errors` types (see :mod:`relink.transport` for retries and the
+error mapping). Every call has a ``(connect, read)`` timeout. The token never appears in
+``repr(client)``, in a log line or in an error message.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from relink.errors import AuthError, RelinkError
+from relink.transport import Answer, build_session, send
+
+T = TypeVar("T")
+Timeout = tuple[float, float]
+DEFAULT_TIMEOUT: Timeout = (3.05, 15.0)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A DSers account and the AliExpress side of its settings."""
+
+    account_id: str
+    stores: tuple[str, ...]
+    linked_aliexpress_account: str | None
+    whitelisted: bool
+    logged_in_aliexpress_account: str | None
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One AliExpress order of a store order (``aliexpress_status`` is the AE order_status)."""
+
+    aliexpress_order_id: str
+    dsers_status: str | None
+    aliexpress_status: str | None
+    end_reason: str | None
+    logistics_status: str | None
+    tracking_number: str | None
+    stranded: bool
+
+
+@dataclass(frozen=True)
+class Order:
+    """A store order with its parts; ``blocking_reasons`` empty when it does not block."""
+
+    store: str
+    order: str
+    dsers_status: str | None
+    dsers_label: str
+    parts: tuple[Part, ...]
+    blocking: bool
+    blocking_reasons: tuple[str, ...]
+    stranded: bool
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    """What a sync changed (``changes``: dicts with store, order, part, before, after)."""
+
+    account_id: str
+    synced_parts: int
+    changes: tuple[dict[str, Any], ...]
+    stranded: tuple[dict[str, str], ...]
+    remaining_today: int
+    next_sync_at: str
+    request_id: str | None
+    idempotency_key: str
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class DisconnectOutcome:
+    """A done disconnect; ``stranded`` lists the orders DSers will no longer sync."""
+
+    account_id: str
+    disconnected_aliexpress_account: str
+    forced: bool
+    reason: str | None
+    stranded: tuple[dict[str, str], ...]
+    request_id: str | None
+    idempotency_key: str
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """The link and its light: green (whitelisted), amber (not whitelisted), red (no link)."""
+
+    account_id: str
+    linked_aliexpress_account: str | None
+    whitelisted: bool
+    light: str
+    request_id: str | None
+    idempotency_key: str | None = None
+    replayed: bool = False
+
+
+def _build(kind: type[T], body: dict[str, Any], **extra: Any) -> T:
+    """A result dataclass from a JSON body: its fields picked by name, lists made tuples.
+
+    Fields the server sends but the dataclass lacks are ignored, so a server adding fields does
+    not break older clients.
+    """
+    values = {}
+    for item in fields(kind):  # type: ignore[arg-type]
+        if item.name in extra:
+            values[item.name] = extra[item.name]
+        elif item.name in body:
+            value = body[item.name]
+            values[item.name] = tuple(value) if isinstance(value, list) else value
+    return kind(**values)
+
+
+class Client:
+    """Calls one deployment of the account API.
+
+    Args:
+        base_url: where the API lives (without ``/v1``).
+        token: the bearer token; kept out of every repr, log line and error message.
+        timeout: ``(connect, read)`` seconds for every call, unless a call passes its own.
+        retries: retries per call on connection errors, 5xx and 429.
+        backoff_factor: exponential backoff base between retries (seconds).
+        max_retry_after: the longest ``Retry-After`` waited out; longer ones raise at once.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        retries: int = 3,
+        backoff_factor: float = 0.5,
+        max_retry_after: float = 30.0,
+    ) -> None:
+        if not token:
+            raise AuthError("no API token given")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = build_session(
+            token, retries=retries, backoff_factor=backoff_factor, max_retry_after=max_retry_after
+        )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **options: Any) -> Client:
+        """A client for ``RELINK_API_URL`` with ``RELINK_API_TOKEN``.
+
+        Raises:
+            RelinkError: ``RELINK_API_URL`` is not set.
+            AuthError: ``RELINK_API_TOKEN`` is not set.
+        """
+        env = os.environ if environ is None else environ
+        url = env.get("RELINK_API_URL", "").strip()
+        token = env.get("RELINK_API_TOKEN", "").strip()
+        if not url:
+            raise RelinkError("RELINK_API_URL is not set: point it at the account API")
+        if not token:
+            raise AuthError("RELINK_API_TOKEN is not set: the account API needs a token")
+        return cls(url, token, **options)
+
+    def __repr__(self) -> str:
+        return f"Client(base_url={self.base_url!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ---- plumbing ----
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Answer:
+        return send(
+            self._session,
+            method,
+            f"{self.base_url}{path}",
+            operation=operation,
+            params=params,
+            body=body,
+            idempotency_key=idempotency_key,
+            timeout=timeout or self.timeout,
+        )
+
+    @staticmethod
+    def _path(account_id: str, tail: str = "") -> str:
+        return f"/v1/accounts/{quote(account_id, safe='')}{tail}"
+
+    # ---- operations ----
+
+    def account(self, account_id: str, *, timeout: Timeout | None = None) -> Account:
+        """Read the account. Raises AuthError, NotFoundError, ApiError subclasses."""
+        answer = self._call("GET", self._path(account_id), operation="account", timeout=timeout)
+        return _build(Account, answer.body, request_id=answer.request_id)
+
+    def iter_orders(
+        self,
+        account_id: str,
+        *,
+        status: str | None = None,
+        page_size: int = 100,
+        timeout: Timeout | None = None,
+    ) -> Iterator[Order]:
+        """Yield every order (optionally of one DSers ``status``), fetching pages as needed.
+
+        Raises (while iterating): AuthError, NotFoundError, ApiError subclasses.
+        """
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": page_size}
+            if status:
+                params["status"] = status
+            if cursor:
+                params["cursor"] = cursor
+            answer = self._call(
+                "GET",
+                self._path(account_id, "/orders"),
+                operation="orders",
+                params=params,
+                timeout=timeout,
+            )
+            for order in answer.body["orders"]:
+                yield _order(order, answer.request_id)
+            cursor = answer.body.get("next_cursor")
+            if not cursor:
+                return
+
+    def orders(self, account_id: str, *, status: str | None = None, **options: Any) -> list[Order]:
+        """Every order of the account, all pages read (see :meth:`iter_orders`)."""
+        return list(self.iter_orders(account_id, status=status, **options))
+
+    def sync(
+        self,
+        account_id: str,
+        orders: Iterable[tuple[str, str]] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> SyncOutcome:
+        """Sync all orders, or the given ``(store, order number)`` pairs.
+
+        Raises:
+            RateLimitedError: the sync quota is spent (``retry_after`` says how long to wait).
+            ConflictError: nothing is linked. NotFoundError: unknown account or order.
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        body: dict[str, Any] = {}
+        if orders is not None:
+            body["orders"] = [{"store": store, "order": order} for store, order in orders]
+        answer = self._call(
+            "POST",
+            self._path(account_id, "/sync"),
+            operation="sync",
+            body=body,
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _build(
+            SyncOutcome,
+            answer.body,
+            remaining_today=answer.body["quota"]["remaining_today"],
+            next_sync_at=answer.body["quota"]["next_sync_at"],
+            request_id=answer.request_id,
+            idempotency_key=key,
+            replayed=answer.replayed,
+        )
+
+    def disconnect(
+        self,
+        account_id: str,
+        *,
+        confirm: bool = True,
+        force: bool = False,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> DisconnectOutcome:
+        """Disconnect the linked AliExpress account.
+
+        Raises:
+            ConflictError: orders block it (``.blockers``), or nothing is linked.
+            ApiError: 422 when ``confirm`` is false, or ``force`` comes without a ``reason``.
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        body: dict[str, Any] = {"confirm": confirm, "force": force}
+        if reason is not None:
+            body["reason"] = reason
+        answer = self._call(
+            "POST",
+            self._path(account_id, "/disconnect"),
+            operation="disconnect",
+            body=body,
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _build(
+            DisconnectOutcome,
+            answer.body,
+            request_id=answer.request_id,
+            idempotency_key=key,
+            replayed=answer.replayed,
+        )
+
+    def link(
+        self,
+        account_id: str,
+        aliexpress_account: str,
+        *,
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> LinkState:
+        """Link ``aliexpress_account``, which must be the one logged in.
+
+        Raises:
+            ConflictError: another account is logged in, or another is still linked.
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        answer = self._call(
+            "POST",
+            self._path(account_id, "/link"),
+            operation="link",
+            body={"aliexpress_account": aliexpress_account},
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _link_state(answer, key)
+
+    def link_state(self, account_id: str, *, timeout: Timeout | None = None) -> LinkState:
+        """Read the link state. Raises AuthError, NotFoundError, ApiError subclasses."""
+        answer = self._call(
+            "GET", self._path(account_id, "/link"), operation="link_state", timeout=timeout
+        )
+        return _link_state(answer, None)
+
+
+def _order(body: dict[str, Any], request_id: str | None) -> Order:
+    parts = tuple(_build(Part, part) for part in body["parts"])
+    return _build(Order, body, parts=parts, request_id=request_id)
+
+
+def _link_state(answer: Answer, key: str | None) -> LinkState:
+    return _build(
+        LinkState,
+        answer.body,
+        request_id=answer.request_id,
+        idempotency_key=key,
+        replayed=answer.replayed,
+    )

@@ -1,0 +1,12 @@
+"""The sandbox: a local implementation of relink's account API that behaves like DSers.
+
+It serves the contract in ``api/openapi.json`` (FastAPI on uvicorn, state in SQLite), moves the
+AliExpress side on over sandbox time, and can be made to fail on purpose. The library's logic
+never imports it; the demo and the tests start it (:func:`relink.sandbox.launcher.start_sandbox`)
+when no ``RELINK_API_URL`` is set.
+
+Modules, one concern each: ``models`` (bodies), ``contract`` (OpenAPI), ``app`` (``/v1`` routes),
+``admin`` (``/_sandbox`` routes), ``operations`` (what each call does), ``world`` (AliExpress
+over time, blocking), ``store`` (SQLite), ``idempotency``, ``faults``, ``seeding`` (from exports),
+``launcher`` (serve, start, control), ``cli`` (``relink sandbox``).
+"""

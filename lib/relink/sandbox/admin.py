@@ -1,0 +1,171 @@
+"""Sandbox-only routes under ``/_sandbox``: the world's side of things, never in the contract.
+
+They exist only when the sandbox runs with ``--admin`` and need no token: they stand for what
+happens outside DSers (the merchant on AliExpress, the passing of time, AliExpress dropping a
+whitelist, a flaky network) so tests and training sessions can make it happen on cue.
+
+=======================================================  ==========================================
+``GET  /_sandbox/health``                                alive, and the sandbox time
+``GET  /_sandbox/clock``                                 sandbox time
+``POST /_sandbox/clock/advance`` ``{"seconds": s}``      move sandbox time forward
+``POST /_sandbox/accounts`` (a seed)                     create an account afresh (+ token)
+``POST /_sandbox/accounts/{id}/login``                   log in as another AliExpress account
+``POST /_sandbox/accounts/{id}/whitelist``               lapse (or restore) the whitelist
+``POST /_sandbox/accounts/{id}/aliexpress-orders/``      the merchant cancels an unpaid order
+``{aliexpress_order_id}/cancel``
+``GET  /_sandbox/accounts/{id}/audit``                   destructive operations done, in order
+``GET|POST|DELETE /_sandbox/faults``                     list, switch on, switch off faults
+=======================================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from relink import statuses as st
+from relink.sandbox import faults, store
+from relink.sandbox.models import (
+    AdvanceClock,
+    FaultSpec,
+    LoginRequest,
+    Refusal,
+    SeedAccount,
+    WhitelistRequest,
+)
+from relink.sandbox.world import MERCHANT_CANCEL_REASON, AliExpressState, aliexpress_view
+
+router = APIRouter(prefix="/_sandbox", include_in_schema=False)
+
+
+def _connection(request: Request) -> Iterator[sqlite3.Connection]:
+    conn = store.connect(request.app.state.settings.db_path)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+Connection = Annotated[sqlite3.Connection, Depends(_connection)]
+
+
+def _clock(conn: sqlite3.Connection) -> dict[str, Any]:
+    now = store.sandbox_now(conn)
+    return {"now": now, "iso": datetime.fromtimestamp(now, tz=UTC).isoformat()}
+
+
+def _existing(conn: sqlite3.Connection, account_id: str) -> None:
+    if store.account_row(conn, account_id) is None:
+        raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
+
+
+@router.get("/health")
+def health(conn: Connection) -> dict[str, Any]:
+    return {"status": "ok", "clock": _clock(conn)}
+
+
+@router.get("/clock")
+def clock(conn: Connection) -> dict[str, Any]:
+    return _clock(conn)
+
+
+@router.post("/clock/advance")
+def advance(body: AdvanceClock, conn: Connection) -> dict[str, Any]:
+    store.advance_clock(conn, body.seconds)
+    return _clock(conn)
+
+
+@router.post("/accounts")
+def seed(body: SeedAccount, conn: Connection) -> dict[str, Any]:
+    store.seed_account(conn, body)
+    return {"account_id": body.account_id, "orders": len(body.orders)}
+
+
+@router.post("/accounts/{account_id}/login")
+def login(account_id: str, body: LoginRequest, conn: Connection) -> dict[str, Any]:
+    """The browser is now logged in to ``aliexpress_account`` (null: logged out)."""
+    with store.write_transaction(conn):
+        _existing(conn, account_id)
+        conn.execute(
+            "UPDATE accounts SET logged_in_ae = ? WHERE account_id = ?",
+            (body.aliexpress_account, account_id),
+        )
+    return {"account_id": account_id, "logged_in_aliexpress_account": body.aliexpress_account}
+
+
+@router.post("/accounts/{account_id}/whitelist")
+def whitelist(account_id: str, body: WhitelistRequest, conn: Connection) -> dict[str, Any]:
+    """AliExpress drops (or restores) the linked account from DSers' whitelist."""
+    with store.write_transaction(conn):
+        _existing(conn, account_id)
+        conn.execute(
+            "UPDATE accounts SET whitelisted = ? WHERE account_id = ?",
+            (int(body.whitelisted), account_id),
+        )
+    return {"account_id": account_id, "whitelisted": body.whitelisted}
+
+
+@router.post("/accounts/{account_id}/aliexpress-orders/{aliexpress_order_id}/cancel")
+def cancel(account_id: str, aliexpress_order_id: str, conn: Connection) -> dict[str, Any]:
+    """The merchant cancels an unpaid order on AliExpress (DSers learns of it at a sync).
+
+    409 ``not_unpaid`` when AliExpress no longer has the order awaiting payment.
+    """
+    with store.write_transaction(conn):
+        _existing(conn, account_id)
+        part = conn.execute(
+            "SELECT parts.* FROM parts JOIN orders ON orders.id = parts.order_id"
+            " WHERE orders.account_id = ? AND parts.aliexpress_order_id = ?",
+            (account_id, aliexpress_order_id),
+        ).fetchone()
+        if part is None:
+            raise Refusal(404, "not_found", f"no AliExpress order {aliexpress_order_id!r}")
+        now = store.sandbox_now(conn)
+        stored = AliExpressState(
+            part["ae_status"],
+            part["ae_end_reason"],
+            part["ae_logistics"],
+            part["ae_tracking"],
+            part["ae_since"],
+        )
+        view = aliexpress_view(stored, aliexpress_order_id, now)
+        if view.implied != st.AE_AWAITING_PAYMENT:
+            raise Refusal(
+                409,
+                "not_unpaid",
+                f"AliExpress has {aliexpress_order_id} as {view.order_status}: only unpaid "
+                "orders can be cancelled",
+                blockers=[],
+            )
+        conn.execute(
+            "UPDATE parts SET ae_status = 'FINISH', ae_end_reason = ?, ae_since = ? WHERE id = ?",
+            (MERCHANT_CANCEL_REASON, now, part["id"]),
+        )
+    return {"aliexpress_order_id": aliexpress_order_id, "order_status": "FINISH"}
+
+
+@router.get("/accounts/{account_id}/audit")
+def audit(account_id: str, conn: Connection) -> dict[str, Any]:
+    """Destructive operations done on the account, oldest first."""
+    _existing(conn, account_id)
+    return {"account_id": account_id, "entries": store.audit_entries(conn, account_id)}
+
+
+@router.get("/faults")
+def get_faults(conn: Connection) -> dict[str, Any]:
+    return {"faults": faults.list_faults(conn)}
+
+
+@router.post("/faults")
+def add_fault(body: FaultSpec, conn: Connection) -> dict[str, Any]:
+    return {"id": faults.add_fault(conn, body), "faults": faults.list_faults(conn)}
+
+
+@router.delete("/faults")
+def clear_faults(conn: Connection) -> dict[str, Any]:
+    faults.clear_faults(conn)
+    return {"faults": []}

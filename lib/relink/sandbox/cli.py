@@ -1,0 +1,154 @@
+"""``relink sandbox ...``: serve the sandbox, seed an account, issue a token, write the contract.
+
+The group is :data:`sandbox`; ``relink.cli`` registers it, and ``python -m relink.sandbox``
+runs it directly. Commands stay thin: parse, call, print, choose the exit code.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+
+from relink.errors import RelinkError
+from relink.sandbox import contract, store
+from relink.sandbox.app import SandboxSettings
+from relink.sandbox.quota import SyncQuotaPolicy
+
+DbOption = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="SQLite file holding the sandbox's state (created if missing).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def sandbox() -> None:
+    """A local implementation of the account API, for demos, tests and training."""
+
+
+@sandbox.command()
+@DbOption
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=0, show_default=True, help="Port; 0 takes a free one.")
+@click.option(
+    "--admin/--no-admin",
+    default=False,
+    show_default=True,
+    help="Expose the sandbox-only /_sandbox routes (clock, faults, merchant actions).",
+)
+@click.option("--sync-per-day", default=10, show_default=True, help="Manual syncs per day.")
+@click.option(
+    "--sync-interval-minutes", default=10.0, show_default=True, help="Minutes between syncs."
+)
+@click.option("--log-level", default="warning", show_default=True)
+def serve(
+    db_path: Path,
+    host: str,
+    port: int,
+    admin: bool,
+    sync_per_day: int,
+    sync_interval_minutes: float,
+    log_level: str,
+) -> None:
+    """Serve the account API; the first line printed is the URL it listens on."""
+    from relink.sandbox.launcher import serve as run_server
+
+    quota = SyncQuotaPolicy(per_day=sync_per_day, interval_seconds=sync_interval_minutes * 60)
+    run_server(
+        SandboxSettings(db_path=db_path, admin=admin, quota=quota), host, port, log_level=log_level
+    )
+
+
+@sandbox.command()
+@DbOption
+@click.argument("account_id")
+@click.argument("export", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--aliexpress",
+    "aliexpress_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="AliExpress-side file (aliexpress_order_id, order_status, ...).",
+)
+@click.option("--linked", default="aliexpress-current", show_default=True, help="Linked account.")
+@click.option("--logged-in", help="AliExpress account logged in now [default: the linked one].")
+@click.option("--token", help="Token to accept for this account [default: a new one, printed].")
+def seed(
+    db_path: Path,
+    account_id: str,
+    export: Path,
+    aliexpress_path: Path | None,
+    linked: str,
+    logged_in: str | None,
+    token: str | None,
+) -> None:
+    """Create ACCOUNT_ID afresh from the order EXPORT (and AliExpress-side file)."""
+    from relink.sandbox.seeding import seed_from_export
+
+    issued = token or secrets.token_urlsafe(24)
+    try:
+        seed_data = seed_from_export(
+            account_id,
+            export,
+            aliexpress_path,
+            linked=linked,
+            logged_in=logged_in or linked,
+            token=issued,
+        )
+    except RelinkError as exc:
+        click.echo(f"relink: error: {exc}", err=True)
+        sys.exit(2)
+    store.initialise(db_path)
+    conn = store.connect(db_path)
+    try:
+        store.seed_account(conn, seed_data)
+    finally:
+        conn.close()
+    click.echo(f"seeded {account_id}: {len(seed_data.orders)} orders")
+    if token is None:
+        click.echo(f"token: {issued}")
+
+
+@sandbox.command()
+@DbOption
+@click.option("--account", "accounts", multiple=True, required=True, help="Account in scope.")
+@click.option("--token", help="Token to accept [default: a new one, printed].")
+@click.option("--label", default="cli", show_default=True, help="What the token is for.")
+def token(db_path: Path, accounts: tuple[str, ...], token: str | None, label: str) -> None:
+    """Issue a bearer token scoped to the given accounts."""
+    issued = token or secrets.token_urlsafe(24)
+    store.initialise(db_path)
+    conn = store.connect(db_path)
+    try:
+        store.issue_token(conn, issued, list(accounts), label)
+    finally:
+        conn.close()
+    if token is None:
+        click.echo(issued)
+
+
+@sandbox.command()
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=contract.CONTRACT_PATH,
+    show_default=True,
+)
+@click.option("--check", is_flag=True, help="Only compare; exit 1 when the file differs.")
+def openapi(output: Path, check: bool) -> None:
+    """Write the contract (OpenAPI) generated from the server's code."""
+    text = contract.contract_text()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            click.echo(f"{output} is out of date: run relink sandbox openapi", err=True)
+            sys.exit(1)
+        click.echo(f"{output} is up to date")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {output}")

@@ -1,0 +1,143 @@
+"""The written contract: documented responses per route, and the OpenAPI document itself.
+
+``api/openapi.json`` is :func:`contract_document` written out (``relink sandbox openapi``); a
+test fails when the two differ, so the committed file always describes the server. Only the
+``/v1`` routes are in it: the sandbox's ``/_sandbox`` admin routes are not part of the contract.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi import Path as PathParam
+from fastapi.openapi.utils import get_openapi
+
+from relink.sandbox.models import ConflictResponse, ErrorResponse, RateLimitedResponse
+
+TITLE = "relink account API"
+VERSION = "1.0.0"
+DESCRIPTION = """\
+What the relink runbook needs from DSers to change the AliExpress account linked to a DSers
+account without stranding orders: read the account and its orders, trigger a sync, disconnect,
+link, read the link state.
+
+* Auth: `Authorization: Bearer <token>`; 401 without a valid token, 403 for an account outside
+  the token's scope.
+* Errors: always `{"error": {"code", "message", "request_id"}}`; a 409 adds `blockers`, a 429
+  adds `retry_after` (also sent as `Retry-After`).
+* Every answer carries `X-Request-Id`.
+* Every POST needs an `Idempotency-Key` header (400 without). A repeat with the same key returns
+  the first answer (`Idempotent-Replayed: true`) and does nothing again; the same key with
+  another body is refused (422 `idempotency_key_reused`). Answers asking to retry (429, 5xx) are
+  not remembered.
+* One destructive operation (disconnect, link) at a time per account: a concurrent one waits,
+  or is refused with 409 `operation_in_progress`.
+"""
+
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+CONTRACT_PATH = Path(__file__).resolve().parents[3] / "api" / "openapi.json"
+
+
+def account_id_path(description: str, examples: list[str]) -> Any:
+    """The ``account_id`` path parameter, constrained the same way on every route."""
+    return PathParam(
+        min_length=1,
+        max_length=100,
+        pattern=ACCOUNT_ID_PATTERN,
+        description=description,
+        examples=examples,
+    )
+
+
+def responses(
+    *, get: bool = False, post: bool = False, conflict: bool = False, rate_limited: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """The failure answers a route documents, each in the contract's error shape."""
+    documented: dict[int | str, dict[str, Any]] = {
+        401: {"model": ErrorResponse, "description": "No token, or not a valid one."},
+        403: {"model": ErrorResponse, "description": "The token may not act on this account."},
+        404: {"model": ErrorResponse, "description": "No such account (or order)."},
+        422: {
+            "model": ErrorResponse,
+            "description": "The request is invalid"
+            + (
+                " (also: confirmation_required, reason_required, idempotency_key_reused)."
+                if post
+                else " (also: invalid_cursor)."
+            ),
+        },
+    }
+    if post:
+        documented[400] = {
+            "model": ErrorResponse,
+            "description": "idempotency_key_required: the Idempotency-Key header is missing.",
+        }
+    if conflict:
+        documented[409] = {
+            "model": ConflictResponse,
+            "description": "Refused: blocked (with blockers), not_linked, still_linked, "
+            "wrong_aliexpress_account, operation_in_progress.",
+        }
+    if rate_limited:
+        documented[429] = {
+            "model": RateLimitedResponse,
+            "description": "Rate limited (the sync quota); wait Retry-After seconds.",
+        }
+    return dict(sorted(documented.items(), key=lambda item: str(item[0])))
+
+
+_REQUEST_ID_HEADER = {
+    "description": "Identifies this call in the server's logs; quote it when reporting.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+_RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before retrying.",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+
+
+def _with_headers(document: dict[str, Any]) -> dict[str, Any]:
+    components = document.setdefault("components", {})
+    components["headers"] = {"X-Request-Id": _REQUEST_ID_HEADER, "Retry-After": _RETRY_AFTER_HEADER}
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                headers = response.setdefault("headers", {})
+                headers["X-Request-Id"] = {"$ref": "#/components/headers/X-Request-Id"}
+                if status == "429":
+                    headers["Retry-After"] = {"$ref": "#/components/headers/Retry-After"}
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make ``app.openapi()`` return the contract, with the headers every answer carries."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = _with_headers(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def contract_document() -> dict[str, Any]:
+    """The contract as the code defines it (built without any database)."""
+    from relink.sandbox.app import SandboxSettings, build_api
+
+    return build_api(SandboxSettings(db_path=Path("unused.sqlite"))).openapi()
+
+
+def contract_text() -> str:
+    """The contract as ``api/openapi.json`` holds it: indented JSON, one trailing newline."""
+    return json.dumps(contract_document(), indent=2, ensure_ascii=False) + "\n"

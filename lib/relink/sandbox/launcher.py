@@ -1,0 +1,209 @@
+"""Run a sandbox: serve it in this process, or start one as a child process and control it.
+
+:func:`serve` is what ``relink sandbox serve`` runs: it binds the socket itself (so ``--port 0``
+works), and prints ``relink sandbox listening on URL`` once uvicorn is accepting calls.
+:func:`start_sandbox` is what the demo and the tests use when no ``RELINK_API_URL`` is set: a
+real server process on a free loopback port, with a :class:`SandboxAdmin` to drive its world.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import requests
+import uvicorn
+
+from relink.errors import RelinkError
+from relink.sandbox.app import SandboxSettings, create_app
+
+ANNOUNCEMENT = "relink sandbox listening on "
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """A uvicorn server that says where it listens once it is ready to answer."""
+
+    def __init__(self, config: uvicorn.Config, url: str, out: IO[str]) -> None:
+        super().__init__(config)
+        self.url = url
+        self.out = out
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        print(f"{ANNOUNCEMENT}{self.url}", file=self.out, flush=True)
+
+
+def serve(
+    settings: SandboxSettings,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    log_level: str = "warning",
+    out: IO[str] | None = None,
+) -> None:
+    """Serve the sandbox until interrupted; ``port=0`` takes a free port and prints it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if family == socket.AF_INET6 else host
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+    )
+    server = _AnnouncingServer(config, f"http://{shown_host}:{bound_port}", out or sys.stdout)
+    server.run(sockets=[sock])
+
+
+@dataclass
+class SandboxAdmin:
+    """Calls the sandbox-only ``/_sandbox`` routes (the server must run with ``--admin``).
+
+    Every method raises ``requests.HTTPError`` when the sandbox refuses.
+    """
+
+    url: str
+    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    timeout: float = 10.0
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.session.request(
+            method, f"{self.url}/_sandbox{path}", json=body, timeout=self.timeout
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def seed(self, seed: dict[str, Any]) -> dict[str, Any]:
+        """Create an account afresh (see :class:`relink.sandbox.models.SeedAccount`)."""
+        return self._call("POST", "/accounts", seed)
+
+    def clock(self) -> float:
+        return float(self._call("GET", "/clock")["now"])
+
+    def advance(self, *, days: float = 0, seconds: float = 0) -> float:
+        """Move sandbox time forward; returns the new sandbox time (epoch seconds)."""
+        body = {"seconds": days * 86_400 + seconds}
+        return float(self._call("POST", "/clock/advance", body)["now"])
+
+    def login(self, account_id: str, aliexpress_account: str | None) -> None:
+        self._call(
+            "POST", f"/accounts/{account_id}/login", {"aliexpress_account": aliexpress_account}
+        )
+
+    def set_whitelisted(self, account_id: str, whitelisted: bool) -> None:
+        self._call("POST", f"/accounts/{account_id}/whitelist", {"whitelisted": whitelisted})
+
+    def cancel_unpaid(self, account_id: str, aliexpress_order_id: str) -> None:
+        self._call("POST", f"/accounts/{account_id}/aliexpress-orders/{aliexpress_order_id}/cancel")
+
+    def audit(self, account_id: str) -> list[dict[str, Any]]:
+        return list(self._call("GET", f"/accounts/{account_id}/audit")["entries"])
+
+    def add_fault(self, **spec: Any) -> int:
+        """Switch a fault on (fields of :class:`relink.sandbox.models.FaultSpec`)."""
+        return int(self._call("POST", "/faults", spec)["id"])
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox server running as a child process; :meth:`stop` ends it."""
+
+    url: str
+    db_path: Path
+    process: subprocess.Popen[str] = field(repr=False)
+    admin: SandboxAdmin = field(repr=False)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server (terminate, then kill if it does not stop within ``timeout``)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
+    """The child's first stdout line, or ``None`` if it says nothing within ``timeout``."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:  # keep draining, so the child never blocks on a full pipe
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        return None
+
+
+def _wait_until_answering(url: str, attempts: int = 100) -> bool:
+    """Poll the server's OpenAPI route a bounded number of times."""
+    for attempt in range(attempts):
+        try:
+            if requests.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            time.sleep(min(0.01 * (attempt + 1), 0.2))
+    return False
+
+
+def start_sandbox(
+    db_path: str | Path,
+    *,
+    admin: bool = True,
+    extra_args: list[str] | None = None,
+    startup_timeout: float = 30.0,
+    log_path: str | Path | None = None,
+) -> RunningSandbox:
+    """Start ``python -m relink.sandbox serve`` on a free loopback port and wait until it answers.
+
+    The server's log goes to ``log_path`` (default: next to the database, ``.log``).
+
+    Raises:
+        RelinkError: the server did not start (the message points at its log).
+    """
+    db_path = Path(db_path)
+    log_file = Path(log_path) if log_path else db_path.with_suffix(".log")
+    command = [sys.executable, "-m", "relink.sandbox", "serve", "--host", "127.0.0.1"]
+    command += ["--port", "0", "--db", str(db_path)]
+    command += ["--admin"] if admin else []
+    command += extra_args or []
+    with open(log_file, "a", encoding="utf-8") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    line = _first_line(process, startup_timeout)
+    if line is None or not line.startswith(ANNOUNCEMENT):
+        process.kill()
+        process.wait()
+        raise RelinkError(f"the sandbox did not start (see {log_file}): {line or 'no output'}")
+    url = line[len(ANNOUNCEMENT) :].strip()
+    if not _wait_until_answering(url):
+        process.kill()
+        process.wait()
+        raise RelinkError(f"the sandbox at {url} does not answer (see {log_file})")
+    return RunningSandbox(url=url, db_path=db_path, process=process, admin=SandboxAdmin(url))

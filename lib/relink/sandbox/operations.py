@@ -1,0 +1,352 @@
+"""The account API's operations, as the sandbox carries them out on its SQLite state.
+
+Each function takes an open connection; the state-changing ones (:func:`sync`,
+:func:`disconnect`, :func:`link`) expect the caller to hold the write transaction, so their
+checks and their writes happen under one lock. Refusals are raised as :class:`Refusal`, which
+the HTTP layer turns into the contract's error shape.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+from relink import statuses as st
+from relink.sandbox import store
+from relink.sandbox.models import (
+    Account,
+    Blocker,
+    DisconnectRequest,
+    DisconnectResult,
+    LinkRequest,
+    LinkState,
+    Order,
+    OrderPage,
+    OrderRef,
+    Part,
+    Refusal,
+    StatusChange,
+    SyncRequest,
+    SyncResult,
+)
+from relink.sandbox.quota import SyncQuotaPolicy, spend_sync
+from relink.sandbox.world import (
+    AliExpressState,
+    PartCheck,
+    aliexpress_view,
+    blocking_reasons,
+    order_status_from_parts,
+    status_after_sync,
+)
+
+
+def _require_account(conn: sqlite3.Connection, account_id: str) -> sqlite3.Row:
+    row = store.account_row(conn, account_id)
+    if row is None:
+        raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
+    return row
+
+
+def _iso(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def read_account(conn: sqlite3.Connection, account_id: str) -> Account:
+    """The account and its AliExpress settings. Raises :class:`Refusal` 404."""
+    row = _require_account(conn, account_id)
+    return Account(
+        account_id=account_id,
+        stores=json.loads(row["stores"]),
+        linked_aliexpress_account=row["linked_ae"],
+        whitelisted=bool(row["whitelisted"]) and row["linked_ae"] is not None,
+        logged_in_aliexpress_account=row["logged_in_ae"],
+    )
+
+
+def read_link_state(conn: sqlite3.Connection, account_id: str) -> LinkState:
+    """The link and its light. Raises :class:`Refusal` 404."""
+    account = read_account(conn, account_id)
+    linked = account.linked_aliexpress_account
+    light = "red" if linked is None else ("green" if account.whitelisted else "amber")
+    return LinkState(
+        account_id=account_id,
+        linked_aliexpress_account=linked,
+        whitelisted=account.whitelisted,
+        light=light,
+    )
+
+
+def _aliexpress_state(part: sqlite3.Row, now: float) -> AliExpressState:
+    stored = AliExpressState(
+        part["ae_status"],
+        part["ae_end_reason"],
+        part["ae_logistics"],
+        part["ae_tracking"],
+        part["ae_since"],
+    )
+    return aliexpress_view(stored, part["aliexpress_order_id"], now)
+
+
+def _order(row: sqlite3.Row, parts: list[sqlite3.Row], now: float) -> Order:
+    views = [_aliexpress_state(part, now) for part in parts]
+    checks = [PartCheck(p["dsers_status"], view) for p, view in zip(parts, views, strict=True)]
+    reasons = blocking_reasons(row["dsers_status"], checks)
+    part_models = [
+        Part(
+            aliexpress_order_id=part["aliexpress_order_id"],
+            dsers_status=part["dsers_status"],
+            aliexpress_status=view.order_status,
+            end_reason=view.end_reason,
+            logistics_status=view.logistics_status,
+            tracking_number=part["dsers_tracking"],
+            stranded=bool(part["stranded"]),
+        )
+        for part, view in zip(parts, views, strict=True)
+    ]
+    status = row["dsers_status"]
+    return Order(
+        store=row["store"],
+        order=row["order_number"],
+        dsers_status=status,
+        dsers_label=st.DSERS_LABELS.get(status or "", row["dsers_label"]),
+        parts=part_models,
+        blocking=bool(reasons),
+        blocking_reasons=reasons,
+        stranded=any(part.stranded for part in part_models),
+    )
+
+
+def _encode_cursor(order_id: int) -> str:
+    return base64.urlsafe_b64encode(f"after:{order_id}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        prefix, _, number = text.partition(":")
+        if prefix != "after" or not number.isdigit():
+            raise ValueError(text)
+        return int(number)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Refusal(422, "invalid_cursor", "cursor is not one this server issued") from None
+
+
+def list_orders(
+    conn: sqlite3.Connection, account_id: str, *, status: str | None, cursor: str | None, limit: int
+) -> OrderPage:
+    """One page of orders, optionally only those with DSers ``status`` (``unknown``: none).
+
+    Raises:
+        Refusal: 404 unknown account, 422 a cursor this server did not issue.
+    """
+    _require_account(conn, account_id)
+    after_id = _decode_cursor(cursor) if cursor else 0
+    rows = store.order_rows(conn, account_id, after_id=after_id, limit=limit + 1, status=status)
+    page, more = rows[:limit], len(rows) > limit
+    parts = store.part_rows(conn, [row["id"] for row in page])
+    now = store.sandbox_now(conn)
+    orders = [_order(row, parts[row["id"]], now) for row in page]
+    return OrderPage(orders=orders, next_cursor=_encode_cursor(page[-1]["id"]) if more else None)
+
+
+def _all_orders(conn: sqlite3.Connection, account_id: str) -> list[tuple[sqlite3.Row, Order]]:
+    rows = store.order_rows(conn, account_id)
+    parts = store.part_rows(conn, [row["id"] for row in rows])
+    now = store.sandbox_now(conn)
+    return [(row, _order(row, parts[row["id"]], now)) for row in rows]
+
+
+def sync(
+    conn: sqlite3.Connection, account_id: str, body: SyncRequest, policy: SyncQuotaPolicy
+) -> SyncResult:
+    """Copy AliExpress states into DSers statuses, except for stranded parts.
+
+    Raises:
+        Refusal: 404 unknown account or order, 409 ``not_linked``, 429 quota spent.
+    """
+    account = _require_account(conn, account_id)
+    everything = _all_orders(conn, account_id)
+    chosen = everything
+    if body.orders is not None:
+        wanted = {(ref.store, ref.order) for ref in body.orders}
+        chosen = [pair for pair in everything if (pair[1].store, pair[1].order) in wanted]
+        missing = wanted - {(order.store, order.order) for _, order in chosen}
+        if missing:
+            names = ", ".join(f"{store_name or '-'}/{number}" for store_name, number in missing)
+            raise Refusal(404, "order_not_found", f"no such order(s): {names}")
+    if account["linked_ae"] is None:
+        raise Refusal(409, "not_linked", "no AliExpress account is linked: nothing can sync")
+    quota = spend_sync(conn, account_id, policy)
+    now = store.sandbox_now(conn)
+    changes: list[StatusChange] = []
+    stranded: list[OrderRef] = []
+    synced = 0
+    for row, order in chosen:
+        parts = store.part_rows(conn, [row["id"]])[row["id"]]
+        if any(part["stranded"] for part in parts):
+            stranded.append(OrderRef(store=order.store, order=order.order))
+        new_statuses = []
+        for part in parts:
+            if part["stranded"]:
+                new_statuses.append(part["dsers_status"])
+                continue
+            synced += 1
+            view = _aliexpress_state(part, now)
+            after = status_after_sync(part["dsers_status"], view)
+            new_statuses.append(after)
+            conn.execute(
+                "UPDATE parts SET dsers_status = ?, dsers_tracking = ? WHERE id = ?",
+                (after, view.tracking_number or part["dsers_tracking"], part["id"]),
+            )
+            if after != part["dsers_status"] and after is not None:
+                changes.append(
+                    StatusChange(
+                        store=order.store,
+                        order=order.order,
+                        aliexpress_order_id=part["aliexpress_order_id"],
+                        before=part["dsers_status"],
+                        after=after,
+                    )
+                )
+        if parts:
+            conn.execute(
+                "UPDATE orders SET dsers_status = ? WHERE id = ?",
+                (order_status_from_parts(new_statuses), row["id"]),
+            )
+    return SyncResult(
+        account_id=account_id,
+        synced_parts=synced,
+        changes=changes,
+        stranded=stranded,
+        quota=quota,
+    )
+
+
+def disconnect(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: DisconnectRequest,
+    *,
+    request_id: str,
+    idempotency_key: str,
+) -> DisconnectResult:
+    """Unlink the AliExpress account; in-flight parts become stranded (never synced again).
+
+    Raises:
+        Refusal: 404 unknown account; 422 ``confirmation_required`` or ``reason_required``;
+            409 ``not_linked``, or ``blocked`` with the blocking orders (unless forced).
+    """
+    account = _require_account(conn, account_id)
+    if not body.confirm:
+        raise Refusal(422, "confirmation_required", "disconnect needs confirm: true")
+    reason = (body.reason or "").strip()
+    if body.force and not reason:
+        raise Refusal(422, "reason_required", "force needs a written reason")
+    linked = account["linked_ae"]
+    if linked is None:
+        raise Refusal(409, "not_linked", "no AliExpress account is linked", blockers=[])
+    orders = _all_orders(conn, account_id)
+    blockers = [
+        Blocker(
+            store=order.store,
+            order=order.order,
+            dsers_status=order.dsers_status,
+            reasons=order.blocking_reasons,
+            aliexpress_order_ids=[part.aliexpress_order_id for part in order.parts],
+        )
+        for _, order in orders
+        if order.blocking
+    ]
+    if blockers and not body.force:
+        raise Refusal(
+            409,
+            "blocked",
+            f"{len(blockers)} order(s) block the disconnect; DSers would stop syncing them",
+            blockers=blockers,
+        )
+    stranded: list[OrderRef] = []
+    for row, order in orders:
+        in_flight = [p for p in order.parts if p.dsers_status in st.IN_FLIGHT and not p.stranded]
+        if not in_flight:
+            continue
+        stranded.append(OrderRef(store=order.store, order=order.order))
+        conn.execute(
+            "UPDATE parts SET stranded = 1 WHERE order_id = ? AND dsers_status IN (?, ?, ?)",
+            (row["id"], *sorted(st.IN_FLIGHT)),
+        )
+    conn.execute(
+        "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
+        (account_id,),
+    )
+    detail: dict[str, Any] = {"aliexpress_account": linked, "forced": bool(body.force)}
+    if body.force:
+        detail["reason"] = reason
+        detail["blockers"] = len(blockers)
+    store.record_audit(
+        conn,
+        account_id,
+        "disconnect",
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        detail=detail,
+    )
+    return DisconnectResult(
+        account_id=account_id,
+        disconnected_aliexpress_account=linked,
+        forced=bool(body.force),
+        reason=reason or None,
+        stranded=stranded,
+    )
+
+
+def link(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: LinkRequest,
+    *,
+    request_id: str,
+    idempotency_key: str,
+) -> LinkState:
+    """Link the logged-in AliExpress account, which must be the one asked for.
+
+    Linking the account that is already linked re-authorises it (whitelisted again).
+
+    Raises:
+        Refusal: 404 unknown account; 409 ``wrong_aliexpress_account`` or ``still_linked``.
+    """
+    account = _require_account(conn, account_id)
+    wanted = body.aliexpress_account
+    logged_in = account["logged_in_ae"]
+    if logged_in != wanted:
+        raise Refusal(
+            409,
+            "wrong_aliexpress_account",
+            f"linking takes the logged-in AliExpress account ({logged_in or 'nobody'}), "
+            f"not {wanted}: log in to {wanted} first",
+            blockers=[],
+        )
+    linked = account["linked_ae"]
+    if linked is not None and linked != wanted:
+        raise Refusal(
+            409,
+            "still_linked",
+            f"{linked} is still linked: disconnect it first",
+            blockers=[],
+        )
+    conn.execute(
+        "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
+        (wanted, account_id),
+    )
+    store.record_audit(
+        conn,
+        account_id,
+        "link",
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        detail={"aliexpress_account": wanted, "relink": linked == wanted},
+    )
+    return read_link_state(conn, account_id)

@@ -1,0 +1,108 @@
+"""Turn an order export (and an AliExpress-side file) into a sandbox account seed.
+
+The export is read by :mod:`relink.exports`, so the sandbox accepts exactly the files the audit
+accepts. Rows sharing (store, order number) are one order; each distinct AliExpress order
+number among them is one part. Parts the AliExpress-side file does not mention get an
+AliExpress status agreeing with their DSers status
+(:func:`relink.sandbox.world.assumed_aliexpress_status`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from relink.sandbox.models import SeedAccount, SeedOrder, SeedPart
+
+
+def _text(value: Any) -> str | None:
+    """A cell as text, ``None`` when empty or missing (pandas uses NA, NaN or None)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def seed_from_frames(
+    account_id: str,
+    orders: pd.DataFrame,
+    aliexpress_records: pd.DataFrame | None = None,
+    *,
+    linked: str | None,
+    logged_in: str | None,
+    token: str | None = None,
+) -> SeedAccount:
+    """Build the seed from ``Export.orders`` and ``AliExpressSide.records`` frames."""
+    records: dict[str, dict[str, Any]] = {}
+    if aliexpress_records is not None:
+        for record in aliexpress_records.to_dict("records"):
+            number = _text(record.get("aliexpress_order"))
+            if number is not None:
+                records.setdefault(number, record)
+    seeded: dict[tuple[str, str], SeedOrder] = {}
+    for row in orders.to_dict("records"):
+        store_name = _text(row.get("store")) or ""
+        number = _text(row.get("order"))
+        if number is None:
+            continue
+        status = _text(row.get("status_key"))
+        label = _text(row.get("status"))
+        order = seeded.get((store_name, number))
+        if order is None:
+            order = SeedOrder(
+                store=store_name, order=number, dsers_status=status, dsers_label=label
+            )
+            seeded[(store_name, number)] = order
+        part_number = _text(row.get("aliexpress_order"))
+        if part_number is None or any(p.aliexpress_order_id == part_number for p in order.parts):
+            continue
+        record = records.get(part_number, {})
+        order.parts.append(
+            SeedPart(
+                aliexpress_order_id=part_number,
+                dsers_status=status,
+                dsers_label=label,
+                aliexpress_status=_text(record.get("order_status")),
+                end_reason=_text(record.get("end_reason")) or "",
+                logistics_status=_text(record.get("logistics_status")),
+                tracking_number=_text(record.get("tracking")),
+                dsers_tracking=_text(row.get("tracking")),
+            )
+        )
+    return SeedAccount(
+        account_id=account_id,
+        linked_aliexpress_account=linked,
+        logged_in_aliexpress_account=logged_in,
+        orders=list(seeded.values()),
+        token=token,
+    )
+
+
+def seed_from_export(
+    account_id: str,
+    export_path: str | Path,
+    aliexpress_path: str | Path | None = None,
+    *,
+    linked: str | None,
+    logged_in: str | None,
+    token: str | None = None,
+) -> SeedAccount:
+    """Read the export (and AliExpress-side file) and build the seed.
+
+    Raises:
+        relink.errors.ExportError: a file cannot be read (see :func:`relink.exports.read_export`).
+    """
+    from relink.exports import read_aliexpress, read_export
+
+    export = read_export(export_path)
+    side = read_aliexpress(aliexpress_path) if aliexpress_path else None
+    return seed_from_frames(
+        account_id,
+        export.orders,
+        side.records if side is not None else None,
+        linked=linked,
+        logged_in=logged_in,
+        token=token,
+    )

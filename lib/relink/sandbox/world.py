@@ -1,0 +1,188 @@
+"""How the simulated AliExpress side moves on over sandbox time, and what blocks an unlink.
+
+Pure functions, no I/O. Each AliExpress part stores its ``order_status`` and the sandbox time it
+entered it (``since``); every later state is computed from those two and a hash of the order
+number, so the same part follows the same timeline in every process and after every restart:
+
+==============================  =========================================  =================
+from                            to                                         after
+==============================  =========================================  =================
+awaiting payment (unpaid)       FINISH, end_reason ``buyer_pay_timeout``   20 days
+awaiting shipment (paid)        WAIT_BUYER_ACCEPT_GOODS + tracking number  1 to 5 days
+SELLER_PART_SEND_GOODS          WAIT_BUYER_ACCEPT_GOODS + tracking number  1 to 5 days
+WAIT_BUYER_ACCEPT_GOODS         FINISH, empty end_reason (completed)       7 to 14 days
+IN_CANCEL, IN_ISSUE, IN_FROZEN  (stays: a person must settle it)
+FINISH                          (final)
+==============================  =========================================  =================
+
+Nothing pays an unpaid order by itself: in the sandbox, unpaid orders only close (on their own,
+or when the merchant cancels them through the admin endpoint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from relink import statuses as st
+
+DAY_SECONDS = 86_400.0
+UNPAID_CLOSE_DAYS = 20
+PAY_TIMEOUT_REASON = "buyer_pay_timeout"
+MERCHANT_CANCEL_REASON = "buyer_cancel"
+SEEDED_CLOSED_REASON = "closed"
+
+_MAX_STEPS = 10  # a part has at most three automatic transitions; this bounds the loop
+
+
+@dataclass(frozen=True)
+class AliExpressState:
+    """What AliExpress says about one of its orders, since sandbox time ``since``."""
+
+    order_status: str | None
+    end_reason: str | None
+    logistics_status: str | None
+    tracking_number: str | None
+    since: float
+
+    @property
+    def implied(self) -> str:
+        """The DSers-side state this implies (``relink.statuses.AE_*``)."""
+        return st.aliexpress_state(self.order_status, self.end_reason)
+
+
+def _order_hash(aliexpress_order_id: str) -> int:
+    return int(hashlib.sha256(aliexpress_order_id.encode()).hexdigest()[:12], 16)
+
+
+def sandbox_tracking_number(aliexpress_order_id: str) -> str:
+    """The tracking number a shipped sandbox order gets (stable per order)."""
+    return f"SBX{_order_hash(aliexpress_order_id) % 10**10:010d}"
+
+
+def _next(state: AliExpressState, aliexpress_order_id: str) -> AliExpressState | None:
+    """The next automatic state (its ``since`` is when it happens), or ``None``."""
+    spread = _order_hash(aliexpress_order_id)
+    implied = state.implied
+    if implied == st.AE_AWAITING_PAYMENT:
+        return AliExpressState(
+            "FINISH",
+            PAY_TIMEOUT_REASON,
+            "NO_LOGISTICS",
+            None,
+            state.since + UNPAID_CLOSE_DAYS * DAY_SECONDS,
+        )
+    if implied in (st.AE_AWAITING_SHIPMENT, st.AE_AWAITING_FULFILLMENT):
+        return AliExpressState(
+            "WAIT_BUYER_ACCEPT_GOODS",
+            "",
+            "SELLER_SEND_GOODS",
+            state.tracking_number or sandbox_tracking_number(aliexpress_order_id),
+            state.since + (1 + spread % 5) * DAY_SECONDS,
+        )
+    if implied == st.AE_SHIPPED:
+        return replace(
+            state,
+            order_status="FINISH",
+            end_reason="",
+            logistics_status="BUYER_ACCEPT_GOODS",
+            since=state.since + (7 + spread % 8) * DAY_SECONDS,
+        )
+    return None
+
+
+def aliexpress_view(
+    state: AliExpressState, aliexpress_order_id: str, now: float
+) -> AliExpressState:
+    """Where ``state`` has got to at sandbox time ``now``."""
+    for _ in range(_MAX_STEPS):
+        following = _next(state, aliexpress_order_id)
+        if following is None or following.since > now:
+            return state
+        state = following
+    return state
+
+
+def assumed_aliexpress_status(dsers_status: str | None) -> tuple[str | None, str | None]:
+    """An AliExpress ``(order_status, end_reason)`` agreeing with a seeded DSers status.
+
+    Used when a seed has no AliExpress-side record; ``(None, None)`` for an unrecognised status
+    (AliExpress then has no record, so nothing can drift).
+    """
+    if dsers_status == st.AWAITING_PAYMENT:
+        return "PLACE_ORDER_SUCCESS", ""
+    if dsers_status == st.AWAITING_SHIPMENT:
+        return "WAIT_SELLER_SEND_GOODS", ""
+    if dsers_status == st.AWAITING_FULFILLMENT:
+        return "WAIT_BUYER_ACCEPT_GOODS", ""
+    if dsers_status == st.FULFILLED:
+        return "FINISH", ""
+    if dsers_status in (st.CANCELED, st.FAILED, st.PENDING, st.AWAITING_ORDER):
+        return "FINISH", SEEDED_CLOSED_REASON
+    return None, None
+
+
+def status_after_sync(dsers_status: str | None, ae_state: AliExpressState) -> str | None:
+    """The DSers status a sync gives a part (``relink.statuses.SYNC_RESULT``).
+
+    AliExpress states a sync cannot translate (disputes, unknown codes, no record) leave the
+    DSers status as it is. The store's fulfilment is modelled as happening when AliExpress
+    completes the order: shipped gives ``awaiting_fulfillment``, completed gives ``fulfilled``.
+    """
+    if ae_state.order_status is None:
+        return dsers_status
+    after = st.SYNC_RESULT.get(ae_state.implied)
+    return after if after is not None else dsers_status
+
+
+def order_status_from_parts(part_statuses: list[str | None]) -> str | None:
+    """One DSers status for an order whose parts may differ (multi-supplier orders).
+
+    Any unrecognised part makes the order unrecognised; a mix of shipped and unshipped parts is
+    ``awaiting_fulfillment``; otherwise the least settled status wins.
+    """
+    if any(status is None for status in part_statuses):
+        return None
+    present = set(part_statuses)
+    if len(present) == 1:
+        return part_statuses[0]
+    if st.AWAITING_PAYMENT in present:
+        return st.AWAITING_PAYMENT
+    shipped = {st.AWAITING_FULFILLMENT, st.FULFILLED}
+    if st.AWAITING_SHIPMENT in present:
+        return st.AWAITING_FULFILLMENT if present & shipped else st.AWAITING_SHIPMENT
+    if st.AWAITING_FULFILLMENT in present:
+        return st.AWAITING_FULFILLMENT
+    for settled in (st.FULFILLED, st.CANCELED, st.FAILED, st.AWAITING_ORDER, st.PENDING):
+        if settled in present:
+            return settled
+    return None
+
+
+@dataclass(frozen=True)
+class PartCheck:
+    """What the blocking rule needs to know about one part."""
+
+    dsers_status: str | None
+    aliexpress: AliExpressState
+
+
+def blocking_reasons(order_status: str | None, parts: Iterable[PartCheck]) -> list[str]:
+    """Why an order blocks an unlink (``relink.statuses.BLOCKING_REASONS`` order), or ``[]``.
+
+    An order blocks when its status or any part's status is in flight or unrecognised, or when
+    a part's DSers status disagrees with what AliExpress says (``sync_drift``).
+    """
+    found: set[str] = set()
+    checks = list(parts)
+    for status in [order_status, *(part.dsers_status for part in checks)]:
+        reason = st.blocking_reason(status)
+        if reason:
+            found.add(reason)
+    for part in checks:
+        if part.aliexpress.order_status is None:
+            continue  # no AliExpress record: nothing to disagree with
+        if not st.is_consistent(part.dsers_status, part.aliexpress.implied):
+            found.add(st.SYNC_DRIFT)
+    return [reason for reason in st.BLOCKING_REASONS if reason in found]

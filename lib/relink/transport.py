@@ -1,0 +1,221 @@
+"""HTTP plumbing of :mod:`relink.client`: the session, its retries, its auth, the error mapping.
+
+Retries live on the ``requests`` adapter (urllib3 ``Retry``): connection errors, read errors,
+5xx and 429 are retried with exponential backoff, a ``Retry-After`` is honoured, and POSTs are
+retried too because every POST carries an ``Idempotency-Key`` that makes a repeat harmless.
+A ``Retry-After`` longer than ``max_retry_after`` is not waited out: the 429 goes back to the
+caller (a spent sync quota asks for minutes, which is the analyst's call, not the client's).
+
+:func:`error_from_response` and :func:`error_from_exception` are the one place HTTP failures
+become :mod:`relink.errors` types. Neither ever puts the token in a message: the token lives
+only in :class:`BearerAuth`, whose repr hides it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.util.retry import Retry
+
+from relink.errors import (
+    ApiConnectionError,
+    ApiError,
+    AuthError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+log = logging.getLogger("relink.client")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A successful answer: its JSON body, request id, and whether it was an idempotent replay."""
+
+    body: dict[str, Any]
+    request_id: str | None
+    replayed: bool
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer ...`` to each request; its repr never shows the token."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(<redacted>)"
+
+
+class CappedRetry(Retry):
+    """``Retry`` that hands back a 429/503 whose ``Retry-After`` exceeds ``max_retry_after``."""
+
+    def __init__(self, *args: Any, max_retry_after: float | None = 30.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> CappedRetry:
+        renewed = super().new(**kw)
+        renewed.max_retry_after = self.max_retry_after
+        return renewed  # type: ignore[return-value]
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        if response is not None and self.max_retry_after is not None:
+            wait = self.get_retry_after(response)
+            if wait is not None and wait > self.max_retry_after:
+                # with raise_on_status=False the pool hands this response back to the caller
+                raise MaxRetryError(_pool, url or "", ResponseError("Retry-After too long"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def build_session(
+    token: str,
+    *,
+    retries: int = 3,
+    backoff_factor: float = 0.5,
+    max_retry_after: float = 30.0,
+) -> requests.Session:
+    """A session that authenticates with ``token`` and retries as the module docstring says."""
+    retry = CappedRetry(
+        total=retries,
+        connect=retries,
+        read=retries,
+        status=retries,
+        other=0,
+        backoff_factor=backoff_factor,
+        status_forcelist=RETRYABLE_STATUSES,
+        allowed_methods=frozenset({"GET", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last answer comes back; error_from_response maps it
+        max_retry_after=max_retry_after,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.auth = BearerAuth(token)
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def error_from_response(response: requests.Response, operation: str) -> ApiError:
+    """The typed error for a failed answer (any status >= 400).
+
+    The message names the operation, the status, the server's code and message; the request id
+    (from the body, else the ``X-Request-Id`` header) is on the error and in its message.
+    """
+    error = _error_body(response)
+    status = response.status_code
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    server_message = error.get("message") or response.reason or "no message"
+    request_id = error.get("request_id") or response.headers.get("X-Request-Id")
+    message = f"{operation}: HTTP {status} {code or ''}".rstrip() + f": {server_message}"
+    details: dict[str, Any] = {}
+    if status in (401, 403):
+        kind: type[ApiError] = AuthError
+    elif status == 404:
+        kind = NotFoundError
+    elif status == 409:
+        kind = ConflictError
+        details["blockers"] = list(error.get("blockers") or [])
+    elif status == 429:
+        kind = RateLimitedError
+        retry_after = error.get("retry_after", response.headers.get("Retry-After"))
+        try:
+            details["retry_after"] = float(retry_after) if retry_after is not None else None
+        except (TypeError, ValueError):
+            details["retry_after"] = None
+    elif status >= 500:
+        kind = ServerError
+    else:
+        kind = ApiError
+    return kind(message, status=status, code=code, request_id=request_id, details=details)
+
+
+def error_from_exception(exc: requests.RequestException, operation: str) -> ApiConnectionError:
+    """The typed error for a call that got no usable answer, even after retries."""
+    reason = exc
+    while isinstance(getattr(reason, "args", None), tuple) and reason.args:
+        inner = reason.args[0]
+        if isinstance(inner, MaxRetryError) and inner.reason is not None:
+            reason = inner.reason
+            break
+        if not isinstance(inner, BaseException):
+            break
+        reason = inner
+    # urllib3 makes "connection refused" (NewConnectionError) a kind of timeout: it is not one
+    timed_out = isinstance(exc, requests.Timeout) or (
+        isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError)
+    )
+    kind = "timed out" if timed_out else "no answer"
+    return ApiConnectionError(f"{operation}: {kind} ({type(reason).__name__})")
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    operation: str,
+    timeout: tuple[float, float],
+    params: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    idempotency_key: str | None = None,
+) -> Answer:
+    """Make one call (retries happen inside the session) and return its answer.
+
+    Raises:
+        ApiError: the typed error of :func:`error_from_response` for any status >= 400, or for
+            a success whose body is not JSON.
+        ApiConnectionError: no answer at all, even after retries.
+    """
+    headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+    try:
+        response = session.request(
+            method, url, params=params, json=body, headers=headers, timeout=timeout
+        )
+    except requests.RequestException as exc:
+        error = error_from_exception(exc, operation)
+        log.warning("%s failed: %s", operation, error)
+        raise error from None
+    request_id = response.headers.get("X-Request-Id")
+    log.debug("%s -> HTTP %s (request %s)", operation, response.status_code, request_id)
+    if response.status_code >= 400:
+        raise error_from_response(response, operation)
+    try:
+        payload = response.json()
+    except ValueError:
+        raise error_from_response(response, operation) from None
+    replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
+    return Answer(payload, request_id, replayed)

@@ -1,0 +1,107 @@
+"""Fixtures for the account API tests: a real sandbox process on a free loopback port.
+
+One sandbox serves the whole session (started with ``python -m relink.sandbox serve --port 0``
+and polled until it answers); every test seeds its own account with a fresh id through the
+admin routes, so tests do not see each other's state. Tests that need a process of their own
+(restart) start one with :func:`relink.sandbox.launcher.start_sandbox`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import requests
+from api_seeds import OLD_AE, blocked_orders, settled_orders
+
+from relink.client import Client
+from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
+
+
+@dataclass
+class Seeded:
+    """An account seeded for one test, with a token scoped to it and a client using it."""
+
+    account_id: str
+    token: str
+    url: str
+    admin: SandboxAdmin
+
+    def client(self, **options: Any) -> Client:
+        options.setdefault("backoff_factor", 0.01)
+        return Client(self.url, self.token, **options)
+
+    def call(
+        self,
+        method: str,
+        tail: str = "",
+        *,
+        token: str | None = None,
+        key: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """A raw HTTP call on this account (``tail`` after ``/v1/accounts/{id}``)."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token is None:
+            token = self.token
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if key:
+            headers["Idempotency-Key"] = key
+        url = f"{self.url}/v1/accounts/{self.account_id}{tail}"
+        return requests.request(method, url, headers=headers, timeout=10, **kwargs)
+
+    def audit_operations(self) -> list[str]:
+        return [entry["operation"] for entry in self.admin.audit(self.account_id)]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    db_path = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite"
+    running = start_sandbox(db_path)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def seed(sandbox: RunningSandbox) -> Iterator[Any]:
+    """``seed(orders, linked=..., logged_in=...) -> Seeded``; faults are cleared after the test."""
+
+    def make(
+        orders: list[dict[str, Any]] | None = None,
+        *,
+        linked: str | None = OLD_AE,
+        logged_in: str | None = OLD_AE,
+        whitelisted: bool = True,
+    ) -> Seeded:
+        account_id = f"acct-{uuid.uuid4().hex[:10]}"
+        token = f"tok-{uuid.uuid4().hex}"
+        sandbox.admin.seed(
+            {
+                "account_id": account_id,
+                "token": token,
+                "linked_aliexpress_account": linked,
+                "logged_in_aliexpress_account": logged_in,
+                "whitelisted": whitelisted,
+                "orders": orders if orders is not None else blocked_orders(account_id),
+            }
+        )
+        return Seeded(account_id, token, sandbox.url, sandbox.admin)
+
+    yield make
+    sandbox.admin.clear_faults()
+
+
+@pytest.fixture
+def blocked(seed: Any) -> Seeded:
+    """An account whose orders block a disconnect."""
+    return seed()
+
+
+@pytest.fixture
+def clear(seed: Any) -> Seeded:
+    """An account with nothing in flight."""
+    return seed(settled_orders("clear"))

@@ -1,0 +1,65 @@
+"""The committed contract (api/openapi.json) is what the server serves and the code generates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import requests
+
+from relink.sandbox.app import SandboxSettings, build_api
+from relink.sandbox.contract import CONTRACT_PATH, contract_text
+from relink.sandbox.models import StatusFilter
+from relink.statuses import DSERS_STATUSES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_committed_contract_matches_the_code():
+    committed = json.loads((REPO / "api" / "openapi.json").read_text(encoding="utf-8"))
+    generated = build_api(SandboxSettings(db_path=Path("unused"))).openapi()
+    assert committed == generated, "api/openapi.json is stale: run `relink sandbox openapi`"
+    assert CONTRACT_PATH == REPO / "api" / "openapi.json"
+    assert CONTRACT_PATH.read_text(encoding="utf-8") == contract_text()
+
+
+def test_openapi_check_command():
+    done = subprocess.run(
+        [sys.executable, "-m", "relink.sandbox", "openapi", "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_served_contract_is_the_committed_one(sandbox):
+    served = requests.get(f"{sandbox.url}/openapi.json", timeout=10).json()
+    assert served == json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+
+
+def test_contract_is_versioned_and_has_no_admin_routes():
+    document = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+    assert document["info"]["version"] == "1.0.0"
+    assert all(path.startswith("/v1/") for path in document["paths"])
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+
+
+def test_every_operation_documents_its_failures():
+    document = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            assert {"200", "401", "403", "404", "422", "429"} <= codes, (method, path)
+            if method == "post":
+                assert {"400", "409"} <= codes, path
+                names = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+                assert "Idempotency-Key" in names
+            for response in operation["responses"].values():
+                assert "X-Request-Id" in response["headers"]
+
+
+def test_status_filter_follows_statuses_module():
+    assert set(get_args(StatusFilter)) == {*DSERS_STATUSES, "unknown"}

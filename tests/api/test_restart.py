@@ -1,0 +1,64 @@
+"""State lives in SQLite: a sandbox stopped and started again on the same file goes on as before."""
+
+from __future__ import annotations
+
+import pytest
+from api_seeds import OLD_AE, order, part
+
+from relink.client import Client
+from relink.errors import RateLimitedError
+from relink.sandbox.launcher import start_sandbox
+
+
+def test_restart_keeps_accounts_links_clock_replays_and_quota(tmp_path):
+    db_path = tmp_path / "kept.sqlite"
+    args = ["--sync-per-day", "2", "--sync-interval-minutes", "1"]
+    with start_sandbox(db_path, extra_args=args) as first:
+        first.admin.seed(
+            {
+                "account_id": "acct-kept",
+                "token": "tok-kept",
+                "linked_aliexpress_account": OLD_AE,
+                "logged_in_aliexpress_account": OLD_AE,
+                "orders": [order("s", "#1", "fulfilled", part("K1", "fulfilled"))],
+            }
+        )
+        client = Client(first.url, "tok-kept", backoff_factor=0.01)
+        clock_before = first.admin.advance(days=3)
+        client.sync("acct-kept")  # the sync quota's log must survive too
+        done = client.disconnect("acct-kept", idempotency_key="kept-key")
+    with start_sandbox(db_path, extra_args=args) as second:
+        assert second.url  # a new port, most likely; the state is in the file
+        client = Client(second.url, "tok-kept", backoff_factor=0.01)
+        assert client.account("acct-kept").linked_aliexpress_account is None
+        replay = client.disconnect("acct-kept", idempotency_key="kept-key")
+        assert replay.replayed and replay.request_id != done.request_id
+        assert second.admin.clock() >= clock_before
+        assert [e["operation"] for e in second.admin.audit("acct-kept")] == ["disconnect"]
+        client.link("acct-kept", OLD_AE)
+        with pytest.raises(RateLimitedError):
+            client.sync("acct-kept")
+
+
+def test_quota_is_configurable_at_start(tmp_path):
+    args = ["--sync-per-day", "2", "--sync-interval-minutes", "1"]
+    with start_sandbox(tmp_path / "quota.sqlite", extra_args=args) as running:
+        running.admin.seed(
+            {
+                "account_id": "acct-q",
+                "token": "tok-q",
+                "linked_aliexpress_account": OLD_AE,
+                "orders": [],
+            }
+        )
+        client = Client(running.url, "tok-q", backoff_factor=0.01)
+        assert client.sync("acct-q").remaining_today == 1
+        with pytest.raises(RateLimitedError) as caught:
+            client.sync("acct-q")
+        assert caught.value.retry_after <= 60
+        running.admin.advance(seconds=60)
+        assert client.sync("acct-q").remaining_today == 0
+        running.admin.advance(seconds=60)
+        with pytest.raises(RateLimitedError) as caught:
+            client.sync("acct-q")
+        assert caught.value.retry_after > 3600

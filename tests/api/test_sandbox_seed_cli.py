@@ -1,0 +1,56 @@
+"""``relink sandbox seed``: an account seeded from an order export and an AliExpress-side file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from relink.client import Client
+
+
+def test_seed_from_export_cli(sandbox, tmp_path):
+    export = tmp_path / "orders.csv"
+    export.write_text(
+        "Store,Order No.,Status,AliExpress Order No.,Tracking No.\n"
+        "alpha,#1001,Awaiting Payment,E1,\n"
+        "alpha,#1002,Awaiting shipment,E2,\n"
+        "alpha,#1002,Awaiting shipment,E3,\n"
+        "beta,#1001,Fulfilled,E4,LP123\n"
+        "beta,#1005,Awaiting orders,,\n"
+        "beta,#1006,Shipped-ish,E6,\n",
+        encoding="utf-8",
+    )
+    side = tmp_path / "aliexpress.csv"
+    side.write_text(
+        "aliexpress_order_id,order_status,end_reason\n"
+        "E1,FINISH,buyer_pay_timeout\n"
+        "E2,WAIT_SELLER_SEND_GOODS,\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "relink.sandbox", "seed", "--db", str(sandbox.db_path)]
+    command += ["acct-export", str(export), "--aliexpress", str(side), "--token", "tok-export"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "seeded acct-export: 5 orders" in done.stdout
+    assert "tok-export" not in done.stdout  # a token given is not echoed back
+
+    client = Client(sandbox.url, "tok-export")
+    assert client.account("acct-export").stores == ("alpha", "beta")
+    orders = {(o.store, o.order): o for o in client.orders("acct-export")}
+    assert len(orders) == 5
+    # E1: DSers awaiting payment, AliExpress already closed it: drift (clears after a sync)
+    assert orders["alpha", "#1001"].blocking_reasons == ("awaiting_payment", "sync_drift")
+    assert [p.aliexpress_order_id for p in orders["alpha", "#1002"].parts] == ["E2", "E3"]
+    assert orders["beta", "#1001"].parts[0].tracking_number == "LP123"
+    assert orders["beta", "#1005"].parts == () and not orders["beta", "#1005"].blocking
+    assert orders["beta", "#1006"].blocking_reasons == ("unknown_status",)
+    assert orders["beta", "#1006"].dsers_label == "Shipped-ish"
+
+
+def test_seed_reports_an_unreadable_export(sandbox, tmp_path):
+    export = tmp_path / "empty.csv"
+    export.write_text("", encoding="utf-8")
+    command = [sys.executable, "-m", "relink.sandbox", "seed", "--db", str(sandbox.db_path)]
+    done = subprocess.run([*command, "acct-bad", str(export)], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.startswith("relink: error:") and "Traceback" not in done.stderr
