@@ -222,9 +222,18 @@ def _fill_continuation_store(store: pd.Series, order: pd.Series) -> pd.Series:
 def _fill_line_item_status(orders: pd.DataFrame) -> pd.Series:
     """An empty status takes that of the nearest earlier row of the same (store, order)."""
     status = orders["status"]
-    if not status.isna().any():
+    missing = status.isna().to_numpy()
+    if not missing.any():
         return status
-    return status.groupby(orders["order_key"].to_numpy(), sort=False).ffill()
+    # Only orders that have an empty status need filling: group just their rows.
+    keys = orders["order_key"].to_numpy()
+    needs_fill = np.zeros(int(keys.max()) + 1, dtype=bool)
+    needs_fill[keys[missing]] = True
+    involved = np.flatnonzero(needs_fill[keys])
+    filled = status.iloc[involved].groupby(keys[involved], sort=False).ffill()
+    result = status.copy()
+    result.iloc[involved] = filled.to_numpy()
+    return result
 
 
 def _status_keys(labels: pd.Series) -> pd.Categorical:
