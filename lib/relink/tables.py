@@ -152,22 +152,26 @@ def _read_csv(path: Path, head: bytes, specs: tuple[ColumnSpec, ...]) -> Table:
     text = head.decode(encoding, errors="replace")
     if not text.strip():
         raise ExportError(path, "is empty")
-    sample = "\n".join(text.splitlines()[:50])
-    delimiter = _detect_delimiter(sample)
+    lines = text.splitlines()
+    # Excel writes a "sep=;" line above the header when asked to; it hides that line too.
+    hint = re.fullmatch(r"\ufeff?sep=(.)", lines[0].strip()) if lines else None
+    skip = 1 if hint else 0
+    sample = "\n".join(lines[skip : skip + 50])
+    delimiter = hint.group(1) if hint else _detect_delimiter(sample)
     header = next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
     positions = _match_columns(path, header, specs)
     if positions is None:
         raise _missing_columns_error(path, header, specs)
     try:
-        frame = _parse_csv(path, encoding, delimiter, positions)
+        frame = _parse_csv(path, encoding, delimiter, positions, skip)
     except UnicodeDecodeError:
-        frame = _parse_csv(path, "cp1252", delimiter, positions)
+        frame = _parse_csv(path, "cp1252", delimiter, positions, skip)
     columns = {name: str(header[i]).strip() for name, i in positions.items()}
     return Table(path, frame, columns)
 
 
 def _parse_csv(
-    path: Path, encoding: str, delimiter: str, positions: dict[str, int]
+    path: Path, encoding: str, delimiter: str, positions: dict[str, int], skip: int = 0
 ) -> pd.DataFrame:
     # Every column is parsed, not just the wanted ones: only then does the tokenizer
     # refuse a row with more fields than the header (an unquoted delimiter shifts every
@@ -177,6 +181,7 @@ def _parse_csv(
         frame = pd.read_csv(
             path,
             sep=delimiter,
+            skiprows=skip,
             encoding=encoding,
             encoding_errors="replace" if encoding == "cp1252" else "strict",
             dtype_backend="pyarrow",

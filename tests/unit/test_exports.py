@@ -252,3 +252,11 @@ def test_identifiers_are_trimmed_and_blank_ones_are_missing(write_csv) -> None:
     assert export.orders["order_key"].nunique() == 1
     assert export.orders.loc[0, "aliexpress_order"] == "8180000000000001"
     assert export.rejected["row"].tolist() == [4]
+
+
+def test_excel_separator_hint_line(tmp_path) -> None:
+    path = tmp_path / "excel.csv"
+    path.write_bytes("sep=;\r\nOrder No.;Status\r\n#1;Fulfilled\r\n;Fulfilled\r\n".encode("cp1252"))
+    export = read_export(path)
+    assert export.orders["order"].tolist() == ["#1"]
+    assert export.rejected["row"].tolist() == [3]  # Excel shows the header as row 1
