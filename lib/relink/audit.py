@@ -229,46 +229,46 @@ def _blockers(
     reasons = row_reasons[selected].tolist()
     positions = selected.tolist()
 
-    starts = np.flatnonzero(np.r_[True, group_keys[1:] != group_keys[:-1]]).tolist()
-    ends = [*starts[1:], len(selected)]
-    entries = []
-    for start, end in zip(starts, ends, strict=True):
-        if end - start == 1 and positions[start] not in drift_by_row:
-            # Most blocked orders are a single row with a single reason: keep it cheap.
-            reason = statuses.BLOCKING_REASONS[reasons[start]]
-            ae_order = ae_orders[start]
-            unpaid = [ae_order] if ae_order and reasons[start] == _UNPAID else []
-            entries.append(
-                {
-                    "store": stores[start],
-                    "order": orders[start],
-                    "reasons": [reason],
-                    "statuses": [status_names[start]],
-                    "aliexpress_orders": [ae_order] if ae_order else [],
-                    "rows": [row_numbers[start]],
-                    "actions": [_action(reason, unpaid, [])],
-                    "drift": [],
-                }
-            )
-            continue
+    starts = np.flatnonzero(np.r_[True, group_keys[1:] != group_keys[:-1]])
+    ends = np.r_[starts[1:], len(selected)]
+    drifting = np.isin(selected, np.fromiter(drift_by_row, dtype=np.int64, count=len(drift_by_row)))
+    # Most blocked orders are one row with one reason and no drift: build those in one pass.
+    simple = (ends - starts == 1) & ~drifting[starts]
+    entries: list[dict[str, Any] | None] = [None] * len(starts)
+    for slot, i in zip(np.flatnonzero(simple).tolist(), starts[simple].tolist(), strict=True):
+        reason, ae_order = _REASON_NAMES[reasons[i]], ae_orders[i]
+        if ae_order and reason == statuses.AWAITING_PAYMENT:
+            action = _action(reason, [ae_order], [])
+        else:
+            action = _ACTION_TEXT[reason]
+        entries[slot] = {
+            "store": stores[i],
+            "order": orders[i],
+            "reasons": [reason],
+            "statuses": [status_names[i]],
+            "aliexpress_orders": [ae_order] if ae_order else [],
+            "rows": [row_numbers[i]],
+            "actions": [action],
+            "drift": [],
+        }
+    for slot in np.flatnonzero(~simple).tolist():
+        start, end = int(starts[slot]), int(ends[slot])
         found = set(reasons[start:end])
         drifts = [drift_by_row[i] for i in positions[start:end] if i in drift_by_row]
         if drifts:
             found.add(_REASON_INDEX[statuses.SYNC_DRIFT])
-        order_reasons = [statuses.BLOCKING_REASONS[i] for i in sorted(found) if i >= 0]
+        order_reasons = [_REASON_NAMES[i] for i in sorted(found) if i >= 0]
         unpaid = [ae_orders[i] for i in range(start, end) if reasons[i] == _UNPAID and ae_orders[i]]
-        entries.append(
-            {
-                "store": stores[start],
-                "order": orders[start],
-                "reasons": order_reasons,
-                "statuses": list(dict.fromkeys(status_names[start:end])),
-                "aliexpress_orders": [a for a in dict.fromkeys(ae_orders[start:end]) if a],
-                "rows": row_numbers[start:end],
-                "actions": [_action(r, unpaid, drifts) for r in order_reasons],
-                "drift": drifts,
-            }
-        )
+        entries[slot] = {
+            "store": stores[start],
+            "order": orders[start],
+            "reasons": order_reasons,
+            "statuses": list(dict.fromkeys(status_names[start:end])),
+            "aliexpress_orders": [a for a in dict.fromkeys(ae_orders[start:end]) if a],
+            "rows": row_numbers[start:end],
+            "actions": [_action(r, unpaid, drifts) for r in order_reasons],
+            "drift": drifts,
+        }
     return entries
 
 
@@ -280,6 +280,7 @@ def _pylist(column: pd.Series) -> list[Any]:
 
 
 _UNPAID = _REASON_INDEX[statuses.AWAITING_PAYMENT]
+_REASON_NAMES = statuses.BLOCKING_REASONS
 _ACTION_TEXT = dict(statuses.ACTIONS)
 
 
