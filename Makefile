@@ -7,7 +7,7 @@ STAMP := $(VENV)/.relink-installed
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format notebooks bench lab clean
+.PHONY: install demo test lint format notebooks bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -19,23 +19,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: write the sample exports and audit every account
+## demo: write the sample exports, audit every account with `relink batch`, print the summary's path
 demo: install
 	rm -rf $(DEMO_DIR)
 	$(BIN)/relink samples $(DEMO_DIR)/samples
-	@set -u; for export in $(DEMO_DIR)/samples/*.csv $(DEMO_DIR)/samples/*.xlsx; do \
-		name=$$(basename "$${export%.*}"); [ "$$name" = manifest ] && continue; \
-		side=$(DEMO_DIR)/samples/aliexpress/$$name.csv; \
-		args=(); [ -f "$$side" ] && args=(--aliexpress "$$side"); \
-		echo; $(BIN)/relink audit "$$export" "$${args[@]}"; status=$$?; \
-		[ $$status -le 1 ] || exit $$status; \
-	done; echo; echo "demo: sample exports in $(DEMO_DIR)/samples"
+	$(BIN)/relink batch $(DEMO_DIR)/samples/manifest.csv --out $(DEMO_DIR)/batch
+	@echo; echo "demo: sample exports in $(DEMO_DIR)/samples"
+	@echo "demo: batch summary in $(DEMO_DIR)/batch/summary.html (one notebook per account beside it)"
+
+## notebooks: rewrite the committed notebooks from their generators and store a run's outputs
+notebooks: install
+	$(BIN)/python tools/make_notebooks.py
+	$(BIN)/python tools/make_runbook_notebook.py
 
 ## test: lint, then the whole suite
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests notebooks runbook --nbval \
+		--nbval-sanitize-with tests/notebooks/nbval-sanitize.cfg $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -48,6 +50,7 @@ format: install
 ## bench: the benchmarks of benchmarks/README.md (minutes, not part of test)
 bench: install
 	$(BIN)/python benchmarks/audit_speed.py
+	$(BIN)/python benchmarks/batch_speed.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

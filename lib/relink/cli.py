@@ -6,13 +6,16 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
 from relink import exports, report
 from relink.audit import audit
 from relink.errors import RelinkError
+
+if TYPE_CHECKING:
+    from relink.batch import AccountRun
 
 EXIT_SAFE, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -90,3 +93,184 @@ def samples_command(outdir: Path, seed: int) -> None:
     for account in accounts:
         click.echo(f"{account.account}: {account.export}")
     click.echo(f"{len(accounts)} sample accounts written to {outdir} (manifest: manifest.csv)")
+
+
+@main.command("batch")
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output folder: one sub-folder per account, plus summary.csv/.json/.html.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Accounts audited at the same time, each in its own kernel  [default: the cores]",
+)
+@click.option(
+    "--notebook",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Notebook to run  [default: notebooks/audit.ipynb]",
+)
+@click.option(
+    "-p",
+    "--parameter",
+    "parameters",
+    nargs=2,
+    multiple=True,
+    metavar="NAME VALUE",
+    help="Extra notebook parameter, for every account (never a secret).",
+)
+def batch_command(
+    inputs: tuple[str, ...],
+    out_dir: Path,
+    workers: int | None,
+    notebook: Path | None,
+    parameters: tuple[tuple[str, str], ...],
+) -> None:
+    """Audit many accounts with the audit notebook, N at a time, and summarise.
+
+    Each INPUT is an export file (its account: the file name without extension), a folder of
+    exports, or a manifest (CSV or YAML: account, export, optional aliexpress).
+
+    Exit status: 0 every run completed (whatever the verdicts), 1 a run failed, 2 usage error,
+    130 interrupted (Ctrl-C; the summary lists what finished).
+    """
+    from relink import batch, manifest  # papermill and friends: only for this command
+
+    try:
+        jobs = manifest.collect_jobs(inputs)
+        with _BatchProgress(len(jobs)) as progress:
+            outcome = batch.run_batch(
+                jobs,
+                out_dir,
+                notebook=notebook or batch.DEFAULT_NOTEBOOK,
+                workers=workers,
+                parameters=dict(parameters),
+                on_done=progress.update,
+            )
+    except RelinkError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
+        click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
+        sys.exit(130)
+    for run in outcome.failed:
+        cell = f" at In [{run.failed_execution_count}]" if run.failed_execution_count else ""
+        click.echo(f"relink batch: {run.job.account} failed{cell}: {run.error}", err=True)
+    completed = [run for run in outcome.runs if run.status == batch.COMPLETED]
+    safe = sum(run.result["verdict"] == "safe" for run in completed)
+    click.echo(
+        f"relink batch: {len(outcome.runs)} account(s): {len(completed)} audited ({safe} safe, "
+        f"{len(completed) - safe} blocked), {len(outcome.failed)} failed"
+        + (", interrupted" if outcome.interrupted else "")
+    )
+    click.echo(f"summary: {out_dir / 'summary.html'}")
+    if outcome.interrupted:
+        sys.exit(130)
+    sys.exit(1 if outcome.failed else 0)
+
+
+class _BatchProgress:
+    """A progress bar on a terminal, one plain line per account otherwise (logs, CI)."""
+
+    def __init__(self, total: int) -> None:
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="account", desc="relink batch", file=sys.stderr)
+
+    def __enter__(self) -> _BatchProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def update(self, run: AccountRun, done: int, total: int) -> None:
+        account, status = run.job.account, run.status
+        verdict = (run.result or {}).get("verdict", "")
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{account}: {verdict or status}", refresh=False)
+            self.bar.update(1)
+        else:
+            seconds = f" in {run.duration:.2f} s" if run.duration else ""
+            click.echo(f"[{done}/{total}] {account}: {verdict or status}{seconds}", err=True)
+
+
+EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
+
+@main.command("run")
+@click.argument("account")
+@click.option("--to", "target", required=True, help="AliExpress account the ticket asks to link.")
+@click.option(
+    "--steps",
+    default="audit,sync,unlink,relink,verify",
+    show_default=True,
+    help="Steps to run, in order, comma-separated.",
+)
+@click.option("--confirm", is_flag=True, help="Confirm the unlink (it is refused without).")
+@click.option("--override-reason", default="", help="Written reason to unlink despite blockers.")
+@click.option("--operator", default="", help="Who runs it, for the journal  [default: $USER]")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal file  [default: runs/ACCOUNT/journal.jsonl]",
+)
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit this export instead of the live orders.",
+)
+def run_command(
+    account: str,
+    target: str,
+    steps: str,
+    confirm: bool,
+    override_reason: str,
+    operator: str,
+    journal_path: Path | None,
+    export_path: Path | None,
+) -> None:
+    """Change ACCOUNT's AliExpress account step by step, guarded and journaled.
+
+    The account API is RELINK_API_URL / RELINK_API_TOKEN (environment or ./.env); without
+    them, the embedded sandbox with the bundled sample accounts. A rerun on the same journal
+    resumes: finished destructive steps are not sent again.
+
+    Exit status: 0 every step done, 1 a step refused (by a guard or by the server; verify not
+    green), 2 usage or input error, 3 a step failed (the API failed or did not answer).
+    """
+    from relink import runbook  # the HTTP client and the sandbox: only for this command
+    from relink.errors import InputError, NotFoundError
+
+    try:
+        book = runbook.open_runbook(
+            account,
+            target,
+            operator,
+            export_path=export_path or "",
+            journal_path=journal_path,
+        )
+        results = book.run(steps, confirm=confirm, override_reason=override_reason)
+    except (InputError, NotFoundError) as exc:
+        _fail(str(exc), EXIT_RUN_USAGE)
+    except RelinkError as exc:  # the API failed or did not answer, or no sandbox
+        _fail(str(exc), EXIT_RUN_FAILED)
+    for result in results:
+        click.echo(f"{result.step}: {result.outcome}: {result.message}")
+    if book.last_audit is not None:
+        for blocker in book.last_audit.blockers:
+            reasons = ", ".join(blocker.reasons)
+            click.echo(
+                f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}"
+            )
+    click.echo(f"light: {book.link.light}: {book.link.text}")
+    last = results[-1].outcome if results else "done"
+    codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
+    sys.exit(codes[last])

@@ -1,0 +1,179 @@
+"""Step attempts and their journal lines: how :mod:`relink.runbook` records what it does.
+
+:class:`Recorder` runs one attempt of a step: it notes the state before, calls the step, turns
+the errors a step can meet into a :class:`~relink.runstate.StepResult` (a guard's or the
+server's refusal, or a failure), notes the state after, and appends the finished entry.
+Destructive steps call :meth:`Recorder.start` just before their request, which journals the
+idempotency key and the body; if no answer comes (connection dropped, 5xx after retries), the
+attempt stays *pending* and the next one re-sends the same body under the same key, in this
+process or, through the journal, in the next one.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from relink import journal as jr
+from relink.errors import (
+    ApiConnectionError,
+    ApiError,
+    ConflictError,
+    GuardError,
+    RelinkError,
+    ServerError,
+)
+from relink.preflight import blockers_from_server
+from relink.runstate import DONE, FAILED, REFUSED, StepResult
+
+Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...
+
+
+class Recorder:
+    """Journals the attempts of one runbook.
+
+    Args:
+        journal: where the lines go.
+        who: fields every line carries (account, target, operator).
+        state: returns the state to journal as "before" and "after" (no secret in it).
+        refresh: re-reads the server state after an attempt (returns False if it cannot).
+    """
+
+    def __init__(
+        self,
+        journal: jr.Journal,
+        who: dict[str, str],
+        state: Callable[[], dict[str, Any]],
+        refresh: Callable[[], bool],
+    ) -> None:
+        self.journal = journal
+        self.who = dict(who)
+        self.state = state
+        self.refresh = refresh
+        entries = journal.entries()
+        self.last_results = {
+            step: StepResult.from_entry(entry) for step, entry in jr.last_outcomes(entries).items()
+        }
+        self.pending = jr.pending_attempts(entries)
+
+    def entry(self, attempt: Attempt, phase: str, **fields: Any) -> dict[str, Any]:
+        return {
+            "time": jr.utc_now_iso(),
+            **self.who,
+            "step": attempt["step"],
+            "attempt": attempt["attempt"],
+            "phase": phase,
+            "idempotency_key": attempt.get("idempotency_key"),
+            "request_id": attempt.get("request_id"),
+            **fields,
+        }
+
+    def start(self, attempt: Attempt, request: dict[str, Any]) -> None:
+        """Journal a destructive request (a fresh key and its body) before it is sent."""
+        attempt["idempotency_key"] = str(uuid.uuid4())
+        attempt["request"] = request
+        self.journal.append(
+            self.entry(attempt, jr.STARTED, request=request, before=attempt["before"])
+        )
+
+    def resume(self, attempt: Attempt) -> dict[str, Any] | None:
+        """The body of this step's unanswered attempt (now ``attempt``'s, key and all), or None."""
+        pending = self.pending.get(attempt["step"])
+        if pending is None:
+            return None
+        attempt.update(attempt=pending.attempt, idempotency_key=pending.idempotency_key)
+        attempt["request"] = pending.request
+        return pending.request
+
+    def run(self, step: str, action: Callable[[Attempt], StepResult]) -> StepResult:
+        """One attempt of ``step``: call ``action``, journal the outcome, return the result."""
+        attempt: Attempt = {"step": step, "attempt": str(uuid.uuid4())}
+        attempt["before"] = before = self.state()
+        resolved = True
+        try:
+            result = action(attempt)
+        except GuardError as exc:
+            blockers = attempt.pop("blockers", None)
+            result = StepResult(step, REFUSED, str(exc), {"blockers": blockers} if blockers else {})
+        except ConflictError as exc:
+            attempt["request_id"] = exc.request_id
+            result = conflict_result(step, exc)
+        except (ApiConnectionError, ServerError) as exc:
+            # no usable answer: the server may have acted, so a request sent stays pending
+            resolved = "request" not in attempt
+            attempt["request_id"] = exc.request_id
+            result = StepResult(step, FAILED, failure_text(exc, resolved), {"error": exc.code})
+        except RelinkError as exc:
+            attempt["request_id"] = getattr(exc, "request_id", None)
+            result = StepResult(step, FAILED, str(exc), {"error": type(exc).__name__})
+        if "request" in attempt:
+            if resolved:
+                self.pending.pop(step, None)
+            else:
+                self.pending[step] = jr.Pending(
+                    step, attempt["attempt"], attempt["idempotency_key"], attempt["request"], {}
+                )
+        self.refresh()
+        self.journal.append(
+            self.entry(
+                attempt,
+                jr.FINISHED,
+                outcome=result.outcome,
+                message=result.message,
+                resolved=resolved,
+                before=before,
+                after=self.state(),
+                details=result.details,
+            )
+        )
+        self.last_results[step] = result
+        return result
+
+    def settle(self, step: str, message: str) -> None:
+        """Record a pending attempt as done: the server's state shows that it landed."""
+        pending = self.pending.pop(step)
+        attempt = {"step": step, "attempt": pending.attempt}
+        attempt["idempotency_key"] = pending.idempotency_key
+        self.journal.append(
+            self.entry(
+                attempt,
+                jr.FINISHED,
+                outcome=DONE,
+                message=message,
+                resolved=True,
+                reconciled=True,
+                before=pending.entry.get("before") or {},
+                after=self.state(),
+                details={},
+            )
+        )
+        self.last_results[step] = StepResult(step, DONE, message, {"reconciled": True})
+
+
+def conflict_result(step: str, exc: ConflictError) -> StepResult:
+    """A 409: the server's own guard refused; its blockers are the list to show."""
+    blockers = [blocker.to_dict() for blocker in blockers_from_server(exc.blockers)]
+    message = str(exc).split(": ", 2)[-1]  # the server's sentence, without "op: HTTP 409 code"
+    if blockers:
+        message = f"The server refused: {len(blockers)} order(s) block the unlink."
+    return StepResult(step, REFUSED, message, {"blockers": blockers, "code": exc.code})
+
+
+def failure_text(exc: ApiError, resolved: bool) -> str:
+    text = f"The account API gave no usable answer: {exc}."
+    if not resolved:
+        text += " It may have acted: the next attempt re-sends the same request (same key)."
+    return text
+
+
+def crash_point_for_tests(name: str) -> None:
+    """TEST-ONLY seam: die here, like a killed process, when RELINK_TEST_CRASH_AFTER=name.
+
+    Called between the server's answer to a destructive request and the journal's outcome
+    line: the one moment a crash leaves the journal behind the server. Never set it outside
+    tests (tests/runbook/test_runbook_crash.py).
+    """
+    if os.environ.get("RELINK_TEST_CRASH_AFTER") == name:
+        os._exit(137)

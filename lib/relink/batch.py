@@ -1,0 +1,395 @@
+"""Run the audit notebook once per account, N at a time, and write the batch summary.
+
+Recipe (:func:`run_batch`): load the notebook once; for each account, take a fresh kernel from
+a :class:`~relink.kernels.KernelPool` (forked, already warm), inject the account's parameters
+with papermill's own ``parameterize_notebook``, execute the cells through papermill's notebook
+client and execution manager (so the executed notebook carries papermill's metadata and
+injected-parameters cell, exactly as ``papermill`` would write it), save it as
+``DIR/<account>/<notebook name>``, then read the recorded result back from it
+(:func:`relink.notebook.read_recorded_result`). Finally write ``summary.csv``,
+``summary.json`` and ``summary.html``.
+
+A failing run does not stop the others: it is listed with the error and the failing cell, and
+its partial notebook is kept (with papermill's error markers). Ctrl-C cancels the runs in
+flight, kills every kernel, and still writes the summary for what finished.
+
+Nothing secret goes in as a parameter: :func:`check_parameters` refuses secret-looking names
+and values equal to a secret in the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient.exceptions import CellExecutionError
+from nbformat import NotebookNode
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NotebookExecutionManager
+from papermill.exceptions import PapermillExecutionError
+from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors
+from papermill.iorw import load_notebook_node
+from papermill.parameterize import parameterize_notebook
+from papermill.translators import PythonTranslator
+
+from relink import report, statuses
+from relink.errors import BatchError
+from relink.kernels import KernelPool
+from relink.manifest import AccountJob
+from relink.notebook import read_recorded_result
+
+DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "audit.ipynb"
+ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per account by batch
+COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
+_SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
+_log = logging.getLogger("relink.batch")
+
+
+@dataclass
+class AccountRun:
+    """What became of one account's run.
+
+    ``failed_cell`` is the 0-based index of the failing cell in the saved notebook (papermill's
+    error markers included), ``failed_execution_count`` its ``In [n]``.
+    """
+
+    job: AccountJob
+    status: str = NOT_RUN
+    notebook: Path | None = None
+    duration: float | None = None
+    result: dict[str, Any] | None = None
+    error: str = ""
+    failed_cell: int | None = None
+    failed_execution_count: int | None = None
+
+    def summary_row(self, out_dir: Path) -> dict[str, Any]:
+        """One row of the summary (:data:`relink.report.SUMMARY_COLUMNS`)."""
+        result = self.result or {}
+        blocking = result.get("blocking", {})
+        row: dict[str, Any] = {
+            "account": self.job.account,
+            "status": self.status,
+            "verdict": result.get("verdict", ""),
+            "orders": result.get("orders"),
+            "blocked_orders": result.get("blocked_orders"),
+            **{reason: blocking.get(reason) for reason in statuses.BLOCKING_REASONS},
+            "rows_in": result.get("rows_in"),
+            "rows_rejected": result.get("rows_rejected"),
+            "export": self.job.export.name,
+            "notebook": self.notebook.relative_to(out_dir).as_posix() if self.notebook else "",
+            "duration_s": None if self.duration is None else round(self.duration, 2),
+            "error": self.error,
+            "failed_cell": self.failed_cell,
+            "failed_execution_count": self.failed_execution_count,
+        }
+        return row
+
+
+@dataclass
+class BatchReport:
+    """Every account's run, in input order, and where the summary went."""
+
+    out_dir: Path
+    notebook: Path
+    workers: int
+    runs: list[AccountRun]
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished: datetime | None = None
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[AccountRun]:
+        return [run for run in self.runs if run.status == FAILED]
+
+
+@dataclass(frozen=True)
+class Template:
+    """The notebook every account runs, outputs dropped, and its parameters' declared types."""
+
+    path: Path
+    notebook: NotebookNode
+    declared: dict[str, str]
+
+
+def load_template(path: str | Path) -> Template:
+    """Load the notebook to run, with its stored outputs dropped (a run replaces them anyway).
+
+    Raises:
+        BatchError: the file is missing or not a notebook, has no ``parameters`` cell, is not a
+            Python notebook, or does not declare the account parameters.
+    """
+    path = Path(path)
+    if not path.is_file():
+        hint = " (pass --notebook)" if path == DEFAULT_NOTEBOOK else ""
+        raise BatchError(f"{path}: no such notebook{hint}")
+    try:
+        template = load_notebook_node(str(path))
+    except Exception as exc:  # nbformat raises several unrelated types for a bad file
+        raise BatchError(f"{path}: not a readable notebook ({type(exc).__name__})") from exc
+    language = template.metadata.get("kernelspec", {}).get("language", "python")
+    if language != "python":
+        raise BatchError(f"{path}: relink batch runs Python notebooks, not {language}")
+    tagged = [cell for cell in template.cells if "parameters" in cell.metadata.get("tags", [])]
+    if not tagged:
+        raise BatchError(f"{path}: no cell is tagged 'parameters'")
+    # What `papermill --help-notebook` reads: the declared names, types and defaults.
+    declared = {spec.name: spec for spec in PythonTranslator.inspect(tagged[0])}
+    missing = [name for name in ACCOUNT_PARAMETERS if name not in declared]
+    if missing:
+        raise BatchError(f"{path}: its parameters cell lacks {', '.join(missing)}")
+    for cell in template.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    types = {name: spec.inferred_type_name for name, spec in declared.items()}
+    return Template(path, template, types)
+
+
+def check_parameters(template: Template, parameters: dict[str, str]) -> dict[str, Any]:
+    """Validate ``-p NAME VALUE`` pairs and convert each to the type its notebook declares.
+
+    Raises:
+        BatchError: a name is unknown to the notebook, set per account by batch, or looks like
+            a secret; a value is a secret from the environment or does not fit the type.
+    """
+    declared = template.declared
+    secrets = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 4}
+    converted: dict[str, Any] = {}
+    for name, value in parameters.items():
+        if name in ACCOUNT_PARAMETERS:
+            raise BatchError(f"-p {name}: set per account by relink batch")
+        if name not in declared:
+            raise BatchError(f"-p {name}: the notebook has no such parameter")
+        if _SECRET_NAME.search(name) or value in secrets:
+            raise BatchError(
+                f"-p {name}: secrets never go in parameters (papermill writes them into the "
+                "executed notebook); the notebook reads them from the environment"
+            )
+        converted[name] = _convert(name, value, declared[name])
+    return converted
+
+
+def run_batch(
+    jobs: Sequence[AccountJob],
+    out_dir: str | Path,
+    *,
+    notebook: str | Path = DEFAULT_NOTEBOOK,
+    workers: int | None = None,
+    parameters: dict[str, str] | None = None,
+    on_done: Callable[[AccountRun, int, int], None] | None = None,
+    cell_timeout: float | None = None,
+) -> BatchReport:
+    """Audit every job's account with ``notebook``, ``workers`` at a time; write the summary.
+
+    ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
+    ``interrupted`` set if Ctrl-C stopped the batch.
+
+    Raises:
+        BatchError: the notebook or the parameters cannot be used, or the output folder cannot
+            be created.
+    """
+    template = load_template(notebook)
+    extra = check_parameters(template, parameters or {})
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
+    workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
+    settings = _Settings(template, extra, out, cell_timeout, on_done)
+    asyncio.run(_run_all(batch, settings))
+    batch.finished = datetime.now(UTC)
+    write_summary(batch)
+    return batch
+
+
+def write_summary(batch: BatchReport) -> None:
+    """Write ``summary.csv``, ``summary.json`` and ``summary.html`` into the output folder."""
+    rows = [run.summary_row(batch.out_dir) for run in batch.runs]
+    with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=report.SUMMARY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    document = {
+        "schema_version": 1,
+        "notebook": batch.notebook.name,
+        "started": batch.started.isoformat(timespec="seconds"),
+        "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
+        "workers": batch.workers,
+        "interrupted": batch.interrupted,
+        "accounts": [
+            {**row, "result": run.result} for row, run in zip(rows, batch.runs, strict=True)
+        ],
+    }
+    (batch.out_dir / "summary.json").write_text(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    when = batch.started.strftime("%Y-%m-%d %H:%M UTC")
+    generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
+    if batch.interrupted:
+        generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
+    page = report.summary_html(rows, title="relink batch audit summary", generated=generated)
+    (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class _Settings:
+    template: Template
+    extra: dict[str, Any]
+    out_dir: Path
+    cell_timeout: float | None
+    on_done: Callable[[AccountRun, int, int], None] | None
+
+
+async def _run_all(batch: BatchReport, settings: _Settings) -> None:
+    """Run every account; on cancellation (Ctrl-C) stop the runs in flight and return."""
+    queue: asyncio.Queue[AccountRun] = asyncio.Queue()
+    for run in batch.runs:
+        queue.put_nowait(run)
+    done = 0
+    pool = KernelPool(batch.workers)
+
+    async def worker() -> None:
+        nonlocal done
+        while not queue.empty():
+            run = queue.get_nowait()
+            await _run_account(run, pool, settings)
+            done += 1
+            if settings.on_done:
+                settings.on_done(run, done, len(batch.runs))
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await pool.start()
+        tasks = [asyncio.create_task(worker()) for _ in range(batch.workers)]
+        await asyncio.gather(*tasks)
+    except asyncio.CancelledError:
+        batch.interrupted = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # handled here: the summary is still to be written
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await pool.close()
+
+
+async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -> None:
+    job = run.job
+    folder = settings.out_dir / job.folder
+    folder.mkdir(exist_ok=True)
+    output = folder / settings.template.path.name
+    parameters = {
+        "export_path": str(job.export),
+        "aliexpress_path": str(job.aliexpress or ""),
+        "account": job.account,
+        **settings.extra,
+    }
+    nb = _copy(settings.template.notebook)
+    nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
+    nb = prepare_notebook_metadata(nb, str(settings.template.path), str(output))
+    manager = NotebookExecutionManager(nb, output_path=None, progress_bar=False)
+    kernel = None
+    started = time.perf_counter()
+    try:
+        kernel = await pool.acquire()
+        started = time.perf_counter()
+        await _execute(manager, kernel, settings.cell_timeout)
+        run.duration = time.perf_counter() - started
+        run.notebook = output
+        raise_for_execution_errors(manager.nb, str(output))  # on error: writes, then raises
+        nbformat.write(manager.nb, str(output))
+        run.result = read_recorded_result(manager.nb)
+        run.status = COMPLETED if run.result else FAILED
+        if not run.result:
+            run.error = "the notebook recorded no relink audit result"
+    except PapermillExecutionError as exc:
+        run.status, run.error = FAILED, f"{exc.ename}: {_first_line(exc.evalue)}"
+        # Index in the saved notebook: papermill inserted two marker cells before the failing one.
+        run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
+    except (asyncio.CancelledError, Exception) as exc:
+        _save_partial(run, manager, output, started)
+        task = asyncio.current_task()
+        # nbclient reports its own cancellation as DeadKernelError: ask the task, not the error.
+        if isinstance(exc, asyncio.CancelledError) or (task and task.cancelling()):
+            run.status, run.error = INTERRUPTED, "stopped by Ctrl-C"
+            raise asyncio.CancelledError from None
+        # A dead kernel, a kernel that never started: this account fails, the others go on.
+        _log.debug("run of %s failed", job.account, exc_info=True)
+        run.status, run.error = FAILED, f"{type(exc).__name__}: {_first_line(str(exc))}"
+    finally:
+        if kernel is not None:
+            pool.release(kernel)
+
+
+async def _execute(manager: NotebookExecutionManager, kernel: Any, timeout: float | None) -> None:
+    """papermill's ``PapermillNotebookClient.execute``, awaited, on an already running kernel."""
+    client = PapermillNotebookClient(
+        manager, km=kernel, kernel_name="python3", timeout=timeout, log=_log
+    )
+    client.kc = kernel.client  # nbclient starts neither a kernel nor a client: both are warm
+    manager.notebook_start()
+    try:
+        for index, cell in enumerate(manager.nb.cells):
+            try:
+                manager.cell_start(cell, index)
+                await client.async_execute_cell(cell, index)
+            except CellExecutionError as exc:
+                manager.cell_exception(manager.nb.cells[index], cell_index=index, exception=exc)
+                break
+            finally:
+                manager.cell_complete(manager.nb.cells[index], cell_index=index)
+        reply = await client.async_wait_for_reply(kernel.client.kernel_info())
+        if reply:
+            manager.nb.metadata["language_info"] = reply["content"]["language_info"]
+        client.set_widgets_metadata()
+    finally:
+        manager.notebook_complete()
+
+
+def _save_partial(
+    run: AccountRun, manager: NotebookExecutionManager, output: Path, started: float
+) -> None:
+    run.duration = time.perf_counter() - started
+    for index, cell in enumerate(manager.nb.cells):
+        if cell.metadata.get("papermill", {}).get("status") == NotebookExecutionManager.RUNNING:
+            run.failed_cell, run.failed_execution_count = index, cell.get("execution_count")
+    with contextlib.suppress(OSError):
+        nbformat.write(manager.nb, str(output))
+        run.notebook = output
+
+
+def _copy(template: NotebookNode) -> NotebookNode:
+    return nbformat.from_dict(json.loads(json.dumps(template)))
+
+
+def _convert(name: str, value: str, type_name: str) -> Any:
+    try:
+        if type_name == "int":
+            return int(value)
+        if type_name == "float":
+            return float(value)
+    except ValueError:
+        raise BatchError(f"-p {name}: {value!r} is not a {type_name}") from None
+    if type_name == "bool":
+        if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+            raise BatchError(f"-p {name}: {value!r} is not true or false")
+        return value.lower() in {"true", "1", "yes"}
+    return value
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""

@@ -1,0 +1,162 @@
+"""Where the runbook's account API lives: the deployment named in the environment, or a sandbox.
+
+``RELINK_API_URL`` and ``RELINK_API_TOKEN`` come from the process environment, or else from a
+``.env`` file in the working directory (gitignored; simple ``KEY=VALUE`` lines, ``#`` comments,
+optional quotes, nothing expanded). The environment wins over the file.
+
+With no ``RELINK_API_URL`` anywhere, :func:`connect` starts the *embedded sandbox*: a real
+sandbox server on a free loopback port, on a temporary database seeded with every bundled
+sample account (``relink.samples``), so the notebook and ``relink run`` work as they are on a
+fresh checkout. It is started once per process, lives as long as the process (a notebook's
+kernel) and is stopped at exit. Its journal folder is temporary too: a journal describes one
+server's state, and that server's state dies with the process.
+
+Secrets never come from parameters: nothing here accepts a token as an argument.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from relink.client import Client
+from relink.errors import RelinkError
+
+if TYPE_CHECKING:
+    from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
+
+# The embedded sandbox's world: every sample account starts linked to (and logged in as) this
+# AliExpress account; the runbook's default target is the other one.
+EMBEDDED_OLD_ACCOUNT = "ae-old@example.com"
+EMBEDDED_TARGET_ACCOUNT = "ae-new@example.com"
+ENV_KEYS = ("RELINK_API_URL", "RELINK_API_TOKEN")
+
+
+def read_env_file(path: str | Path = ".env") -> dict[str, str]:
+    """The ``RELINK_*`` settings of a ``.env`` file ({} when there is none).
+
+    Only ``KEY=VALUE`` lines are read (an ``export`` prefix is allowed); quotes around the value
+    are removed; anything else is ignored rather than guessed at.
+    """
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    found: dict[str, str] = {}
+    for raw in file.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key in ENV_KEYS:
+            found[key] = value
+    return found
+
+
+def api_settings(
+    environ: dict[str, str] | None = None, env_file: str | Path = ".env"
+) -> dict[str, str]:
+    """``RELINK_API_URL``/``RELINK_API_TOKEN`` from the environment, else from ``env_file``."""
+    env = dict(os.environ if environ is None else environ)
+    settings = read_env_file(env_file)
+    settings.update({key: env[key] for key in ENV_KEYS if env.get(key, "").strip()})
+    return settings
+
+
+@dataclass
+class Connection:
+    """A client of the account API, and the embedded sandbox behind it when there is one."""
+
+    client: Client
+    embedded: bool = False
+    sandbox: RunningSandbox | None = field(default=None, repr=False)
+    journal_dir: Path | None = None  # where journals go by default (None: ./runs)
+
+    @property
+    def admin(self) -> SandboxAdmin | None:
+        """The embedded sandbox's admin routes (time, merchant, login); None for a deployment."""
+        return self.sandbox.admin if self.sandbox is not None else None
+
+    def describe(self) -> str:
+        """One line saying where the API is, without its address (it changes on every run)."""
+        if self.embedded:
+            return (
+                "Account API: the embedded sandbox (bundled sample accounts, for practice only; "
+                "set RELINK_API_URL and RELINK_API_TOKEN to work on real accounts)."
+            )
+        return "Account API: the deployment named by RELINK_API_URL."
+
+
+def connect(
+    environ: dict[str, str] | None = None, env_file: str | Path = ".env", **client_options: object
+) -> Connection:
+    """A connection to the configured account API, or to the embedded sandbox.
+
+    Raises:
+        AuthError: ``RELINK_API_URL`` is set but ``RELINK_API_TOKEN`` is not.
+        RelinkError: the embedded sandbox could not start.
+    """
+    settings = api_settings(environ, env_file)
+    if settings.get("RELINK_API_URL"):
+        return Connection(Client.from_env(settings, **client_options))
+    return _embedded(**client_options)
+
+
+@dataclass
+class _Embedded:
+    sandbox: RunningSandbox
+    token: str = field(repr=False)
+    folder: Path = Path()
+
+
+_lock = threading.Lock()
+_running: _Embedded | None = None
+
+
+def _embedded(**client_options: object) -> Connection:
+    global _running
+    with _lock:
+        if _running is None or _running.sandbox.process.poll() is not None:
+            _running = _start_embedded()
+    client = Client(_running.sandbox.url, _running.token, **client_options)  # type: ignore[arg-type]
+    return Connection(client, True, _running.sandbox, _running.folder / "runs")
+
+
+def _start_embedded() -> _Embedded:
+    from relink.samples import ACCOUNTS, bundled_sample
+    from relink.sandbox.launcher import start_sandbox
+    from relink.sandbox.seeding import seed_from_export
+
+    folder = Path(tempfile.mkdtemp(prefix="relink-sandbox-"))
+    try:
+        sandbox = start_sandbox(folder / "sandbox.sqlite")
+    except RelinkError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    atexit.register(_stop, sandbox, folder)
+    token = secrets.token_urlsafe(24)
+    for sample in (bundled_sample(account.name) for account in ACCOUNTS):
+        seed = seed_from_export(
+            sample.account,
+            sample.export,
+            sample.aliexpress,
+            linked=EMBEDDED_OLD_ACCOUNT,
+            logged_in=EMBEDDED_OLD_ACCOUNT,
+            token=token,  # the same token each time: its scope grows to every sample account
+        )
+        sandbox.admin.seed(seed.model_dump(mode="json"))
+    return _Embedded(sandbox, token, folder)
+
+
+def _stop(sandbox: RunningSandbox, folder: Path) -> None:
+    sandbox.stop()
+    shutil.rmtree(folder, ignore_errors=True)

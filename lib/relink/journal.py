@@ -1,0 +1,159 @@
+"""The runbook's journal: one JSON line per step attempt, appended, flushed and fsynced.
+
+A line is written *before* a destructive call (``phase: "started"``, with the idempotency key
+and the request body it is about to send) and another once its outcome is known
+(``phase: "finished"``). A crash between the two leaves a started entry without an outcome:
+:func:`pending_attempts` finds it, so a restarted runbook can reconcile it with the server
+instead of sending a second request under a new key.
+
+What goes in is chosen field by field by :mod:`relink.runbook` (states, counts, keys, request
+ids, messages); nothing here ever sees the client, its token or the environment, and
+:meth:`Journal.append` refuses values that are not plain JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+STARTED, FINISHED = "started", "finished"
+DEFAULT_DIR = Path("runs")
+
+
+def default_journal_path(account: str, base: str | Path = DEFAULT_DIR) -> Path:
+    """``runs/<account>/journal.jsonl`` (relative to the working directory unless ``base`` is).
+
+    The account id is made safe as a folder name: anything but letters, digits, ``.-_@`` is
+    replaced, so an id can never climb out of ``base``.
+    """
+    safe = "".join(c if c.isalnum() or c in ".-_@" else "_" for c in account).strip(".")
+    return Path(base) / (safe or "_") / "journal.jsonl"
+
+
+def utc_now_iso() -> str:
+    """The current UTC time, ISO 8601 with seconds (what every entry's ``time`` holds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A destructive attempt that was started and has no outcome in the journal."""
+
+    step: str
+    attempt: str
+    idempotency_key: str
+    request: dict[str, Any]
+    entry: dict[str, Any]
+
+
+class Journal:
+    """An append-only JSON-lines file.
+
+    Args:
+        path: the file; its folder is created on the first write.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def append(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Write ``entry`` as one line, then flush and fsync it before returning.
+
+        Raises:
+            TypeError: the entry holds something that is not plain JSON (a bug: refusing it
+                keeps objects such as a client, whose repr could grow a secret, out of the file).
+            OSError: the file cannot be written.
+        """
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        created = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # one write() per line, opened in append mode: concurrent writers never interleave
+        # inside a line, and a crash can at worst leave the last line cut short
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if created:
+            _fsync_directory(self.path.parent)  # so the new file's name survives a power cut
+        return entry
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Every entry, oldest first. A last line cut short by a crash is skipped.
+
+        Raises:
+            ValueError: a line other than the last is not JSON (the file was edited by hand).
+            OSError: the file exists but cannot be read.
+        """
+        return list(self._read())
+
+    def _read(self) -> Iterator[dict[str, Any]]:
+        if not self.path.exists():
+            return
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):
+                    return  # the write a crash interrupted: it never happened
+                raise ValueError(f"{self.path}:{number}: not a journal line") from None
+            if isinstance(entry, dict):
+                yield entry
+
+
+def last_outcomes(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last finished entry of each step (what a restarted runbook shows as its state)."""
+    found: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        if entry.get("phase") == FINISHED:
+            found[entry["step"]] = entry
+    return found
+
+
+def pending_attempts(entries: list[dict[str, Any]]) -> dict[str, Pending]:
+    """Started attempts, by step, that no later entry of the same attempt resolved.
+
+    An attempt is resolved by a finished entry, unless that entry says ``resolved: false``
+    (the request got no answer: the server may or may not have acted on it).
+    """
+    started: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        attempt = entry.get("attempt")
+        if entry.get("phase") == STARTED and attempt:
+            started[attempt] = entry
+        # a failure without an answer (resolved: false) leaves the request in doubt
+        elif entry.get("phase") == FINISHED and attempt in started and entry.get("resolved", True):
+            del started[attempt]
+    pending: dict[str, Pending] = {}
+    for attempt, entry in started.items():
+        pending[entry["step"]] = Pending(
+            step=entry["step"],
+            attempt=attempt,
+            idempotency_key=entry["idempotency_key"],
+            request=dict(entry.get("request") or {}),
+            entry=entry,
+        )
+    return pending
+
+
+def _fsync_directory(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return  # some systems (Windows) cannot open a directory: the file itself is synced
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

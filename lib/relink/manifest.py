@@ -1,0 +1,182 @@
+"""Turn ``relink batch`` inputs into accounts to audit: export files, folders and manifests.
+
+An input is one of:
+
+- an export file (``.csv .tsv .txt .xlsx .xls``): its account is the file name without the
+  extension;
+- a folder: every export file directly in it, in name order (``manifest.*`` files and
+  sub-folders such as ``aliexpress/`` are skipped);
+- a manifest, CSV (a header naming ``account`` and ``export``, optionally ``aliexpress``) or
+  YAML (a list of such mappings, or ``{accounts: [...]}``). Relative paths in a manifest are
+  resolved against the manifest's folder.
+
+Every account gets a file-system-safe name for its output folder (:func:`safe_name`), unique
+within the batch. Raises :class:`relink.errors.BatchError` (one line, naming the input) for a
+path that does not exist, a file that is neither an export nor a manifest, or a bad manifest.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from relink.errors import BatchError
+
+EXPORT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls"})
+MANIFEST_KEYS = ("account", "export", "aliexpress")
+MAX_NAME_LENGTH = 80
+# Names Windows refuses for a file or folder, whatever the extension.
+_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
+_RESERVED |= {f"lpt{i}" for i in range(10)}
+
+
+@dataclass(frozen=True)
+class AccountJob:
+    """One account to audit: its label, its files, and the folder name of its output."""
+
+    account: str
+    export: Path
+    aliexpress: Path | None
+    folder: str  # safe and unique within the batch
+
+
+def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
+    """All accounts named by ``inputs``, in order, with unique safe folder names.
+
+    Raises:
+        BatchError: an input does not exist, is not an export or a manifest, or a manifest is
+            malformed or names a file that does not exist; or no account was found at all.
+    """
+    found: list[tuple[str, Path, Path | None]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            found += [(f.stem, f.resolve(), None) for f in _exports_in(path)]
+        elif not path.exists():
+            raise BatchError(f"{path}: no such file or folder")
+        elif path.suffix.lower() in {".yaml", ".yml"}:
+            found += _manifest_entries(path, _yaml_rows(path))
+        elif path.suffix.lower() == ".csv" and _is_csv_manifest(path):
+            found += _manifest_entries(path, _csv_rows(path))
+        elif path.suffix.lower() in EXPORT_SUFFIXES:
+            found.append((path.stem, path.resolve(), None))
+        else:
+            kinds = " ".join(sorted(EXPORT_SUFFIXES))
+            raise BatchError(f"{path}: not an export ({kinds}) nor a manifest (.csv, .yaml)")
+    if not found:
+        raise BatchError("no export found in " + ", ".join(str(i) for i in inputs))
+    folders = unique_names([safe_name(account) for account, _, _ in found])
+    return [
+        AccountJob(account, export, side, folder)
+        for (account, export, side), folder in zip(found, folders, strict=True)
+    ]
+
+
+def safe_name(account: str) -> str:
+    """A folder name for ``account``: letters, digits, ``.``, ``_`` and ``-`` only.
+
+    No slash, no ``..``, no leading dot or dash, no name Windows reserves, at most
+    :data:`MAX_NAME_LENGTH` characters; never empty (``account``).
+    """
+    ascii_name = unicodedata.normalize("NFKD", account).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)
+    name = re.sub(r"\.{2,}", ".", name).strip(".-_")[:MAX_NAME_LENGTH].rstrip(".-_")
+    if not name:
+        return "account"
+    if name.split(".")[0].lower() in _RESERVED:
+        return f"account-{name}"
+    return name
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """``names`` made unique (ignoring case, for case-insensitive disks) with -2, -3... suffixes."""
+    taken: set[str] = set()
+    unique = []
+    for name in names:
+        candidate, number = name, 1
+        while candidate.lower() in taken:
+            number += 1
+            candidate = f"{name}-{number}"
+        taken.add(candidate.lower())
+        unique.append(candidate)
+    return unique
+
+
+def _exports_in(folder: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if path.is_file()
+        and path.suffix.lower() in EXPORT_SUFFIXES
+        and path.stem.lower() != "manifest"
+        and not path.name.startswith((".", "~$"))  # hidden files, Excel lock files
+    )
+
+
+def _is_csv_manifest(path: Path) -> bool:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (UnicodeDecodeError, csv.Error):
+        return False  # an export from Excel (Windows-1252), not a manifest we write
+    names = {cell.strip().lower() for cell in header}
+    return {"account", "export"} <= names
+
+
+def _csv_rows(path: Path) -> list[dict[str, Any]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+        return list(reader)
+
+
+def _yaml_rows(path: Path) -> list[Any]:
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        problem = str(exc).splitlines()[0]
+        raise BatchError(f"{path}: not a readable YAML manifest ({problem})") from exc
+    if isinstance(loaded, dict) and "accounts" in loaded:
+        loaded = loaded["accounts"]
+    if not isinstance(loaded, list):
+        raise BatchError(f"{path}: a manifest is a list of accounts (or accounts: [...])")
+    return loaded
+
+
+def _manifest_entries(manifest: Path, rows: list[Any]) -> list[tuple[str, Path, Path | None]]:
+    base = manifest.resolve().parent
+    entries = []
+    for number, row in enumerate(rows, start=1):
+        where = f"{manifest}: entry {number}"
+        if not isinstance(row, dict):
+            raise BatchError(f"{where}: expected account, export and optional aliexpress")
+        unknown = sorted(set(row) - set(MANIFEST_KEYS))
+        if unknown:
+            raise BatchError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
+        values = {key: row.get(key) for key in MANIFEST_KEYS}
+        for key, value in values.items():
+            if value is not None and not isinstance(value, str):
+                raise BatchError(f"{where}: {key} must be text, not {type(value).__name__}")
+        account = (values["account"] or "").strip()
+        export_name = (values["export"] or "").strip()
+        if not account or not export_name:
+            raise BatchError(f"{where}: account and export are required")
+        export = _existing(base / export_name, where)
+        side_name = (values["aliexpress"] or "").strip()
+        entries.append((account, export, _existing(base / side_name, where) if side_name else None))
+    if not entries:
+        raise BatchError(f"{manifest}: the manifest lists no account")
+    return entries
+
+
+def _existing(path: Path, where: str) -> Path:
+    if not path.is_file():
+        raise BatchError(f"{where}: {path}: no such file")
+    return path.resolve()

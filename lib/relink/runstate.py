@@ -1,0 +1,177 @@
+"""The runbook's vocabulary: its steps, their outcomes and guards, and the link as a light.
+
+Plain data and pure functions (:func:`step_guard` decides from known state, makes no call),
+shared by :mod:`relink.runbook` (which decides), :mod:`relink.widgets` (which
+shows) and the ``relink run`` command (which maps outcomes to exit codes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from relink.client import Account
+from relink.errors import InputError
+
+STEPS: tuple[str, ...] = ("audit", "sync", "unlink", "relink", "verify")
+DESTRUCTIVE: frozenset[str] = frozenset({"unlink", "relink"})
+DONE, REFUSED, FAILED = "done", "refused", "failed"
+OUTCOMES: tuple[str, ...] = (DONE, REFUSED, FAILED)
+
+# The confirmation the unlink asks for: the seed's warning, said in this project's words.
+UNLINK_WARNING = (
+    "Once the AliExpress account is unlinked, DSers stops updating every order that is still "
+    "moving on AliExpress: unpaid orders, orders paid but not shipped, and orders shipped only "
+    "in part. Their tracking numbers never reach the store and they are never fulfilled, and "
+    "linking again later does not bring them back. Until a new account is linked, DSers cannot "
+    "place orders either, so relink straight after."
+)
+
+
+def parse_steps(steps: str | Iterable[str]) -> list[str]:
+    """Step names from ``"audit,sync"`` (or a list), in the order given; "" gives none.
+
+    Raises:
+        InputError: a name is not one of :data:`STEPS`.
+    """
+    names = steps.split(",") if isinstance(steps, str) else list(steps)
+    chosen = [name.strip().lower() for name in names if name.strip()]
+    unknown = [name for name in chosen if name not in STEPS]
+    if unknown:
+        raise InputError(f"unknown step(s) {', '.join(unknown)}: steps are {', '.join(STEPS)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Whether a step may be attempted now; ``reason`` says why or why not.
+
+    ``needs_override``: the unlink may be attempted, but blockers remain, so it goes through
+    only with a written override reason.
+    """
+
+    holds: bool
+    reason: str
+    needs_override: bool = False
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One attempt's outcome (``done``, ``refused`` or ``failed``) and what to tell the analyst."""
+
+    step: str
+    outcome: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == DONE
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "outcome": self.outcome, "message": self.message}
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> StepResult:
+        """The result a journal's finished entry records."""
+        details = dict(entry.get("details") or {})
+        if entry.get("reconciled"):
+            details["reconciled"] = True
+        return cls(entry["step"], entry.get("outcome", FAILED), entry.get("message", ""), details)
+
+
+@dataclass(frozen=True)
+class LinkView:
+    """The link as the panel's light shows it, measured against the ticket's target.
+
+    green: linked to the target and whitelisted; amber: linked but not whitelisted, or linked to
+    another account than the target; red: nothing linked.
+    """
+
+    linked: str | None
+    whitelisted: bool
+    logged_in: str | None
+    target: str
+
+    @classmethod
+    def from_account(cls, account: Account, target: str) -> LinkView:
+        return cls(
+            account.linked_aliexpress_account,
+            account.whitelisted,
+            account.logged_in_aliexpress_account,
+            target,
+        )
+
+    @property
+    def light(self) -> str:
+        if self.linked is None:
+            return "red"
+        return "green" if self.linked == self.target and self.whitelisted else "amber"
+
+    @property
+    def text(self) -> str:
+        if self.linked is None:
+            return "Nothing linked: DSers cannot place orders until an account is linked"
+        if self.linked != self.target:
+            return f"Linked to {self.linked}, not to the ticket's {self.target}"
+        if not self.whitelisted:
+            return (
+                f"Linked to {self.linked}, not whitelisted: relink it; if it stays amber, the "
+                "merchant must authorise the DSers app on AliExpress"
+            )
+        return f"Linked to {self.linked}, whitelisted"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "linked": self.linked,
+            "whitelisted": self.whitelisted,
+            "logged_in": self.logged_in,
+            "light": self.light,
+        }
+
+
+def step_guard(
+    step: str,
+    link: LinkView,
+    audit_age: timedelta | None,
+    max_audit_age: timedelta,
+    *,
+    blockers: int,
+    pending: bool,
+) -> Guard:
+    """Whether ``step`` may be attempted, from the last known link and audit.
+
+    ``audit_age`` is None before any audit; ``pending``: this step was sent and never answered
+    (it may always be re-sent: the server replays it under its key).
+
+    Raises:
+        InputError: ``step`` is not one of :data:`STEPS`.
+    """
+    if step in ("audit", "verify"):
+        return Guard(True, "reads only")
+    if step == "sync":
+        if not link.linked:
+            return Guard(False, "Nothing is linked, so DSers cannot sync: relink first.")
+        return Guard(True, "syncs the orders that block or drift, then audits again")
+    if pending:
+        return Guard(True, f"a {step} was sent and never answered: it can be re-sent")
+    if step == "unlink":
+        if not link.linked:
+            return Guard(False, "Nothing is linked: there is nothing to unlink.")
+        if audit_age is None:
+            return Guard(False, "Audit first: the unlink needs a fresh audit.")
+        if audit_age > max_audit_age:
+            minutes = max_audit_age.total_seconds() / 60
+            return Guard(False, f"The last audit is older than {minutes:g} min: audit again.")
+        if blockers:
+            return Guard(True, f"{blockers} order(s) block: only a written override unlinks.", True)
+        return Guard(True, "a fresh audit found no blocker")
+    if step == "relink":
+        if link.linked and link.linked != link.target:
+            return Guard(False, f"{link.linked} is still linked: unlink it first.")
+        if link.linked == link.target and link.whitelisted:
+            return Guard(False, f"Already linked to {link.target} and whitelisted.")
+        return Guard(True, f"links {link.target} (it must be the one logged in)")
+    raise InputError(f"unknown step {step!r}: steps are {', '.join(STEPS)}")

@@ -1,0 +1,126 @@
+"""Fixtures for the runbook tests: a real sandbox process on 127.0.0.1, seeded per test.
+
+One sandbox serves the session; each test seeds its own account (fresh id, fresh token that
+starts with :data:`runbook_seeds.TOKEN_MARKER`), so tests never see each other's state. Faults
+are switched off after every test. ``relink run`` is run as a subprocess with the sandbox's
+URL and token in its environment and the test's tmp folder as working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runbook_seeds import OLD_AE, TOKEN_MARKER, blocked_orders
+
+from relink.client import Client
+from relink.runbook import Runbook
+from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
+
+
+@dataclass
+class Account:
+    """A seeded account, its token, and ways to drive it (runbook, CLI, admin)."""
+
+    account_id: str
+    token: str
+    url: str
+    admin: SandboxAdmin
+    workdir: Path
+
+    @property
+    def journal_path(self) -> Path:
+        return self.workdir / "runs" / self.account_id / "journal.jsonl"
+
+    def client(self, **options: Any) -> Client:
+        options.setdefault("backoff_factor", 0.01)
+        return Client(self.url, self.token, **options)
+
+    def runbook(self, target: str, **options: Any) -> Runbook:
+        options.setdefault("journal_path", self.journal_path)
+        options.setdefault("operator", "tester")
+        return Runbook(self.client(), self.account_id, target, **options)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RELINK_")}
+        env.update(RELINK_API_URL=self.url, RELINK_API_TOKEN=self.token, **extra)
+        return env
+
+    def cli(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """``relink run ACCOUNT ARGS...`` in a subprocess, in this test's folder."""
+        command = [sys.executable, "-m", "relink", "run", self.account_id, *args]
+        return subprocess.run(
+            command,
+            cwd=self.workdir,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def operations(self) -> list[str]:
+        return [entry["operation"] for entry in self.admin.audit(self.account_id)]
+
+    def journal_text(self) -> str:
+        return self.journal_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    running = start_sandbox(tmp_path_factory.mktemp("runbook-sandbox") / "sandbox.sqlite")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
+    """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE) -> Account`` (blocked by default)."""
+
+    def make(
+        orders: list[dict[str, Any]] | None = None,
+        *,
+        linked: str | None = OLD_AE,
+        logged_in: str | None = OLD_AE,
+    ) -> Account:
+        account_id = f"acct-{uuid.uuid4().hex[:10]}"
+        token = f"{TOKEN_MARKER}-{uuid.uuid4().hex}"
+        sandbox.admin.seed(
+            {
+                "account_id": account_id,
+                "token": token,
+                "linked_aliexpress_account": linked,
+                "logged_in_aliexpress_account": logged_in,
+                "whitelisted": True,
+                "orders": orders if orders is not None else blocked_orders(account_id),
+            }
+        )
+        return Account(account_id, token, sandbox.url, sandbox.admin, tmp_path)
+
+    yield make
+    sandbox.admin.clear_faults()
+
+
+class FakeClock:
+    """The runbook's clock for audit ages: moved by hand, never by sleeping."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

@@ -1,0 +1,76 @@
+"""Reports: the terminal text, reproducible figures, and the batch summary page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from relink import report
+from relink.audit import audit
+from relink.exports import read_aliexpress, read_export
+from relink.samples import bundled_sample
+
+
+@pytest.fixture(scope="module")
+def northwind():
+    sample = bundled_sample("northwind-home")
+    return audit(read_export(sample.export), read_aliexpress(sample.aliexpress))
+
+
+def row(account: str, status: str = "completed", verdict: str = "blocked", **extra) -> dict:
+    base = {"account": account, "status": status, "verdict": verdict, "orders": 10}
+    base |= {"blocked_orders": 3 if verdict == "blocked" else 0, "notebook": f"{account}/a.ipynb"}
+    return base | extra
+
+
+def test_audit_text_still_summarises(northwind) -> None:
+    text = report.audit_text(northwind)
+    assert text.startswith("relink audit: northwind-home.csv\nverdict: BLOCKED (5 of 26 orders")
+    assert "[Northwind Home CA] #1008: awaiting_payment, sync_drift" in text
+
+
+def test_figures_are_reproducible() -> None:
+    from matplotlib.figure import Figure
+
+    def draw() -> Figure:
+        figure = Figure(figsize=(3, 2))
+        figure.subplots().bar(["a", "b"], [1, 2])
+        return figure
+
+    assert report.figure_png(draw()) == report.figure_png(draw())
+    svg = report.figure_svg(draw())
+    assert svg == report.figure_svg(draw())
+    assert "<dc:date>" not in svg and "matplotlib" not in svg.split("<svg")[0].lower()
+
+
+def test_accounts_chart_names_every_account_and_verdict() -> None:
+    rows = [row("north"), row("south", verdict="safe"), row("west", status="failed", orders=None)]
+    svg = report.accounts_chart_svg(rows)
+    for text in ("north", "south", "west", "BLOCKED", "SAFE", "FAILED"):
+        assert f">{text}<" in svg or text in svg
+
+
+def test_summary_page_is_self_contained_and_escaped() -> None:
+    rows = [
+        row("north", awaiting_payment=2, sync_drift=1, duration_s=0.4),
+        row("<script>alert(1)</script>", verdict="safe"),
+        row("west", status="failed", verdict="", error="ExportError: <b>", failed_cell=5),
+    ]
+    rows[2]["failed_execution_count"] = 3
+    page = report.summary_html(rows, title="Batch & co", generated="today")
+    assert page.startswith("<!DOCTYPE html>") and "<title>Batch &amp; co</title>" in page
+    assert "<script" not in page and "&lt;script&gt;" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing fetched
+    assert 'href="north/a.ipynb"' in page
+    assert "3 account(s): 1 safe to unlink, 1 blocked, 1 not audited" in page
+    assert "In [3], cell 5: ExportError: &lt;b&gt;" in page
+    assert page.count("<tr>") == 4 and page.count("<svg") == 1
+    assert "<?xml" not in page
+
+
+def test_summary_columns_cover_every_blocking_reason() -> None:
+    from relink import statuses
+
+    for reason in statuses.BLOCKING_REASONS:
+        assert reason in report.SUMMARY_COLUMNS
