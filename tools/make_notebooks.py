@@ -14,8 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import nbformat
-import papermill
+import notebook_source
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -94,47 +93,13 @@ CELLS: list[tuple[str, str, str]] = [
 ]
 
 
-def build_audit_notebook() -> nbformat.NotebookNode:
-    """The audit notebook without outputs."""
-    cells = []
-    for cell_id, kind, source in CELLS:
-        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-        cell = make(source.rstrip("\n"), id=cell_id)
-        if cell_id == "parameters":
-            cell.metadata["tags"] = ["parameters"]
-        cells.append(cell)
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    notebook.metadata["language_info"] = {"name": "python"}
-    return notebook
-
-
-def strip_volatile_metadata(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop run timings and paths that change on every run and say nothing about the outputs."""
-    notebook.metadata.pop("papermill", None)
-    for cell in notebook.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-    return notebook
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-execute", action="store_true", help="write the cells only")
     args = parser.parse_args(argv)
     path = NOTEBOOKS / "audit.ipynb"
-    NOTEBOOKS.mkdir(exist_ok=True)
-    nbformat.write(build_audit_notebook(), path)
-    if not args.no_execute:
-        executed = papermill.execute_notebook(
-            str(path), str(path), kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False
-        )
-        nbformat.write(strip_volatile_metadata(executed), path)
-    print(f"wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    notebook_source.write(CELLS, path, execute=not args.no_execute)
+    print(f"wrote {path}")
     return 0
 
 

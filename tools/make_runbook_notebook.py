@@ -11,12 +11,10 @@ Usage: ``python tools/make_runbook_notebook.py [--no-execute]``.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import nbformat
-import papermill
+import notebook_source
 
 RUNBOOK_DIR = Path(__file__).resolve().parents[1] / "runbook"
 NOTEBOOK = RUNBOOK_DIR / "change_aliexpress_account.ipynb"
@@ -116,58 +114,20 @@ CELLS: list[tuple[str, str, str]] = [
 ]
 
 
-def build_notebook() -> nbformat.NotebookNode:
-    """The runbook notebook without outputs."""
-    cells = []
-    for cell_id, kind, source in CELLS:
-        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-        cell = make(source.rstrip("\n"), id=cell_id)
-        if cell_id == "parameters":
-            cell.metadata["tags"] = ["parameters"]
-        cells.append(cell)
-    notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    notebook.metadata["language_info"] = {"name": "python"}
-    return notebook
-
-
-def strip_volatile(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop run timings, widget state and the panel's output.
-
-    A stored widget view is only a model id (new on every run) whose model is not stored, so it
-    could not be drawn from the file anyway; the panel cell is left without output instead.
-    """
-    notebook.metadata.pop("papermill", None)
-    notebook.metadata.pop("widgets", None)
-    for cell in notebook.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.get("id") == "panel":
-            cell.outputs = []
-    return notebook
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-execute", action="store_true", help="write the cells only")
     args = parser.parse_args(argv)
-    nbformat.write(build_notebook(), NOTEBOOK)
-    if not args.no_execute:
-        # the stored outputs must come from the embedded sandbox, whatever this shell points at
-        for key in ("RELINK_API_URL", "RELINK_API_TOKEN"):
-            os.environ.pop(key, None)
-        executed = papermill.execute_notebook(
-            str(NOTEBOOK),
-            str(NOTEBOOK),
-            kernel_name="python3",
-            cwd=str(RUNBOOK_DIR),
-            progress_bar=False,
-        )
-        nbformat.write(strip_volatile(executed), NOTEBOOK)
+    notebook_source.write(
+        CELLS,
+        NOTEBOOK,
+        execute=not args.no_execute,
+        # A stored widget view is only a model id, new on every run, whose model is not
+        # stored: it could not be drawn from the file anyway.
+        drop_outputs_of=["panel"],
+        # The stored outputs must come from the embedded sandbox, whatever this shell uses.
+        unset_env=["RELINK_API_URL", "RELINK_API_TOKEN"],
+    )
     print(f"wrote {NOTEBOOK}")
     return 0
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 
-from relink.notebook import RESULT_MIME
+from relink.notebook import RESULT_MIME, Shown
 from relink.runbook import STEPS, UNLINK_WARNING, Runbook, StepResult
 
 _STYLE = """<style>
@@ -46,20 +45,6 @@ _HEADINGS = (
     "AliExpress orders",
     "what clears it",
 )
-
-
-@dataclass(frozen=True)
-class Shown:
-    """HTML for people, the same facts as plain text for nbval and terminals."""
-
-    html: str
-    text: str
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def _classed(widget: w.DOMWidget, name: str) -> w.DOMWidget:
