@@ -225,15 +225,24 @@ def _fill_line_item_status(orders: pd.DataFrame) -> pd.Series:
     missing = status.isna().to_numpy()
     if not missing.any():
         return status
-    # Only orders that have an empty status need filling: group just their rows.
+    # Only orders that have an empty status need filling: work on just their rows, grouped
+    # by order (a stable sort keeps each order's rows in file order).
     keys = orders["order_key"].to_numpy()
     needs_fill = np.zeros(int(keys.max()) + 1, dtype=bool)
     needs_fill[keys[missing]] = True
     involved = np.flatnonzero(needs_fill[keys])
-    filled = status.iloc[involved].groupby(keys[involved], sort=False).ffill()
-    result = status.copy()
-    result.iloc[involved] = filled.to_numpy()
-    return result
+    involved = involved[np.argsort(keys[involved], kind="stable")]
+    grouped = keys[involved]
+    group_start = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    first_of_group = np.repeat(group_start, np.diff(np.r_[group_start, len(involved)]))
+    # Position of the latest row with a status, not reaching back into an earlier order.
+    latest = np.where(~missing[involved], np.arange(len(involved)), -1)
+    latest = np.maximum.accumulate(latest)
+    source = np.where(latest >= first_of_group, involved[np.maximum(latest, 0)], -1)
+    fillable = missing[involved] & (source >= 0)
+    taken_from = np.arange(len(status))
+    taken_from[involved[fillable]] = source[fillable]
+    return pd.Series(status.array.take(taken_from), index=status.index, name=status.name)
 
 
 def _status_keys(labels: pd.Series) -> pd.Categorical:
