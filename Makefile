@@ -19,11 +19,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: write the sample exports, audit every account with `relink batch`, print the summary's path
+## demo: audit every sample account with `relink batch`, then rehearse one account's change
+## on the embedded sandbox (audit, sync, unlink, relink, verify: green)
 demo: install
 	rm -rf $(DEMO_DIR)
 	$(BIN)/relink samples $(DEMO_DIR)/samples
 	$(BIN)/relink batch $(DEMO_DIR)/samples/manifest.csv --out $(DEMO_DIR)/batch
+	@echo
+	env -u RELINK_API_URL -u RELINK_API_TOKEN $(BIN)/relink rehearse northwind-home
 	@echo; echo "demo: sample exports in $(DEMO_DIR)/samples"
 	@echo "demo: batch summary in $(DEMO_DIR)/batch/summary.html (one notebook per account beside it)"
 

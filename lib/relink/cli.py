@@ -274,3 +274,21 @@ def run_command(
     last = results[-1].outcome if results else "done"
     codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
     sys.exit(codes[last])
+
+
+@main.command("rehearse")
+@click.argument("account", default="northwind-home")
+@click.option("--to", "target", default="ae-new@example.com", show_default=True)
+def rehearse_command(account: str, target: str) -> None:
+    """Rehearse a whole account change on the embedded sandbox (for training and the demo).
+
+    The merchant's part (cancelling unpaid orders, logging in to the new AliExpress account)
+    and the passing of time are played by the sandbox. Exit 0 when it ends green.
+    """
+    from relink.rehearsal import rehearse
+
+    try:
+        green = rehearse(account, target, echo=click.echo)
+    except RelinkError as exc:
+        _fail(str(exc))
+    sys.exit(0 if green else 1)
