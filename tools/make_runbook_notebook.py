@@ -101,8 +101,11 @@ CELLS: list[tuple[str, str, str]] = [
     (
         "blockers-title",
         "markdown",
-        "## What blocks the unlink\n\nFrom the last audit: every order still in flight, why, "
-        "and what clears it. Send the merchant the unpaid AliExpress order numbers to cancel.",
+        "## What blocks the unlink\n\nAs of the steps run above (when the notebook ran): every "
+        "order still in flight, why, and what clears it. Send the merchant the unpaid AliExpress "
+        "order numbers to cancel. In an interactive session the panel keeps its own list up to "
+        "date after each button; this table and the recorded result below do not change until "
+        "the notebook is run again.",
     ),
     ("blockers", "code", "widgets.blockers_view(book)"),
     (
