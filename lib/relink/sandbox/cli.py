@@ -46,6 +46,11 @@ def sandbox() -> None:
     "--sync-interval-minutes", default=10.0, show_default=True, help="Minutes between syncs."
 )
 @click.option("--log-level", default="warning", show_default=True)
+@click.option(
+    "--lifeline/--no-lifeline",
+    default=False,
+    help="Stop when standard input closes (how a parent process ties the server to its life).",
+)
 def serve(
     db_path: Path,
     host: str,
@@ -54,14 +59,14 @@ def serve(
     sync_per_day: int,
     sync_interval_minutes: float,
     log_level: str,
+    lifeline: bool,
 ) -> None:
     """Serve the account API; the first line printed is the URL it listens on."""
     from relink.sandbox.launcher import serve as run_server
 
     quota = SyncQuotaPolicy(per_day=sync_per_day, interval_seconds=sync_interval_minutes * 60)
-    run_server(
-        SandboxSettings(db_path=db_path, admin=admin, quota=quota), host, port, log_level=log_level
-    )
+    settings = SandboxSettings(db_path=db_path, admin=admin, quota=quota)
+    run_server(settings, host, port, log_level=log_level, lifeline=lifeline)
 
 
 @sandbox.command()

@@ -47,8 +47,14 @@ def serve(
     *,
     log_level: str = "warning",
     out: IO[str] | None = None,
+    lifeline: bool = False,
 ) -> None:
-    """Serve the sandbox until interrupted; ``port=0`` takes a free port and prints it."""
+    """Serve the sandbox until interrupted; ``port=0`` takes a free port and prints it.
+
+    With ``lifeline``, the server also stops when its standard input closes: a parent that
+    starts it with a pipe on stdin takes it down when it dies, even by SIGKILL (a notebook
+    kernel killed by ``relink batch``), so no sandbox outlives the process that wanted it.
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -63,7 +69,16 @@ def serve(
         timeout_graceful_shutdown=2,
     )
     server = _AnnouncingServer(config, f"http://{shown_host}:{bound_port}", out or sys.stdout)
+    if lifeline:
+        threading.Thread(target=_exit_on_eof, args=(server,), daemon=True).start()
     server.run(sockets=[sock])
+
+
+def _exit_on_eof(server: uvicorn.Server) -> None:
+    """Block until stdin closes (the parent is gone or done), then stop the server gracefully."""
+    while sys.stdin.buffer.read(4096):
+        pass
+    server.should_exit = True
 
 
 @dataclass
@@ -136,8 +151,9 @@ class RunningSandbox:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> RunningSandbox:
         return self
@@ -193,9 +209,13 @@ def start_sandbox(
     command = [sys.executable, "-m", "relink.sandbox", "serve", "--host", "127.0.0.1"]
     command += ["--port", "0", "--db", str(db_path)]
     command += ["--admin"] if admin else []
-    command += extra_args or []
+    command += ["--lifeline", *(extra_args or [])]
     with open(log_file, "a", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        # stdin is the lifeline: only this process holds its write end, so the server stops
+        # when this process ends, however it ends.
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True
+        )
     line = _first_line(process, startup_timeout)
     if line is None or not line.startswith(ANNOUNCEMENT):
         process.kill()
