@@ -175,8 +175,8 @@ def _parse_csv(
 ) -> pd.DataFrame:
     # Every column is parsed, not just the wanted ones: only then does the tokenizer
     # refuse a row with more fields than the header (an unquoted delimiter shifts every
-    # later cell) instead of silently reading it askew. The Arrow backend keeps numbers
-    # exact (no float round-trip for long ids with blanks) and casts them back cheaply.
+    # later cell) instead of silently reading it askew. The wanted columns are read as Arrow
+    # text as written: an order number "0012" stays "0012", a 16-digit id stays exact.
     try:
         frame = pd.read_csv(
             path,
@@ -185,6 +185,7 @@ def _parse_csv(
             encoding=encoding,
             encoding_errors="replace" if encoding == "cp1252" else "strict",
             dtype_backend="pyarrow",
+            dtype=dict.fromkeys(positions.values(), TEXT),
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,

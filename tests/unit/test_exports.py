@@ -260,3 +260,15 @@ def test_excel_separator_hint_line(tmp_path) -> None:
     export = read_export(path)
     assert export.orders["order"].tolist() == ["#1"]
     assert export.rejected["row"].tolist() == [3]  # Excel shows the header as row 1
+
+
+def test_identifiers_keep_their_leading_zeros_and_every_digit(write_csv) -> None:
+    rows = [
+        ["Order No.", "Status", "AliExpress Order No."],
+        ["0012", "Fulfilled", "9123456789012345678"],
+        ["0012", "", ""],
+    ]
+    orders = read_export(write_csv(rows)).orders
+    assert orders["order"].tolist() == ["0012", "0012"]
+    assert orders.loc[0, "aliexpress_order"] == "9123456789012345678"
+    assert orders.loc[1, "status_key"] == "fulfilled"
