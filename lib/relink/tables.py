@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relink.errors import ExportError
 
@@ -255,9 +256,22 @@ def _sheet_frame(rows: list[list[object]], header_index: int, positions: dict[st
         body.pop()
     data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + len(body))}
     for name, column in positions.items():
-        values = [_cell_text(r[column]) if column < len(r) else None for r in body]
-        data[name] = pd.array(values, dtype=TEXT)
+        cells = [r[column] if column < len(r) else "" for r in body]
+        data[name] = pd.array(_column_text(cells), dtype=TEXT)
     return pd.DataFrame(data)
+
+
+def _column_text(cells: list[object]) -> pa.Array:
+    """A column of workbook cells as Arrow text, blank cells missing.
+
+    A column of text cells (the common case for identifiers and statuses) goes to Arrow in
+    one call; any other mix is converted cell by cell.
+    """
+    if all(type(cell) is str for cell in cells):
+        text = pa.array(cells, type=pa.string())
+    else:
+        text = pa.array([_cell_text(cell) for cell in cells], type=pa.string())
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
 def _cell_text(value: object) -> str | None:
