@@ -21,14 +21,14 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 
 from relink import statuses as st
 from relink.sandbox import faults, store
+from relink.sandbox.app import Connection
 from relink.sandbox.models import (
     AdvanceClock,
     FaultSpec,
@@ -37,20 +37,10 @@ from relink.sandbox.models import (
     SeedAccount,
     WhitelistRequest,
 )
-from relink.sandbox.world import MERCHANT_CANCEL_REASON, AliExpressState, aliexpress_view
+from relink.sandbox.operations import aliexpress_state_of
+from relink.sandbox.world import MERCHANT_CANCEL_REASON
 
 router = APIRouter(prefix="/_sandbox", include_in_schema=False)
-
-
-def _connection(request: Request) -> Iterator[sqlite3.Connection]:
-    conn = store.connect(request.app.state.settings.db_path)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-Connection = Annotated[sqlite3.Connection, Depends(_connection)]
 
 
 def _clock(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -125,14 +115,7 @@ def cancel(account_id: str, aliexpress_order_id: str, conn: Connection) -> dict[
         if part is None:
             raise Refusal(404, "not_found", f"no AliExpress order {aliexpress_order_id!r}")
         now = store.sandbox_now(conn)
-        stored = AliExpressState(
-            part["ae_status"],
-            part["ae_end_reason"],
-            part["ae_logistics"],
-            part["ae_tracking"],
-            part["ae_since"],
-        )
-        view = aliexpress_view(stored, aliexpress_order_id, now)
+        view = aliexpress_state_of(part, now)
         if view.implied != st.AE_AWAITING_PAYMENT:
             raise Refusal(
                 409,

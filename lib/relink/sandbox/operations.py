@@ -80,7 +80,8 @@ def read_link_state(conn: sqlite3.Connection, account_id: str) -> LinkState:
     )
 
 
-def _aliexpress_state(part: sqlite3.Row, now: float) -> AliExpressState:
+def aliexpress_state_of(part: sqlite3.Row, now: float) -> AliExpressState:
+    """Where a stored part's AliExpress order has got to at sandbox time ``now``."""
     stored = AliExpressState(
         part["ae_status"],
         part["ae_end_reason"],
@@ -92,7 +93,7 @@ def _aliexpress_state(part: sqlite3.Row, now: float) -> AliExpressState:
 
 
 def _order(row: sqlite3.Row, parts: list[sqlite3.Row], now: float) -> Order:
-    views = [_aliexpress_state(part, now) for part in parts]
+    views = [aliexpress_state_of(part, now) for part in parts]
     checks = [PartCheck(p["dsers_status"], view) for p, view in zip(parts, views, strict=True)]
     reasons = blocking_reasons(row["dsers_status"], checks)
     part_models = [
@@ -195,7 +196,7 @@ def sync(
                 new_statuses.append(part["dsers_status"])
                 continue
             synced += 1
-            view = _aliexpress_state(part, now)
+            view = aliexpress_state_of(part, now)
             after = status_after_sync(part["dsers_status"], view)
             new_statuses.append(after)
             conn.execute(
