@@ -1,6 +1,8 @@
 """The runbook's journal: one JSON line per step attempt, appended, flushed and fsynced.
 
-A line is written *before* a destructive call (``phase: "started"``, with the idempotency key
+Every entry names its ticket (one change of one account); a ``ticket`` entry opens each ticket
+with its account, from and to AliExpress accounts and operator. A line is written *before* a
+destructive call (``phase: "started"``, with the idempotency key
 and the request body it is about to send) and another once its outcome is known
 (``phase: "finished"``). A crash between the two leaves a started entry without an outcome:
 :func:`pending_attempts` finds it, so a restarted runbook can reconcile it with the server
@@ -13,15 +15,15 @@ ids, messages); nothing here ever sees the client, its token or the environment,
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-STARTED, FINISHED = "started", "finished"
+STARTED, FINISHED, TICKET = "started", "finished", "ticket"
 DEFAULT_DIR = Path("runs")
 
 
@@ -67,6 +69,10 @@ class Journal:
     def append(self, entry: dict[str, Any]) -> dict[str, Any]:
         """Write ``entry`` as one line, then flush and fsync it before returning.
 
+        A last line left without its newline (a write cut short by a power cut or a full disk)
+        is set apart first: the new entry starts on a line of its own, so it can never be
+        glued to the fragment and lost with it.
+
         Raises:
             TypeError: the entry holds something that is not plain JSON (a bug: refusing it
                 keeps objects such as a client, whose repr could grow a secret, out of the file).
@@ -75,47 +81,80 @@ class Journal:
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, allow_nan=False)
         created = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # one write() per line, opened in append mode: concurrent writers never interleave
-        # inside a line, and a crash can at worst leave the last line cut short
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            # one writer at a time (two runbooks, two machines on a shared disk): the check for
+            # a torn last line and the write that follows it must not interleave
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            size = os.fstat(fd).st_size
+            torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            data = ("\n" if torn else "") + line + "\n"
+            os.write(fd, data.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)  # closing releases the lock
         if created:
             _fsync_directory(self.path.parent)  # so the new file's name survives a power cut
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
-        """Every entry, oldest first. A last line cut short by a crash is skipped.
+        """Every entry, oldest first. Never raises for the file's content.
+
+        A line that is not a JSON object (a write cut short by a crash, a hand edit) is set
+        apart: skipped, and its line number listed in :attr:`unreadable_lines` by this call.
 
         Raises:
-            ValueError: a line other than the last is not JSON (the file was edited by hand).
             OSError: the file exists but cannot be read.
         """
-        return list(self._read())
+        return self.read().entries
 
-    def _read(self) -> Iterator[dict[str, Any]]:
+    def read(self) -> JournalContent:
+        """The entries and the line numbers of the lines set apart (see :meth:`entries`).
+
+        Raises:
+            OSError: the file exists but cannot be read.
+        """
+        content = JournalContent()
         if not self.path.exists():
-            return
-        lines = self.path.read_text(encoding="utf-8").splitlines()
-        for number, line in enumerate(lines, start=1):
+            return content
+        raw = self.path.read_bytes().decode("utf-8", errors="replace")
+        for number, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
-                if number == len(lines):
-                    return  # the write a crash interrupted: it never happened
-                raise ValueError(f"{self.path}:{number}: not a journal line") from None
+                entry = None
             if isinstance(entry, dict):
-                yield entry
+                content.entries.append(entry)
+            else:
+                content.unreadable_lines.append(number)
+        return content
+
+
+@dataclass
+class JournalContent:
+    """What a journal file holds: its entries, and the lines that could not be read."""
+
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    unreadable_lines: list[int] = field(default_factory=list)
+
+
+def for_ticket(entries: list[dict[str, Any]], ticket: str) -> list[dict[str, Any]]:
+    """The entries of one ticket (a change of one account), oldest first."""
+    return [entry for entry in entries if entry.get("ticket") == ticket]
+
+
+def ticket_records(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``ticket`` entries (one per ticket opened in this journal), oldest first."""
+    return [entry for entry in entries if entry.get("phase") == TICKET]
 
 
 def last_outcomes(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The last finished entry of each step (what a restarted runbook shows as its state)."""
     found: dict[str, dict[str, Any]] = {}
     for entry in entries:
-        if entry.get("phase") == FINISHED:
+        if entry.get("phase") == FINISHED and isinstance(entry.get("step"), str):
             found[entry["step"]] = entry
     return found
 
@@ -129,7 +168,7 @@ def pending_attempts(entries: list[dict[str, Any]]) -> dict[str, Pending]:
     started: dict[str, dict[str, Any]] = {}
     for entry in entries:
         attempt = entry.get("attempt")
-        if entry.get("phase") == STARTED and attempt:
+        if entry.get("phase") == STARTED and attempt and entry.get("idempotency_key"):
             started[attempt] = entry
         # a failure without an answer (resolved: false) leaves the request in doubt
         elif entry.get("phase") == FINISHED and attempt in started and entry.get("resolved", True):

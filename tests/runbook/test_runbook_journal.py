@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -31,13 +33,71 @@ def test_unresolved_failure_keeps_the_attempt_pending(tmp_path):
     assert jr.pending_attempts(journal.entries()) == {}
 
 
-def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path):
+def test_a_line_cut_short_by_a_crash_is_set_apart(tmp_path):
     path = tmp_path / "j.jsonl"
     path.write_text(json.dumps({"step": "audit", "phase": "finished"}) + '\n{"step": "unl')
-    assert [e["step"] for e in jr.Journal(path).entries()] == ["audit"]
+    content = jr.Journal(path).read()
+    assert [e["step"] for e in content.entries] == ["audit"]
+    assert content.unreadable_lines == [2]
+    # a hand-edited line in the middle is set apart too: the journal always opens
     path.write_text('{"broken\n' + json.dumps({"step": "audit"}) + "\n")
-    with pytest.raises(ValueError, match="not a journal line"):
-        jr.Journal(path).entries()
+    content = jr.Journal(path).read()
+    assert [e["step"] for e in content.entries] == ["audit"] and content.unreadable_lines == [1]
+
+
+def _entry(step: str, attempt: str, phase: str, **fields: object) -> dict:
+    return {"ticket": "T-1", "step": step, "attempt": attempt, "phase": phase, **fields}
+
+
+def test_every_truncation_of_the_last_entry_loses_no_later_entry(tmp_path):
+    """A write cut at any byte: the entries after it are all kept, through several reopens."""
+    first = _entry("audit", "a1", "finished", outcome="done")
+    torn = _entry("unlink", "u1", "started", idempotency_key="k-torn", request={"x": "é"})
+    whole = (json.dumps(torn, ensure_ascii=False) + "\n").encode()
+    head = (json.dumps(first) + "\n").encode()
+    for cut in range(1, len(whole)):
+        path = tmp_path / f"j{cut}.jsonl"
+        path.write_bytes(head + whole[:cut])
+        journal = jr.Journal(path)
+        later = [
+            _entry("unlink", "u2", "started", idempotency_key="k2", request={}),
+            _entry("unlink", "u2", "finished", outcome="done", resolved=True),
+            _entry("relink", "r1", "started", idempotency_key="k3", request={}),
+        ]
+        # cut just before its newline, the entry is whole: it is kept, not set apart
+        kept = [torn] if cut == len(whole) - 1 else []
+        for number, entry in enumerate(later, start=1):
+            journal.append(entry)
+            reopened = jr.Journal(path).read()
+            assert reopened.entries == [first, *kept, *later[:number]], cut
+            # the fragment is never glued to the next entry: at most the fragment is set apart
+            assert len(reopened.unreadable_lines) <= 1
+        pending = jr.pending_attempts(jr.Journal(path).entries())
+        assert pending["relink"].idempotency_key == "k3"
+        assert "unlink" not in pending or pending["unlink"].idempotency_key == "k-torn"
+
+
+def test_entries_of_another_ticket_do_not_count(tmp_path):
+    journal = jr.Journal(tmp_path / "j.jsonl")
+    journal.append({**_entry("unlink", "u1", "finished", outcome="done"), "ticket": "T-old"})
+    journal.append(_entry("audit", "a1", "finished", outcome="done"))
+    entries = jr.for_ticket(journal.entries(), "T-1")
+    assert set(jr.last_outcomes(entries)) == {"audit"}
+
+
+def test_two_processes_appending_at_once_never_interleave(tmp_path):
+    path = tmp_path / "j.jsonl"
+    script = (
+        "import sys; from relink import journal as jr\n"
+        "j = jr.Journal(sys.argv[1])\n"
+        "for i in range(200): j.append({'who': sys.argv[2], 'i': i, 'pad': 'x' * 500})\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, str(path), name]) for name in "ab"
+    ]
+    assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
+    content = jr.Journal(path).read()
+    assert content.unreadable_lines == [] and len(content.entries) == 400
 
 
 def test_only_plain_json_goes_in(tmp_path):
