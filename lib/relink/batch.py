@@ -14,11 +14,23 @@ its partial notebook is kept (with papermill's error markers). Ctrl-C cancels th
 flight, kills every kernel, and still writes the summary for what finished.
 
 Nothing secret goes in as a parameter: :func:`check_parameters` refuses secret-looking names
-and values equal to a secret in the environment.
+and values equal to a secret in the environment or in the working directory's ``.env``. The
+kernels of a notebook that changes no account (one without a ``target_aliexpress_account``
+parameter, such as the audit notebook) do not even inherit the API settings.
+
+Nothing changes an account by accident: a batch whose notebook declares ``steps`` and will run
+``unlink`` or ``relink`` (:func:`destructive_steps`) starts only with ``allow_destructive``
+(``--allow-destructive``) and ``-p confirm true``, and only when every account comes from a
+manifest naming its own target AliExpress account and ticket (:func:`check_destructive`).
+Each account then gets its ``target_aliexpress_account`` and ``ticket`` from its manifest row.
+
+A runbook result carries the link's ``light``: an account left red (nothing linked, DSers
+cannot place its orders) is a failure, listed first in every summary.
 """
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import contextlib
 import csv
@@ -52,7 +64,13 @@ from relink.notebook import read_recorded_result
 
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "audit.ipynb"
 ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per account by batch
+# Set per account from the manifest when the notebook declares them (the runbook does).
+TICKET_PARAMETERS = ("target_aliexpress_account", "ticket")
+DESTRUCTIVE_STEPS = frozenset({"unlink", "relink"})
+# Never handed to the kernels of a notebook that changes no account.
+API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
+LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
 _SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
 _log = logging.getLogger("relink.batch")
 
@@ -74,13 +92,31 @@ class AccountRun:
     failed_cell: int | None = None
     failed_execution_count: int | None = None
 
+    @property
+    def left_red(self) -> bool:
+        """The runbook recorded a red light: nothing is linked at the end."""
+        return (self.result or {}).get("light") == "red"
+
     def summary_row(self, out_dir: Path) -> dict[str, Any]:
-        """One row of the summary (:data:`relink.report.SUMMARY_COLUMNS`)."""
+        """One row of the summary (:data:`relink.report.SUMMARY_COLUMNS`).
+
+        The ticket columns (``ticket`` to ``api``) are empty for an audit result.
+        """
         result = self.result or {}
-        blocking = result.get("blocking", {})
+        blocking = result.get("blocking") or {}
+        override = result.get("override")
+        if isinstance(override, dict):
+            override = override.get("reason") or "yes"
         row: dict[str, Any] = {
             "account": self.job.account,
             "status": self.status,
+            "ticket": result.get("ticket") or self.job.ticket,
+            "target": result.get("target_aliexpress_account") or self.job.target,
+            "light": result.get("light", ""),
+            "steps_done": ",".join(str(step) for step in result.get("steps_done") or []),
+            "linked": result.get("linked_aliexpress_account") or "",
+            "override": str(override or ""),
+            "api": result.get("api") or "",
             "verdict": result.get("verdict", ""),
             "orders": result.get("orders"),
             "blocked_orders": result.get("blocked_orders"),
@@ -113,6 +149,11 @@ class BatchReport:
     def failed(self) -> list[AccountRun]:
         return [run for run in self.runs if run.status == FAILED]
 
+    @property
+    def summary_order(self) -> list[AccountRun]:
+        """The runs as every summary lists them: accounts left red first, then input order."""
+        return sorted(self.runs, key=lambda run: not run.left_red)
+
 
 @dataclass(frozen=True)
 class Template:
@@ -121,6 +162,12 @@ class Template:
     path: Path
     notebook: NotebookNode
     declared: dict[str, str]
+    defaults: dict[str, str] = field(default_factory=dict)  # each default's source text
+
+    @property
+    def changes_accounts(self) -> bool:
+        """The notebook takes a target AliExpress account: it is the runbook, not an audit."""
+        return "target_aliexpress_account" in self.declared
 
 
 def load_template(path: str | Path) -> Template:
@@ -153,31 +200,117 @@ def load_template(path: str | Path) -> Template:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     types = {name: spec.inferred_type_name for name, spec in declared.items()}
-    return Template(path, template, types)
+    defaults = {name: spec.default for name, spec in declared.items()}
+    return Template(path, template, types, defaults)
 
 
-def check_parameters(template: Template, parameters: dict[str, str]) -> dict[str, Any]:
+def check_parameters(
+    template: Template, parameters: dict[str, str], *, destructive: bool = False
+) -> dict[str, Any]:
     """Validate ``-p NAME VALUE`` pairs and convert each to the type its notebook declares.
 
     Raises:
-        BatchError: a name is unknown to the notebook, set per account by batch, or looks like
-            a secret; a value is a secret from the environment or does not fit the type.
+        BatchError: a name is unknown to the notebook, set per account by batch (always for
+            the account's files, in a ``destructive`` batch for its target and ticket), an
+            override, or looks like a secret; a value is a secret from the environment or the
+            working directory's ``.env``, or does not fit the type.
     """
     declared = template.declared
-    secrets = {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 4}
     converted: dict[str, Any] = {}
     for name, value in parameters.items():
         if name in ACCOUNT_PARAMETERS:
             raise BatchError(f"-p {name}: set per account by relink batch")
         if name not in declared:
             raise BatchError(f"-p {name}: the notebook has no such parameter")
-        if _SECRET_NAME.search(name) or value in secrets:
+        if destructive and name in TICKET_PARAMETERS:
+            raise BatchError(
+                f"-p {name}: per account, from the manifest (never one for the whole batch)"
+            )
+        if name.startswith("override"):
+            raise BatchError(
+                f"-p {name}: an override is decided for one ticket by a person, never in a batch"
+            )
+        if _SECRET_NAME.search(name) or value in _secrets():
             raise BatchError(
                 f"-p {name}: secrets never go in parameters (papermill writes them into the "
                 "executed notebook); the notebook reads them from the environment"
             )
         converted[name] = _convert(name, value, declared[name])
     return converted
+
+
+def destructive_steps(template: Template, parameters: dict[str, str]) -> list[str]:
+    """The steps that change an account (unlink, relink) the notebook will run; [] for none.
+
+    Only a notebook that declares ``steps`` runs steps: those of ``-p steps``, else its
+    default. A default that cannot be read as a literal counts as destructive.
+    """
+    if "steps" not in template.declared:
+        return []
+    if "steps" in parameters:
+        steps: Any = parameters["steps"]
+    else:
+        try:
+            steps = ast.literal_eval(template.defaults.get("steps") or "''")
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return sorted(DESTRUCTIVE_STEPS)  # unknown: assume the worst
+    names = re.split(r"[\s,]+", steps) if isinstance(steps, str) else list(steps or [])
+    found = [str(n).strip().lower() for n in names]
+    return [name for name in dict.fromkeys(found) if name in DESTRUCTIVE_STEPS]
+
+
+def check_destructive(
+    template: Template,
+    parameters: dict[str, str],
+    jobs: Sequence[AccountJob],
+    *,
+    allow_destructive: bool = False,
+) -> list[str]:
+    """Refuse a batch that would change accounts without every safeguard; return its steps.
+
+    A destructive batch (:func:`destructive_steps`) needs ``allow_destructive``, a notebook
+    that takes ``target_aliexpress_account`` and ``ticket``, ``-p confirm true`` (when the
+    notebook declares ``confirm``), and every account from a manifest with its own target and
+    ticket, each account once.
+
+    Raises:
+        BatchError: one safeguard is missing; the message names the account and its row.
+    """
+    steps = destructive_steps(template, parameters)
+    if not steps:
+        return []
+    what = f"steps {','.join(steps)} change accounts"
+    if not allow_destructive:
+        raise BatchError(f"{what}: pass --allow-destructive (and -p confirm true) to run them")
+    lacking = [name for name in TICKET_PARAMETERS if name not in template.declared]
+    if lacking:
+        raise BatchError(
+            f"{what}, but {template.path.name} takes no {' nor '.join(lacking)} parameter: "
+            "batch could not give each account its own target and ticket from the manifest"
+        )
+    confirm = parameters.get("confirm", "")
+    if "confirm" in template.declared and confirm.strip().lower() not in {"true", "1", "yes"}:
+        raise BatchError(f"{what}: pass -p confirm true as well as --allow-destructive")
+    accounts: dict[str, AccountJob] = {}
+    for job in jobs:
+        if not job.from_manifest:
+            raise BatchError(
+                f"{job.account} ({job.export.name}): {what}, so every account must come from a "
+                "manifest naming its target and ticket, not from a plain export or folder"
+            )
+        missing = [key for key in ("target", "ticket") if not getattr(job, key)]
+        if missing:
+            raise BatchError(
+                f"{job.source} (account {job.account}): no {' and no '.join(missing)}; {what}, "
+                "so each account needs its own target AliExpress account and ticket"
+            )
+        if job.account in accounts:
+            raise BatchError(
+                f"{job.source}: account {job.account} is listed twice (also at "
+                f"{accounts[job.account].source}): one ticket per account per batch"
+            )
+        accounts[job.account] = job
+    return steps
 
 
 def run_batch(
@@ -189,18 +322,24 @@ def run_batch(
     parameters: dict[str, str] | None = None,
     on_done: Callable[[AccountRun, int, int], None] | None = None,
     cell_timeout: float | None = None,
+    allow_destructive: bool = False,
 ) -> BatchReport:
-    """Audit every job's account with ``notebook``, ``workers`` at a time; write the summary.
+    """Run ``notebook`` for every job's account, ``workers`` at a time; write the summary.
 
     ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
-    ``interrupted`` set if Ctrl-C stopped the batch.
+    ``interrupted`` set if Ctrl-C stopped the batch. A batch that would unlink or relink
+    accounts needs ``allow_destructive`` and more (:func:`check_destructive`); everything is
+    checked before any kernel starts.
 
     Raises:
-        BatchError: the notebook or the parameters cannot be used, or the output folder cannot
-            be created.
+        BatchError: the notebook or the parameters cannot be used, a destructive batch lacks a
+            safeguard, or the output folder cannot be created.
     """
     template = load_template(notebook)
-    extra = check_parameters(template, parameters or {})
+    parameters = parameters or {}
+    destructive = destructive_steps(template, parameters)
+    extra = check_parameters(template, parameters, destructive=bool(destructive))
+    check_destructive(template, parameters, jobs, allow_destructive=allow_destructive)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -217,11 +356,12 @@ def run_batch(
 
 def write_summary(batch: BatchReport) -> None:
     """Write ``summary.csv``, ``summary.json`` and ``summary.html`` into the output folder."""
-    rows = [run.summary_row(batch.out_dir) for run in batch.runs]
+    runs = batch.summary_order
+    rows = [run.summary_row(batch.out_dir) for run in runs]
     with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=report.SUMMARY_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
     document = {
         "schema_version": 1,
         "notebook": batch.notebook.name,
@@ -229,9 +369,7 @@ def write_summary(batch: BatchReport) -> None:
         "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
         "workers": batch.workers,
         "interrupted": batch.interrupted,
-        "accounts": [
-            {**row, "result": run.result} for row, run in zip(rows, batch.runs, strict=True)
-        ],
+        "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
     }
     (batch.out_dir / "summary.json").write_text(
         json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -240,8 +378,24 @@ def write_summary(batch: BatchReport) -> None:
     generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
     if batch.interrupted:
         generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
-    page = report.summary_html(rows, title="relink batch audit summary", generated=generated)
+    tickets = any("light" in (run.result or {}) for run in runs)
+    title = "relink batch ticket summary" if tickets else "relink batch audit summary"
+    page = report.summary_html(rows, title=title, generated=generated, tickets=tickets)
     (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell a spreadsheet will not run: text that starts a formula
+    (``= + - @``, tab, carriage return) gets a leading apostrophe.
+
+    A carriage return inside the text becomes a line feed: Python 3.11's writer would not quote
+    it, and a reader would split the row there.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(("=", "+", "-", "@", "\t", "\r")):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True)
@@ -259,7 +413,9 @@ async def _run_all(batch: BatchReport, settings: _Settings) -> None:
     for run in batch.runs:
         queue.put_nowait(run)
     done = 0
-    pool = KernelPool(batch.workers)
+    pool = KernelPool(
+        batch.workers, drop_env=() if settings.template.changes_accounts else API_SETTINGS
+    )
 
     async def worker() -> None:
         nonlocal done
@@ -298,6 +454,10 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
         "account": job.account,
         **settings.extra,
     }
+    declared = settings.template.declared
+    for name, value in (("target_aliexpress_account", job.target), ("ticket", job.ticket)):
+        if name in declared and value:
+            parameters[name] = value  # the manifest's, for this account
     nb = _copy(settings.template.notebook)
     nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
     nb = prepare_notebook_metadata(nb, str(settings.template.path), str(output))
@@ -316,6 +476,8 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
         run.status = COMPLETED if run.result else FAILED
         if not run.result:
             run.error = "the notebook recorded no relink audit result"
+        elif run.left_red:
+            run.status, run.error = FAILED, LEFT_RED
     except PapermillExecutionError as exc:
         run.status, run.error = FAILED, f"{exc.ename}: {_first_line(exc.evalue)}"
         # Index in the saved notebook: papermill inserted two marker cells before the failing one.
@@ -374,6 +536,19 @@ def _save_partial(
 
 def _copy(template: NotebookNode) -> NotebookNode:
     return nbformat.from_dict(json.loads(json.dumps(template)))
+
+
+def _secrets() -> set[str]:
+    """Secret values a parameter must not carry: from the environment and from ``.env``."""
+    from relink.connection import read_env_file
+
+    try:
+        from_file = read_env_file(".env")
+    except (OSError, UnicodeDecodeError):
+        from_file = {}
+    found = {**from_file, **os.environ}
+    pairs = [*found.items(), *from_file.items()]
+    return {value for key, value in pairs if _SECRET_NAME.search(key) and len(value) >= 4}
 
 
 def _convert(name: str, value: str, type_name: str) -> Any:

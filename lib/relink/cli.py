@@ -123,20 +123,32 @@ def samples_command(outdir: Path, seed: int) -> None:
     metavar="NAME VALUE",
     help="Extra notebook parameter, for every account (never a secret).",
 )
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Let the notebook's steps unlink or relink accounts (with -p confirm true; every "
+    "account from a manifest with its target and ticket).",
+)
 def batch_command(
     inputs: tuple[str, ...],
     out_dir: Path,
     workers: int | None,
     notebook: Path | None,
     parameters: tuple[tuple[str, str], ...],
+    allow_destructive: bool,
 ) -> None:
-    """Audit many accounts with the audit notebook, N at a time, and summarise.
+    """Run the audit notebook (or --notebook) over many accounts, N at a time, and summarise.
 
     Each INPUT is an export file (its account: the file name without extension), a folder of
-    exports, or a manifest (CSV or YAML: account, export, optional aliexpress).
+    exports, or a manifest (CSV or YAML: account, export, optional aliexpress, target, ticket).
 
-    Exit status: 0 every run completed (whatever the verdicts), 1 a run failed, 2 usage error,
-    130 interrupted (Ctrl-C; the summary lists what finished).
+    Steps that unlink or relink (the runbook's -p steps) run only with --allow-destructive and
+    -p confirm true, and only for accounts from a manifest that gives each its target
+    AliExpress account and ticket.
+
+    Exit status: 0 every run completed (whatever the verdicts), 1 a run failed or left an
+    account red (nothing linked), 2 usage error, 130 interrupted (Ctrl-C; the summary lists
+    what finished).
     """
     from relink import batch, manifest  # papermill and friends: only for this command
 
@@ -150,22 +162,32 @@ def batch_command(
                 workers=workers,
                 parameters=dict(parameters),
                 on_done=progress.update,
+                allow_destructive=allow_destructive,
             )
     except RelinkError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
         click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
         sys.exit(130)
-    for run in outcome.failed:
+    for run in sorted(outcome.failed, key=lambda run: not run.left_red):
         cell = f" at In [{run.failed_execution_count}]" if run.failed_execution_count else ""
-        click.echo(f"relink batch: {run.job.account} failed{cell}: {run.error}", err=True)
+        ticket = f" (ticket {run.job.ticket})" if run.job.ticket else ""
+        click.echo(f"relink batch: {run.job.account}{ticket} failed{cell}: {run.error}", err=True)
     completed = [run for run in outcome.runs if run.status == batch.COMPLETED]
-    safe = sum(run.result["verdict"] == "safe" for run in completed)
-    click.echo(
-        f"relink batch: {len(outcome.runs)} account(s): {len(completed)} audited ({safe} safe, "
-        f"{len(completed) - safe} blocked), {len(outcome.failed)} failed"
-        + (", interrupted" if outcome.interrupted else "")
-    )
+    if any("light" in (run.result or {}) for run in outcome.runs):
+        lights = [(run.result or {}).get("light") for run in outcome.runs]
+        counts = ", ".join(f"{lights.count(light)} {light}" for light in ("green", "amber"))
+        line = (
+            f"relink batch: {len(outcome.runs)} account(s): {counts}, {lights.count('red')} "
+            f"left red, {len(outcome.failed)} failed"
+        )
+    else:
+        safe = sum(run.result.get("verdict") == "safe" for run in completed)
+        line = (
+            f"relink batch: {len(outcome.runs)} account(s): {len(completed)} audited ({safe} "
+            f"safe, {len(completed) - safe} blocked), {len(outcome.failed)} failed"
+        )
+    click.echo(line + (", interrupted" if outcome.interrupted else ""))
     click.echo(f"summary: {out_dir / 'summary.html'}")
     if outcome.interrupted:
         sys.exit(130)
@@ -192,6 +214,9 @@ class _BatchProgress:
     def update(self, run: AccountRun, done: int, total: int) -> None:
         account, status = run.job.account, run.status
         verdict = (run.result or {}).get("verdict", "")
+        light = (run.result or {}).get("light", "")
+        if light:  # the runbook: the link's light says how the ticket ended
+            verdict = f"{light}" + (f" ({status})" if status != "completed" else "")
         if self.bar is not None:
             self.bar.set_postfix_str(f"{account}: {verdict or status}", refresh=False)
             self.bar.update(1)

@@ -15,7 +15,8 @@ its stdin closes (the batch ended, or died) it kills every kernel it forked and 
 kernel runs in its own session (a terminal's Ctrl-C reaches only the batch, which then stops
 them) and exits on its own within a second if the fork server is gone (ipykernel's parent
 poller). Connection files and IPC sockets live in a private temporary folder, never in the
-batch's output folder.
+batch's output folder. Environment variables named in ``drop_env`` (the API settings, for a
+notebook that needs none) are left out of the fork server's environment, hence its kernels'.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from jupyter_client.asynchronous import AsyncKernelClient
@@ -121,9 +123,12 @@ class KernelPool:
     kills each kernel it acquired when done with it; closing the pool kills any left.
     """
 
-    def __init__(self, size: int, *, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self, size: int, *, startup_timeout: float = 60.0, drop_env: Iterable[str] = ()
+    ) -> None:
         self.size = max(1, size)
         self.startup_timeout = startup_timeout
+        self.drop_env = frozenset(drop_env)
         self._folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
         self._server: asyncio.subprocess.Process | None = None
         self._fork_lock = asyncio.Lock()
@@ -145,6 +150,7 @@ class KernelPool:
             KernelStartError: the fork server exited before it was ready.
         """
         log = (self._folder / "fork-server.log").open("wb")
+        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
         self._server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -153,7 +159,7 @@ class KernelPool:
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
             # One thread per BLAS pool in every kernel would oversubscribe the cores.
-            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+            env={**env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
         )
         log.close()
         if await self._server.stdout.readline() != b'{"ready": true}\n':

@@ -6,9 +6,12 @@ An input is one of:
   extension;
 - a folder: every export file directly in it, in name order (``manifest.*`` files and
   sub-folders such as ``aliexpress/`` are skipped);
-- a manifest, CSV (a header naming ``account`` and ``export``, optionally ``aliexpress``) or
-  YAML (a list of such mappings, or ``{accounts: [...]}``). Relative paths in a manifest are
-  resolved against the manifest's folder.
+- a manifest, CSV (a header naming ``account`` and ``export``, optionally ``aliexpress``,
+  ``target`` and ``ticket``) or YAML (a list of such mappings, or ``{accounts: [...]}``).
+  Relative paths in a manifest are resolved against the manifest's folder. ``target`` (also
+  spelt ``to`` or ``target_aliexpress_account``) is the AliExpress account the account's ticket
+  asks to link, ``ticket`` the ticket's id: a batch that changes accounts needs both for every
+  account (:func:`relink.batch.run_batch`), and no ticket id may appear twice in a batch.
 
 Every account gets a file-system-safe name for its output folder (:func:`safe_name`), unique
 within the batch. Raises :class:`relink.errors.BatchError` (one line, naming the input) for a
@@ -21,14 +24,16 @@ import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relink.errors import BatchError
 
 EXPORT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls"})
-MANIFEST_KEYS = ("account", "export", "aliexpress")
+MANIFEST_KEYS = ("account", "export", "aliexpress", "target", "ticket")
+# Other spellings of a manifest key (the runbook's parameter name, `relink run --to`).
+KEY_ALIASES = {"to": "target", "target_aliexpress_account": "target"}
 MAX_NAME_LENGTH = 80
 # Names Windows refuses for a file or folder, whatever the extension.
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
@@ -37,12 +42,23 @@ _RESERVED |= {f"lpt{i}" for i in range(10)}
 
 @dataclass(frozen=True)
 class AccountJob:
-    """One account to audit: its label, its files, and the folder name of its output."""
+    """One account to run: its label, its files, the folder name of its output, its ticket.
+
+    ``target`` and ``ticket`` come from a manifest (empty otherwise); ``source`` says where the
+    account was listed (``"manifest.csv: entry 2"``; empty for a plain export or a folder).
+    """
 
     account: str
     export: Path
     aliexpress: Path | None
     folder: str  # safe and unique within the batch
+    target: str = ""
+    ticket: str = ""
+    source: str = field(default="", compare=False)
+
+    @property
+    def from_manifest(self) -> bool:
+        return bool(self.source)
 
 
 def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
@@ -50,13 +66,14 @@ def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
 
     Raises:
         BatchError: an input does not exist, is not an export or a manifest, or a manifest is
-            malformed or names a file that does not exist; or no account was found at all.
+            malformed or names a file that does not exist; two accounts share a ticket id; or
+            no account was found at all.
     """
-    found: list[tuple[str, Path, Path | None]] = []
+    found: list[_Entry] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            found += [(f.stem, f.resolve(), None) for f in _exports_in(path)]
+            found += [_Entry(f.stem, f.resolve()) for f in _exports_in(path)]
         elif not path.exists():
             raise BatchError(f"{path}: no such file or folder")
         elif path.suffix.lower() in {".yaml", ".yml"}:
@@ -64,16 +81,25 @@ def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
         elif path.suffix.lower() == ".csv" and _is_csv_manifest(path):
             found += _manifest_entries(path, _csv_rows(path))
         elif path.suffix.lower() in EXPORT_SUFFIXES:
-            found.append((path.stem, path.resolve(), None))
+            found.append(_Entry(path.stem, path.resolve()))
         else:
             kinds = " ".join(sorted(EXPORT_SUFFIXES))
             raise BatchError(f"{path}: not an export ({kinds}) nor a manifest (.csv, .yaml)")
     if not found:
         raise BatchError("no export found in " + ", ".join(str(i) for i in inputs))
-    folders = unique_names([safe_name(account) for account, _, _ in found])
+    tickets: dict[str, _Entry] = {}
+    for entry in found:
+        if entry.ticket and entry.ticket in tickets:
+            first = tickets[entry.ticket]
+            raise BatchError(
+                f"{entry.source}: ticket {entry.ticket} already given to {first.account} "
+                f"({first.source}): one ticket, one account"
+            )
+        tickets.setdefault(entry.ticket, entry)
+    folders = unique_names([safe_name(entry.account) for entry in found])
     return [
-        AccountJob(account, export, side, folder)
-        for (account, export, side), folder in zip(found, folders, strict=True)
+        AccountJob(e.account, e.export, e.aliexpress, folder, e.target, e.ticket, e.source)
+        for e, folder in zip(found, folders, strict=True)
     ]
 
 
@@ -105,6 +131,16 @@ def unique_names(names: Iterable[str]) -> list[str]:
         taken.add(candidate.lower())
         unique.append(candidate)
     return unique
+
+
+@dataclass(frozen=True)
+class _Entry:
+    account: str
+    export: Path
+    aliexpress: Path | None = None
+    target: str = ""
+    ticket: str = ""
+    source: str = ""
 
 
 def _exports_in(folder: Path) -> list[Path]:
@@ -150,17 +186,14 @@ def _yaml_rows(path: Path) -> list[Any]:
     return loaded
 
 
-def _manifest_entries(manifest: Path, rows: list[Any]) -> list[tuple[str, Path, Path | None]]:
+def _manifest_entries(manifest: Path, rows: list[Any]) -> list[_Entry]:
     base = manifest.resolve().parent
     entries = []
     for number, row in enumerate(rows, start=1):
         where = f"{manifest}: entry {number}"
         if not isinstance(row, dict):
             raise BatchError(f"{where}: expected account, export and optional aliexpress")
-        unknown = sorted(set(row) - set(MANIFEST_KEYS))
-        if unknown:
-            raise BatchError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
-        values = {key: row.get(key) for key in MANIFEST_KEYS}
+        values = _canonical_keys(row, where)
         for key, value in values.items():
             if value is not None and not isinstance(value, str):
                 raise BatchError(f"{where}: {key} must be text, not {type(value).__name__}")
@@ -170,10 +203,33 @@ def _manifest_entries(manifest: Path, rows: list[Any]) -> list[tuple[str, Path, 
             raise BatchError(f"{where}: account and export are required")
         export = _existing(base / export_name, where)
         side_name = (values["aliexpress"] or "").strip()
-        entries.append((account, export, _existing(base / side_name, where) if side_name else None))
+        side = _existing(base / side_name, where) if side_name else None
+        target, ticket = ((values[key] or "").strip() for key in ("target", "ticket"))
+        entries.append(_Entry(account, export, side, target, ticket, where))
     if not entries:
         raise BatchError(f"{manifest}: the manifest lists no account")
     return entries
+
+
+def _canonical_keys(row: dict[Any, Any], where: str) -> dict[str, Any]:
+    """``row``'s values under :data:`MANIFEST_KEYS` (aliases resolved, absent keys None)."""
+    values: dict[str, Any] = dict.fromkeys(MANIFEST_KEYS)
+    given: dict[str, str] = {}
+    unknown = []
+    for raw_key, value in row.items():
+        name = str(raw_key).strip().lower() if raw_key is not None else ""
+        key = KEY_ALIASES.get(name, name)
+        if key not in values:
+            # csv.DictReader files surplus cells under None: an extra cell on a row
+            unknown.append(name or "(a cell beyond the header)")
+            continue
+        if key in given and (value or "") != "" and (values[key] or "") != "":
+            raise BatchError(f"{where}: {given[key]} and {name} both name the {key}")
+        if key not in given or (value or "") != "":
+            values[key], given[key] = value, name
+    if unknown:
+        raise BatchError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    return values
 
 
 def _existing(path: Path, where: str) -> Path:

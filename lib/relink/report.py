@@ -67,10 +67,19 @@ def audit_text(result: AuditResult, *, title: str | None = None) -> str:
 
 SAFE_COLOUR, BLOCKED_COLOUR = "#1e7b34", "#b3261e"
 FAILED_COLOUR, CLEAR_COLOUR = "#6d4c9f", "#8fbf9a"
+LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": "#b26a00", "red": BLOCKED_COLOUR}
 
+# ticket ... api: what a runbook run recorded (empty for an audit).
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "account",
     "status",
+    "ticket",
+    "target",
+    "light",
+    "steps_done",
+    "linked",
+    "override",
+    "api",
     "verdict",
     "orders",
     "blocked_orders",
@@ -134,33 +143,64 @@ def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
     return figure_svg(figure)
 
 
-def summary_html(rows: list[dict[str, Any]], *, title: str, generated: str) -> str:
+def summary_html(
+    rows: list[dict[str, Any]], *, title: str, generated: str, tickets: bool = False
+) -> str:
     """A self-contained HTML page (no script, no external file) summarising a batch run.
 
     ``rows`` are batch summary rows (:data:`SUMMARY_COLUMNS`); ``notebook`` is a path relative
-    to the page, so the links work wherever the output folder is copied.
+    to the page, so the links work wherever the output folder is copied. With ``tickets`` (the
+    runbook's results) the page shows each account's ticket, target, steps done, final light,
+    override and API, and counts lights rather than verdicts.
     """
-    counts = {"safe": 0, "blocked": 0}
-    for row in rows:
-        if row["status"] == "completed":
-            counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-    not_completed = len(rows) - sum(counts.values())
-    overview = (
-        f"{len(rows)} account(s): {counts['safe']} safe to unlink, {counts['blocked']} blocked, "
-        f"{not_completed} not audited (failed or interrupted)."
-    )
-    header = "".join(f"<th>{html.escape(name)}</th>" for name in _HTML_COLUMNS)
-    body = "\n".join(_html_row(row) for row in rows)
+    if tickets:
+        lights = {"green": 0, "amber": 0, "red": 0}
+        for row in rows:
+            if row.get("light") in lights:
+                lights[row["light"]] += 1
+        no_light = len(rows) - sum(lights.values())
+        overview = (
+            f"{len(rows)} account(s): {lights['green']} green, {lights['amber']} amber, "
+            f"{lights['red']} left red (failed: DSers cannot place their orders), {no_light} "
+            "with no result (failed or interrupted)."
+        )
+        explanation = _TICKETS_EXPLANATION
+    else:
+        counts = {"safe": 0, "blocked": 0}
+        for row in rows:
+            if row["status"] == "completed":
+                counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
+        not_completed = len(rows) - sum(counts.values())
+        overview = (
+            f"{len(rows)} account(s): {counts['safe']} safe to unlink, {counts['blocked']} "
+            f"blocked, {not_completed} not audited (failed or interrupted)."
+        )
+        explanation = _AUDIT_EXPLANATION
+    columns = _HTML_TICKET_COLUMNS + _HTML_COLUMNS[1:] if tickets else _HTML_COLUMNS
+    header = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
+    body = "\n".join(_html_row(row, tickets=tickets) for row in rows)
     chart = accounts_chart_svg(rows) if rows else ""
     chart = chart[chart.find("<svg") :]  # drop the XML prolog and doctype: inlined in HTML
     return _PAGE.format(
         title=html.escape(title),
         generated=html.escape(generated),
         overview=html.escape(overview),
+        explanation=explanation,
         chart=chart,
         header=header,
         body=body,
     )
+
+
+_AUDIT_EXPLANATION = """<p>An account can be unlinked from its AliExpress account only when it
+is SAFE. For a blocked account, its notebook lists every blocked order and what clears it.</p>"""
+_TICKET_EXPLANATION_TEXT = (
+    "Each row is one ticket: the account, the AliExpress account the ticket asks for, the steps "
+    "done and the light at the end. GREEN: linked to the target. AMBER: linked, but not as the "
+    "ticket asks. RED: nothing linked, DSers cannot place the account's orders; these accounts "
+    "are listed first and need someone now."
+)
+_TICKETS_EXPLANATION = f"<p>{html.escape(_TICKET_EXPLANATION_TEXT)}</p>"
 
 
 _HTML_COLUMNS = (
@@ -180,7 +220,21 @@ _HTML_COLUMNS = (
 )
 
 
+_HTML_TICKET_COLUMNS = (
+    "account",
+    "light",
+    "ticket",
+    "target",
+    "linked",
+    "steps done",
+    "override",
+    "api",
+)
+
+
 def _verdict_label(row: dict[str, Any]) -> tuple[str, str]:
+    if row.get("light") in LIGHT_COLOURS:
+        return str(row["light"]).upper(), LIGHT_COLOURS[row["light"]]
     if row["status"] != "completed":
         return row["status"].upper(), FAILED_COLOUR
     if row["verdict"] == "safe":
@@ -188,7 +242,7 @@ def _verdict_label(row: dict[str, Any]) -> tuple[str, str]:
     return "BLOCKED", BLOCKED_COLOUR
 
 
-def _html_row(row: dict[str, Any]) -> str:
+def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
     label, colour = _verdict_label(row)
     link = row.get("notebook") or ""
     notebook = f'<a href="{html.escape(link)}">{html.escape(link)}</a>' if link else ""
@@ -207,6 +261,17 @@ def _html_row(row: dict[str, Any]) -> str:
         _number(row.get("duration_s")),
         html.escape(problem),
     ]
+    if tickets:
+        verdict = (row.get("verdict") or "").upper() or row["status"].upper()
+        ticket_cells = [
+            html.escape(row["account"]),
+            f'<span class="verdict" style="background:{colour}">{html.escape(label)}</span>',
+            *(html.escape(str(row.get(key) or "")) for key in ("ticket", "target", "linked")),
+            html.escape(str(row.get("steps_done") or "").replace(",", ", ")),
+            html.escape(str(row.get("override") or "")),
+            html.escape(str(row.get("api") or "")),
+        ]
+        cells = [*ticket_cells, html.escape(verdict), *cells[2:]]
     return "<tr>" + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
 
 
@@ -233,8 +298,7 @@ svg {{ max-width: 100%; height: auto; }}
 <h1>{title}</h1>
 <p>{generated}</p>
 <p>{overview}</p>
-<p>An account can be unlinked from its AliExpress account only when it is SAFE. For a blocked
-account, its notebook lists every blocked order and what clears it.</p>
+{explanation}
 {chart}
 <table>
 <thead><tr>{header}</tr></thead>
