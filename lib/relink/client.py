@@ -4,8 +4,13 @@
 
     client = Client.from_env()                    # RELINK_API_URL, RELINK_API_TOKEN
     account = client.account("acct-1")
+    change = client.open_change("acct-1", ticket="T-1", operator="sam",
+                                from_aliexpress_account=account.linked_aliexpress_account,
+                                to_aliexpress_account="ae-new")
     blocking = [o for o in client.orders("acct-1") if o.blocking]
-    result = client.disconnect("acct-1", idempotency_key=journaled_key)
+    result = client.disconnect("acct-1", change_id=change.change_id,
+                               expected_aliexpress_account=account.linked_aliexpress_account,
+                               idempotency_key=journaled_key)
     journal(result.request_id, result.idempotency_key)
 
 Results are frozen dataclasses; each carries the ``request_id`` of the answer it came from, and
@@ -24,8 +29,8 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from relink.errors import AuthError, RelinkError
-from relink.transport import Answer, build_session, send
+from relink.errors import AuthError, NotFoundError, RelinkError
+from relink.transport import Answer, build_session, check_base_url, send
 
 T = TypeVar("T")
 Timeout = tuple[float, float]
@@ -42,6 +47,30 @@ class Account:
     whitelisted: bool
     logged_in_aliexpress_account: str | None
     request_id: str | None
+    permissions: tuple[str, ...] = ()  # what this token may do here beyond reading: "override"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One ticket's change of an account's link: a lease, one open at a time per account.
+
+    ``state`` is open, finished or abandoned; times are ISO 8601 strings (server time).
+    """
+
+    change_id: str
+    account_id: str
+    ticket: str
+    operator: str
+    from_aliexpress_account: str | None
+    to_aliexpress_account: str
+    state: str
+    opened_at: str
+    renewed_at: str
+    expires_at: str
+    closed_at: str | None
+    request_id: str | None
+    idempotency_key: str | None = None
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +128,8 @@ class DisconnectOutcome:
     request_id: str | None
     idempotency_key: str
     replayed: bool
+    change_id: str | None = None
+    acknowledged_blockers: tuple[tuple[str, str], ...] = ()  # (store, order) forced past
 
 
 @dataclass(frozen=True)
@@ -140,6 +171,11 @@ class Client:
         retries: retries per call on connection errors, 5xx and 429.
         backoff_factor: exponential backoff base between retries (seconds).
         max_retry_after: the longest ``Retry-After`` waited out; longer ones raise at once.
+
+    Raises:
+        AuthError: no token.
+        InputError: ``base_url`` is not https, or plain http to a host other than this machine
+            (the token would cross the network in clear).
     """
 
     def __init__(
@@ -154,6 +190,7 @@ class Client:
     ) -> None:
         if not token:
             raise AuthError("no API token given")
+        check_base_url(base_url)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._session = build_session(
@@ -296,26 +333,123 @@ class Client:
             replayed=answer.replayed,
         )
 
+    def open_change(
+        self,
+        account_id: str,
+        *,
+        ticket: str,
+        operator: str,
+        from_aliexpress_account: str | None,
+        to_aliexpress_account: str,
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Change:
+        """Open the ticket's change of the account's link, or renew its lease (same ticket).
+
+        Raises:
+            ConflictError: ``change_in_progress`` (``.holder`` is the change in the way),
+                ``change_finished`` (the ticket is done), ``change_mismatch``.
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        body = {
+            "ticket": ticket,
+            "operator": operator,
+            "from_aliexpress_account": from_aliexpress_account,
+            "to_aliexpress_account": to_aliexpress_account,
+        }
+        answer = self._call(
+            "POST",
+            self._path(account_id, "/changes"),
+            operation="open_change",
+            body=body,
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _change(answer, key)
+
+    def current_change(self, account_id: str, *, timeout: Timeout | None = None) -> Change | None:
+        """The change holding the account, or None when no change is open.
+
+        Raises:
+            NotFoundError: the account does not exist. AuthError, ApiError subclasses.
+        """
+        try:
+            answer = self._call(
+                "GET",
+                self._path(account_id, "/changes/current"),
+                operation="current_change",
+                timeout=timeout,
+            )
+        except NotFoundError as exc:
+            if exc.code == "no_open_change":
+                return None
+            raise
+        return _change(answer, None)
+
+    def close_change(
+        self,
+        account_id: str,
+        change_id: str,
+        *,
+        outcome: str = "finished",
+        idempotency_key: str | None = None,
+        timeout: Timeout | None = None,
+    ) -> Change:
+        """Close the change as ``finished`` (the new link verified) or ``abandoned``.
+
+        Raises:
+            NotFoundError: no such change. ConflictError: ``change_closed`` (the other way).
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        answer = self._call(
+            "POST",
+            self._path(account_id, f"/changes/{quote(change_id, safe='')}/close"),
+            operation="close_change",
+            body={"outcome": outcome},
+            idempotency_key=key,
+            timeout=timeout,
+        )
+        return _change(answer, key)
+
     def disconnect(
         self,
         account_id: str,
         *,
+        change_id: str,
+        expected_aliexpress_account: str,
         confirm: bool = True,
         force: bool = False,
         reason: str | None = None,
+        acknowledged_blockers: Iterable[tuple[str, str]] | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
     ) -> DisconnectOutcome:
-        """Disconnect the linked AliExpress account.
+        """Disconnect ``expected_aliexpress_account`` within the change ``change_id``.
+
+        ``force`` strands the blocking orders: it needs a ``reason``, the token's override
+        permission, and ``acknowledged_blockers``, the (store, order) pairs seen blocking.
 
         Raises:
-            ConflictError: orders block it (``.blockers``), or nothing is linked.
-            ApiError: 422 when ``confirm`` is false, or ``force`` comes without a ``reason``.
+            ConflictError: ``blocked`` / ``blockers_changed`` (``.blockers``),
+                ``change_not_held``, ``not_linked``, ``link_changed``,
+                ``already_linked_to_target``, ``target_not_logged_in``.
+            AuthError: 403 ``override_not_permitted``.
+            ApiError: 422 ``confirmation_required``, ``reason_required``,
+                ``acknowledgement_required``.
         """
         key = idempotency_key or str(uuid.uuid4())
-        body: dict[str, Any] = {"confirm": confirm, "force": force}
+        body: dict[str, Any] = {
+            "confirm": confirm,
+            "change_id": change_id,
+            "expected_aliexpress_account": expected_aliexpress_account,
+            "force": force,
+        }
         if reason is not None:
             body["reason"] = reason
+        if acknowledged_blockers is not None:
+            body["acknowledged_blockers"] = [
+                {"store": store, "order": order} for store, order in acknowledged_blockers
+            ]
         answer = self._call(
             "POST",
             self._path(account_id, "/disconnect"),
@@ -324,9 +458,13 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
+        acknowledged = tuple(
+            (ref["store"], ref["order"]) for ref in answer.body.get("acknowledged_blockers") or []
+        )
         return _build(
             DisconnectOutcome,
             answer.body,
+            acknowledged_blockers=acknowledged,
             request_id=answer.request_id,
             idempotency_key=key,
             replayed=answer.replayed,
@@ -337,20 +475,24 @@ class Client:
         account_id: str,
         aliexpress_account: str,
         *,
+        change_id: str,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
     ) -> LinkState:
-        """Link ``aliexpress_account``, which must be the one logged in.
+        """Link ``aliexpress_account``: the target of ``change_id``, and the one logged in.
+
+        The change stays open: close it as finished once the link is verified.
 
         Raises:
-            ConflictError: another account is logged in, or another is still linked.
+            ConflictError: ``change_not_held``, ``not_change_target``,
+                ``wrong_aliexpress_account``, ``already_linked``.
         """
         key = idempotency_key or str(uuid.uuid4())
         answer = self._call(
             "POST",
             self._path(account_id, "/link"),
             operation="link",
-            body={"aliexpress_account": aliexpress_account},
+            body={"aliexpress_account": aliexpress_account, "change_id": change_id},
             idempotency_key=key,
             timeout=timeout,
         )
@@ -362,6 +504,16 @@ class Client:
             "GET", self._path(account_id, "/link"), operation="link_state", timeout=timeout
         )
         return _link_state(answer, None)
+
+
+def _change(answer: Answer, key: str | None) -> Change:
+    return _build(
+        Change,
+        answer.body,
+        request_id=answer.request_id,
+        idempotency_key=key,
+        replayed=answer.replayed,
+    )
 
 
 def _order(body: dict[str, Any], request_id: str | None) -> Order:

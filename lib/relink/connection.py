@@ -2,7 +2,9 @@
 
 ``RELINK_API_URL`` and ``RELINK_API_TOKEN`` come from the process environment, or else from a
 ``.env`` file in the working directory (gitignored; simple ``KEY=VALUE`` lines, ``#`` comments,
-optional quotes, nothing expanded). The environment wins over the file.
+optional quotes, nothing expanded). Both come from the same place: a URL from one place and a
+token from another would send one deployment's token to another deployment, so mixing them is
+refused.
 
 With no ``RELINK_API_URL`` anywhere, :func:`connect` starts the *embedded sandbox*: a real
 sandbox server on a free loopback port, on a temporary database seeded with every bundled
@@ -25,9 +27,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from relink.client import Client
-from relink.errors import RelinkError
+from relink.errors import InputError, RelinkError
 
 if TYPE_CHECKING:
     from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
@@ -65,11 +68,31 @@ def read_env_file(path: str | Path = ".env") -> dict[str, str]:
 def api_settings(
     environ: dict[str, str] | None = None, env_file: str | Path = ".env"
 ) -> dict[str, str]:
-    """``RELINK_API_URL``/``RELINK_API_TOKEN`` from the environment, else from ``env_file``."""
+    """``RELINK_API_URL``/``RELINK_API_TOKEN``, both from the environment or both from ``env_file``.
+
+    When the environment sets either, both are taken from it alone; otherwise both come from
+    ``env_file`` ({} when neither place sets anything).
+
+    Raises:
+        InputError: the two would come from different places, or only one is set.
+    """
     env = dict(os.environ if environ is None else environ)
-    settings = read_env_file(env_file)
-    settings.update({key: env[key] for key in ENV_KEYS if env.get(key, "").strip()})
-    return settings
+    from_env = {key: env[key].strip() for key in ENV_KEYS if env.get(key, "").strip()}
+    from_file = {key: value for key, value in read_env_file(env_file).items() if value.strip()}
+    settings, place = (from_env, "the environment") if from_env else (from_file, str(env_file))
+    missing = [key for key in ENV_KEYS if key not in settings]
+    if not settings or not missing:
+        return settings
+    if from_env and any(key in from_file for key in missing):
+        raise InputError(
+            f"{' and '.join(sorted(from_env))} is set in the environment but "
+            f"{' and '.join(missing)} only in {env_file}: RELINK_API_URL and RELINK_API_TOKEN "
+            "must both come from the same place (both in the environment, or both in .env)"
+        )
+    raise InputError(
+        f"{' and '.join(sorted(settings))} is set in {place} but {' and '.join(missing)} is "
+        "not: set both RELINK_API_URL and RELINK_API_TOKEN there"
+    )
 
 
 @dataclass
@@ -86,14 +109,29 @@ class Connection:
         """The embedded sandbox's admin routes (time, merchant, login); None for a deployment."""
         return self.sandbox.admin if self.sandbox is not None else None
 
+    @property
+    def kind(self) -> str:
+        """``"sandbox"`` (the embedded practice sandbox) or ``"deployment"`` (real accounts)."""
+        return "sandbox" if self.embedded else "deployment"
+
+    @property
+    def api_label(self) -> str:
+        """``SANDBOX``, or the deployment's host (and port): never a path, never the token."""
+        if self.embedded:
+            return "SANDBOX"
+        parts = urlsplit(self.client.base_url)
+        host = parts.hostname or "?"
+        host = f"[{host}]" if ":" in host else host
+        return f"{host}:{parts.port}" if parts.port else host
+
     def describe(self) -> str:
-        """One line saying where the API is, without its address (it changes on every run)."""
+        """One line saying which API this is: SANDBOX, or the deployment's host."""
         if self.embedded:
             return (
-                "Account API: the embedded sandbox (bundled sample accounts, for practice only; "
-                "set RELINK_API_URL and RELINK_API_TOKEN to work on real accounts)."
+                "Account API: SANDBOX (the embedded practice sandbox with the bundled sample "
+                "accounts; set RELINK_API_URL and RELINK_API_TOKEN for real accounts)"
             )
-        return "Account API: the deployment named by RELINK_API_URL."
+        return f"Account API: deployment at {self.api_label}"
 
 
 def connect(
@@ -102,7 +140,8 @@ def connect(
     """A connection to the configured account API, or to the embedded sandbox.
 
     Raises:
-        AuthError: ``RELINK_API_URL`` is set but ``RELINK_API_TOKEN`` is not.
+        InputError: only one of ``RELINK_API_URL``/``RELINK_API_TOKEN`` is set, or they come
+            from different places, or the URL is not https (nor http to this machine).
         RelinkError: the embedded sandbox could not start.
     """
     settings = api_settings(environ, env_file)
@@ -152,6 +191,7 @@ def _start_embedded() -> _Embedded:
             linked=EMBEDDED_OLD_ACCOUNT,
             logged_in=EMBEDDED_OLD_ACCOUNT,
             token=token,  # the same token each time: its scope grows to every sample account
+            token_permissions=["override"],  # practice includes forcing past blockers
         )
         sandbox.admin.seed(seed.model_dump(mode="json"))
     return _Embedded(sandbox, token, folder)

@@ -11,10 +11,10 @@ Every error a user can cause or meet derives from :class:`RelinkError`, so calle
     ├── ApiError                the account API answered with a failure
     │   ├── AuthError           401/403: token missing, invalid, or out of scope
     │   ├── NotFoundError       404
-    │   ├── ConflictError       409: refused, carries the server's blockers
+    │   ├── ConflictError       409: refused, carries the server's blockers and holder
     │   ├── RateLimitedError    429: carries the wait (seconds)
     │   ├── ServerError         5xx after retries
-    │   └── ApiConnectionError  no answer at all (refused, reset, timed out)
+    │   └── ApiConnectionError  no usable answer (refused, reset, timed out, not JSON)
     ├── GuardError              a runbook step refused by its guard
     └── BatchError              the batch runner could not start
 """
@@ -74,11 +74,21 @@ class NotFoundError(ApiError):
 
 
 class ConflictError(ApiError):
-    """409: the server refused a state change; ``blockers`` lists what stands in the way."""
+    """409: the server refused a state change; ``blockers`` and ``holder`` say what is in the way.
+
+    ``code`` says which guard refused (``blocked``, ``change_in_progress``, ``link_changed``...).
+    """
 
     @property
     def blockers(self) -> list[dict[str, Any]]:
+        """The blocking orders (a refused or changed disconnect); empty for other refusals."""
         return list(self.details.get("blockers", []))
+
+    @property
+    def holder(self) -> dict[str, Any] | None:
+        """The change holding the account (``change_in_progress``), as the server sent it."""
+        holder = self.details.get("holder")
+        return dict(holder) if isinstance(holder, dict) else None
 
 
 class RateLimitedError(ApiError):
@@ -95,7 +105,9 @@ class ServerError(ApiError):
 
 
 class ApiConnectionError(ApiError):
-    """No usable answer: connection refused or dropped, or the call timed out."""
+    """No usable answer: connection refused or dropped, the call timed out, or a success came
+    back that is not JSON. The server may have acted: repeat the call with its idempotency key.
+    """
 
 
 class GuardError(RelinkError):

@@ -8,14 +8,18 @@ caller (a spent sync quota asks for minutes, which is the analyst's call, not th
 
 :func:`error_from_response` and :func:`error_from_exception` are the one place HTTP failures
 become :mod:`relink.errors` types. Neither ever puts the token in a message: the token lives
-only in :class:`BearerAuth`, whose repr hides it.
+only in :class:`BearerAuth`, whose repr hides it. Redirects are never followed (the token and a
+POST's effect stay with the host configured), and a success that is not a JSON object counts as
+no usable answer.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -28,6 +32,7 @@ from relink.errors import (
     ApiError,
     AuthError,
     ConflictError,
+    InputError,
     NotFoundError,
     RateLimitedError,
     ServerError,
@@ -120,6 +125,34 @@ def build_session(
     return session
 
 
+def check_base_url(base_url: str) -> None:
+    """Refuse a URL that would send the token in clear across a network, or is not HTTP(S).
+
+    Raises:
+        InputError: naming the host (never the token, never the path).
+    """
+    parts = urlsplit(base_url.strip())
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise InputError(
+            f"the account API URL must be https:// (or http:// to this machine), not "
+            f"{parts.scheme or 'no'} scheme{f' to {host}' if host else ''}"
+        )
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise InputError(
+            f"plain http:// to {host} would send the API token in clear: use https://{host}"
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _error_body(response: requests.Response) -> dict[str, Any]:
     try:
         body = response.json()
@@ -149,6 +182,8 @@ def error_from_response(response: requests.Response, operation: str) -> ApiError
     elif status == 409:
         kind = ConflictError
         details["blockers"] = list(error.get("blockers") or [])
+        holder = error.get("holder")
+        details["holder"] = holder if isinstance(holder, dict) else None
     elif status == 429:
         kind = RateLimitedError
         retry_after = error.get("retry_after", response.headers.get("Retry-After"))
@@ -195,15 +230,25 @@ def send(
 ) -> Answer:
     """Make one call (retries happen inside the session) and return its answer.
 
+    Redirects are never followed: a redirected POST could land its side effect, or the bearer
+    token, somewhere nobody chose.
+
     Raises:
-        ApiError: the typed error of :func:`error_from_response` for any status >= 400, or for
-            a success whose body is not JSON.
-        ApiConnectionError: no answer at all, even after retries.
+        ApiError: the typed error of :func:`error_from_response` for any status >= 400;
+            code ``redirect_refused`` for a 3xx.
+        ApiConnectionError: no answer at all, even after retries, or a success whose body is
+            not a JSON object (the server may have acted; repeat with the same key).
     """
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     try:
         response = session.request(
-            method, url, params=params, json=body, headers=headers, timeout=timeout
+            method,
+            url,
+            params=params,
+            json=body,
+            headers=headers,
+            timeout=timeout,
+            allow_redirects=False,
         )
     except requests.RequestException as exc:
         error = error_from_exception(exc, operation)
@@ -213,9 +258,37 @@ def send(
     log.debug("%s -> HTTP %s (request %s)", operation, response.status_code, request_id)
     if response.status_code >= 400:
         raise error_from_response(response, operation)
+    if 300 <= response.status_code < 400:
+        raise _redirect_refused(response, operation, request_id)
     try:
         payload = response.json()
     except ValueError:
-        raise error_from_response(response, operation) from None
+        payload = None
+    if not isinstance(payload, dict):
+        # a 2xx whose body we cannot read: the call may well have done its work
+        raise ApiConnectionError(
+            f"{operation}: HTTP {response.status_code} but the answer was not JSON, so its "
+            "outcome is unknown (the server may have acted): repeat the call with the same "
+            "idempotency key, or read the state",
+            status=response.status_code,
+            code="answer_not_json",
+            request_id=request_id,
+        )
     replayed = response.headers.get("Idempotent-Replayed", "").lower() == "true"
     return Answer(payload, request_id, replayed)
+
+
+def _redirect_refused(
+    response: requests.Response, operation: str, request_id: str | None
+) -> ApiError:
+    """The error for a 3xx: it names the host redirected to, never the full location."""
+    location = response.headers.get("Location", "")
+    host = urlsplit(location).netloc.rpartition("@")[2] if location else ""
+    where = f"to {host}" if host else "elsewhere on the same host" if location else "nowhere"
+    return ApiError(
+        f"{operation}: HTTP {response.status_code} redirect {where} refused: point "
+        "RELINK_API_URL at the API itself",
+        status=response.status_code,
+        code="redirect_refused",
+        request_id=request_id,
+    )

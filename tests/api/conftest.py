@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from api_seeds import OLD_AE, blocked_orders, settled_orders
+from api_seeds import NEW_AE, OLD_AE, blocked_orders, settled_orders
 
-from relink.client import Client
+from relink.client import Change, Client
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
 
 
@@ -57,6 +57,29 @@ class Seeded:
     def audit_operations(self) -> list[str]:
         return [entry["operation"] for entry in self.admin.audit(self.account_id)]
 
+    def open_change(
+        self,
+        ticket: str = "T-1",
+        *,
+        operator: str = "sam",
+        to: str = NEW_AE,
+        client: Client | None = None,
+    ) -> Change:
+        """Open (or renew) ``ticket``'s change of this account to ``to``."""
+        account = (client or self.client()).account(self.account_id)
+        return (client or self.client()).open_change(
+            self.account_id,
+            ticket=ticket,
+            operator=operator,
+            from_aliexpress_account=account.linked_aliexpress_account,
+            to_aliexpress_account=to,
+        )
+
+    def ready(self, ticket: str = "T-1", *, to: str = NEW_AE) -> Change:
+        """Log the browser in to ``to`` and open the change: a disconnect may follow."""
+        self.admin.login(self.account_id, to)
+        return self.open_change(ticket, to=to)
+
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
@@ -68,7 +91,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 
 @pytest.fixture
 def seed(sandbox: RunningSandbox) -> Iterator[Any]:
-    """``seed(orders, linked=..., logged_in=...) -> Seeded``; faults are cleared after the test."""
+    """``seed(orders, linked=, logged_in=, whitelisted=, permissions=) -> Seeded``.
+
+    Faults are cleared after the test.
+    """
 
     def make(
         orders: list[dict[str, Any]] | None = None,
@@ -76,6 +102,7 @@ def seed(sandbox: RunningSandbox) -> Iterator[Any]:
         linked: str | None = OLD_AE,
         logged_in: str | None = OLD_AE,
         whitelisted: bool = True,
+        permissions: list[str] | None = None,
     ) -> Seeded:
         account_id = f"acct-{uuid.uuid4().hex[:10]}"
         token = f"tok-{uuid.uuid4().hex}"
@@ -87,6 +114,7 @@ def seed(sandbox: RunningSandbox) -> Iterator[Any]:
                 "logged_in_aliexpress_account": logged_in,
                 "whitelisted": whitelisted,
                 "orders": orders if orders is not None else blocked_orders(account_id),
+                "token_permissions": permissions or [],
             }
         )
         return Seeded(account_id, token, sandbox.url, sandbox.admin)

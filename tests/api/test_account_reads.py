@@ -19,6 +19,7 @@ def test_account_shows_stores_link_whitelist_and_login(blocked):
     assert account.linked_aliexpress_account == OLD_AE
     assert account.whitelisted is True
     assert account.logged_in_aliexpress_account == OLD_AE
+    assert account.permissions == ()
     assert account.request_id and account.request_id.startswith("req_")
 
 
@@ -137,5 +138,7 @@ def test_unknown_route_keeps_the_error_shape(blocked):
 
 def test_plain_api_error_for_other_4xx(blocked):
     with pytest.raises(ApiError) as caught:
-        blocked.client().disconnect(blocked.account_id, confirm=False)
+        blocked.client().disconnect(
+            blocked.account_id, change_id="chg_x", expected_aliexpress_account=OLD_AE, confirm=False
+        )
     assert caught.value.status == 422 and caught.value.code == "confirmation_required"

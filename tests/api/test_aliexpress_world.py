@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_seeds import NEW_AE, order, part
+from api_seeds import NEW_AE, OLD_AE, order, part
 
 
 def _parts(account):
@@ -54,10 +54,15 @@ def test_the_whole_procedure_without_stranding_anything(seed):
     # 2. sync so DSers agrees with AliExpress
     client.sync(account_id)
     assert not [o for o in client.orders(account_id) if o.blocking]
-    # 3. disconnect, log in to the new account, link it
-    assert client.disconnect(account_id).stranded == ()
+    # 3. log in to the new account, open the change, disconnect, link, finish the change
     admin.login(account_id, NEW_AE)
-    assert client.link(account_id, NEW_AE).light == "green"
+    change = account.open_change("T-world")
+    result = client.disconnect(
+        account_id, change_id=change.change_id, expected_aliexpress_account=OLD_AE
+    )
+    assert result.stranded == ()
+    assert client.link(account_id, NEW_AE, change_id=change.change_id).light == "green"
+    assert client.close_change(account_id, change.change_id).state == "finished"
     statuses = {o.order: o.dsers_status for o in client.orders(account_id)}
     assert statuses == {"#1": "canceled", "#2": "fulfilled", "#3": "fulfilled"}
 

@@ -67,10 +67,15 @@ def test_one_mapping_from_status_to_error(status, kind):
     assert "disconnect" in str(error)
 
 
-def test_mapping_keeps_blockers_and_the_wait():
+def test_mapping_keeps_blockers_holder_and_the_wait():
     blockers = [{"store": "s", "order": "#1", "reasons": ["awaiting_payment"]}]
     body = {"error": {"code": "blocked", "message": "m", "request_id": "r", "blockers": blockers}}
-    assert error_from_response(_response(409, body), "x").blockers == blockers
+    error = error_from_response(_response(409, body), "x")
+    assert error.blockers == blockers and error.holder is None
+    holder = {"change_id": "chg_1", "ticket": "T-1", "operator": "sam"}
+    body = {"error": {"code": "change_in_progress", "message": "m", "request_id": "r"}}
+    body["error"].update(blockers=[], holder=holder)
+    assert error_from_response(_response(409, body), "x").holder == holder
     body = {"error": {"code": "q", "message": "m", "request_id": "r", "retry_after": 42}}
     assert error_from_response(_response(429, body), "x").retry_after == 42
 
@@ -104,11 +109,27 @@ def test_the_token_never_leaks(seed, caplog):
     )  # a valid token, scoped to another account
     caplog.set_level(logging.DEBUG)
     client = Client(account.url, secret, retries=1, backoff_factor=0.01)
+    client.open_change(
+        account.account_id + "-b",
+        ticket="T-1",
+        operator="sam",
+        from_aliexpress_account=None,
+        to_aliexpress_account="x",
+    )
     failures = []
     for call in (
         lambda: client.account(account.account_id),  # 403
-        lambda: client.disconnect(account.account_id + "-b"),  # 409 not_linked
-        lambda: client.link(account.account_id + "-b", "x"),  # 409 wrong account
+        lambda: client.disconnect(  # 409 change_not_held
+            account.account_id + "-b", change_id="chg_x", expected_aliexpress_account="x"
+        ),
+        lambda: client.link(account.account_id + "-b", "x", change_id="chg_x"),  # 409
+        lambda: client.open_change(  # 409 change_in_progress, with a holder
+            account.account_id + "-b",
+            ticket="T-2",
+            operator="kim",
+            from_aliexpress_account=None,
+            to_aliexpress_account="x",
+        ),
         lambda: Client(account.url, secret + "x").account(other.account_id),  # 401
         lambda: Client(f"http://127.0.0.1:{_free_port()}", secret, retries=0).account("a"),
     ):

@@ -27,9 +27,18 @@ def _all_at_once(count, call):
         return list(pool.map(run, range(count)))
 
 
+def _disconnect(client, account_id, change_id, **options):
+    return client.disconnect(
+        account_id, change_id=change_id, expected_aliexpress_account=OLD_AE, **options
+    )
+
+
 def test_concurrent_disconnects_disconnect_once(clear):
+    change = clear.ready()
     clients = [clear.client() for _ in range(CALLERS)]
-    outcomes = _all_at_once(CALLERS, lambda i: clients[i].disconnect(clear.account_id))
+    outcomes = _all_at_once(
+        CALLERS, lambda i: _disconnect(clients[i], clear.account_id, change.change_id)
+    )
     done = [o for o in outcomes if not isinstance(o, Exception)]
     refused = [o for o in outcomes if isinstance(o, Exception)]
     assert len(done) == 1
@@ -38,10 +47,40 @@ def test_concurrent_disconnects_disconnect_once(clear):
     assert clear.audit_operations() == ["disconnect"]
 
 
+def test_two_tickets_racing_one_opens_its_change_and_disconnects(clear):
+    """Two analysts, two tickets, same moment: one holds the account, the other is told who."""
+    clear.admin.login(clear.account_id, NEW_AE)
+    clients = [clear.client() for _ in range(2)]
+
+    def change_then_disconnect(index):
+        change = clients[index].open_change(
+            clear.account_id,
+            ticket=f"T-{index}",
+            operator=f"analyst-{index}",
+            from_aliexpress_account=OLD_AE,
+            to_aliexpress_account=NEW_AE,
+        )
+        return _disconnect(clients[index], clear.account_id, change.change_id)
+
+    outcomes = _all_at_once(2, change_then_disconnect)
+    done = [o for o in outcomes if not isinstance(o, Exception)]
+    refused = [o for o in outcomes if isinstance(o, Exception)]
+    assert len(done) == 1 and len(refused) == 1, outcomes
+    assert isinstance(refused[0], ConflictError) and refused[0].code == "change_in_progress"
+    assert refused[0].holder["change_id"] == done[0].change_id
+    opened = clear.admin.changes(clear.account_id)
+    assert [c["change_id"] for c in opened] == [done[0].change_id]
+    assert clear.audit_operations() == ["disconnect"]
+
+
 def test_concurrent_repeats_of_one_key_disconnect_once(clear):
+    change = clear.ready()
     clients = [clear.client() for _ in range(CALLERS)]
     outcomes = _all_at_once(
-        CALLERS, lambda i: clients[i].disconnect(clear.account_id, idempotency_key="same")
+        CALLERS,
+        lambda i: _disconnect(
+            clients[i], clear.account_id, change.change_id, idempotency_key="same"
+        ),
     )
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert sum(not o.replayed for o in outcomes) == 1
@@ -50,13 +89,13 @@ def test_concurrent_repeats_of_one_key_disconnect_once(clear):
 
 
 def test_disconnect_and_link_racing_never_interleave(clear):
-    clear.admin.login(clear.account_id, NEW_AE)
+    change = clear.ready()
     clients = [clear.client() for _ in range(CALLERS)]
 
     def disconnect_or_link(index):
         if index % 2:
-            return clients[index].link(clear.account_id, NEW_AE)
-        return clients[index].disconnect(clear.account_id)
+            return clients[index].link(clear.account_id, NEW_AE, change_id=change.change_id)
+        return _disconnect(clients[index], clear.account_id, change.change_id)
 
     _all_at_once(CALLERS, disconnect_or_link)
     # the audit log must read as one call after another: replay it on a model of the link

@@ -7,6 +7,7 @@ import time
 
 import pytest
 import requests
+from api_seeds import OLD_AE
 
 from relink.errors import ApiConnectionError, RateLimitedError, ServerError
 
@@ -54,8 +55,11 @@ def test_persistent_drops_are_a_connection_error(blocked):
 @pytest.mark.parametrize("kind", ["drop", "error"])
 def test_a_lost_disconnect_answer_is_replayed_not_repeated(clear, kind):
     # the server disconnects, then the answer is lost (connection dropped, or a 503 instead)
+    change = clear.ready()
     clear.admin.add_fault(kind=kind, when="after", count=1, path_contains="/disconnect")
-    result = clear.client(**FAST).disconnect(clear.account_id)
+    result = clear.client(**FAST).disconnect(
+        clear.account_id, change_id=change.change_id, expected_aliexpress_account=OLD_AE
+    )
     assert result.replayed  # the retry, same key, got the first answer back
     assert clear.audit_operations() == ["disconnect"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from api_seeds import OLD_AE, order, part
+from api_seeds import NEW_AE, OLD_AE, order, part
 
 from relink.client import Client
 from relink.errors import RateLimitedError
@@ -26,18 +26,56 @@ def test_restart_keeps_accounts_links_clock_replays_and_quota(tmp_path):
         client = Client(first.url, "tok-kept", backoff_factor=0.01)
         clock_before = first.admin.advance(days=3)
         client.sync("acct-kept")  # the sync quota's log must survive too
-        done = client.disconnect("acct-kept", idempotency_key="kept-key")
+        first.admin.login("acct-kept", NEW_AE)
+        change = client.open_change(
+            "acct-kept",
+            ticket="T-kept",
+            operator="sam",
+            from_aliexpress_account=OLD_AE,
+            to_aliexpress_account=NEW_AE,
+        )
+        done = client.disconnect(
+            "acct-kept",
+            change_id=change.change_id,
+            expected_aliexpress_account=OLD_AE,
+            idempotency_key="kept-key",
+        )
     with start_sandbox(db_path, extra_args=args) as second:
         assert second.url  # a new port, most likely; the state is in the file
         client = Client(second.url, "tok-kept", backoff_factor=0.01)
         assert client.account("acct-kept").linked_aliexpress_account is None
-        replay = client.disconnect("acct-kept", idempotency_key="kept-key")
+        replay = client.disconnect(
+            "acct-kept",
+            change_id=change.change_id,
+            expected_aliexpress_account=OLD_AE,
+            idempotency_key="kept-key",
+        )
         assert replay.replayed and replay.request_id != done.request_id
         assert second.admin.clock() >= clock_before
         assert [e["operation"] for e in second.admin.audit("acct-kept")] == ["disconnect"]
-        client.link("acct-kept", OLD_AE)
+        assert client.current_change("acct-kept").change_id == change.change_id  # the lease too
+        client.link("acct-kept", NEW_AE, change_id=change.change_id)
         with pytest.raises(RateLimitedError):
             client.sync("acct-kept")
+
+
+def test_change_lease_is_configurable_at_start(tmp_path):
+    with start_sandbox(
+        tmp_path / "ttl.sqlite", extra_args=["--change-ttl-minutes", "2"]
+    ) as running:
+        running.admin.seed({"account_id": "acct-t", "token": "tok-t", "orders": []})
+        client = Client(running.url, "tok-t", backoff_factor=0.01)
+        change = client.open_change(
+            "acct-t",
+            ticket="T-1",
+            operator="sam",
+            from_aliexpress_account=None,
+            to_aliexpress_account=NEW_AE,
+        )
+        running.admin.advance(seconds=119)
+        assert client.current_change("acct-t").change_id == change.change_id
+        running.admin.advance(seconds=2)
+        assert client.current_change("acct-t") is None
 
 
 def test_quota_is_configurable_at_start(tmp_path):

@@ -54,3 +54,20 @@ def test_seed_reports_an_unreadable_export(sandbox, tmp_path):
     done = subprocess.run([*command, "acct-bad", str(export)], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.startswith("relink: error:") and "Traceback" not in done.stderr
+
+
+def test_seed_and_token_grant_the_override_permission(sandbox, tmp_path):
+    export = tmp_path / "orders.csv"
+    export.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
+    command = [sys.executable, "-m", "relink.sandbox"]
+    db = ["--db", str(sandbox.db_path)]
+    seeded = [*command, "seed", *db, "acct-perm", str(export), "--token", "tok-perm-seed"]
+    done = subprocess.run([*seeded, "--permission", "override"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert Client(sandbox.url, "tok-perm-seed").account("acct-perm").permissions == ("override",)
+    plain = [*command, "token", *db, "--account", "acct-perm", "--token", "tok-perm-plain"]
+    subprocess.run(plain, check=True, capture_output=True)
+    assert Client(sandbox.url, "tok-perm-plain").account("acct-perm").permissions == ()
+    granted = [*command, "token", *db, "--account", "acct-perm", "--token", "tok-perm-lead"]
+    subprocess.run([*granted, "--permission", "override"], check=True, capture_output=True)
+    assert Client(sandbox.url, "tok-perm-lead").account("acct-perm").permissions == ("override",)

@@ -6,7 +6,8 @@ never imports it; the demo and the tests start it (:func:`relink.sandbox.launche
 when no ``RELINK_API_URL`` is set.
 
 Modules, one concern each: ``models`` (bodies), ``contract`` (OpenAPI), ``app`` (``/v1`` routes),
-``admin`` (``/_sandbox`` routes), ``operations`` (what each call does), ``world`` (AliExpress
-over time, blocking), ``store`` (SQLite), ``idempotency``, ``faults``, ``seeding`` (from exports),
-``launcher`` (serve, start, control), ``cli`` (``relink sandbox``).
+``asgi`` (request ids, the error shape), ``admin`` (``/_sandbox`` routes), ``operations``
+(reads, sync), ``changes`` (the change leases), ``linking`` (guarded disconnect and link),
+``world`` (AliExpress over time, blocking), ``store`` (SQLite), ``idempotency``, ``faults``,
+``seeding`` (from exports), ``launcher`` (serve, start, control), ``cli`` (``relink sandbox``).
 """

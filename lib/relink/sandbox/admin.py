@@ -9,17 +9,20 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 ``GET  /_sandbox/clock``                                 sandbox time
 ``POST /_sandbox/clock/advance`` ``{"seconds": s}``      move sandbox time forward
 ``POST /_sandbox/accounts`` (a seed)                     create an account afresh (+ token)
+``POST /_sandbox/accounts/{id}/orders`` (a seed order)   the store gets a new order
 ``POST /_sandbox/accounts/{id}/login``                   log in as another AliExpress account
 ``POST /_sandbox/accounts/{id}/whitelist``               lapse (or restore) the whitelist
 ``POST /_sandbox/accounts/{id}/aliexpress-orders/``      the merchant cancels an unpaid order
 ``{aliexpress_order_id}/cancel``
 ``GET  /_sandbox/accounts/{id}/audit``                   destructive operations done, in order
+``GET  /_sandbox/accounts/{id}/changes``                 every change (lease), oldest first
 ``GET|POST|DELETE /_sandbox/faults``                     list, switch on, switch off faults
 =======================================================  ==========================================
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +30,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from relink import statuses as st
-from relink.sandbox import faults, store
+from relink.sandbox import changes, faults, store
 from relink.sandbox.app import Connection
 from relink.sandbox.models import (
     AdvanceClock,
@@ -35,6 +38,7 @@ from relink.sandbox.models import (
     LoginRequest,
     Refusal,
     SeedAccount,
+    SeedOrder,
     WhitelistRequest,
 )
 from relink.sandbox.operations import aliexpress_state_of
@@ -73,6 +77,28 @@ def advance(body: AdvanceClock, conn: Connection) -> dict[str, Any]:
 def seed(body: SeedAccount, conn: Connection) -> dict[str, Any]:
     store.seed_account(conn, body)
     return {"account_id": body.account_id, "orders": len(body.orders)}
+
+
+@router.post("/accounts/{account_id}/orders")
+def add_order(account_id: str, body: SeedOrder, conn: Connection) -> dict[str, Any]:
+    """A new order reaches the store (its AliExpress parts start now in sandbox time).
+
+    409 ``order_exists`` when the account already has this (store, order number).
+    """
+    with store.write_transaction(conn):
+        account = store.account_row(conn, account_id)
+        if account is None:
+            raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
+        try:
+            store.insert_order(conn, account_id, body, store.sandbox_now(conn))
+        except sqlite3.IntegrityError:
+            message = f"{body.store or '-'}/{body.order} exists already"
+            raise Refusal(409, "order_exists", message, blockers=[]) from None
+        stores = sorted({*json.loads(account["stores"]), body.store})
+        conn.execute(
+            "UPDATE accounts SET stores = ? WHERE account_id = ?", (json.dumps(stores), account_id)
+        )
+    return {"account_id": account_id, "store": body.store, "order": body.order}
 
 
 @router.post("/accounts/{account_id}/login")
@@ -136,6 +162,14 @@ def audit(account_id: str, conn: Connection) -> dict[str, Any]:
     """Destructive operations done on the account, oldest first."""
     _existing(conn, account_id)
     return {"account_id": account_id, "entries": store.audit_entries(conn, account_id)}
+
+
+@router.get("/accounts/{account_id}/changes")
+def list_changes(account_id: str, conn: Connection) -> dict[str, Any]:
+    """Every change opened on the account, oldest first, as the contract shows a change."""
+    _existing(conn, account_id)
+    listed = [change.model_dump(mode="json") for change in changes.list_changes(conn, account_id)]
+    return {"account_id": account_id, "changes": listed}
 
 
 @router.get("/faults")

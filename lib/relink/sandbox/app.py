@@ -8,24 +8,26 @@ are plain ``def``: FastAPI runs them in a thread pool, each with its own SQLite 
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from relink.sandbox import contract, operations, store
-from relink.sandbox.faults import ASGIApp, FaultInjector, Receive, Scope, Send
+from relink.sandbox import changes, contract, linking, operations, store
+from relink.sandbox.asgi import RequestIds, install_error_handlers, request_id_of
+from relink.sandbox.faults import ASGIApp, FaultInjector
 from relink.sandbox.idempotency import Outcome, run_once
 from relink.sandbox.models import (
     Account,
+    Change,
+    ChangeRequest,
+    CloseChangeRequest,
     DisconnectRequest,
     DisconnectResult,
     LinkRequest,
@@ -41,86 +43,13 @@ from relink.sandbox.quota import SyncQuotaPolicy
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    """How a sandbox runs: its database, whether admin routes exist, the sync quota."""
+    """How a sandbox runs: its database, whether admin routes exist, the sync quota, and how
+    long a change's lease runs without renewal (sandbox seconds)."""
 
     db_path: Path
     admin: bool = False
     quota: SyncQuotaPolicy = field(default_factory=SyncQuotaPolicy)
-
-
-class RequestIds:
-    """Outermost ASGI layer: gives every call a request id and every answer ``X-Request-Id``.
-
-    It also hands the layers below a way to close the connection without answering
-    (``scope["state"]["close_connection"]``), which only the server's own ``send`` can reach.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = f"req_{uuid.uuid4().hex}"
-        state = scope.setdefault("state", {})
-        state["request_id"] = request_id
-        transport = getattr(getattr(send, "__self__", None), "transport", None)
-        if transport is not None:
-            state["close_connection"] = transport.close
-
-        async def send_with_id(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_id)
-
-
-def _request_id(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
-
-
-def _error(request: Request, refusal: Refusal) -> JSONResponse:
-    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
-    return JSONResponse(refusal.body(_request_id(request)), refusal.status, headers=headers)
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Refusal)
-    def refused(request: Request, exc: Refusal) -> JSONResponse:
-        return _error(request, exc)
-
-    @app.exception_handler(store.LockTimeout)
-    def locked(request: Request, exc: store.LockTimeout) -> JSONResponse:
-        message = "another operation on this account is running; retry shortly"
-        return _error(request, Refusal(409, "operation_in_progress", message, blockers=[]))
-
-    @app.exception_handler(RequestValidationError)
-    def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = exc.errors()
-        for problem in problems:
-            if problem.get("type") == "missing" and problem.get("loc", ())[-1:] == (
-                "Idempotency-Key",
-            ):
-                message = "every POST needs an Idempotency-Key header"
-                return _error(request, Refusal(400, "idempotency_key_required", message))
-        summary = "; ".join(
-            f"{'.'.join(str(part) for part in p.get('loc', ()))}: {p.get('msg', '')}"
-            for p in problems[:5]
-        )
-        return _error(request, Refusal(422, "invalid_request", summary or "invalid request"))
-
-    @app.exception_handler(StarletteHTTPException)
-    def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request, Refusal(exc.status_code, code, str(exc.detail)))
-
-    @app.exception_handler(Exception)
-    def crashed(request: Request, exc: Exception) -> JSONResponse:
-        return _error(request, Refusal(500, "internal_error", "the sandbox failed"))
+    change_ttl_seconds: float = changes.DEFAULT_TTL_SECONDS
 
 
 # ---- dependencies ----
@@ -141,12 +70,31 @@ AccountIdPath = Annotated[
 ]
 
 
-def _authorised_account(
+ChangeIdPath = Annotated[
+    str,
+    PathParam(
+        min_length=1,
+        max_length=100,
+        pattern=contract.ACCOUNT_ID_PATTERN,
+        description="The change's id, as opening it returned.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls: the account the token may act on, and its permissions there."""
+
+    account_id: str
+    permissions: frozenset[str]
+
+
+def _caller(
     account_id: AccountIdPath,
     conn: Connection,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The path's account id, once the bearer token may act on it (401 / 403 otherwise)."""
+) -> Caller:
+    """The path's account id and the token's permissions on it (401 / 403 otherwise)."""
     if credentials is None or not credentials.credentials:
         raise Refusal(401, "unauthenticated", "send Authorization: Bearer <token>")
     scope = store.token_scope(conn, credentials.credentials)
@@ -154,7 +102,15 @@ def _authorised_account(
         raise Refusal(401, "invalid_token", "the bearer token is not valid")
     if account_id not in scope:
         raise Refusal(403, "forbidden", f"the token may not act on account {account_id!r}")
-    return account_id
+    permissions = store.token_permissions(conn, credentials.credentials, account_id)
+    return Caller(account_id, frozenset(permissions))
+
+
+AuthorisedCaller = Annotated[Caller, Depends(_caller)]
+
+
+def _authorised_account(caller: AuthorisedCaller) -> str:
+    return caller.account_id
 
 
 AuthorisedAccount = Annotated[str, Depends(_authorised_account)]
@@ -177,14 +133,19 @@ def _post(
     key: str,
     body: BaseModel | None,
     action: Any,
+    *,
+    path_params: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """Run ``action`` once per Idempotency-Key; ``path_params`` count as part of the body, so
+    one key sent to two different changes is a reused key, not a replay."""
+    fingerprinted = body.model_dump(mode="json") if body is not None else {}
     outcome: Outcome = run_once(
         conn,
         account_id=account_id,
         operation=operation,
         key=key,
-        body=body.model_dump(mode="json") if body is not None else {},
-        request_id=_request_id(request),
+        body={**fingerprinted, **(path_params or {})},
+        request_id=request_id_of(request),
         action=action,
     )
     headers = {"Idempotent-Replayed": "true" if outcome.replayed else "false"}
@@ -199,18 +160,16 @@ def _post(
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
-@router.get(
-    "/accounts/{account_id}", response_model=Account, responses=contract.responses(get=True)
-)
-def get_account(account_id: AuthorisedAccount, conn: Connection) -> Account:
-    """Read an account: stores, linked AliExpress account, whitelist, logged-in account."""
-    return operations.read_account(conn, account_id)
+@router.get("/accounts/{account_id}", response_model=Account, responses=contract.responses())
+def get_account(caller: AuthorisedCaller, conn: Connection) -> Account:
+    """Read an account: stores, link, whitelist, logged-in account, the caller's permissions."""
+    return operations.read_account(conn, caller.account_id, caller.permissions)
 
 
 @router.get(
     "/accounts/{account_id}/orders",
     response_model=OrderPage,
-    responses=contract.responses(get=True),
+    responses=contract.responses(refusals={422: "invalid_cursor"}),
 )
 def list_orders(
     account_id: AuthorisedAccount,
@@ -226,7 +185,14 @@ def list_orders(
 @router.post(
     "/accounts/{account_id}/sync",
     response_model=SyncResult,
-    responses=contract.responses(post=True, conflict=True, rate_limited=True),
+    responses=contract.responses(
+        post=True,
+        refusals={
+            404: "order_not_found",
+            409: "not_linked",
+            429: "sync_quota_exceeded",
+        },
+    ),
 )
 def sync(
     request: Request,
@@ -250,27 +216,93 @@ def sync(
 
 
 @router.post(
-    "/accounts/{account_id}/disconnect",
-    response_model=DisconnectResult,
-    responses=contract.responses(post=True, conflict=True),
+    "/accounts/{account_id}/changes",
+    response_model=Change,
+    responses=contract.responses(post=True, refusals=contract.OPEN_CHANGE_REFUSALS),
 )
-def disconnect(
+def open_change(
     request: Request,
     account_id: AuthorisedAccount,
     conn: Connection,
     idempotency_key: IdempotencyKey,
-    body: DisconnectRequest,
+    body: ChangeRequest,
 ) -> JSONResponse:
-    """Unlink the AliExpress account. Refused (409, with blockers) while orders are in flight."""
+    """Open a change (the account's lease), or renew it when the same ticket holds it."""
+    ttl = request.app.state.settings.change_ttl_seconds
     return _post(
         request,
         conn,
         account_id,
+        "open_change",
+        idempotency_key,
+        body,
+        lambda: changes.open_change(conn, account_id, body, ttl_seconds=ttl),
+    )
+
+
+@router.get(
+    "/accounts/{account_id}/changes/current",
+    response_model=Change,
+    responses=contract.responses(refusals={404: "no_open_change"}),
+)
+def current_change(account_id: AuthorisedAccount, conn: Connection) -> Change:
+    """The change holding the account: open, its lease running."""
+    return changes.current_change(conn, account_id)
+
+
+@router.post(
+    "/accounts/{account_id}/changes/{change_id}/close",
+    response_model=Change,
+    responses=contract.responses(post=True, refusals=contract.CLOSE_CHANGE_REFUSALS),
+)
+def close_change(
+    request: Request,
+    account_id: AuthorisedAccount,
+    change_id: ChangeIdPath,
+    conn: Connection,
+    idempotency_key: IdempotencyKey,
+    body: CloseChangeRequest,
+) -> JSONResponse:
+    """Close the change as finished (the new link verified) or abandoned."""
+    return _post(
+        request,
+        conn,
+        account_id,
+        "close_change",
+        idempotency_key,
+        body,
+        lambda: changes.close_change(conn, account_id, change_id, body),
+        path_params={"change_id": change_id},
+    )
+
+
+@router.post(
+    "/accounts/{account_id}/disconnect",
+    response_model=DisconnectResult,
+    responses=contract.responses(post=True, refusals=contract.DISCONNECT_REFUSALS),
+)
+def disconnect(
+    request: Request,
+    caller: AuthorisedCaller,
+    conn: Connection,
+    idempotency_key: IdempotencyKey,
+    body: DisconnectRequest,
+) -> JSONResponse:
+    """Unlink the expected AliExpress account within the change held. Guarded: see 409s."""
+    return _post(
+        request,
+        conn,
+        caller.account_id,
         "disconnect",
         idempotency_key,
         body,
-        lambda: operations.disconnect(
-            conn, account_id, body, request_id=_request_id(request), idempotency_key=idempotency_key
+        lambda: linking.disconnect(
+            conn,
+            caller.account_id,
+            body,
+            permissions=caller.permissions,
+            request_id=request_id_of(request),
+            idempotency_key=idempotency_key,
         ),
     )
 
@@ -278,7 +310,7 @@ def disconnect(
 @router.post(
     "/accounts/{account_id}/link",
     response_model=LinkState,
-    responses=contract.responses(post=True, conflict=True),
+    responses=contract.responses(post=True, refusals=contract.LINK_REFUSALS),
 )
 def link(
     request: Request,
@@ -287,7 +319,7 @@ def link(
     idempotency_key: IdempotencyKey,
     body: LinkRequest,
 ) -> JSONResponse:
-    """Link the logged-in AliExpress account, which must be the one named."""
+    """Link the logged-in AliExpress account: the target of the change held."""
     return _post(
         request,
         conn,
@@ -295,15 +327,17 @@ def link(
         "link",
         idempotency_key,
         body,
-        lambda: operations.link(
-            conn, account_id, body, request_id=_request_id(request), idempotency_key=idempotency_key
+        lambda: linking.link(
+            conn,
+            account_id,
+            body,
+            request_id=request_id_of(request),
+            idempotency_key=idempotency_key,
         ),
     )
 
 
-@router.get(
-    "/accounts/{account_id}/link", response_model=LinkState, responses=contract.responses(get=True)
-)
+@router.get("/accounts/{account_id}/link", response_model=LinkState, responses=contract.responses())
 def get_link(account_id: AuthorisedAccount, conn: Connection) -> LinkState:
     """Read the link state and its light (green, amber, red)."""
     return operations.read_link_state(conn, account_id)
@@ -326,7 +360,7 @@ def build_api(settings: SandboxSettings) -> FastAPI:
         from relink.sandbox.admin import router as admin_router
 
         app.include_router(admin_router)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     contract.install_openapi(app)
     return app
 

@@ -6,6 +6,7 @@ runs it directly. Commands stay thin: parse, call, print, choose the exit code.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import sys
 from pathlib import Path
@@ -24,6 +25,25 @@ DbOption = click.option(
     required=True,
     help="SQLite file holding the sandbox's state (created if missing).",
 )
+
+
+PermissionOption = click.option(
+    "--permission",
+    "permissions",
+    type=click.Choice(["override"]),
+    multiple=True,
+    help="Grant the token this permission on its accounts (override: force a disconnect).",
+)
+
+
+def _is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (localhost, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +65,12 @@ def sandbox() -> None:
 @click.option(
     "--sync-interval-minutes", default=10.0, show_default=True, help="Minutes between syncs."
 )
+@click.option(
+    "--change-ttl-minutes",
+    default=30.0,
+    show_default=True,
+    help="Sandbox minutes a change's lease runs without renewal.",
+)
 @click.option("--log-level", default="warning", show_default=True)
 @click.option(
     "--lifeline/--no-lifeline",
@@ -58,14 +84,28 @@ def serve(
     admin: bool,
     sync_per_day: int,
     sync_interval_minutes: float,
+    change_ttl_minutes: float,
     log_level: str,
     lifeline: bool,
 ) -> None:
     """Serve the account API; the first line printed is the URL it listens on."""
     from relink.sandbox.launcher import serve as run_server
 
+    if admin and not _is_loopback(host):
+        # the admin routes take no token: anyone who can reach them can rewrite the world
+        click.echo(
+            f"relink: error: --admin needs a loopback --host (127.0.0.1, ::1), not {host}: "
+            "the admin routes need no token",
+            err=True,
+        )
+        sys.exit(2)
+    if change_ttl_minutes <= 0:
+        click.echo("relink: error: --change-ttl-minutes must be positive", err=True)
+        sys.exit(2)
     quota = SyncQuotaPolicy(per_day=sync_per_day, interval_seconds=sync_interval_minutes * 60)
-    settings = SandboxSettings(db_path=db_path, admin=admin, quota=quota)
+    settings = SandboxSettings(
+        db_path=db_path, admin=admin, quota=quota, change_ttl_seconds=change_ttl_minutes * 60
+    )
     run_server(settings, host, port, log_level=log_level, lifeline=lifeline)
 
 
@@ -82,6 +122,7 @@ def serve(
 @click.option("--linked", default="aliexpress-current", show_default=True, help="Linked account.")
 @click.option("--logged-in", help="AliExpress account logged in now [default: the linked one].")
 @click.option("--token", help="Token to accept for this account [default: a new one, printed].")
+@PermissionOption
 def seed(
     db_path: Path,
     account_id: str,
@@ -90,6 +131,7 @@ def seed(
     linked: str,
     logged_in: str | None,
     token: str | None,
+    permissions: tuple[str, ...],
 ) -> None:
     """Create ACCOUNT_ID afresh from the order EXPORT (and AliExpress-side file)."""
     from relink.sandbox.seeding import seed_from_export
@@ -103,6 +145,7 @@ def seed(
             linked=linked,
             logged_in=logged_in or linked,
             token=issued,
+            token_permissions=permissions,
         )
     except RelinkError as exc:
         click.echo(f"relink: error: {exc}", err=True)
@@ -123,13 +166,20 @@ def seed(
 @click.option("--account", "accounts", multiple=True, required=True, help="Account in scope.")
 @click.option("--token", help="Token to accept [default: a new one, printed].")
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
-def token(db_path: Path, accounts: tuple[str, ...], token: str | None, label: str) -> None:
-    """Issue a bearer token scoped to the given accounts."""
+@PermissionOption
+def token(
+    db_path: Path,
+    accounts: tuple[str, ...],
+    token: str | None,
+    label: str,
+    permissions: tuple[str, ...],
+) -> None:
+    """Issue a bearer token scoped to the given accounts (with permissions there, if given)."""
     issued = token or secrets.token_urlsafe(24)
     store.initialise(db_path)
     conn = store.connect(db_path)
     try:
-        store.issue_token(conn, issued, list(accounts), label)
+        store.issue_token(conn, issued, list(accounts), label, permissions=permissions)
     finally:
         conn.close()
     if token is None:

@@ -21,13 +21,16 @@ TITLE = "relink account API"
 VERSION = "1.0.0"
 DESCRIPTION = """\
 What the relink runbook needs from DSers to change the AliExpress account linked to a DSers
-account without stranding orders: read the account and its orders, trigger a sync, disconnect,
-link, read the link state.
+account without stranding orders: read the account and its orders, trigger a sync, open a
+change (the account's lease), disconnect, link, read the link state, close the change.
 
 * Auth: `Authorization: Bearer <token>`; 401 without a valid token, 403 for an account outside
   the token's scope.
-* Errors: always `{"error": {"code", "message", "request_id"}}`; a 409 adds `blockers`, a 429
-  adds `retry_after` (also sent as `Retry-After`).
+* Errors: always `{"error": {"code", "message", "request_id"}}`; a 409 adds `blockers` and
+  `holder` (the change in the way, or null), a 429 adds `retry_after` (also `Retry-After`).
+* Changes: one open change per account at a time (a lease, renewed by opening again with the
+  same ticket, lapsing after a while without renewal). Disconnect and link name the change held
+  and are refused (409 `change_not_held`) otherwise.
 * Every answer carries `X-Request-Id`.
 * Every POST needs an `Idempotency-Key` header (400 without). A repeat with the same key returns
   the first answer (`Idempotent-Replayed: true`) and does nothing again; the same key with
@@ -52,22 +55,71 @@ def account_id_path(description: str, examples: list[str]) -> Any:
     )
 
 
+# The refusals of each guarded route, by status, in the order the server checks them: the
+# descriptions below are the contract's list of codes (api/README.md explains each).
+OPEN_CHANGE_REFUSALS = {
+    409: "change_in_progress (another ticket holds the account; `holder` is its change), "
+    "change_finished (this ticket's change is done: a new ticket starts a new change), "
+    "change_mismatch (this ticket's open change targets another account)",
+}
+CLOSE_CHANGE_REFUSALS = {
+    404: "change_not_found",
+    409: "change_closed (already closed with the other outcome; a lapsed lease counts as "
+    "abandoned)",
+}
+DISCONNECT_REFUSALS = {
+    403: "override_not_permitted (force needs the token's override permission on the account)",
+    409: "change_not_held (change_id is not the account's open change), not_linked, "
+    "link_changed (the linked account is not expected_aliexpress_account), "
+    "already_linked_to_target, target_not_logged_in (log in to the change's target first), "
+    "blocked (with `blockers`), blockers_changed (force: the current `blockers` differ from "
+    "acknowledged_blockers)",
+    422: "confirmation_required, reason_required, acknowledgement_required",
+}
+LINK_REFUSALS = {
+    409: "change_not_held, not_change_target (not the change's to_aliexpress_account), "
+    "wrong_aliexpress_account (another account is logged in), already_linked (an account is "
+    "linked; linking the linked one again is allowed only while it is not whitelisted)",
+}
+
+
 def responses(
-    *, get: bool = False, post: bool = False, conflict: bool = False, rate_limited: bool = True
+    *, post: bool = False, refusals: dict[int, str] | None = None
 ) -> dict[int | str, dict[str, Any]]:
-    """The failure answers a route documents, each in the contract's error shape."""
+    """The failure answers a route documents, each in the contract's error shape.
+
+    ``refusals`` adds, per status, the route's own codes to that status' description.
+    """
+    own = refusals or {}
+
+    def described(status: int, text: str) -> str:
+        return f"{text} Codes: {own[status]}." if status in own else text
+
     documented: dict[int | str, dict[str, Any]] = {
-        401: {"model": ErrorResponse, "description": "No token, or not a valid one."},
-        403: {"model": ErrorResponse, "description": "The token may not act on this account."},
-        404: {"model": ErrorResponse, "description": "No such account (or order)."},
+        401: {
+            "model": ErrorResponse,
+            "description": "No token (unauthenticated), or not a valid one (invalid_token).",
+        },
+        403: {
+            "model": ErrorResponse,
+            "description": described(403, "The token may not act on this account (forbidden)."),
+        },
+        404: {
+            "model": ErrorResponse,
+            "description": described(404, "No such account (not_found)."),
+        },
         422: {
             "model": ErrorResponse,
-            "description": "The request is invalid"
-            + (
-                " (also: confirmation_required, reason_required, idempotency_key_reused)."
-                if post
-                else " (also: invalid_cursor)."
+            "description": described(
+                422,
+                "The request is invalid (invalid_request"
+                + (", idempotency_key_reused)." if post else ")."),
             ),
+        },
+        # every route: a deployment's gateway may rate-limit anything; sync has its own quota
+        429: {
+            "model": RateLimitedResponse,
+            "description": described(429, "Rate limited; wait Retry-After seconds."),
         },
     }
     if post:
@@ -75,16 +127,14 @@ def responses(
             "model": ErrorResponse,
             "description": "idempotency_key_required: the Idempotency-Key header is missing.",
         }
-    if conflict:
         documented[409] = {
             "model": ConflictResponse,
-            "description": "Refused: blocked (with blockers), not_linked, still_linked, "
-            "wrong_aliexpress_account, operation_in_progress.",
-        }
-    if rate_limited:
-        documented[429] = {
-            "model": RateLimitedResponse,
-            "description": "Rate limited (the sync quota); wait Retry-After seconds.",
+            "description": described(
+                409,
+                "Refused; `blockers` and `holder` say what stands in the way. "
+                "operation_in_progress: another destructive operation on the account ran too "
+                "long; retry.",
+            ),
         }
     return dict(sorted(documented.items(), key=lambda item: str(item[0])))
 

@@ -125,6 +125,14 @@ class SandboxAdmin:
     def audit(self, account_id: str) -> list[dict[str, Any]]:
         return list(self._call("GET", f"/accounts/{account_id}/audit")["entries"])
 
+    def changes(self, account_id: str) -> list[dict[str, Any]]:
+        """Every change opened on the account, oldest first."""
+        return list(self._call("GET", f"/accounts/{account_id}/changes")["changes"])
+
+    def add_order(self, account_id: str, order: dict[str, Any]) -> None:
+        """A new order reaches the store (see :class:`relink.sandbox.models.SeedOrder`)."""
+        self._call("POST", f"/accounts/{account_id}/orders", order)
+
     def add_fault(self, **spec: Any) -> int:
         """Switch a fault on (fields of :class:`relink.sandbox.models.FaultSpec`)."""
         return int(self._call("POST", "/faults", spec)["id"])

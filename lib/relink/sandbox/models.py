@@ -42,6 +42,11 @@ class Account(BaseModel):
     logged_in_aliexpress_account: str | None = Field(
         description="The AliExpress account logged in right now: the one a link would take."
     )
+    permissions: list[str] = Field(
+        default_factory=list,
+        description="What the calling token may do beyond the usual on this account: "
+        '"override" lets a disconnect be forced past its blockers.',
+    )
 
 
 class Part(BaseModel):
@@ -137,14 +142,70 @@ class SyncResult(BaseModel):
     quota: SyncQuota
 
 
+class ChangeRequest(BaseModel):
+    """Open (or, for the same ticket, renew) the change of an account's AliExpress link."""
+
+    model_config = _STRICT
+
+    ticket: str = Field(min_length=1, max_length=100, description="The support ticket's id.")
+    operator: str = Field(min_length=1, max_length=200, description="Who does the change.")
+    from_aliexpress_account: str | None = Field(
+        max_length=200, description="The AliExpress account linked when the change starts."
+    )
+    to_aliexpress_account: str = Field(
+        min_length=1, max_length=200, description="The AliExpress account to link instead."
+    )
+
+
+class Change(BaseModel):
+    """One ticket's change of one account's link: a lease, one open per account at a time.
+
+    Disconnect and link must name the open one. Opening again with the same ticket renews the
+    lease (``expires_at``); an open change past ``expires_at`` counts as ``abandoned``.
+    """
+
+    change_id: str
+    account_id: str
+    ticket: str
+    operator: str
+    from_aliexpress_account: str | None
+    to_aliexpress_account: str
+    state: Literal["open", "finished", "abandoned"]
+    opened_at: datetime
+    renewed_at: datetime
+    expires_at: datetime = Field(description="The lease ends then unless renewed first.")
+    closed_at: datetime | None = Field(description="When it was finished or abandoned.")
+
+
+class CloseChangeRequest(BaseModel):
+    """How the change ended: ``finished`` (the new link verified) or ``abandoned``."""
+
+    model_config = _STRICT
+
+    outcome: Literal["finished", "abandoned"]
+
+
 class DisconnectRequest(BaseModel):
-    """Disconnect needs ``confirm: true``; ``force`` overrides blockers and needs a reason."""
+    """Disconnect, within a change, the AliExpress account the caller expects to be linked.
+
+    ``force`` overrides blockers: it needs a ``reason``, the ``override`` permission, and the
+    blockers the caller saw (``acknowledged_blockers``), which must still be the blockers.
+    """
 
     model_config = _STRICT
 
     confirm: bool = Field(description="Must be true: the confirmation dialog.")
+    change_id: str = Field(min_length=1, max_length=100, description="The open change held.")
+    expected_aliexpress_account: str = Field(
+        min_length=1, max_length=200, description="The account the caller means to unlink."
+    )
     force: bool = False
     reason: str | None = Field(default=None, max_length=2000)
+    acknowledged_blockers: list[OrderRef] | None = Field(
+        default=None,
+        max_length=1000,
+        description="With force: the blocking orders the caller saw and accepts to strand.",
+    )
 
 
 class DisconnectResult(BaseModel):
@@ -155,14 +216,19 @@ class DisconnectResult(BaseModel):
     forced: bool
     reason: str | None
     stranded: list[OrderRef] = Field(description="In-flight orders DSers will no longer sync.")
+    change_id: str
+    acknowledged_blockers: list[OrderRef] = Field(
+        description="The blockers overridden by a forced disconnect; empty otherwise."
+    )
 
 
 class LinkRequest(BaseModel):
-    """The AliExpress account the analyst means to link."""
+    """The AliExpress account the analyst means to link, within the change held."""
 
     model_config = _STRICT
 
     aliexpress_account: str = Field(min_length=1, max_length=200)
+    change_id: str = Field(min_length=1, max_length=100, description="The open change held.")
 
 
 class LinkState(BaseModel):
@@ -189,11 +255,17 @@ class ErrorResponse(BaseModel):
 
 
 class ConflictDetail(ErrorDetail):
-    blockers: list[Blocker] = Field(description="Blocking orders; empty for other refusals.")
+    blockers: list[Blocker] = Field(
+        description="Blocking orders (blocked, blockers_changed); empty for other refusals."
+    )
+    holder: Change | None = Field(
+        default=None,
+        description="change_in_progress: the change holding the account; null otherwise.",
+    )
 
 
 class ConflictResponse(BaseModel):
-    """409: refused; ``blockers`` lists the blocking orders of a refused disconnect."""
+    """409: refused; ``blockers`` lists blocking orders, ``holder`` the change in the way."""
 
     error: ConflictDetail
 
@@ -218,6 +290,7 @@ class Refusal(Exception):
         message: str,
         *,
         blockers: list[Blocker] | None = None,
+        holder: Change | None = None,
         retry_after: int | None = None,
     ) -> None:
         super().__init__(message)
@@ -225,6 +298,7 @@ class Refusal(Exception):
         self.code = code
         self.message = message
         self.blockers = blockers
+        self.holder = holder
         self.retry_after = retry_after
 
     def body(self, request_id: str) -> dict[str, Any]:
@@ -233,6 +307,7 @@ class Refusal(Exception):
         error["request_id"] = request_id
         if self.status == 409:
             error["blockers"] = [b.model_dump(mode="json") for b in self.blockers or []]
+            error["holder"] = self.holder.model_dump(mode="json") if self.holder else None
         if self.retry_after is not None:
             error["retry_after"] = self.retry_after
         return {"error": error}
@@ -278,6 +353,9 @@ class SeedAccount(BaseModel):
     whitelisted: bool = True
     orders: list[SeedOrder] = []
     token: str | None = None
+    token_permissions: list[Literal["override"]] = Field(
+        default_factory=list, description="Permissions the token gets on this account."
+    )
 
 
 class AdvanceClock(BaseModel):

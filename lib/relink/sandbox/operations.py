@@ -1,8 +1,9 @@
 """The account API's operations, as the sandbox carries them out on its SQLite state.
 
-Each function takes an open connection; the state-changing ones (:func:`sync`,
-:func:`disconnect`, :func:`link`) expect the caller to hold the write transaction, so their
-checks and their writes happen under one lock. Refusals are raised as :class:`Refusal`, which
+Each function takes an open connection; :func:`sync`, which changes state, expects the caller
+to hold the write transaction, so its checks and its writes happen under one lock. The guarded
+destructive operations (disconnect, link) are in :mod:`relink.sandbox.linking`, the change
+leases in :mod:`relink.sandbox.changes`. Refusals are raised as :class:`Refusal`, which
 the HTTP layer turns into the contract's error shape.
 """
 
@@ -12,17 +13,12 @@ import base64
 import binascii
 import json
 import sqlite3
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable
 
 from relink import statuses as st
 from relink.sandbox import store
 from relink.sandbox.models import (
     Account,
-    Blocker,
-    DisconnectRequest,
-    DisconnectResult,
-    LinkRequest,
     LinkState,
     Order,
     OrderPage,
@@ -44,26 +40,29 @@ from relink.sandbox.world import (
 )
 
 
-def _require_account(conn: sqlite3.Connection, account_id: str) -> sqlite3.Row:
+def require_account(conn: sqlite3.Connection, account_id: str) -> sqlite3.Row:
     row = store.account_row(conn, account_id)
     if row is None:
         raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
     return row
 
 
-def _iso(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
+def read_account(
+    conn: sqlite3.Connection, account_id: str, permissions: Iterable[str] = ()
+) -> Account:
+    """The account, its AliExpress settings and the caller's ``permissions`` on it.
 
-
-def read_account(conn: sqlite3.Connection, account_id: str) -> Account:
-    """The account and its AliExpress settings. Raises :class:`Refusal` 404."""
-    row = _require_account(conn, account_id)
+    Raises:
+        Refusal: 404 unknown account.
+    """
+    row = require_account(conn, account_id)
     return Account(
         account_id=account_id,
         stores=json.loads(row["stores"]),
         linked_aliexpress_account=row["linked_ae"],
         whitelisted=bool(row["whitelisted"]) and row["linked_ae"] is not None,
         logged_in_aliexpress_account=row["logged_in_ae"],
+        permissions=sorted(permissions),
     )
 
 
@@ -144,7 +143,7 @@ def list_orders(
     Raises:
         Refusal: 404 unknown account, 422 a cursor this server did not issue.
     """
-    _require_account(conn, account_id)
+    require_account(conn, account_id)
     after_id = _decode_cursor(cursor) if cursor else 0
     rows = store.order_rows(conn, account_id, after_id=after_id, limit=limit + 1, status=status)
     page, more = rows[:limit], len(rows) > limit
@@ -154,7 +153,7 @@ def list_orders(
     return OrderPage(orders=orders, next_cursor=_encode_cursor(page[-1]["id"]) if more else None)
 
 
-def _all_orders(conn: sqlite3.Connection, account_id: str) -> list[tuple[sqlite3.Row, Order]]:
+def all_orders(conn: sqlite3.Connection, account_id: str) -> list[tuple[sqlite3.Row, Order]]:
     rows = store.order_rows(conn, account_id)
     parts = store.part_rows(conn, [row["id"] for row in rows])
     now = store.sandbox_now(conn)
@@ -169,8 +168,8 @@ def sync(
     Raises:
         Refusal: 404 unknown account or order, 409 ``not_linked``, 429 quota spent.
     """
-    account = _require_account(conn, account_id)
-    everything = _all_orders(conn, account_id)
+    account = require_account(conn, account_id)
+    everything = all_orders(conn, account_id)
     chosen = everything
     if body.orders is not None:
         wanted = {(ref.store, ref.order) for ref in body.orders}
@@ -225,129 +224,3 @@ def sync(
         stranded=stranded,
         quota=quota,
     )
-
-
-def disconnect(
-    conn: sqlite3.Connection,
-    account_id: str,
-    body: DisconnectRequest,
-    *,
-    request_id: str,
-    idempotency_key: str,
-) -> DisconnectResult:
-    """Unlink the AliExpress account; in-flight parts become stranded (never synced again).
-
-    Raises:
-        Refusal: 404 unknown account; 422 ``confirmation_required`` or ``reason_required``;
-            409 ``not_linked``, or ``blocked`` with the blocking orders (unless forced).
-    """
-    account = _require_account(conn, account_id)
-    if not body.confirm:
-        raise Refusal(422, "confirmation_required", "disconnect needs confirm: true")
-    reason = (body.reason or "").strip()
-    if body.force and not reason:
-        raise Refusal(422, "reason_required", "force needs a written reason")
-    linked = account["linked_ae"]
-    if linked is None:
-        raise Refusal(409, "not_linked", "no AliExpress account is linked", blockers=[])
-    orders = _all_orders(conn, account_id)
-    blockers = [
-        Blocker(
-            store=order.store,
-            order=order.order,
-            dsers_status=order.dsers_status,
-            reasons=order.blocking_reasons,
-            aliexpress_order_ids=[part.aliexpress_order_id for part in order.parts],
-        )
-        for _, order in orders
-        if order.blocking
-    ]
-    if blockers and not body.force:
-        raise Refusal(
-            409,
-            "blocked",
-            f"{len(blockers)} order(s) block the disconnect; DSers would stop syncing them",
-            blockers=blockers,
-        )
-    stranded: list[OrderRef] = []
-    for row, order in orders:
-        in_flight = [p for p in order.parts if p.dsers_status in st.IN_FLIGHT and not p.stranded]
-        if not in_flight:
-            continue
-        stranded.append(OrderRef(store=order.store, order=order.order))
-        conn.execute(
-            "UPDATE parts SET stranded = 1 WHERE order_id = ? AND dsers_status IN (?, ?, ?)",
-            (row["id"], *sorted(st.IN_FLIGHT)),
-        )
-    conn.execute(
-        "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
-        (account_id,),
-    )
-    detail: dict[str, Any] = {"aliexpress_account": linked, "forced": bool(body.force)}
-    if body.force:
-        detail["reason"] = reason
-        detail["blockers"] = len(blockers)
-    store.record_audit(
-        conn,
-        account_id,
-        "disconnect",
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-        detail=detail,
-    )
-    return DisconnectResult(
-        account_id=account_id,
-        disconnected_aliexpress_account=linked,
-        forced=bool(body.force),
-        reason=reason or None,
-        stranded=stranded,
-    )
-
-
-def link(
-    conn: sqlite3.Connection,
-    account_id: str,
-    body: LinkRequest,
-    *,
-    request_id: str,
-    idempotency_key: str,
-) -> LinkState:
-    """Link the logged-in AliExpress account, which must be the one asked for.
-
-    Linking the account that is already linked re-authorises it (whitelisted again).
-
-    Raises:
-        Refusal: 404 unknown account; 409 ``wrong_aliexpress_account`` or ``still_linked``.
-    """
-    account = _require_account(conn, account_id)
-    wanted = body.aliexpress_account
-    logged_in = account["logged_in_ae"]
-    if logged_in != wanted:
-        raise Refusal(
-            409,
-            "wrong_aliexpress_account",
-            f"linking takes the logged-in AliExpress account ({logged_in or 'nobody'}), "
-            f"not {wanted}: log in to {wanted} first",
-            blockers=[],
-        )
-    linked = account["linked_ae"]
-    if linked is not None and linked != wanted:
-        raise Refusal(
-            409,
-            "still_linked",
-            f"{linked} is still linked: disconnect it first",
-            blockers=[],
-        )
-    conn.execute(
-        "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
-        (wanted, account_id),
-    )
-    store.record_audit(
-        conn,
-        account_id,
-        "link",
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-        detail={"aliexpress_account": wanted, "relink": linked == wanted},
-    )
-    return read_link_state(conn, account_id)

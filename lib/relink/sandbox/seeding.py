@@ -9,6 +9,7 @@ AliExpress status agreeing with their DSers status
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ def seed_from_frames(
     linked: str | None,
     logged_in: str | None,
     token: str | None = None,
+    token_permissions: Iterable[str] = (),
 ) -> SeedAccount:
-    """Build the seed from ``Export.orders`` and ``AliExpressSide.records`` frames."""
+    """Build the seed from ``Export.orders`` and ``AliExpressSide.records`` frames.
+
+    ``token_permissions`` (e.g. ``["override"]``) are granted to ``token`` on this account.
+    """
     records: dict[str, dict[str, Any]] = {}
     if aliexpress_records is not None:
         for record in aliexpress_records.to_dict("records"):
@@ -77,6 +82,7 @@ def seed_from_frames(
         logged_in_aliexpress_account=logged_in,
         orders=list(seeded.values()),
         token=token,
+        token_permissions=list(token_permissions),
     )
 
 
@@ -88,8 +94,10 @@ def seed_from_export(
     linked: str | None,
     logged_in: str | None,
     token: str | None = None,
+    token_permissions: Iterable[str] = (),
 ) -> SeedAccount:
-    """Read the export (and AliExpress-side file) and build the seed.
+    """Read the export (and AliExpress-side file) and build the seed (see
+    :func:`seed_from_frames`).
 
     Raises:
         relink.errors.ExportError: a file cannot be read (see :func:`relink.exports.read_export`).
@@ -105,4 +113,5 @@ def seed_from_export(
         linked=linked,
         logged_in=logged_in,
         token=token,
+        token_permissions=token_permissions,
     )

@@ -12,12 +12,12 @@ import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from relink.sandbox.models import SeedAccount
+from relink.sandbox.models import SeedAccount, SeedOrder
 from relink.sandbox.world import assumed_aliexpress_status
 
 # How long a writer waits for another writer before giving up (seconds).
@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS token_scopes (
     token_hash TEXT NOT NULL REFERENCES tokens(token_hash),
     account_id TEXT NOT NULL,
     PRIMARY KEY (token_hash, account_id)
+);
+CREATE TABLE IF NOT EXISTS token_permissions (
+    token_hash TEXT NOT NULL REFERENCES tokens(token_hash),
+    account_id TEXT NOT NULL,
+    permission TEXT NOT NULL,
+    PRIMARY KEY (token_hash, account_id, permission)
 );
 CREATE TABLE IF NOT EXISTS accounts (
     account_id TEXT PRIMARY KEY,
@@ -88,6 +94,20 @@ CREATE TABLE IF NOT EXISTS audit_log (
     idempotency_key TEXT,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS changes (
+    change_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    ticket TEXT NOT NULL,
+    operator TEXT NOT NULL,
+    from_ae TEXT,
+    to_ae TEXT NOT NULL,
+    state TEXT NOT NULL,
+    opened_at REAL NOT NULL,
+    renewed_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    closed_at REAL
+);
+CREATE INDEX IF NOT EXISTS changes_by_account ON changes(account_id, state);
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     spec TEXT NOT NULL,
@@ -168,9 +188,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(conn: sqlite3.Connection, token: str, account_ids: list[str], label: str) -> None:
-    """Store ``token`` (hashed) and add ``account_ids`` to its scope."""
+def issue_token(
+    conn: sqlite3.Connection,
+    token: str,
+    account_ids: list[str],
+    label: str,
+    permissions: Iterable[str] = (),
+) -> None:
+    """Store ``token`` (hashed), add ``account_ids`` to its scope, grant ``permissions`` there.
+
+    A token issued again keeps what it had: scopes and permissions only grow.
+    """
     digest = token_hash(token)
+    granted = sorted(set(permissions))
     with write_transaction(conn):
         conn.execute(
             "INSERT OR IGNORE INTO tokens (token_hash, label, created_at) VALUES (?, ?, ?)",
@@ -179,6 +209,11 @@ def issue_token(conn: sqlite3.Connection, token: str, account_ids: list[str], la
         conn.executemany(
             "INSERT OR IGNORE INTO token_scopes (token_hash, account_id) VALUES (?, ?)",
             [(digest, account_id) for account_id in account_ids],
+        )
+        conn.executemany(
+            "INSERT OR IGNORE INTO token_permissions (token_hash, account_id, permission)"
+            " VALUES (?, ?, ?)",
+            [(digest, account_id, name) for account_id in account_ids for name in granted],
         )
 
 
@@ -189,6 +224,15 @@ def token_scope(conn: sqlite3.Connection, token: str) -> set[str] | None:
         return None
     rows = conn.execute("SELECT account_id FROM token_scopes WHERE token_hash = ?", (digest,))
     return {row["account_id"] for row in rows}
+
+
+def token_permissions(conn: sqlite3.Connection, token: str, account_id: str) -> set[str]:
+    """What ``token`` may do beyond the usual on ``account_id`` (e.g. ``{"override"}``)."""
+    rows = conn.execute(
+        "SELECT permission FROM token_permissions WHERE token_hash = ? AND account_id = ?",
+        (token_hash(token), account_id),
+    )
+    return {row["permission"] for row in rows}
 
 
 # ---- seeding ----
@@ -206,7 +250,7 @@ def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
     with write_transaction(conn):
         order_ids = "SELECT id FROM orders WHERE account_id = ?"
         conn.execute(f"DELETE FROM parts WHERE order_id IN ({order_ids})", (account_id,))
-        for table in ("orders", "sync_log", "idempotency", "audit_log", "accounts"):
+        for table in ("orders", "sync_log", "idempotency", "audit_log", "changes", "accounts"):
             conn.execute(f"DELETE FROM {table} WHERE account_id = ?", (account_id,))
         conn.execute(
             "INSERT INTO accounts (account_id, stores, linked_ae, whitelisted, logged_in_ae)"
@@ -220,39 +264,56 @@ def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
             ),
         )
         for order in seed.orders:
-            cursor = conn.execute(
-                "INSERT INTO orders (account_id, store, order_number, dsers_status, dsers_label)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    account_id,
-                    order.store,
-                    order.order,
-                    order.dsers_status,
-                    order.dsers_label or order.dsers_status or "",
-                ),
-            )
-            for part in order.parts:
-                ae_status, end_reason = part.aliexpress_status, part.end_reason
-                if ae_status is None:
-                    ae_status, end_reason = assumed_aliexpress_status(part.dsers_status)
-                conn.execute(
-                    "INSERT INTO parts (order_id, aliexpress_order_id, dsers_status,"
-                    " dsers_tracking, ae_status, ae_end_reason, ae_logistics, ae_tracking,"
-                    " ae_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        cursor.lastrowid,
-                        part.aliexpress_order_id,
-                        part.dsers_status,
-                        part.dsers_tracking,
-                        ae_status,
-                        end_reason,
-                        part.logistics_status,
-                        part.tracking_number or part.dsers_tracking,
-                        now,
-                    ),
-                )
+            insert_order(conn, account_id, order, now)
     if seed.token:
-        issue_token(conn, seed.token, [account_id], label=f"seed {account_id}")
+        issue_token(
+            conn,
+            seed.token,
+            [account_id],
+            label=f"seed {account_id}",
+            permissions=seed.token_permissions,
+        )
+
+
+def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, now: float) -> None:
+    """Add one order and its parts (the caller holds the write transaction).
+
+    Parts seeded without an AliExpress status get one that agrees with their DSers status.
+
+    Raises:
+        sqlite3.IntegrityError: the account already has this (store, order number).
+    """
+    cursor = conn.execute(
+        "INSERT INTO orders (account_id, store, order_number, dsers_status, dsers_label)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (
+            account_id,
+            order.store,
+            order.order,
+            order.dsers_status,
+            order.dsers_label or order.dsers_status or "",
+        ),
+    )
+    for part in order.parts:
+        ae_status, end_reason = part.aliexpress_status, part.end_reason
+        if ae_status is None:
+            ae_status, end_reason = assumed_aliexpress_status(part.dsers_status)
+        conn.execute(
+            "INSERT INTO parts (order_id, aliexpress_order_id, dsers_status,"
+            " dsers_tracking, ae_status, ae_end_reason, ae_logistics, ae_tracking,"
+            " ae_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                cursor.lastrowid,
+                part.aliexpress_order_id,
+                part.dsers_status,
+                part.dsers_tracking,
+                ae_status,
+                end_reason,
+                part.logistics_status,
+                part.tracking_number or part.dsers_tracking,
+                now,
+            ),
+        )
 
 
 # ---- reads ----

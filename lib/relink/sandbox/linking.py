@@ -1,0 +1,260 @@
+"""The guarded destructive operations: disconnect the AliExpress account, link another.
+
+Both must name the change the caller holds (:mod:`relink.sandbox.changes`), and each states what
+it expects the account to look like, so a call made on a stale screen is refused instead of
+undoing someone else's work. The server holds every guard: a client that skips its own checks
+still cannot strand orders unnoticed or unlink an account nobody can relink at once.
+
+Both expect the caller to hold the write transaction (see
+:func:`relink.sandbox.idempotency.run_once`): the checks and the writes happen under one lock,
+so of two concurrent callers at most one can succeed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection
+from typing import Any
+
+from relink import statuses as st
+from relink.sandbox import store
+from relink.sandbox.changes import require_held
+from relink.sandbox.models import (
+    Blocker,
+    DisconnectRequest,
+    DisconnectResult,
+    LinkRequest,
+    LinkState,
+    Order,
+    OrderRef,
+    Refusal,
+)
+from relink.sandbox.operations import all_orders, read_link_state, require_account
+
+OVERRIDE = "override"
+
+
+def _blockers(orders: list[Order]) -> list[Blocker]:
+    return [
+        Blocker(
+            store=order.store,
+            order=order.order,
+            dsers_status=order.dsers_status,
+            reasons=order.blocking_reasons,
+            aliexpress_order_ids=[part.aliexpress_order_id for part in order.parts],
+        )
+        for order in orders
+        if order.blocking
+    ]
+
+
+def _names(refs: Collection[tuple[str, str]]) -> str:
+    return ", ".join(f"{store_name or '-'}/{number}" for store_name, number in sorted(refs))
+
+
+def _check_override(
+    body: DisconnectRequest, blockers: list[Blocker], permissions: Collection[str]
+) -> list[OrderRef]:
+    """The acknowledged blockers of a forced disconnect, once every override guard holds.
+
+    Raises:
+        Refusal: 422 ``reason_required``, 403 ``override_not_permitted``, 422
+            ``acknowledgement_required``, 409 ``blockers_changed`` (with the current blockers).
+    """
+    if not (body.reason or "").strip():
+        raise Refusal(422, "reason_required", "force needs a written reason")
+    if OVERRIDE not in permissions:
+        raise Refusal(
+            403,
+            "override_not_permitted",
+            "this token may not force a disconnect on this account (it lacks the override "
+            "permission): ask a team lead",
+        )
+    if body.acknowledged_blockers is None:
+        raise Refusal(
+            422,
+            "acknowledgement_required",
+            "force needs acknowledged_blockers: the blocking orders you accept to strand",
+        )
+    current = {(b.store, b.order) for b in blockers}
+    acknowledged = {(ref.store, ref.order) for ref in body.acknowledged_blockers}
+    if current != acknowledged:
+        # the orders to be stranded must be exactly those the caller looked at
+        news, gone = current - acknowledged, acknowledged - current
+        what = [f"now blocking: {_names(news)}"] if news else []
+        what += [f"no longer blocking: {_names(gone)}"] if gone else []
+        raise Refusal(
+            409,
+            "blockers_changed",
+            f"the blockers changed since they were acknowledged ({'; '.join(what)}): "
+            "review them again",
+            blockers=blockers,
+        )
+    return [OrderRef(store=s, order=o) for s, o in sorted(acknowledged)]
+
+
+def disconnect(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: DisconnectRequest,
+    *,
+    permissions: Collection[str],
+    request_id: str,
+    idempotency_key: str,
+) -> DisconnectResult:
+    """Unlink the AliExpress account; in-flight parts become stranded (never synced again).
+
+    Raises:
+        Refusal, checked in this order: 404 unknown account; 422 ``confirmation_required``;
+            409 ``change_not_held``, ``not_linked``, ``link_changed``,
+            ``already_linked_to_target``, ``target_not_logged_in``, ``blocked`` (with the
+            blockers, unless forced); then for a forced one 422 ``reason_required``, 403
+            ``override_not_permitted``, 422 ``acknowledgement_required``, 409
+            ``blockers_changed``.
+    """
+    account = require_account(conn, account_id)
+    if not body.confirm:
+        raise Refusal(422, "confirmation_required", "disconnect needs confirm: true")
+    change = require_held(conn, account_id, body.change_id)
+    linked, target = account["linked_ae"], change["to_ae"]
+    if linked is None:
+        raise Refusal(409, "not_linked", "no AliExpress account is linked")
+    if linked != body.expected_aliexpress_account:
+        raise Refusal(
+            409,
+            "link_changed",
+            f"{linked} is linked, not {body.expected_aliexpress_account} as expected: "
+            "someone changed the link; read the account again",
+        )
+    if linked == target:
+        raise Refusal(
+            409,
+            "already_linked_to_target",
+            f"{linked} is already the change's target: unlinking it would undo the change",
+        )
+    logged_in = account["logged_in_ae"]
+    if logged_in != target:
+        raise Refusal(
+            409,
+            "target_not_logged_in",
+            f"log in to {target} on AliExpress first (logged in now: {logged_in or 'nobody'}): "
+            "unlink only when the relink can follow at once",
+        )
+    orders = all_orders(conn, account_id)
+    blockers = _blockers([order for _, order in orders])
+    if blockers and not body.force:
+        raise Refusal(
+            409,
+            "blocked",
+            f"{len(blockers)} order(s) block the disconnect; DSers would stop syncing them",
+            blockers=blockers,
+        )
+    acknowledged = _check_override(body, blockers, permissions) if body.force else []
+    reason = (body.reason or "").strip()
+    stranded: list[OrderRef] = []
+    for row, order in orders:
+        in_flight = [p for p in order.parts if p.dsers_status in st.IN_FLIGHT and not p.stranded]
+        if not in_flight:
+            continue
+        stranded.append(OrderRef(store=order.store, order=order.order))
+        conn.execute(
+            "UPDATE parts SET stranded = 1 WHERE order_id = ? AND dsers_status IN (?, ?, ?)",
+            (row["id"], *sorted(st.IN_FLIGHT)),
+        )
+    conn.execute(
+        "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
+        (account_id,),
+    )
+    detail: dict[str, Any] = {
+        "aliexpress_account": linked,
+        "forced": bool(body.force),
+        "change_id": change["change_id"],
+        "ticket": change["ticket"],
+        "operator": change["operator"],
+    }
+    if body.force:
+        detail["reason"] = reason
+        detail["blockers"] = len(blockers)
+        detail["acknowledged_blockers"] = [ref.model_dump() for ref in acknowledged]
+    store.record_audit(
+        conn,
+        account_id,
+        "disconnect",
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        detail=detail,
+    )
+    return DisconnectResult(
+        account_id=account_id,
+        disconnected_aliexpress_account=linked,
+        forced=bool(body.force),
+        reason=reason or None,
+        stranded=stranded,
+        change_id=change["change_id"],
+        acknowledged_blockers=acknowledged,
+    )
+
+
+def link(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: LinkRequest,
+    *,
+    request_id: str,
+    idempotency_key: str,
+) -> LinkState:
+    """Link the logged-in AliExpress account, which must be the held change's target.
+
+    Linking the account that is linked but no longer whitelisted re-authorises it. A link does
+    not close the change: the caller closes it as finished once it has verified the link.
+
+    Raises:
+        Refusal, checked in this order: 404 unknown account; 409 ``change_not_held``,
+            ``not_change_target``, ``wrong_aliexpress_account``, ``already_linked``.
+    """
+    account = require_account(conn, account_id)
+    change = require_held(conn, account_id, body.change_id)
+    wanted = body.aliexpress_account
+    if wanted != change["to_ae"]:
+        raise Refusal(
+            409,
+            "not_change_target",
+            f"change {change['change_id']} (ticket {change['ticket']}) links "
+            f"{change['to_ae']}, not {wanted}",
+        )
+    logged_in = account["logged_in_ae"]
+    if logged_in != wanted:
+        raise Refusal(
+            409,
+            "wrong_aliexpress_account",
+            f"linking takes the logged-in AliExpress account ({logged_in or 'nobody'}), "
+            f"not {wanted}: log in to {wanted} first",
+        )
+    linked = account["linked_ae"]
+    reauthorise = linked == wanted and not account["whitelisted"]
+    if linked is not None and not reauthorise:
+        message = (
+            f"{wanted} is already linked and whitelisted: nothing to do"
+            if linked == wanted
+            else f"{linked} is still linked: disconnect it first"
+        )
+        raise Refusal(409, "already_linked", message)
+    conn.execute(
+        "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
+        (wanted, account_id),
+    )
+    store.record_audit(
+        conn,
+        account_id,
+        "link",
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        detail={
+            "aliexpress_account": wanted,
+            "relink": reauthorise,
+            "change_id": change["change_id"],
+            "ticket": change["ticket"],
+            "operator": change["operator"],
+        },
+    )
+    return read_link_state(conn, account_id)
