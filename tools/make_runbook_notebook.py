@@ -23,10 +23,14 @@ INTRO = """\
 # Change the AliExpress account linked to a DSers account
 
 The runbook for a merchant's ticket "please switch our AliExpress account": audit what is in
-flight, sync, unlink, relink the account the ticket names, and verify the light is green. Every
-check the procedure asks an analyst to remember is enforced here, and every attempt is written
-to a journal (`runs/<account>/journal.jsonl`): start the notebook again after a crash and it
-picks up where it stopped, without sending an unlink or a link twice. The procedure in prose,
+flight, sync, unlink, relink the account the ticket names, and verify the light is green. A
+change is a ticket: one account, from the AliExpress account linked now to the target, held on
+the server so that no one else changes the account meanwhile, and locked once verified green.
+Every check the procedure asks an analyst to remember is enforced here (the unlink needs a
+fresh live audit, no blocker, and the target AliExpress account logged in, so the relink
+follows at once), and every attempt is written to a journal (`runs/<account>/journal.jsonl`):
+start the notebook again after a crash and it picks up where it stopped, without sending an
+unlink or a link twice. The procedure in prose,
 with what to tell the merchant, is in `README.md` next to this notebook.
 
 How to run it:
@@ -49,6 +53,7 @@ papermill writes them into the executed notebook.
 PARAMETERS = """\
 account: str = "northwind-home"  # DSers account id (the practice sandbox has the sample accounts)
 target_aliexpress_account: str = "ae-new@example.com"  # the AliExpress account the ticket names
+ticket: str = ""  # the help desk's ticket id; empty: continue this target's ticket, or open one
 operator: str = ""  # your name, for the journal; empty: your login name
 export_path: str = ""  # audit this DSers export instead of the live orders; empty: live orders
 aliexpress_path: str = ""  # the export's AliExpress-side file (sync drift); optional
@@ -68,6 +73,7 @@ CELLS: list[tuple[str, str, str]] = [
         "    account,\n"
         "    target_aliexpress_account,\n"
         "    operator,\n"
+        "    ticket=ticket,\n"
         "    export_path=export_path,\n"
         "    aliexpress_path=aliexpress_path,\n"
         ")\n"

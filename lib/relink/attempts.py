@@ -28,6 +28,7 @@ from relink.errors import (
 from relink.preflight import blockers_from_server
 from relink.runstate import DONE, FAILED, REFUSED, StepResult
 
+IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
 Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...
 
 
@@ -36,9 +37,11 @@ class Recorder:
 
     Args:
         journal: where the lines go.
-        who: fields every line carries (account, target, operator).
+        who: fields every line carries (ticket, account, target, operator).
         state: returns the state to journal as "before" and "after" (no secret in it).
         refresh: re-reads the server state after an attempt (returns False if it cannot).
+        entries: the journal's entries as read when the runbook opened; only those of
+            ``who["ticket"]`` count (another ticket's steps are another change's).
     """
 
     def __init__(
@@ -47,16 +50,23 @@ class Recorder:
         who: dict[str, str],
         state: Callable[[], dict[str, Any]],
         refresh: Callable[[], bool],
+        entries: list[dict[str, Any]],
     ) -> None:
         self.journal = journal
         self.who = dict(who)
         self.state = state
         self.refresh = refresh
-        entries = journal.entries()
+        entries = jr.for_ticket(entries, self.who["ticket"])
         self.last_results = {
             step: StepResult.from_entry(entry) for step, entry in jr.last_outcomes(entries).items()
         }
         self.pending = jr.pending_attempts(entries)
+        # steps done at least once in this ticket (a later refusal does not undo them)
+        self.ever_done = {
+            entry["step"]
+            for entry in entries
+            if entry.get("phase") == jr.FINISHED and entry.get("outcome") == DONE
+        }
 
     def entry(self, attempt: Attempt, phase: str, **fields: Any) -> dict[str, Any]:
         return {
@@ -100,6 +110,11 @@ class Recorder:
         except ConflictError as exc:
             attempt["request_id"] = exc.request_id
             result = conflict_result(step, exc)
+            if exc.code == IN_PROGRESS and "request" in attempt:
+                # another call on the account held the server's lock: whether ours ran after
+                # it is unknown, so the request stays in doubt and is re-sent under its key
+                resolved = False
+                result = StepResult(step, FAILED, failure_text(exc, resolved), {"error": exc.code})
         except (ApiConnectionError, ServerError) as exc:
             # no usable answer: the server may have acted, so a request sent stays pending
             resolved = "request" not in attempt
@@ -129,7 +144,46 @@ class Recorder:
             )
         )
         self.last_results[step] = result
+        if result.ok:
+            self.ever_done.add(step)
         return result
+
+    def start_or_resend(self, attempt: Attempt, request: dict[str, Any]) -> None:
+        """Journal ``request`` before it is sent; re-send an unanswered one under its own key.
+
+        The unanswered request is re-sent only when it is the same request (the guards that
+        hold now built it again, so nothing the analyst changed is ignored). Otherwise it is
+        superseded: recorded as resolved, and the new request gets a new key. That is safe
+        because every destructive request carries its precondition: if the old one ever lands
+        late, the server refuses the new one (the link is no longer what it expects).
+        """
+        pending = self.pending.get(attempt["step"])
+        if pending is not None and pending.request == request:
+            self.resume(attempt)
+            return
+        if pending is not None:
+            self.supersede(attempt["step"])
+        self.start(attempt, request)
+
+    def supersede(self, step: str) -> None:
+        """Resolve a pending attempt that will not be re-sent (the server state shows it never
+        landed, and the request the guards build now differs)."""
+        pending = self.pending.pop(step)
+        attempt = {"step": step, "attempt": pending.attempt}
+        attempt["idempotency_key"] = pending.idempotency_key
+        message = "Superseded: the server shows it never landed; a new request replaces it."
+        self.journal.append(
+            self.entry(
+                attempt,
+                jr.FINISHED,
+                outcome=FAILED,
+                message=message,
+                resolved=True,
+                before=pending.entry.get("before") or {},
+                after=self.state(),
+                details={"superseded": True},
+            )
+        )
 
     def settle(self, step: str, message: str) -> None:
         """Record a pending attempt as done: the server's state shows that it landed."""
@@ -150,6 +204,7 @@ class Recorder:
             )
         )
         self.last_results[step] = StepResult(step, DONE, message, {"reconciled": True})
+        self.ever_done.add(step)
 
 
 def conflict_result(step: str, exc: ConflictError) -> StepResult:
@@ -163,6 +218,8 @@ def conflict_result(step: str, exc: ConflictError) -> StepResult:
 
 def failure_text(exc: ApiError, resolved: bool) -> str:
     text = f"The account API gave no usable answer: {exc}."
+    if exc.code == IN_PROGRESS:
+        text = f"The account API was busy with another call on this account: {exc}."
     if not resolved:
         text += " It may have acted: the next attempt re-sends the same request (same key)."
     return text

@@ -237,8 +237,17 @@ EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
     show_default=True,
     help="Steps to run, in order, comma-separated.",
 )
+@click.option(
+    "--ticket",
+    default="",
+    help="Ticket id of this change  [default: continue this target's ticket, or open one]",
+)
 @click.option("--confirm", is_flag=True, help="Confirm the unlink (it is refused without).")
-@click.option("--override-reason", default="", help="Written reason to unlink despite blockers.")
+@click.option(
+    "--override-reason",
+    default="",
+    help="Written reason to unlink despite blockers (needs the token's override permission).",
+)
 @click.option("--operator", default="", help="Who runs it, for the journal  [default: $USER]")
 @click.option(
     "--journal",
@@ -250,12 +259,13 @@ EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
     "--export",
     "export_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Audit this export instead of the live orders.",
+    help="Also audit this export (shown; only the live audit authorizes the unlink).",
 )
 def run_command(
     account: str,
     target: str,
     steps: str,
+    ticket: str,
     confirm: bool,
     override_reason: str,
     operator: str,
@@ -264,26 +274,41 @@ def run_command(
 ) -> None:
     """Change ACCOUNT's AliExpress account step by step, guarded and journaled.
 
-    The account API is RELINK_API_URL / RELINK_API_TOKEN (environment or ./.env); without
-    them, the embedded sandbox with the bundled sample accounts. A rerun on the same journal
-    resumes: finished destructive steps are not sent again.
+    The account API is RELINK_API_URL / RELINK_API_TOKEN (both from the environment, or both
+    from ./.env); without them, the embedded SANDBOX with the bundled sample accounts. The
+    first line printed says which. A change is a ticket (--ticket): a rerun on the same journal
+    resumes it (finished destructive steps are not sent again), and a ticket verified green
+    refuses another unlink.
 
     Exit status: 0 every step done, 1 a step refused (by a guard or by the server; verify not
     green), 2 usage or input error, 3 a step failed (the API failed or did not answer).
     """
     from relink import runbook  # the HTTP client and the sandbox: only for this command
-    from relink.errors import InputError, NotFoundError
+    from relink.connection import connect
+    from relink.errors import InputError
 
     try:
+        connection = connect()
+        click.echo(connection.describe())
         book = runbook.open_runbook(
             account,
             target,
             operator,
+            ticket=ticket,
             export_path=export_path or "",
             journal_path=journal_path,
+            connection=connection,
         )
+        click.echo(
+            f"Ticket {book.ticket.ticket_id}: {book.account} from "
+            f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"
+            + (" (done)" if book.finished else "")
+        )
+        if book.journal_unreadable_lines:
+            lines = ", ".join(str(n) for n in book.journal_unreadable_lines)
+            click.echo(f"journal: line(s) {lines} cut short by a crash, set apart", err=True)
         results = book.run(steps, confirm=confirm, override_reason=override_reason)
-    except (InputError, NotFoundError) as exc:
+    except InputError as exc:
         _fail(str(exc), EXIT_RUN_USAGE)
     except RelinkError as exc:  # the API failed or did not answer, or no sandbox
         _fail(str(exc), EXIT_RUN_FAILED)

@@ -51,6 +51,7 @@ class AuditSnapshot:
     blockers: tuple[Blocker, ...]
     statuses: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     request_id: str | None = None  # of the last page read (live audits)
+    linked: str | None = None  # the AliExpress account linked when the audit ran (live audits)
 
     @property
     def safe(self) -> bool:
@@ -115,8 +116,15 @@ def _live_blocker(order: Order) -> Blocker:
     )
 
 
-def audit_live(client: Client, account: str, at: datetime) -> AuditSnapshot:
-    """Audit the account as the API shows it now.
+def audit_live(
+    client: Client,
+    account: str,
+    at: datetime,
+    *,
+    label: str = "the live account",
+    linked: str | None = None,
+) -> AuditSnapshot:
+    """Audit the account as the API shows it now; ``linked``: what was linked when it ran.
 
     Raises:
         relink.errors.ApiError: a subclass, when the orders cannot be read.
@@ -124,7 +132,8 @@ def audit_live(client: Client, account: str, at: datetime) -> AuditSnapshot:
     orders = client.orders(account)
     return AuditSnapshot(
         source="live",
-        label="the live account",
+        label=label,
+        linked=linked,
         at=at,
         orders=len(orders),
         blockers=tuple(_live_blocker(order) for order in orders if order.blocking),

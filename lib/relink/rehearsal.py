@@ -4,8 +4,9 @@
 the green light with the same runbook an analyst uses, and plays the parts that are not the
 analyst's through the sandbox's admin routes: the merchant cancelling unpaid AliExpress orders,
 suppliers shipping while time passes, the merchant logging in to the new AliExpress account.
-Each refusal on the way (unlink while orders are in flight, link while the wrong AliExpress
-account is logged in) is shown, because seeing the guards hold is the point of a rehearsal.
+Each refusal on the way (unlink while orders are in flight, unlink while the new AliExpress
+account is not logged in, so the relink could not follow) is shown, because seeing the guards
+hold is the point of a rehearsal.
 
 It never touches a deployment: it refuses to run when ``RELINK_API_URL`` is set.
 """
@@ -47,7 +48,10 @@ def rehearse(
     book = open_runbook(account, target, "rehearsal", journal_path=journal, connection=connection)
     say = _narrator(echo)
 
-    echo(f"Rehearsing the change of {account!r} to {target} on the embedded sandbox.")
+    echo(
+        f"Rehearsing the change of {account!r} to {target} on the embedded SANDBOX "
+        f"(ticket {book.ticket.ticket_id})."
+    )
     say(book.audit())
     _show_blockers(book, echo)
     say(book.unlink(confirm=True))
@@ -65,10 +69,11 @@ def rehearse(
             break
         _show_blockers(book, echo)
 
-    say(book.unlink(confirm=True))
-    say(book.relink())
+    say(book.unlink(confirm=True))  # refused: the relink could not follow yet
     admin.login(account, target)
     echo(f"[merchant] logs in to {target} on AliExpress")
+    say(book.audit())
+    say(book.unlink(confirm=True))
     say(book.relink())
     verified = book.verify()
     say(verified)

@@ -2,12 +2,19 @@
 
 ::
 
-    book = open_runbook("northwind-home", "ae-new@example.com", operator="sam")
-    book.audit()                       # what blocks, and what clears each blocker
+    book = open_runbook("northwind-home", "ae-new@example.com", operator="sam", ticket="HD-4411")
+    book.audit()                       # the live account: what blocks, and what clears it
     book.sync()                        # sync what blocks or drifts, then audit again
-    book.unlink(confirm=True)          # only after a fresh audit found nothing in flight
-    book.relink()                      # only when the target AliExpress account is logged in
-    book.verify()                      # green: linked to the target, whitelisted
+    book.unlink(confirm=True)          # fresh live audit, no blocker, target logged in
+    book.relink()                      # the target AliExpress account, logged in
+    book.verify()                      # green: linked to the target, whitelisted; ticket done
+
+A runbook works on one ticket (:mod:`relink.tickets`): one change of one account, from the
+AliExpress account linked when it opened to the target. The server holds the change as a lease
+(one change per account at a time, across analysts and machines), taken before the first
+destructive call and closed once verify is green; a finished ticket locks its destructive steps.
+Every destructive call names its precondition (the change, the AliExpress account audited, the
+blockers acknowledged by an override) and the server refuses it when the world changed.
 
 Every step returns a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or
 ``failed``) and never raises for an API failure: the result says what went wrong. Each attempt
@@ -24,6 +31,7 @@ from __future__ import annotations
 import getpass
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +40,15 @@ from relink import journal as jr
 from relink.attempts import Recorder, crash_point_for_tests
 from relink.client import Client
 from relink.connection import Connection, connect
-from relink.errors import ApiError, GuardError, InputError, RateLimitedError
+from relink.errors import (
+    ApiError,
+    AuthError,
+    GuardError,
+    InputError,
+    NotFoundError,
+    RateLimitedError,
+)
+from relink.lease import ChangeLease
 from relink.preflight import AuditSnapshot, audit_export, audit_live, sync_changes
 from relink.runstate import (
     DESTRUCTIVE,
@@ -41,15 +57,27 @@ from relink.runstate import (
     STEPS,
     UNLINK_WARNING,
     Guard,
+    GuardContext,
     LinkView,
     StepResult,
     parse_steps,
     step_guard,
+    unlink_confirmation,
 )
+from relink.tickets import Ticket, choose_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
 
-__all__ = ["STEPS", "UNLINK_WARNING", "Guard", "LinkView", "Runbook", "StepResult", "open_runbook"]
+__all__ = [
+    "STEPS",
+    "UNLINK_WARNING",
+    "Guard",
+    "LinkView",
+    "Runbook",
+    "StepResult",
+    "Ticket",
+    "open_runbook",
+]
 
 
 class Runbook:
@@ -60,15 +88,19 @@ class Runbook:
         account: the DSers account id.
         target: the AliExpress account the ticket asks to link.
         operator: who runs it (journaled with every attempt).
+        ticket: the ticket id ("" = continue the journal's ticket for this target, or open one).
         journal_path: the journal file [default: ``runs/<account>/journal.jsonl``].
-        export_path: audit this export instead of the live orders ("" = live).
+        export_path: also audit this export (shown; it never authorizes the unlink).
         aliexpress_path: the export's AliExpress-side file, to check sync drift.
-        max_audit_age: how old an audit may be and still let the unlink through.
+        max_audit_age: how old a live audit may be and still let the unlink through.
         clock: the time used for audit ages (tests pass their own).
+        api_label: where the calls go, as said to people ("SANDBOX", or the deployment's host).
+        practice: the API is the embedded sandbox (numbered practice tickets).
 
     Raises:
-        InputError: an empty account or target, or an export path that does not exist.
-        ApiError: the account cannot be read (wrong id, token, or no API).
+        InputError: an empty account or target, an export path that does not exist, a ticket
+            id that cannot be used, or an account the API does not have.
+        ApiError: the account cannot be read (wrong token, or no API).
     """
 
     def __init__(
@@ -78,11 +110,14 @@ class Runbook:
         target: str,
         *,
         operator: str = "",
+        ticket: str = "",
         journal_path: str | Path | None = None,
         export_path: str | Path = "",
         aliexpress_path: str | Path = "",
         max_audit_age: timedelta = DEFAULT_MAX_AUDIT_AGE,
         clock: Callable[[], datetime] | None = None,
+        api_label: str = "the account API",
+        practice: bool = False,
     ) -> None:
         if not account.strip() or not target.strip():
             raise InputError("the runbook needs an account and a target AliExpress account")
@@ -92,23 +127,58 @@ class Runbook:
         self.client = client
         self.account, self.target = account.strip(), target.strip()
         self.operator = operator.strip() or getpass.getuser()
+        self.api_label = api_label
         self.journal = jr.Journal(journal_path or jr.default_journal_path(self.account))
         self.export_path, self.aliexpress_path = str(export_path), str(aliexpress_path)
         self.max_audit_age = max_audit_age
         self.clock = clock or (lambda: datetime.now(UTC))
         self.last_audit: AuditSnapshot | None = None
+        self.export_audit: AuditSnapshot | None = None
         self.connection: Connection | None = None  # set by open_runbook; keeps a sandbox alive
-        self.link = self._read_link()
-        who = {"account": self.account, "target": self.target, "operator": self.operator}
-        self.recorder = Recorder(self.journal, who, self.state, self._refresh)
+        self.permissions: tuple[str, ...] = ()
+        try:
+            self.link = self._read_link()
+        except (NotFoundError, AuthError) as exc:
+            if exc.status == 401:
+                raise
+            # 404, or 403 for an id outside the token's scope: a wrong account id, said once
+            raise InputError(
+                f"account {self.account!r}: no such account on {api_label}, or not one this "
+                f"token may act on (HTTP {exc.status} {exc.code})"
+            ) from None
+        content = self.journal.read()
+        self.journal_unreadable_lines = content.unreadable_lines
+        self.ticket, opened = choose_ticket(
+            content.entries,
+            account=self.account,
+            target=self.target,
+            operator=self.operator,
+            linked_now=self.link.linked,
+            requested=ticket,
+            practice=practice,
+        )
+        if opened:
+            self.journal.append(self.ticket.entry())
+        self.lease = ChangeLease(client, self.ticket, self.operator)
+        self.lease.read()
+        who = {
+            "ticket": self.ticket.ticket_id,
+            "account": self.account,
+            "target": self.target,
+            "operator": self.operator,
+        }
+        self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
         self._reconcile()
 
     def __repr__(self) -> str:
-        return f"Runbook(account={self.account!r}, target={self.target!r})"
+        return (
+            f"Runbook(account={self.account!r}, target={self.target!r}, "
+            f"ticket={self.ticket.ticket_id!r})"
+        )
 
     @property
     def last_results(self) -> dict[str, StepResult]:
-        """The last outcome of each step: this session's, else the journal's."""
+        """The last outcome of each step of this ticket: this session's, else the journal's."""
         return self.recorder.last_results
 
     @property
@@ -116,10 +186,18 @@ class Runbook:
         """Destructive steps sent without an answer: their next attempt re-sends them."""
         return sorted(self.recorder.pending)
 
+    @property
+    def finished(self) -> bool:
+        """The ticket is done: it was verified linked to its target and whitelisted (for good:
+        a whitelist that lapses later is another ticket's work)."""
+        return "verify" in self.recorder.ever_done
+
     # ---- state and guards ----
 
     def _read_link(self) -> LinkView:
-        return LinkView.from_account(self.client.account(self.account), self.target)
+        account = self.client.account(self.account)
+        self.permissions = tuple(getattr(account, "permissions", ()) or ())
+        return LinkView.from_account(account, self.target)
 
     def _refresh(self) -> bool:
         """Re-read the link; False (keeping the last known one) when the API does not answer."""
@@ -148,33 +226,54 @@ class Runbook:
         Raises:
             InputError: ``step`` is not one of STEPS.
         """
-        return step_guard(
-            step,
-            self.link,
-            self.audit_age(),
-            self.max_audit_age,
-            blockers=len(self.last_audit.blockers) if self.last_audit else 0,
+        audit = self.last_audit
+        context = GuardContext(
+            link=self.link,
+            audit_age=self.audit_age(),
+            max_audit_age=self.max_audit_age,
+            audit_source=audit.source if audit else None,
+            audit_linked=audit.linked if audit else None,
+            blockers=len(audit.blockers) if audit else 0,
             pending=step in self.recorder.pending,
+            finished=self.finished,
+            holder=self.lease.holder,
+            can_override="override" in self.permissions,
+            ticket=self.ticket.ticket_id,
         )
+        return step_guard(step, context)
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
 
+    def confirmation(self) -> str:
+        """What the unlink's confirmation says: which account is unlinked from which."""
+        return unlink_confirmation(self.account, self.link.linked, self.target)
+
     # ---- the steps ----
 
     def audit(self) -> StepResult:
-        """Audit the live orders (or the export) and list the blockers with their actions."""
+        """Audit the live account (and the export, if given) and list what blocks."""
         return self.recorder.run("audit", self._audit)
 
     def _audit(self, attempt: dict[str, Any]) -> StepResult:
-        if self.export_path:
-            snapshot = audit_export(self.export_path, self.aliexpress_path or None, self.clock())
-        else:
-            snapshot = audit_live(self.client, self.account, self.clock())
+        self.link = self._read_link()  # the audit vouches for what is linked as it runs
+        snapshot = audit_live(
+            self.client,
+            self.account,
+            self.clock(),
+            label=f"{self.account} on {self.api_label}",
+            linked=self.link.linked,
+        )
         self.last_audit = snapshot
         attempt["request_id"] = snapshot.request_id
-        details = {"verdict": snapshot.verdict, "orders": snapshot.orders}
-        return StepResult("audit", DONE, snapshot.message(), details)
+        details: dict[str, Any] = {"verdict": snapshot.verdict, "orders": snapshot.orders}
+        message = snapshot.message()
+        if self.export_path:
+            exported = audit_export(self.export_path, self.aliexpress_path or None, self.clock())
+            self.export_audit = exported
+            details["export_blockers"] = [b.to_dict() for b in exported.blockers]
+            message += f" {exported.message()} (for information: only the live audit counts)"
+        return StepResult("audit", DONE, message, details)
 
     def sync(self) -> StepResult:
         """Sync the orders that block or drift, audit again, and say what changed."""
@@ -182,10 +281,11 @@ class Runbook:
 
     def _sync(self, attempt: dict[str, Any]) -> StepResult:
         self._check("sync")
-        before = audit_live(self.client, self.account, self.clock())
+        label = f"{self.account} on {self.api_label}"
+        before = audit_live(self.client, self.account, self.clock(), label=label)
         pairs = [(blocker.store, blocker.order) for blocker in before.blockers]
         if not pairs:
-            self.last_audit = before
+            self.last_audit = replace(before, linked=self.link.linked)
             return StepResult("sync", DONE, "Nothing blocks or drifts: no sync needed.", {})
         attempt["idempotency_key"] = key = str(uuid.uuid4())
         try:
@@ -196,7 +296,10 @@ class Runbook:
             message = f"The manual sync quota is spent: the next sync is allowed {wait}."
             return StepResult("sync", REFUSED, message, {"retry_after": exc.retry_after})
         attempt["request_id"] = outcome.request_id
-        after = audit_live(self.client, self.account, self.clock())
+        self.link = self._read_link()
+        after = audit_live(
+            self.client, self.account, self.clock(), label=label, linked=self.link.linked
+        )
         self.last_audit = after
         changes = sync_changes(before, after)
         message = (
@@ -213,69 +316,81 @@ class Runbook:
         return StepResult("sync", DONE, message, details)
 
     def unlink(self, *, confirm: bool = False, override_reason: str = "") -> StepResult:
-        """Disconnect the linked AliExpress account; needs ``confirm`` (see UNLINK_WARNING).
+        """Disconnect the linked AliExpress account; needs ``confirm`` (see :meth:`confirmation`).
 
-        Refused without a fresh audit, or while blockers remain unless ``override_reason`` is
-        written (then sent as ``force`` with that reason, and journaled).
+        Refused unless a fresh live audit vouches for the link now in place, the ticket's target
+        is logged in (so the relink follows at once) and nothing blocks; with blockers, only an
+        override (the token's permission, a written ``override_reason``) goes through, and the
+        server checks that the blockers are still exactly those acknowledged.
         """
         return self.recorder.run("unlink", lambda a: self._unlink(a, confirm, override_reason))
 
     def _unlink(self, attempt: dict[str, Any], confirm: bool, override: str) -> StepResult:
-        resending = "unlink" in self.recorder.pending  # its guard held when it was first sent
+        self.link = self._read_link()  # who is linked and logged in may have changed
+        guard = self._check("unlink")
+        audit = self.last_audit
+        assert audit is not None  # the guard holds only after an audit
         override = override.strip()
-        guard = self.guard("unlink")
-        if not resending:
-            self._check("unlink")
-            if guard.needs_override and not override:
-                assert self.last_audit is not None
-                attempt["blockers"] = [b.to_dict() for b in self.last_audit.blockers]
-                raise GuardError(
-                    f"{len(self.last_audit.blockers)} order(s) still block the unlink; DSers "
-                    "would stop syncing them. Clear them, or write an override reason."
-                )
+        if guard.needs_override and not override:
+            attempt["blockers"] = [b.to_dict() for b in audit.blockers]
+            raise GuardError(
+                f"{len(audit.blockers)} order(s) still block the unlink; DSers would stop "
+                "syncing them. Clear them, or write an override reason."
+            )
         if not confirm:
-            raise GuardError(f"The unlink needs an explicit confirmation. {UNLINK_WARNING}")
-        request = self.recorder.resume(attempt)
-        if request is None:
-            forced = guard.needs_override
-            request = {"confirm": True, "force": forced, "reason": override if forced else None}
-            self.recorder.start(attempt, request)
+            raise GuardError(f"The unlink needs an explicit confirmation. {self.confirmation()}")
+        change_id = self.lease.hold()
+        forced = guard.needs_override
+        acknowledged = [[b.store, b.order] for b in audit.blockers] if forced else None
+        request = {
+            "change_id": change_id,
+            "expected_aliexpress_account": audit.linked,
+            "force": forced,
+            "reason": override if forced else None,
+            "acknowledged_blockers": acknowledged,
+        }
+        self.recorder.start_or_resend(attempt, request)
         outcome = self.client.disconnect(
             self.account,
+            change_id=change_id,
+            expected_aliexpress_account=str(audit.linked),
             confirm=True,
-            force=bool(request.get("force")),
-            reason=request.get("reason"),
+            force=forced,
+            reason=request["reason"],
+            acknowledged_blockers=[tuple(pair) for pair in acknowledged] if forced else None,
             idempotency_key=attempt["idempotency_key"],
         )
         crash_point_for_tests("unlink-response")
         attempt["request_id"] = outcome.request_id
         stranded = [dict(order) for order in outcome.stranded]
         message = f"Unlinked {outcome.disconnected_aliexpress_account}. Relink right away."
+        details: dict[str, Any] = {"stranded": stranded, "replayed": outcome.replayed}
         if outcome.forced:
             message += f" Override recorded; {len(stranded)} order(s) will no longer sync."
-        return StepResult(
-            "unlink", DONE, message, {"stranded": stranded, "replayed": outcome.replayed}
-        )
+            details["override"] = {"reason": override, "blockers": acknowledged}
+        return StepResult("unlink", DONE, message, details)
 
     def relink(self) -> StepResult:
         """Link the target AliExpress account, once it is the one logged in."""
         return self.recorder.run("relink", self._relink)
 
     def _relink(self, attempt: dict[str, Any]) -> StepResult:
-        request = self.recorder.resume(attempt)
-        if request is None:
-            self.link = self._read_link()  # the login may have changed since the last read
-            self._check("relink")
-            logged_in = self.link.logged_in
-            if logged_in != self.target:
-                raise GuardError(
-                    f"Logged in as {logged_in or 'nobody'}, the ticket asks for {self.target}: "
-                    f"log in to {self.target} on AliExpress first."
-                )
-            request = {"aliexpress_account": self.target}
-            self.recorder.start(attempt, request)
+        self.link = self._read_link()  # the login may have changed since the last read
+        self._check("relink")
+        logged_in = self.link.logged_in
+        if logged_in != self.target:
+            raise GuardError(
+                f"Logged in as {logged_in or 'nobody'}, the ticket asks for {self.target}: "
+                f"log in to {self.target} on AliExpress first."
+            )
+        change_id = self.lease.hold()
+        request = {"aliexpress_account": self.target, "change_id": change_id}
+        self.recorder.start_or_resend(attempt, request)
         state = self.client.link(
-            self.account, request["aliexpress_account"], idempotency_key=attempt["idempotency_key"]
+            self.account,
+            self.target,
+            change_id=change_id,
+            idempotency_key=attempt["idempotency_key"],
         )
         crash_point_for_tests("relink-response")
         attempt["request_id"] = state.request_id
@@ -283,7 +398,7 @@ class Runbook:
         return StepResult("relink", DONE, message, {"replayed": state.replayed})
 
     def verify(self) -> StepResult:
-        """Read the link back: green when linked to the target and whitelisted."""
+        """Read the link back: green when linked to the target and whitelisted (ticket done)."""
         return self.recorder.run("verify", self._verify)
 
     def _verify(self, attempt: dict[str, Any]) -> StepResult:
@@ -293,15 +408,18 @@ class Runbook:
         self.link = LinkView(
             state.linked_aliexpress_account, state.whitelisted, logged_in, self.target
         )
-        outcome = DONE if self.link.light == "green" else REFUSED
-        return StepResult("verify", outcome, self.link.text, {"light": self.link.light})
+        if self.link.light != "green":
+            return StepResult("verify", REFUSED, self.link.text, {"light": self.link.light})
+        message = f"{self.link.text}. Ticket {self.ticket.ticket_id} is done."
+        return StepResult("verify", DONE, message, {"light": "green", **self.lease.release()})
 
     def run(
         self, steps: str | Iterable[str], *, confirm: bool = False, override_reason: str = ""
     ) -> list[StepResult]:
         """Run ``steps`` in order (headless), stopping at the first one not done.
 
-        A destructive step the journal already records as done is not sent again.
+        A destructive step this ticket already did is not sent again; on a finished ticket it
+        is refused (its guard says the ticket is done).
 
         Raises:
             InputError: a step name is unknown.
@@ -310,8 +428,10 @@ class Runbook:
         for step in parse_steps(steps):
             earlier = self.last_results.get(step)
             unlinked = self.last_results.get("unlink")
-            if step in DESTRUCTIVE and earlier and earlier.ok and step not in self.recorder.pending:
-                result = StepResult(step, DONE, f"Done earlier: {earlier.message}", {"earlier": 1})
+            done_before = earlier and earlier.ok and step not in self.recorder.pending
+            if step in DESTRUCTIVE and done_before and not self.finished:
+                message = f"Done earlier in ticket {self.ticket.ticket_id}: {earlier.message}"
+                result = StepResult(step, DONE, message, {"earlier": 1})
             elif step == "sync" and not self.link.linked and unlinked and unlinked.ok:
                 # resuming after the unlink: there is nothing left to sync, and that is fine
                 result = StepResult(step, DONE, "Skipped: the account is already unlinked.", {})
@@ -325,17 +445,29 @@ class Runbook:
         return results
 
     def summary(self, results: Iterable[StepResult] = ()) -> dict[str, Any]:
-        """A JSON-able record of where the procedure stands (what ``relink batch`` reads)."""
+        """A JSON-able record of where the ticket stands (what ``relink batch`` reads)."""
         audit = self.last_audit
+        unlinked = self.last_results.get("unlink")
+        override = (unlinked.details.get("override") if unlinked and unlinked.ok else None) or None
         return {
             "account": self.account,
+            "ticket": self.ticket.ticket_id,
+            "from_aliexpress_account": self.ticket.from_aliexpress_account,
             "target_aliexpress_account": self.target,
+            "api": self.api_label,
             "steps": [result.to_dict() for result in results],
+            "steps_done": [step for step in STEPS if (r := self.last_results.get(step)) and r.ok],
             "state": {step: r.outcome for step, r in sorted(self.last_results.items())},
+            "finished": self.finished,
             "verdict": audit.verdict if audit else "not audited",
             "orders": audit.orders if audit else None,
             "blocked_orders": len(audit.blockers) if audit else None,
             "blocking": audit.blocking() if audit else {},
+            "override": (
+                {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
+                if override
+                else None
+            ),
             "light": self.link.light,
             "linked_aliexpress_account": self.link.linked,
         }
@@ -353,7 +485,8 @@ class Runbook:
 
         Only reads: an unlink that left a different link (or none) than it started from, or a
         relink whose account is now linked, reached the server and is recorded as done. Any
-        other stays pending; the next attempt re-sends its body under its idempotency key.
+        other stays pending; the next attempt re-sends it under its key if the guards build the
+        same request again, else supersedes it (see :meth:`Recorder.start_or_resend`).
         """
         for step, pending in list(self.recorder.pending.items()):
             if step == "unlink":
@@ -370,6 +503,7 @@ def open_runbook(
     target: str,
     operator: str = "",
     *,
+    ticket: str = "",
     export_path: str | Path = "",
     aliexpress_path: str | Path = "",
     journal_path: str | Path | None = None,
@@ -390,10 +524,13 @@ def open_runbook(
         account,
         target,
         operator=operator,
+        ticket=ticket,
         journal_path=journal_path,
         export_path=export_path,
         aliexpress_path=aliexpress_path,
         max_audit_age=max_audit_age,
+        api_label=conn.api_label,
+        practice=conn.embedded,
     )
     book.connection = conn
     return book

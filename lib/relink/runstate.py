@@ -18,7 +18,6 @@ from relink.errors import InputError
 STEPS: tuple[str, ...] = ("audit", "sync", "unlink", "relink", "verify")
 DESTRUCTIVE: frozenset[str] = frozenset({"unlink", "relink"})
 DONE, REFUSED, FAILED = "done", "refused", "failed"
-OUTCOMES: tuple[str, ...] = (DONE, REFUSED, FAILED)
 
 # The confirmation the unlink asks for: the seed's warning, said in this project's words.
 UNLINK_WARNING = (
@@ -28,6 +27,14 @@ UNLINK_WARNING = (
     "linking again later does not bring them back. Until a new account is linked, DSers cannot "
     "place orders either, so relink straight after."
 )
+
+
+def unlink_confirmation(account: str, linked: str | None, target: str) -> str:
+    """The confirmation the unlink asks for, naming what is unlinked from which account."""
+    return (
+        f"Unlink {linked or 'the linked AliExpress account'} from DSers account {account}, "
+        f"then link {target}. {UNLINK_WARNING}"
+    )
 
 
 def parse_steps(steps: str | Iterable[str]) -> list[str]:
@@ -132,46 +139,113 @@ class LinkView:
         }
 
 
-def step_guard(
-    step: str,
-    link: LinkView,
-    audit_age: timedelta | None,
-    max_audit_age: timedelta,
-    *,
-    blockers: int,
-    pending: bool,
-) -> Guard:
-    """Whether ``step`` may be attempted, from the last known link and audit.
+@dataclass(frozen=True)
+class GuardContext:
+    """What the guards decide from: the last known link, audit and ticket. No call is made.
 
-    ``audit_age`` is None before any audit; ``pending``: this step was sent and never answered
-    (it may always be re-sent: the server replays it under its key).
+    ``audit_source`` is "live" or "export" (an export audit informs, never authorizes);
+    ``audit_linked`` the AliExpress account linked when the audit ran; ``pending``: this step
+    was sent and never answered; ``finished``: the ticket was verified green to its target;
+    ``holder``: another ticket's change holds the account (who, since when), else None.
+    """
+
+    link: LinkView
+    audit_age: timedelta | None
+    max_audit_age: timedelta
+    audit_source: str | None = None
+    audit_linked: str | None = None
+    blockers: int = 0
+    pending: bool = False
+    finished: bool = False
+    holder: str | None = None
+    can_override: bool = False
+    ticket: str = ""
+
+
+def step_guard(step: str, context: GuardContext) -> Guard:
+    """Whether ``step`` may be attempted, from the last known link, audit and ticket.
+
+    Every refusal says what to do next.
 
     Raises:
         InputError: ``step`` is not one of :data:`STEPS`.
     """
+    link = context.link
     if step in ("audit", "verify"):
         return Guard(True, "reads only")
     if step == "sync":
         if not link.linked:
             return Guard(False, "Nothing is linked, so DSers cannot sync: relink first.")
         return Guard(True, "syncs the orders that block or drift, then audits again")
-    if pending:
-        return Guard(True, f"a {step} was sent and never answered: it can be re-sent")
+    if step not in DESTRUCTIVE:
+        raise InputError(f"unknown step {step!r}: steps are {', '.join(STEPS)}")
+    if context.finished:
+        return Guard(
+            False,
+            f"Ticket {context.ticket} is done: {link.target} was verified linked and green, so "
+            f"its {step} is locked. Another change of this account needs a new ticket.",
+        )
+    if context.holder:
+        return Guard(False, f"{context.holder}: wait until it finishes or its lease expires.")
     if step == "unlink":
-        if not link.linked:
-            return Guard(False, "Nothing is linked: there is nothing to unlink.")
-        if audit_age is None:
-            return Guard(False, "Audit first: the unlink needs a fresh audit.")
-        if audit_age > max_audit_age:
-            minutes = max_audit_age.total_seconds() / 60
-            return Guard(False, f"The last audit is older than {minutes:g} min: audit again.")
-        if blockers:
-            return Guard(True, f"{blockers} order(s) block: only a written override unlinks.", True)
-        return Guard(True, "a fresh audit found no blocker")
-    if step == "relink":
-        if link.linked and link.linked != link.target:
-            return Guard(False, f"{link.linked} is still linked: unlink it first.")
-        if link.linked == link.target and link.whitelisted:
-            return Guard(False, f"Already linked to {link.target} and whitelisted.")
-        return Guard(True, f"links {link.target} (it must be the one logged in)")
-    raise InputError(f"unknown step {step!r}: steps are {', '.join(STEPS)}")
+        return _unlink_guard(context)
+    if link.linked and link.linked != link.target:
+        return Guard(False, f"{link.linked} is still linked: unlink it first.")
+    if link.linked == link.target and link.whitelisted:
+        return Guard(False, f"Already linked to {link.target} and whitelisted: verify.")
+    return Guard(True, f"links {link.target} (it must be the one logged in)")
+
+
+def _unlink_guard(context: GuardContext) -> Guard:
+    link = context.link
+    if not link.linked:
+        return Guard(False, "Nothing is linked: there is nothing to unlink.")
+    if link.linked == link.target:
+        return Guard(
+            False,
+            f"{link.target}, the ticket's target, is already linked: unlinking it would undo "
+            "the change. Verify instead.",
+        )
+    if context.audit_age is None:
+        return Guard(False, "Audit first: the unlink needs a fresh audit of the live account.")
+    if context.audit_source != "live":
+        return Guard(
+            False,
+            "An export's audit informs but never authorizes an unlink (it may be days old): "
+            "audit the live account.",
+        )
+    if context.audit_age > context.max_audit_age:
+        minutes = context.max_audit_age.total_seconds() / 60
+        return Guard(False, f"The last audit is older than {minutes:g} min: audit again.")
+    if context.audit_linked != link.linked:
+        return Guard(
+            False,
+            f"The link changed since the audit ({context.audit_linked or 'nothing'} then, "
+            f"{link.linked} now): audit again.",
+        )
+    if link.logged_in != link.target:
+        login = (
+            f"log in to {link.target} on AliExpress ({link.logged_in or 'nobody'} is logged "
+            "in): the unlink waits until the relink can follow at once."
+        )
+        if context.blockers:
+            return Guard(
+                False,
+                f"{context.blockers} order(s) block the unlink: clear them first. Then {login}",
+            )
+        return Guard(False, f"First {login}")
+    if context.blockers:
+        if not context.can_override:
+            return Guard(
+                False,
+                f"{context.blockers} order(s) block: clear them (an override needs the "
+                "override permission on this account).",
+            )
+        return Guard(
+            True,
+            f"{context.blockers} order(s) block: only a written override unlinks.",
+            needs_override=True,
+        )
+    if context.pending:
+        return Guard(True, "an unlink was sent and never answered: it is re-sent, same key")
+    return Guard(True, "a fresh live audit found no blocker and the target is logged in")

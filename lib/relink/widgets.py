@@ -24,7 +24,7 @@ from typing import Any
 import ipywidgets as w
 
 from relink.notebook import RESULT_MIME, Shown
-from relink.runbook import STEPS, UNLINK_WARNING, Runbook, StepResult
+from relink.runbook import STEPS, Runbook, StepResult
 
 _STYLE = """<style>
 .relink-light-dot { font-size: 1.4em; vertical-align: middle; }
@@ -35,6 +35,10 @@ _STYLE = """<style>
 .relink-panel table { border-collapse: collapse; font-size: 0.9em; }
 .relink-panel td, .relink-panel th { border-bottom: 1px solid #ddd; padding: 2px 8px;
   text-align: left; vertical-align: top; }
+.relink-api-badge { display: inline-block; padding: 0 6px; border-radius: 3px;
+  font-size: 0.85em; font-weight: bold; border: 1px solid #555; }
+.relink-api-sandbox { background: #fff3cd; } .relink-api-deployment { background: #e3f2fd; }
+.relink-guards { font-size: 0.9em; color: #444; }
 </style>"""
 _COLUMNS = ("store", "order", "status", "reasons", "aliexpress_orders", "actions")
 _HEADINGS = (
@@ -122,10 +126,33 @@ def results_view(results: Iterable[StepResult]) -> Shown:
 
 
 def connection_note(book: Runbook) -> Shown:
-    """Where the API is (never its address or token) and the light, as a line."""
-    where = book.connection.describe() if book.connection else "Account API: a given client."
-    line = f"{where}\nAccount {book.account}; ticket target {book.target}. {book.link.text}."
+    """Where the calls go (never the token), the ticket and the light, as lines."""
+    where = book.connection.describe() if book.connection else f"Account API: {book.api_label}."
+    ticket = book.ticket
+    lines = [
+        where,
+        f"Ticket {ticket.ticket_id}: account {book.account}, from "
+        f"{ticket.from_aliexpress_account or 'nothing linked'} to {book.target}, operator "
+        f"{book.operator}.",
+        f"{book.link.text}.",
+    ]
+    if book.lease.holder:
+        lines.append(f"{book.lease.holder}.")
+    if book.journal_unreadable_lines:
+        numbers = ", ".join(str(n) for n in book.journal_unreadable_lines)
+        lines.append(f"Journal line(s) {numbers} could not be read (a write cut short): set apart.")
+    line = "\n".join(lines)
     return Shown(f"<p>{html.escape(line).replace(chr(10), '<br>')}</p>", line)
+
+
+def api_badge(book: Runbook) -> str:
+    """SANDBOX for the practice sandbox, else the deployment's host: where the clicks go."""
+    sandbox = book.api_label == "SANDBOX"
+    kind = "sandbox" if sandbox else "deployment"
+    return (
+        f'<span class="relink-api-badge relink-api-{kind}" title="Where the calls go">'
+        f"{html.escape(book.api_label)}</span>"
+    )
 
 
 def record_result(book: Runbook, results: Iterable[StepResult] = ()) -> None:
@@ -180,10 +207,11 @@ class RunbookPanel:
         self.confirm_button.on_click(self._guarded(self._confirm_unlink))
         self.cancel_button.on_click(self._guarded(self._cancel_unlink))
         self.confirm_note = w.HTML()
+        self.confirm_text = _classed(w.HTML(), "relink-confirm-text")
         self.confirm_box = _classed(
             w.VBox(
                 [
-                    w.HTML(f"<p><b>Before you unlink.</b> {html.escape(UNLINK_WARNING)}</p>"),
+                    self.confirm_text,
                     self.confirm_note,
                     self.override,
                     w.HBox([self.confirm_button, self.cancel_button]),
@@ -194,16 +222,22 @@ class RunbookPanel:
         )
         # the confirmation box is in the page only while it is shown (children swapped in/out)
         self.confirm_slot = w.VBox([])
-        title = w.HTML(
-            f"{_STYLE}<b>Change the AliExpress account of {html.escape(runbook.account)}</b> "
-            f"to {html.escape(runbook.target)}"
+        title = _classed(
+            w.HTML(
+                f"{_STYLE}{api_badge(runbook)} <b>Ticket "
+                f"{html.escape(runbook.ticket.ticket_id)}: change the AliExpress account of "
+                f"{html.escape(runbook.account)}</b> to {html.escape(runbook.target)}"
+            ),
+            "relink-title",
         )
+        self.guard_notes = _classed(w.HTML(), "relink-guards")
         self.widget = _classed(
             w.VBox(
                 [
                     title,
                     self.light,
                     w.HBox(list(self.buttons.values())),
+                    self.guard_notes,
                     self.confirm_slot,
                     self.status,
                     self.blockers,
@@ -219,9 +253,15 @@ class RunbookPanel:
     def refresh(self) -> None:
         """Enable what the guards allow; redraw the light and the blockers."""
         guards = self.runbook.guards()
+        notes = []
         for step, button in self.buttons.items():
             button.disabled = not guards[step].holds
             button.tooltip = guards[step].reason
+            if not guards[step].holds:
+                reason = html.escape(guards[step].reason)
+                notes.append(f"<li><b>{step.capitalize()}</b>: {reason}</li>")
+        # why a button is disabled is written out, not only in a tooltip
+        self.guard_notes.value = f"<ul>{''.join(notes)}</ul>" if notes else ""
         self.light.value = light_html(self.runbook)
         # the last audit's list; a refusal's own list (the server's) is in the status above
         self.blockers.value = blockers_view(self.runbook).html
@@ -274,9 +314,17 @@ class RunbookPanel:
 
     def _ask_unlink(self) -> None:
         guard = self.runbook.guard("unlink")
+        if not guard.holds:  # the world moved since the button was drawn
+            self.refresh()
+            self.status.value = f"<p>Unlink refused: {html.escape(guard.reason)}</p>"
+            return
         note = "Nothing blocks: confirm to unlink."
+        self.override.layout.display = "none"
         if guard.needs_override:
-            note = f"{guard.reason} Write why in the field below, or cancel."
+            note = f"{guard.reason} Write why in the field below (journaled), or cancel."
+            self.override.layout.display = None
+        confirmation = html.escape(self.runbook.confirmation())
+        self.confirm_text.value = f"<p><b>Before you unlink.</b> {confirmation}</p>"
         self.confirm_note.value = f"<p>{html.escape(note)}</p>"
         self.confirm_slot.children = (self.confirm_box,)
         self.status.value = "<p>Read the warning, then confirm or cancel the unlink.</p>"

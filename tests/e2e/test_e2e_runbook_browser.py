@@ -4,8 +4,9 @@ The fixtures (``conftest.py``) start a sandbox with a blocked account, a Jupyter
 kernels talk to it, and a Chromium page that may only reach loopback. The test opens the runbook
 notebook, runs all its cells, and clicks through the panel as an analyst would: audit (blocked),
 the merchant cancels the unpaid order and time passes (through the sandbox's admin routes), sync,
-unlink (confirming), relink (refused while the old AliExpress account is logged in, then done
-once the target is), verify: the light turns green. The screenshot is kept in
+unlink (disabled, saying why, until the target AliExpress account is logged in; then confirming
+a dialog that names the account), relink, verify: the light turns green, and Unlink stays
+disabled for the finished ticket. The screenshot is kept in
 ``test-artifacts/e2e-runbook-green.png``.
 
 ``test_e2e_harness_renders_widgets`` checks the harness alone (Lab, Chromium, ipywidgets) on a
@@ -83,25 +84,16 @@ def test_e2e_runbook_browser_blocked_to_green(
     expect(panel).to_contain_text(account.account_id)
     expect(light.locator(".relink-light-dot.relink-light-green")).to_have_count(0)
 
-    # 1. audit: the unpaid order blocks
+    # 1. audit: the unpaid order blocks; the unlink is disabled and the panel says why
     expect(step["audit"]).to_be_enabled(timeout=STEP)
     step["audit"].click()
     expect(status).to_contain_text("Audit: done", timeout=STEP)
     expect(blockers).to_contain_text("#1001", timeout=STEP)
     expect(blockers).to_contain_text(account.unpaid_aliexpress_order_id)
     expect(blockers).to_contain_text("block the unlink")
-
-    # unlink while blocked: the confirmation asks for an override; cancelling sends nothing
-    expect(step["unlink"]).to_be_enabled(timeout=STEP)
-    step["unlink"].click()
-    confirm = page.locator(".relink-confirm")
-    expect(confirm).to_be_visible(timeout=STEP)
-    expect(confirm.locator(".relink-override-reason")).to_be_visible()
-    expect(confirm).to_contain_text("Write why")
-    confirm.locator(".relink-cancel-unlink").click()
-    expect(confirm).to_have_count(0, timeout=STEP)
-    expect(status).to_contain_text("nothing was sent", timeout=STEP)
-    assert admin.audit(account.account_id) == []
+    guards = page.locator(".relink-guards")
+    expect(step["unlink"]).to_be_disabled(timeout=STEP)
+    expect(guards).to_contain_text("block the unlink: clear them first")
 
     # the merchant's part: cancel the unpaid AliExpress order; time passes
     admin.cancel_unpaid(account.account_id, account.unpaid_aliexpress_order_id)
@@ -113,35 +105,51 @@ def test_e2e_runbook_browser_blocked_to_green(
     expect(status).to_contain_text("Sync: done", timeout=STEP)
     expect(status).to_contain_text("0 order(s) still block")
     expect(blockers).to_contain_text("No blocker", timeout=STEP)
+    # still disabled: the relink could not follow while the old AliExpress account is logged in
+    expect(step["unlink"]).to_be_disabled(timeout=STEP)
+    expect(guards).to_contain_text(f"log in to {account.target_aliexpress_account}")
+
+    # the merchant logs in to the new AliExpress account; a fresh audit sees it
+    admin.login(account.account_id, account.target_aliexpress_account)
+    step["audit"].click()
+    expect(status).to_contain_text("Audit: done", timeout=STEP)
     expect(step["unlink"]).to_be_enabled(timeout=STEP)
 
-    # 3. unlink, confirming: the light turns red
+    # 3. unlink: the confirmation names the account; cancelling sends nothing, confirming unlinks
+    step["unlink"].click()
+    confirm = page.locator(".relink-confirm")
+    expect(confirm).to_be_visible(timeout=STEP)
+    expect(confirm).to_contain_text(
+        f"Unlink {account.old_aliexpress_account} from DSers account {account.account_id}"
+    )
+    expect(confirm).to_contain_text("Nothing blocks")
+    confirm.locator(".relink-cancel-unlink").click()
+    expect(confirm).to_have_count(0, timeout=STEP)
+    expect(status).to_contain_text("nothing was sent", timeout=STEP)
+    assert admin.audit(account.account_id) == []
     step["unlink"].click()
     expect(confirm).to_be_visible(timeout=STEP)
-    expect(confirm).to_contain_text("Nothing blocks")
     confirm.locator(".relink-confirm-unlink").click()
     expect(status).to_contain_text("Unlink: done", timeout=STEP)
     expect(light.locator(".relink-light-dot.relink-light-red")).to_be_visible(timeout=STEP)
     expect(step["unlink"]).to_be_disabled(timeout=STEP)
     expect(step["sync"]).to_be_disabled()
 
-    # 4. relink: refused while the old AliExpress account is logged in, done once the target is
-    expect(step["relink"]).to_be_enabled(timeout=STEP)
-    step["relink"].click()
-    expect(status).to_contain_text("Relink: refused", timeout=STEP)
-    expect(status).to_contain_text(f"Logged in as {account.old_aliexpress_account}")
-    admin.login(account.account_id, account.target_aliexpress_account)
+    # 4. relink: the target is logged in
     expect(step["relink"]).to_be_enabled(timeout=STEP)
     step["relink"].click()
     expect(status).to_contain_text("Relink: done", timeout=STEP)
 
-    # 5. verify: green
+    # 5. verify: green, and the finished ticket cannot be undone by one click
     expect(step["verify"]).to_be_enabled(timeout=STEP)
     step["verify"].click()
     expect(status).to_contain_text("Verify: done", timeout=STEP)
     green = light.locator(".relink-light-dot.relink-light-green")
     expect(green).to_be_visible(timeout=STEP)
     expect(light).to_contain_text(account.target_aliexpress_account)
+    expect(step["unlink"]).to_be_disabled(timeout=STEP)
+    expect(step["relink"]).to_be_disabled()
+    expect(guards).to_contain_text("is done")
 
     panel.scroll_into_view_if_needed()
     shot = loopback_page.screenshot(SCREENSHOT)

@@ -82,13 +82,17 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 
 @pytest.fixture
 def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
-    """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE) -> Account`` (blocked by default)."""
+    """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE, permissions=()) -> Account``.
+
+    Blocked by default; ``permissions=("override",)`` lets the token force a disconnect.
+    """
 
     def make(
         orders: list[dict[str, Any]] | None = None,
         *,
         linked: str | None = OLD_AE,
         logged_in: str | None = OLD_AE,
+        permissions: tuple[str, ...] = (),
     ) -> Account:
         account_id = f"acct-{uuid.uuid4().hex[:10]}"
         token = f"{TOKEN_MARKER}-{uuid.uuid4().hex}"
@@ -100,6 +104,7 @@ def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
                 "logged_in_aliexpress_account": logged_in,
                 "whitelisted": True,
                 "orders": orders if orders is not None else blocked_orders(account_id),
+                "token_permissions": list(permissions),
             }
         )
         return Account(account_id, token, sandbox.url, sandbox.admin, tmp_path)

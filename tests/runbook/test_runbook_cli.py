@@ -20,17 +20,21 @@ def test_procedure_through_relink_run(seed):
     acct.admin.advance(days=21)
     wrong_login = acct.cli("--to", NEW_AE, "--steps", steps, "--confirm")
     assert wrong_login.returncode == 1, wrong_login.stdout + wrong_login.stderr
-    assert "unlink: done" in wrong_login.stdout
-    assert (
-        f"relink: refused: Logged in as {OLD_AE}, the ticket asks for {NEW_AE}"
-        in wrong_login.stdout
+    assert f"unlink: refused: First log in to {NEW_AE} on AliExpress ({OLD_AE}" in (
+        wrong_login.stdout
     )
+    assert acct.operations() == []  # nothing unlinked while the relink could not follow
 
     acct.admin.login(acct.account_id, NEW_AE)
     finished = acct.cli("--to", NEW_AE, "--steps", steps, "--confirm")
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert "unlink: done: Done earlier" in finished.stdout  # from the journal, not sent again
+    assert "unlink: done" in finished.stdout
     assert f"verify: done: Linked to {NEW_AE}, whitelisted" in finished.stdout
+    assert acct.operations() == ["disconnect", "link"]
+    assert finished.stdout.startswith("Account API: deployment at 127.0.0.1:")
+
+    again = acct.cli("--to", NEW_AE, "--steps", "unlink", "--confirm")
+    assert again.returncode == 1 and "is done" in again.stdout
     assert acct.operations() == ["disconnect", "link"]
 
     everything = blocked.stdout + blocked.stderr + finished.stdout + finished.stderr
@@ -40,7 +44,7 @@ def test_procedure_through_relink_run(seed):
 def test_unlink_without_confirm_is_refused(seed):
     from runbook_seeds import settled_orders
 
-    acct = seed(settled_orders("c"))
+    acct = seed(settled_orders("c"), logged_in=NEW_AE)
     result = acct.cli("--to", NEW_AE, "--steps", "audit,unlink")
     assert result.returncode == 1
     assert "unlink: refused: The unlink needs an explicit confirmation" in result.stdout
@@ -52,9 +56,12 @@ def test_usage_errors_exit_2(seed):
     assert acct.cli("--to", NEW_AE, "--steps", "audit,launch").returncode == 2
     missing = acct.cli("--to", NEW_AE, "--export", "no-such-file.csv")
     assert missing.returncode == 2 and "no-such-file.csv" in missing.stderr
+    bad_ticket = acct.cli("--to", NEW_AE, "--ticket", "../../x y")
+    assert bad_ticket.returncode == 2 and "ticket" in bad_ticket.stderr
     acct.account_id = "acct-does-not-exist"  # outside the token's scope: the API says 403
     denied = acct.cli("--to", NEW_AE, "--steps", "audit")
-    assert denied.returncode == 3 and "may not act on account" in denied.stderr
+    assert denied.returncode == 2 and "acct-does-not-exist" in denied.stderr
+    assert len(denied.stderr.strip().splitlines()) == 1 and "Traceback" not in denied.stderr
 
 
 def test_api_unreachable_exits_3(seed):
@@ -66,3 +73,39 @@ def test_api_unreachable_exits_3(seed):
     assert result.returncode == 3
     assert "relink: error:" in result.stderr and "Traceback" not in result.stderr
     assert TOKEN_MARKER not in result.stderr
+
+
+def test_a_torn_journal_line_followed_by_several_runs(seed):
+    from runbook_seeds import settled_orders
+
+    acct = seed(settled_orders("torn"), logged_in=NEW_AE)
+    assert acct.cli("--to", NEW_AE, "--steps", "audit").returncode == 0
+    text = acct.journal_text()
+    acct.journal_path.write_text(text + text.splitlines()[-1][:37])  # a write cut short
+    for steps in ("audit", "audit,unlink", "relink", "verify"):
+        run = acct.cli("--to", NEW_AE, "--steps", steps, "--confirm")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "Traceback" not in run.stderr
+    assert acct.operations() == ["disconnect", "link"]
+    final = acct.cli("--to", NEW_AE, "--steps", "unlink", "--confirm")
+    assert final.returncode == 1 and "is done" in final.stdout
+
+
+def test_sandbox_is_said_when_no_api_is_configured(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RELINK_")}
+    command = [sys.executable, "-m", "relink", "run", "bluebird-pets", "--to", NEW_AE]
+    result = subprocess.run(
+        [*command, "--steps", "audit"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Account API: SANDBOX")
+    assert "Audit of bluebird-pets on SANDBOX" in result.stdout

@@ -12,20 +12,19 @@ def lines(acct):
 
 
 def test_killed_between_the_servers_answer_and_the_journal(seed):
-    acct = seed(settled_orders("k"))
+    acct = seed(settled_orders("k"), logged_in=NEW_AE)
     steps = ("--to", NEW_AE, "--steps", "audit,unlink,relink,verify", "--confirm")
 
     crashed = acct.cli(*steps, RELINK_TEST_CRASH_AFTER="unlink-response")
     assert crashed.returncode == 137, crashed.stdout + crashed.stderr
     assert acct.operations() == ["disconnect"]  # the server did it...
-    unlinks = [e for e in lines(acct) if e["step"] == "unlink"]
+    unlinks = [e for e in lines(acct) if e.get("step") == "unlink"]
     assert [e["phase"] for e in unlinks] == ["started"]  # ...the journal never heard back
 
-    acct.admin.login(acct.account_id, NEW_AE)
     resumed = acct.cli(*steps)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert acct.operations() == ["disconnect", "link"]  # exactly one disconnect
-    unlinks = [e for e in lines(acct) if e["step"] == "unlink"]
+    unlinks = [e for e in lines(acct) if e.get("step") == "unlink"]
     assert [e["phase"] for e in unlinks] == ["started", "finished"]
     assert unlinks[1]["reconciled"] is True and unlinks[1]["outcome"] == "done"
     assert unlinks[1]["idempotency_key"] == unlinks[0]["idempotency_key"]
@@ -45,7 +44,7 @@ def test_restarted_runbook_shows_finished_steps_as_done(seed, clock):
 
 def test_unanswered_unlink_is_resent_with_the_same_key(seed, clock):
     """Every try dropped before the server: pending, then re-sent under the journaled key."""
-    acct = seed(settled_orders("d"))
+    acct = seed(settled_orders("d"), logged_in=NEW_AE)
     book = acct.runbook(NEW_AE, clock=clock)
     book.audit()
     acct.admin.add_fault(kind="drop", count=10, path_contains=f"{acct.account_id}/disconnect")
@@ -56,6 +55,8 @@ def test_unanswered_unlink_is_resent_with_the_same_key(seed, clock):
 
     restarted = acct.runbook(NEW_AE, clock=clock)  # a new process reading the journal
     assert restarted.pending_steps == ["unlink"]
+    assert restarted.unlink(confirm=True).outcome == "refused"  # a resend is guarded too
+    restarted.audit()
     assert restarted.unlink(confirm=True).outcome == "done"
     started = [e for e in lines(acct) if e["phase"] == "started"]
     assert len(started) == 1
@@ -64,7 +65,7 @@ def test_unanswered_unlink_is_resent_with_the_same_key(seed, clock):
 
 
 def test_lost_answer_after_the_disconnect_is_reconciled_on_restart(seed, clock):
-    acct = seed(settled_orders("l"))
+    acct = seed(settled_orders("l"), logged_in=NEW_AE)
     book = acct.runbook(NEW_AE, clock=clock)
     book.audit()
     acct.admin.add_fault(
@@ -90,15 +91,50 @@ def test_procedure_with_faults_switched_on(seed, clock):
     acct.admin.advance(days=21)
     acct.admin.add_fault(kind="drop", when="after", count=1, path_contains=f"{acct_path}/sync")
     assert book.sync().outcome == "done"
+    acct.admin.login(acct.account_id, NEW_AE)
     acct.admin.add_fault(kind="error", status=502, count=1, path_contains=f"{acct_path}/disconnect")
     acct.admin.add_fault(
         kind="drop", when="after", count=1, path_contains=f"{acct_path}/disconnect"
     )
     unlinked = book.unlink(confirm=True)
     assert unlinked.outcome == "done", unlinked.message
-    acct.admin.login(acct.account_id, NEW_AE)
     acct.admin.add_fault(kind="drop", when="after", count=1, path_contains=f"{acct_path}/link")
     assert book.relink().outcome == "done"
     acct.admin.add_fault(kind="error", status=500, count=1, path_contains=f"{acct_path}/link")
     assert book.verify().outcome == "done"
     assert acct.operations() == ["disconnect", "link"]
+
+
+def test_a_resend_after_the_target_changed_is_not_sent(seed, clock):
+    """A pending link for one target is never re-sent for another ticket or target."""
+    acct = seed(settled_orders("p"), logged_in=NEW_AE)
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-p1")
+    book.run("audit,unlink", confirm=True)
+    acct.admin.add_fault(kind="drop", count=10, path_contains=f"{acct.account_id}/link")
+    assert book.relink().outcome == "failed" and book.pending_steps == ["relink"]
+    acct.admin.clear_faults()
+    other = acct.runbook("ae-third@example.com", clock=clock, ticket="HD-p2")
+    assert other.pending_steps == []  # HD-p1's pending link is HD-p1's alone
+    assert other.relink().outcome == "refused"  # ae-third is not logged in
+    assert acct.operations() == ["disconnect"]
+
+
+def test_busy_server_leaves_the_unlink_in_doubt(seed, clock, monkeypatch):
+    """409 operation_in_progress: not a final refusal; the same request is re-sent."""
+    from relink.errors import ConflictError
+
+    acct = seed(settled_orders("b"), logged_in=NEW_AE)
+    book = acct.runbook(NEW_AE, clock=clock)
+    book.audit()
+    real = book.client.disconnect
+
+    def busy(*args, **kwargs):
+        raise ConflictError("disconnect: HTTP 409", status=409, code="operation_in_progress")
+
+    monkeypatch.setattr(book.client, "disconnect", busy)
+    first = book.unlink(confirm=True)
+    assert first.outcome == "failed" and book.pending_steps == ["unlink"]
+    monkeypatch.setattr(book.client, "disconnect", real)
+    assert book.unlink(confirm=True).outcome == "done"
+    started = [e for e in lines(acct) if e["phase"] == "started"]
+    assert len(started) == 1  # the same key went out again

@@ -92,9 +92,7 @@ def test_two_processes_appending_at_once_never_interleave(tmp_path):
         "j = jr.Journal(sys.argv[1])\n"
         "for i in range(200): j.append({'who': sys.argv[2], 'i': i, 'pad': 'x' * 500})\n"
     )
-    procs = [
-        subprocess.Popen([sys.executable, "-c", script, str(path), name]) for name in "ab"
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), name]) for name in "ab"]
     assert [proc.wait(timeout=60) for proc in procs] == [0, 0]
     content = jr.Journal(path).read()
     assert content.unreadable_lines == [] and len(content.entries) == 400
@@ -111,7 +109,7 @@ def test_default_path_stays_under_runs():
     assert climbing.parent.parent == jr.DEFAULT_DIR and "/" not in climbing.parent.name
 
 
-def test_env_file_is_read_and_the_environment_wins(tmp_path):
+def test_env_file_is_read_and_url_and_token_come_from_one_place(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text(
         "# comment\nexport RELINK_API_URL='http://127.0.0.1:1'\nRELINK_API_TOKEN=\"tok-x\"\n"
@@ -121,8 +119,10 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path):
         "RELINK_API_URL": "http://127.0.0.1:1",
         "RELINK_API_TOKEN": "tok-x",
     }
-    both = api_settings({"RELINK_API_TOKEN": "tok-env"}, env_file)
-    assert both["RELINK_API_TOKEN"] == "tok-env"
+    with pytest.raises(InputError, match="same place"):
+        api_settings({"RELINK_API_TOKEN": "tok-env"}, env_file)
+    both = api_settings({"RELINK_API_URL": "http://127.0.0.1:2", "RELINK_API_TOKEN": "t"}, env_file)
+    assert both == {"RELINK_API_URL": "http://127.0.0.1:2", "RELINK_API_TOKEN": "t"}
     conn = connect({}, env_file)
     assert not conn.embedded and conn.client.base_url == "http://127.0.0.1:1"
     assert "tok-x" not in repr(conn)

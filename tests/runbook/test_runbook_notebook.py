@@ -33,8 +33,8 @@ def run_notebook(acct, monkeypatch, tmp_path: Path, **parameters) -> tuple[dict,
 def test_parameters_hold_no_secret():
     names = set(papermill.inspect_notebook(str(NOTEBOOK)))
     assert names == {
-        "account", "target_aliexpress_account", "operator", "export_path", "aliexpress_path",
-        "steps", "confirm",
+        "account", "target_aliexpress_account", "ticket", "operator", "export_path",
+        "aliexpress_path", "steps", "confirm",
     }  # fmt: skip
     assert not any("token" in name or "secret" in name for name in names)
 
@@ -52,7 +52,8 @@ def test_headless_audit_and_sync(seed, monkeypatch, tmp_path):
     assert TOKEN_MARKER not in text
     journal = tmp_path / "runs" / acct.account_id / "journal.jsonl"
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
-    assert [e["step"] for e in entries] == ["audit", "sync"]
+    assert entries[0]["phase"] == "ticket" and entries[0]["ticket"] == result["ticket"]
+    assert [e["step"] for e in entries[1:]] == ["audit", "sync"]
     assert {e["operator"] for e in entries} == {"nb"}
     assert acct.operations() == []
 

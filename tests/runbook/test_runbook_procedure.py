@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
-from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, settled_orders
+import pytest
+from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part, settled_orders
 
+from relink.errors import InputError
 from relink.runbook import UNLINK_WARNING
 
 JOURNAL_FIELDS = {"time", "operator", "step", "idempotency_key", "request_id", "outcome"}
@@ -13,7 +15,7 @@ JOURNAL_FIELDS = {"time", "operator", "step", "idempotency_key", "request_id", "
 
 def test_blocked_account_to_green_link(seed, clock):
     acct = seed()
-    book = acct.runbook(NEW_AE, clock=clock)
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-1")
     assert book.link.light == "amber"  # the old account: not what the ticket asks for
     assert not book.guard("unlink").holds  # no audit yet
 
@@ -29,8 +31,7 @@ def test_blocked_account_to_green_link(seed, clock):
 
     refused = book.unlink(confirm=True)
     assert refused.outcome == "refused"
-    assert "2 order(s) still block" in refused.message
-    assert [b["order"] for b in refused.details["blockers"]] == ["#1001", "#1002"]
+    assert "2 order(s) block the unlink: clear them first" in refused.message
     assert acct.operations() == []
 
     # the merchant cancels the unpaid order; three weeks pass; the paid one ships and completes
@@ -45,31 +46,38 @@ def test_blocked_account_to_green_link(seed, clock):
         "#1001": ("awaiting_payment", "canceled"),
         "#1002": ("awaiting_shipment", "fulfilled"),
     }
-    assert book.last_audit.safe and book.guard("unlink").holds
+    assert book.last_audit.safe
+    # nothing blocks, but the relink could not follow: the new account is not logged in
+    guard = book.guard("unlink")
+    assert not guard.holds and f"log in to {NEW_AE}" in guard.reason
+    assert book.unlink(confirm=True).outcome == "refused" and acct.operations() == []
+    acct.admin.login(acct.account_id, NEW_AE)
 
     unconfirmed = book.unlink()
     assert unconfirmed.outcome == "refused" and UNLINK_WARNING in unconfirmed.message
+    assert f"Unlink {OLD_AE} from DSers account {acct.account_id}" in unconfirmed.message
     unlinked = book.unlink(confirm=True)
     assert unlinked.outcome == "done", unlinked.message
     assert book.link.light == "red" and acct.operations() == ["disconnect"]
-
-    wrong = book.relink()
-    assert wrong.outcome == "refused"
-    assert wrong.message == (
-        f"Logged in as {OLD_AE}, the ticket asks for {NEW_AE}: "
-        f"log in to {NEW_AE} on AliExpress first."
-    )
-    acct.admin.login(acct.account_id, NEW_AE)
     assert book.relink().outcome == "done"
     verified = book.verify()
     assert verified.outcome == "done" and book.link.light == "green"
-    assert verified.message == f"Linked to {NEW_AE}, whitelisted"
+    assert verified.message == f"Linked to {NEW_AE}, whitelisted. Ticket HD-1 is done."
     assert acct.operations() == ["disconnect", "link"]
 
+    # the finished ticket locks its destructive steps; the server closed the change
+    assert book.finished and not book.guard("unlink").holds
+    assert "Ticket HD-1 is done" in book.guard("unlink").reason
+    assert book.unlink(confirm=True).outcome == "refused"
+    assert acct.client().current_change(acct.account_id) is None
+
     entries = [json.loads(line) for line in acct.journal_text().splitlines()]
+    assert entries[0]["phase"] == "ticket" and entries[0]["ticket"] == "HD-1"
+    assert entries[0]["from_aliexpress_account"] == OLD_AE
+    assert all(e["ticket"] == "HD-1" for e in entries)
     finished = [e for e in entries if e["phase"] == "finished"]
     assert [e["step"] for e in finished] == [
-        "audit", "unlink", "sync", "unlink", "unlink", "relink", "relink", "verify",
+        "audit", "unlink", "sync", "unlink", "unlink", "unlink", "relink", "verify", "unlink",
     ]  # fmt: skip
     assert all(set(e) >= JOURNAL_FIELDS and e["before"] and e["after"] for e in finished)
     started = [e for e in entries if e["phase"] == "started"]
@@ -77,13 +85,43 @@ def test_blocked_account_to_green_link(seed, clock):
     # the started line carries the key the server recorded for the disconnect
     server = acct.admin.audit(acct.account_id)
     assert started[0]["idempotency_key"] == server[0]["idempotency_key"]
-    assert finished[4]["outcome"] == "done" and finished[4]["before"]["linked"] == OLD_AE
-    assert finished[4]["after"]["linked"] is None
+    assert started[0]["request"]["expected_aliexpress_account"] == OLD_AE
+    assert finished[5]["outcome"] == "done" and finished[5]["before"]["linked"] == OLD_AE
+    assert finished[5]["after"]["linked"] is None
     assert TOKEN_MARKER not in acct.journal_text()
 
 
-def test_unlink_guard_needs_a_fresh_audit(seed, clock):
-    acct = seed(settled_orders("s"))
+def test_a_new_ticket_on_the_same_account_starts_fresh(seed, clock):
+    acct = seed(settled_orders("n"), logged_in=NEW_AE)
+    first = acct.runbook(NEW_AE, clock=clock, ticket="HD-1")
+    assert [r.outcome for r in first.run("audit,unlink,relink,verify", confirm=True)] == [
+        "done"
+    ] * 4
+    # the same command again continues HD-1, which is done: nothing is undone
+    again = acct.runbook(NEW_AE, clock=clock)
+    assert again.ticket.ticket_id == "HD-1" and again.finished
+    assert [(r.step, r.outcome) for r in again.run("unlink", confirm=True)] == [
+        ("unlink", "refused")
+    ]
+    # months later a new ticket, back to the old account: no step is "done earlier"
+    acct.admin.login(acct.account_id, OLD_AE)
+    later = acct.runbook(OLD_AE, clock=clock, ticket="HD-2")
+    assert later.last_results == {} and not later.finished
+    assert later.ticket.from_aliexpress_account == NEW_AE
+    results = later.run("audit,unlink,relink,verify", confirm=True)
+    assert [r.outcome for r in results] == ["done"] * 4, results[-1].message
+    assert acct.operations() == ["disconnect", "link", "disconnect", "link"]
+
+
+def test_a_ticket_id_names_its_target(seed, clock):
+    acct = seed(settled_orders("t"))
+    acct.runbook(NEW_AE, clock=clock, ticket="HD-9")
+    with pytest.raises(InputError, match="opened to link"):
+        acct.runbook("ae-other@example.com", clock=clock, ticket="HD-9")
+
+
+def test_unlink_guard_needs_a_fresh_live_audit(seed, clock):
+    acct = seed(settled_orders("s"), logged_in=NEW_AE)
     book = acct.runbook(NEW_AE, clock=clock)
     book.audit()
     assert book.guard("unlink").holds
@@ -94,11 +132,67 @@ def test_unlink_guard_needs_a_fresh_audit(seed, clock):
     assert acct.operations() == []
 
 
+def test_an_export_audit_never_authorizes_the_unlink(seed, clock):
+    """An export audited safe while the live account is blocked: the live audit decides."""
+    from relink.samples import bundled_sample
+
+    acct = seed(logged_in=NEW_AE)
+    safe = bundled_sample("bluebird-pets")
+    book = acct.runbook(NEW_AE, clock=clock, export_path=safe.export)
+    result = book.audit()
+    assert result.details["export_blockers"] == [] and result.details["verdict"] == "blocked"
+    assert "only the live audit counts" in result.message
+    assert book.unlink(confirm=True).outcome == "refused"
+    assert acct.operations() == []
+
+
+def test_the_link_changed_since_the_audit_refuses_the_unlink(seed, clock):
+    """A colleague's link lands between the audit and the click: nothing is unlinked."""
+    acct = seed(settled_orders("c"), logged_in=NEW_AE)
+    book = acct.runbook(NEW_AE, clock=clock)
+    book.audit()
+    colleague = acct.runbook(NEW_AE, clock=clock, ticket="HD-colleague")
+    assert [r.outcome for r in colleague.run("audit,unlink,relink", confirm=True)] == ["done"] * 3
+    colleague_verify = colleague.verify()
+    assert colleague_verify.outcome == "done"
+    refused = book.unlink(confirm=True)
+    assert refused.outcome == "refused"
+    assert f"{NEW_AE}, the ticket's target, is already linked" in refused.message
+    assert acct.operations() == ["disconnect", "link"]
+
+
+def test_two_runbooks_on_one_account_make_exactly_one_change(seed, clock):
+    acct = seed(settled_orders("two"), logged_in=NEW_AE)
+    sam = acct.runbook(NEW_AE, clock=clock, ticket="HD-sam", operator="sam",
+                       journal_path=acct.workdir / "sam.jsonl")  # fmt: skip
+    kim = acct.runbook(NEW_AE, clock=clock, ticket="HD-kim", operator="kim",
+                       journal_path=acct.workdir / "kim.jsonl")  # fmt: skip
+    sam.audit(), kim.audit()
+    assert sam.unlink(confirm=True).outcome == "done"
+    refused = kim.unlink(confirm=True)
+    assert refused.outcome == "refused" and acct.operations() == ["disconnect"]
+    kim_relink = kim.relink()
+    assert kim_relink.outcome == "refused"
+    assert "Ticket HD-sam (sam) holds this account's change" in kim_relink.message
+    assert sam.relink().outcome == "done" and acct.operations() == ["disconnect", "link"]
+
+
+def test_override_needs_the_permission_and_a_written_reason(seed, clock):
+    acct = seed(logged_in=NEW_AE)
+    book = acct.runbook(NEW_AE, clock=clock)
+    book.audit()
+    guard = book.guard("unlink")
+    assert not guard.holds and "override permission" in guard.reason
+    assert book.unlink(confirm=True, override_reason="merchant insists").outcome == "refused"
+    assert acct.operations() == []
+
+
 def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
-    acct = seed()
+    acct = seed(logged_in=NEW_AE, permissions=("override",))
     book = acct.runbook(NEW_AE, clock=clock)
     book.audit()
     assert book.guard("unlink").needs_override
+    assert book.unlink(confirm=True).outcome == "refused"  # no reason written
     result = book.unlink(confirm=True, override_reason="Merchant accepts, ticket #88 in writing")
     assert result.outcome == "done", result.message
     [disconnect] = acct.admin.audit(acct.account_id)
@@ -106,20 +200,24 @@ def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
     assert disconnect["detail"]["reason"] == "Merchant accepts, ticket #88 in writing"
     started = [json.loads(x) for x in acct.journal_text().splitlines() if '"started"' in x]
     assert started[0]["request"]["reason"] == "Merchant accepts, ticket #88 in writing"
+    assert started[0]["request"]["acknowledged_blockers"] == [
+        ["alpha", "#1001"],
+        ["alpha", "#1002"],
+    ]
+    override = book.summary()["override"]
+    assert override == {"reason": "Merchant accepts, ticket #88 in writing", "blockers": 2}
 
 
-def test_server_guard_refusal_shows_the_servers_blockers(seed, clock, tmp_path):
-    """An export audited safe while the live account is blocked: the server's 409 decides."""
-    from relink.samples import bundled_sample
-
-    acct = seed()
-    safe = bundled_sample("bluebird-pets")
-    book = acct.runbook(NEW_AE, clock=clock, export_path=safe.export)
-    assert book.audit().details["verdict"] == "safe"
-    result = book.unlink(confirm=True)
-    assert result.outcome == "refused"
-    assert result.details["code"] == "blocked"
-    assert {b["order"] for b in result.details["blockers"]} == {"#1001", "#1002"}
+def test_an_override_does_not_cover_orders_that_appeared_after_the_audit(seed, clock):
+    acct = seed(logged_in=NEW_AE, permissions=("override",))
+    book = acct.runbook(NEW_AE, clock=clock)
+    book.audit()
+    # a new order is placed on AliExpress after the audit the analyst overrode
+    late = order("alpha", "#1009", "awaiting_payment", part("late-ae", "awaiting_payment"))
+    acct.admin.add_order(acct.account_id, late)
+    result = book.unlink(confirm=True, override_reason="merchant accepts the two")
+    assert result.outcome == "refused" and result.details["code"] == "blockers_changed"
+    assert "#1009" in {b["order"] for b in result.details["blockers"]}
     assert acct.operations() == []
 
 
@@ -134,14 +232,16 @@ def test_sync_quota_spent_says_when_the_next_sync_is_allowed(seed, clock):
 
 def test_verify_says_what_is_wrong(seed, clock):
     acct = seed(settled_orders("v"), linked=NEW_AE, logged_in=NEW_AE)
-    book = acct.runbook(NEW_AE, clock=clock)
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-v1")
     assert book.verify().outcome == "done"
     acct.admin.set_whitelisted(acct.account_id, False)
     amber = book.verify()
     assert amber.outcome == "refused" and book.link.light == "amber"
     assert "not whitelisted" in amber.message
-    assert book.guard("relink").holds  # relinking the same account re-authorises it
-    assert book.relink().outcome == "done" and book.verify().outcome == "done"
+    assert not book.guard("relink").holds  # HD-v1 is done: re-authorising is a new ticket
+    again = acct.runbook(NEW_AE, clock=clock, ticket="HD-v2")
+    assert again.guard("relink").holds  # relinking the same account re-authorises it
+    assert again.relink().outcome == "done" and again.verify().outcome == "done"
 
     other = seed(settled_orders("w"))
     wrong = other.runbook(NEW_AE, clock=clock).verify()
@@ -155,5 +255,7 @@ def test_headless_run_stops_at_the_first_step_not_done(seed, clock):
     assert [(r.step, r.outcome) for r in results] == [("audit", "done"), ("unlink", "refused")]
     summary = book.summary(results)
     assert summary["verdict"] == "blocked" and summary["blocked_orders"] == 2
+    assert summary["ticket"] == book.ticket.ticket_id and summary["steps_done"] == ["audit"]
+    assert summary["light"] == "amber" and summary["override"] is None
     assert summary["steps"][1]["outcome"] == "refused"
     json.dumps(summary)  # JSON-able: relink batch reads it back

@@ -29,8 +29,9 @@ def test_rehearsal_ends_green_after_the_guards_refused(tmp_path) -> None:
     order = [
         first("[analyst] unlink: refused"),
         first("[merchant] cancels unpaid"),
+        first("[analyst] unlink: refused: First log in to"),
+        first("[merchant] logs in"),
         first("[analyst] unlink: done"),
-        first("[analyst] relink: refused"),
         first("[analyst] relink: done"),
     ]
     assert order == sorted(order)

@@ -24,6 +24,7 @@ def confirm_box(panel: RunbookPanel) -> w.Box | None:
 
 def test_dom_contract(seed, clock):
     panel = RunbookPanel(seed().runbook(NEW_AE, clock=clock))
+    assert "relink-api-badge" in panel.widget.children[0].value
     assert [b.description for b in panel.buttons.values()] == [
         "Audit", "Sync", "Unlink", "Relink", "Verify",
     ]  # fmt: skip
@@ -43,28 +44,21 @@ def test_dom_contract(seed, clock):
 
 def test_clicking_through_the_procedure(seed, clock):
     acct = seed()
-    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock))
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock, ticket="HD-7"))
     assert '<span class="relink-light-dot relink-light-amber">' in panel.light.value
+    assert "Ticket HD-7" in panel.widget.children[0].value
     assert enabled(panel) == {
         "audit": True, "sync": True, "unlink": False, "relink": False, "verify": True,
     }  # fmt: skip
+    # why a button is disabled is written next to the buttons, not only in a tooltip
+    assert "Unlink</b>: Audit first" in panel.guard_notes.value
     assert confirm_box(panel) is None
 
     panel.buttons["audit"].click()
     assert "Audit: done" in panel.status.value
     assert "#1001" in panel.blockers.value and "#1002" in panel.blockers.value
-    assert enabled(panel)["unlink"]  # openable: blockers remain, so only with an override
-
-    panel.buttons["unlink"].click()
-    box = confirm_box(panel)
-    assert box is not None and "stops updating every order" in box.children[0].value
-    panel.cancel_button.click()
-    assert confirm_box(panel) is None and "nothing was sent" in panel.status.value
-
-    panel.buttons["unlink"].click()
-    panel.confirm_button.click()  # no override reason: refused, with the list
-    assert "Unlink: refused" in panel.status.value and "#1001" in panel.status.value
-    assert acct.operations() == []
+    assert not enabled(panel)["unlink"]  # blockers, and no override permission
+    assert "2 order(s) block the unlink" in panel.guard_notes.value
 
     acct.admin.cancel_unpaid(acct.account_id, f"{acct.account_id}-ae1")
     acct.admin.advance(days=21)
@@ -72,6 +66,20 @@ def test_clicking_through_the_procedure(seed, clock):
     assert "Sync: done" in panel.status.value
     assert "awaiting_payment -&gt; canceled" in panel.status.value
     assert "No blocker" in panel.blockers.value
+    assert not enabled(panel)["unlink"]  # the relink could not follow: log in first
+    assert f"log in to {NEW_AE}" in panel.guard_notes.value
+
+    acct.admin.login(acct.account_id, NEW_AE)
+    panel.buttons["audit"].click()  # the panel learns of the login with the next read
+    assert enabled(panel)["unlink"]
+    panel.buttons["unlink"].click()
+    box = confirm_box(panel)
+    assert box is not None
+    assert f"Unlink {OLD_AE} from DSers account {acct.account_id}" in panel.confirm_text.value
+    assert "stops updating every order" in panel.confirm_text.value
+    panel.cancel_button.click()
+    assert confirm_box(panel) is None and "nothing was sent" in panel.status.value
+    assert acct.operations() == []
 
     panel.buttons["unlink"].click()
     panel.confirm_button.click()
@@ -82,9 +90,6 @@ def test_clicking_through_the_procedure(seed, clock):
     }  # fmt: skip
 
     panel.buttons["relink"].click()
-    assert f"Logged in as {OLD_AE}, the ticket asks for {NEW_AE}" in panel.status.value
-    acct.admin.login(acct.account_id, NEW_AE)
-    panel.buttons["relink"].click()
     assert "Relink: done" in panel.status.value
     panel.buttons["verify"].click()
     assert "Verify: done" in panel.status.value
@@ -93,23 +98,46 @@ def test_clicking_through_the_procedure(seed, clock):
         f"Linked to {NEW_AE}, whitelisted"
     )
     assert acct.operations() == ["disconnect", "link"]
+    # a finished ticket cannot be undone by one click
+    assert enabled(panel) == {
+        "audit": True, "sync": True, "unlink": False, "relink": False, "verify": True,
+    }  # fmt: skip
+    assert "Ticket HD-7 is done" in panel.guard_notes.value
 
-    steps = [json.loads(x)["step"] for x in acct.journal_text().splitlines()]
-    assert steps.count("unlink") == 3  # refused, started, finished
+    steps = [json.loads(x).get("step") for x in acct.journal_text().splitlines()]
+    assert steps.count("unlink") == 2  # started, finished
     assert TOKEN_MARKER not in acct.journal_text()
 
 
 def test_override_reason_from_the_confirmation_box(seed, clock):
-    acct = seed()
+    acct = seed(logged_in=NEW_AE, permissions=("override",))
     panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock))
     panel.buttons["audit"].click()
+    assert enabled(panel)["unlink"]  # openable: blockers remain, so only with an override
     panel.buttons["unlink"].click()
-    assert "override" in confirm_box(panel).children[1].value
+    assert "override" in panel.confirm_note.value
+    panel.confirm_button.click()  # no override reason: refused, with the list
+    assert "Unlink: refused" in panel.status.value and "#1001" in panel.status.value
+    assert acct.operations() == []
+    panel.buttons["unlink"].click()
     panel.override.value = "Merchant insists, written on ticket #91"
     panel.confirm_button.click()
     assert "Unlink: done" in panel.status.value and "Override recorded" in panel.status.value
     assert acct.admin.audit(acct.account_id)[0]["detail"]["reason"].endswith("ticket #91")
     assert panel.override.value == ""
+
+
+def test_the_panel_says_who_holds_the_account(seed, clock):
+    from runbook_seeds import settled_orders
+
+    acct = seed(settled_orders("h"), logged_in=NEW_AE)
+    sam = acct.runbook(NEW_AE, clock=clock, ticket="HD-sam", operator="sam")
+    sam.run("audit,unlink", confirm=True)
+    panel = RunbookPanel(
+        acct.runbook(NEW_AE, clock=clock, ticket="HD-kim", journal_path=acct.workdir / "k.jsonl")
+    )
+    assert not enabled(panel)["relink"]
+    assert "Ticket HD-sam (sam) holds" in panel.guard_notes.value
 
 
 def test_buttons_are_disabled_while_a_call_runs(seed, clock):

@@ -1,0 +1,120 @@
+"""The server's hold on an account's change: one change (ticket) per account at a time.
+
+The account API keeps a *change* per account (``POST /v1/accounts/{id}/changes``): a lease
+naming the ticket, its operator and target, renewed by opening it again under the same ticket,
+closed when the ticket is done, and expiring when abandoned. Every destructive call names its
+change, so two analysts (two machines, two runbooks) can never both change one account:
+the second is told who holds it. :class:`ChangeLease` is the runbook's side of it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from relink.client import Client
+from relink.errors import ApiError, ConflictError, GuardError
+from relink.tickets import Ticket
+
+
+class ChangeLease:
+    """This ticket's change on the server: who holds the account, and our change's id.
+
+    Args:
+        client: the account API client.
+        ticket: the ticket whose change this is.
+        operator: who works on it (the server shows it to whoever else tries).
+    """
+
+    def __init__(self, client: Client, ticket: Ticket, operator: str) -> None:
+        self.client = client
+        self.ticket = ticket
+        self.operator = operator
+        self.change_id: str | None = None
+        self.holder: str | None = None  # another ticket's hold, as a sentence
+
+    def read(self) -> None:
+        """Learn whether a change holds the account, and whether it is this ticket's.
+
+        Makes one read; when it fails, nothing is assumed (the server still refuses a
+        destructive call that names no change it holds).
+        """
+        try:
+            change = self.client.current_change(self.ticket.account)
+        except ApiError:
+            return
+        if change is None or change.ticket == self.ticket.ticket_id:
+            self.holder = None
+            self.change_id = change.change_id if change is not None else None
+        else:
+            self.holder = holder_text(vars(change))
+
+    def hold(self) -> str:
+        """Open this ticket's change, or renew its lease; returns the change id.
+
+        Raises:
+            GuardError: another ticket holds the account (saying who), or the server has
+                this ticket as finished.
+            ApiError: any other failure of the call.
+        """
+        try:
+            change = self.client.open_change(
+                self.ticket.account,
+                ticket=self.ticket.ticket_id,
+                operator=self.operator,
+                from_aliexpress_account=self.ticket.from_aliexpress_account,
+                to_aliexpress_account=self.ticket.to_aliexpress_account,
+            )
+        except ConflictError as exc:
+            if exc.code == "change_in_progress":
+                self.holder = holder_text(exc.holder)
+                message = f"{self.holder}: wait until it finishes or its lease expires."
+                raise GuardError(message) from None
+            if exc.code == "change_finished":
+                raise GuardError(
+                    f"Ticket {self.ticket.ticket_id} is done on the server: another change of "
+                    "this account needs a new ticket."
+                ) from None
+            raise
+        self.holder, self.change_id = None, change.change_id
+        return change.change_id
+
+    def release(self) -> dict[str, Any]:
+        """Close this ticket's change as finished; what happened, for the step's details.
+
+        Never raises for an API failure: an unreleased lease expires by itself.
+        """
+        try:
+            change = self.client.current_change(self.ticket.account)
+            if change is not None and change.ticket == self.ticket.ticket_id:
+                self.client.close_change(self.ticket.account, change.change_id, outcome="finished")
+                return {"change_closed": change.change_id}
+        except ApiError as exc:
+            return {"change_close_error": exc.code or type(exc).__name__}
+        return {}
+
+
+def holder_text(holder: dict[str, Any] | None) -> str:
+    """Who holds an account's change, from the server's ``holder`` (a change), as a sentence."""
+    if not holder:
+        return "Another change holds this account"
+    since = _clock_time(holder.get("opened_at"))
+    until = _clock_time(holder.get("expires_at"))
+    who = holder.get("operator") or "another analyst"
+    return (
+        f"Ticket {holder.get('ticket', '?')} ({who}) holds this account's change since {since}, "
+        f"lease until {until}"
+    )
+
+
+def _clock_time(value: Any) -> str:
+    """An ISO time as ``YYYY-MM-DD HH:MM UTC`` (the server's own text when it is not ISO)."""
+    if not value:
+        return "?"
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
