@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ from relink.runstate import (
     step_guard,
     unlink_confirmation,
 )
-from relink.tickets import Ticket, choose_ticket
+from relink.tickets import Ticket, TicketLock, choose_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
 
@@ -148,7 +149,8 @@ class Runbook:
             ) from None
         content = self.journal.read()
         self.journal_unreadable_lines = content.unreadable_lines
-        self.ticket, opened = choose_ticket(
+        choose = partial(
+            choose_ticket,
             content.entries,
             account=self.account,
             target=self.target,
@@ -157,6 +159,16 @@ class Runbook:
             requested=ticket,
             practice=practice,
         )
+        self.ticket, opened = choose()
+        lock = TicketLock(self.journal.path, self.ticket.ticket_id)
+        if not lock.acquire(self.operator):
+            if ticket.strip():
+                raise InputError(
+                    f"ticket {self.ticket.ticket_id} is open in another runbook on this journal "
+                    f"({lock.holder() or 'another process'}): finish or close it first"
+                )
+            self.ticket, opened = choose(busy=frozenset({self.ticket.ticket_id}))
+            TicketLock(self.journal.path, self.ticket.ticket_id).acquire(self.operator)
         if opened:
             self.journal.append(self.ticket.entry())
         self.lease = ChangeLease(client, self.ticket, self.operator)
@@ -205,6 +217,7 @@ class Runbook:
             self.link = self._read_link()
         except ApiError:
             return False
+        self.lease.read()
         return True
 
     def audit_age(self) -> timedelta | None:
@@ -327,6 +340,7 @@ class Runbook:
 
     def _unlink(self, attempt: dict[str, Any], confirm: bool, override: str) -> StepResult:
         self.link = self._read_link()  # who is linked and logged in may have changed
+        self.lease.read()  # and whether another ticket took the account meanwhile
         guard = self._check("unlink")
         audit = self.last_audit
         assert audit is not None  # the guard holds only after an audit
@@ -376,6 +390,7 @@ class Runbook:
 
     def _relink(self, attempt: dict[str, Any]) -> StepResult:
         self.link = self._read_link()  # the login may have changed since the last read
+        self.lease.read()
         self._check("relink")
         logged_in = self.link.logged_in
         if logged_in != self.target:

@@ -17,11 +17,14 @@ stays finished: its destructive steps are locked.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from relink import journal as jr
 from relink.errors import InputError
@@ -95,11 +98,14 @@ def choose_ticket(
     linked_now: str | None,
     requested: str = "",
     practice: bool = False,
+    busy: frozenset[str] = frozenset(),
 ) -> tuple[Ticket, bool]:
     """The ticket to work on, and whether it is new (to be journaled by the caller).
 
     ``practice``: on the embedded sandbox, private to this process, a new ticket is numbered
     (``PRACTICE-1``, ``PRACTICE-2``...), so a practice run's record is the same every time.
+    ``busy``: tickets another runbook works on right now; without an id, one is never
+    continued (a new ticket is opened, and the server's lease says who holds the account).
 
     Raises:
         InputError: ``requested`` is not a usable id, or names a ticket opened for another
@@ -122,8 +128,9 @@ def choose_ticket(
                 )
             return ticket, False
     else:
-        if records and records[-1].to_aliexpress_account == target:
-            return records[-1], False
+        latest = records[-1] if records else None
+        if latest and latest.to_aliexpress_account == target and latest.ticket_id not in busy:
+            return latest, False
         ticket_id = f"PRACTICE-{len(records) + 1}" if practice else new_ticket_id()
     opened = Ticket(
         ticket_id=ticket_id,
@@ -134,3 +141,55 @@ def choose_ticket(
         opened_at=jr.utc_now_iso(),
     )
     return opened, True
+
+
+class TicketLock:
+    """This machine's claim on a ticket: one runbook process works on a ticket at a time.
+
+    The server's lease keeps two *tickets* from changing one account at once; this lock keeps
+    two runbooks of the *same* ticket (two terminals, a notebook and a terminal, sharing one
+    journal) from both acting as that ticket. It is an advisory ``flock`` on a file beside the
+    journal, held while the process lives (the system drops it when the process dies, even by
+    SIGKILL). Runbooks within one process share it, so re-running a notebook cell is no
+    conflict.
+
+    Args:
+        journal_path: the journal the ticket is written to.
+        ticket_id: the ticket.
+    """
+
+    _held: ClassVar[dict[str, int]] = {}  # lock path -> open file descriptor, this process
+
+    def __init__(self, journal_path: str | Path, ticket_id: str) -> None:
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in ticket_id)
+        journal = Path(journal_path)
+        self.path = journal.parent / f".{journal.name}.{safe}.lock"
+
+    def acquire(self, operator: str) -> bool:
+        """Take the lock (True), or learn that another process holds it (False).
+
+        Raises:
+            OSError: the lock file cannot be created.
+        """
+        key = str(self.path.resolve())
+        if key in self._held:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        note = f"{operator or 'someone'} (process {os.getpid()}) since {jr.utc_now_iso()}"
+        os.write(fd, note.encode("utf-8"))
+        self._held[key] = fd
+        return True
+
+    def holder(self) -> str:
+        """Who holds the lock, as its holder wrote it ("" when unknown)."""
+        try:
+            return self.path.read_text(encoding="utf-8").strip()
+        except OSError:
+            return ""

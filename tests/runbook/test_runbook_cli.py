@@ -109,3 +109,35 @@ def test_sandbox_is_said_when_no_api_is_configured(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("Account API: SANDBOX")
     assert "Audit of bluebird-pets on SANDBOX" in result.stdout
+
+
+def test_two_runs_at_once_make_exactly_one_change(seed):
+    """Two terminals, one journal, no ticket given: two tickets, one change, one told who."""
+    import subprocess
+    import sys
+
+    from runbook_seeds import settled_orders
+
+    acct = seed(settled_orders("race"), logged_in=NEW_AE)
+    # the link answers slowly: the winner holds the account while the other reaches its unlink
+    acct.admin.add_fault(kind="slow", delay=2, count=5, path_contains=f"{acct.account_id}/link")
+    command = [sys.executable, "-m", "relink", "run", acct.account_id, "--to", NEW_AE]
+    runs = [
+        subprocess.Popen(
+            [*command, "--confirm", "--operator", name],
+            cwd=acct.workdir,
+            env=acct.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("sam", "kim")
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    codes = sorted(run.returncode for run in runs)
+    assert codes == [0, 1], outputs
+    assert acct.operations() == ["disconnect", "link"]
+    loser = next(out for run, (out, _) in zip(runs, outputs, strict=True) if run.returncode)
+    assert "holds this account's change" in loser, loser
+    tickets = {line.split(":")[0] for out, _ in outputs for line in out.splitlines()[1:2]}
+    assert len(tickets) == 2  # each run its own ticket: the same journal, never the same ticket
