@@ -168,25 +168,19 @@ class Recorder:
     def supersede(self, step: str) -> None:
         """Resolve a pending attempt that will not be re-sent (the server state shows it never
         landed, and the request the guards build now differs)."""
-        pending = self.pending.pop(step)
-        attempt = {"step": step, "attempt": pending.attempt}
-        attempt["idempotency_key"] = pending.idempotency_key
         message = "Superseded: the server shows it never landed; a new request replaces it."
-        self.journal.append(
-            self.entry(
-                attempt,
-                jr.FINISHED,
-                outcome=FAILED,
-                message=message,
-                resolved=True,
-                before=pending.entry.get("before") or {},
-                after=self.state(),
-                details={"superseded": True},
-            )
-        )
+        self._resolve(step, FAILED, message, {"superseded": True})
 
     def settle(self, step: str, message: str) -> None:
         """Record a pending attempt as done: the server's state shows that it landed."""
+        self._resolve(step, DONE, message, {}, reconciled=True)
+        self.last_results[step] = StepResult(step, DONE, message, {"reconciled": True})
+        self.ever_done.add(step)
+
+    def _resolve(
+        self, step: str, outcome: str, message: str, details: dict[str, Any], **extra: Any
+    ) -> None:
+        """Journal the outcome of a pending attempt, decided without sending anything."""
         pending = self.pending.pop(step)
         attempt = {"step": step, "attempt": pending.attempt}
         attempt["idempotency_key"] = pending.idempotency_key
@@ -194,17 +188,15 @@ class Recorder:
             self.entry(
                 attempt,
                 jr.FINISHED,
-                outcome=DONE,
+                outcome=outcome,
                 message=message,
                 resolved=True,
-                reconciled=True,
+                **extra,
                 before=pending.entry.get("before") or {},
                 after=self.state(),
-                details={},
+                details=details,
             )
         )
-        self.last_results[step] = StepResult(step, DONE, message, {"reconciled": True})
-        self.ever_done.add(step)
 
 
 def conflict_result(step: str, exc: ConflictError) -> StepResult:
