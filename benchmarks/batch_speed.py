@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from relink.audit import audit
-from relink.exports import read_aliexpress, read_export
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import audit
 from relink.samples import BUNDLED_DIR
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -54,7 +54,7 @@ CELLS: list[tuple[str, str, str]] = [
     (
         "verdict",
         "code",
-        "from relink import notebook\n\n"
+        "from relink.audit import notebook\n\n"
         "run = notebook.open_audit(export_path, aliexpress_path, account)\n"
         "notebook.verdict_banner(run)",
     ),
@@ -89,7 +89,7 @@ CELLS: list[tuple[str, str, str]] = [
         "## Recorded result\n\n`relink batch` reads this output (the same dict as "
         "`relink audit --format json`) back from the executed notebook.",
     ),
-    ("record", "code", "notebook.record_result(run)"),
+    ("record", "code", "notebook.record_audit(run)"),
 ]
 
 

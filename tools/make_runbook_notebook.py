@@ -68,8 +68,8 @@ CELLS: list[tuple[str, str, str]] = [
     (
         "open",
         "code",
-        "from relink import runbook, widgets\n\n"
-        "book = runbook.open_runbook(\n"
+        "from relink.runbook import open_runbook, panel\n\n"
+        "book = open_runbook(\n"
         "    account,\n"
         "    target_aliexpress_account,\n"
         "    operator,\n"
@@ -77,7 +77,7 @@ CELLS: list[tuple[str, str, str]] = [
         "    export_path=export_path,\n"
         "    aliexpress_path=aliexpress_path,\n"
         ")\n"
-        "widgets.connection_note(book)",
+        "panel.connection_note(book)",
     ),
     (
         "steps-title",
@@ -88,7 +88,7 @@ CELLS: list[tuple[str, str, str]] = [
     (
         "steps",
         "code",
-        'results = book.run(steps or "audit", confirm=confirm)\nwidgets.results_view(results)',
+        'results = book.run(steps or "audit", confirm=confirm)\npanel.results_view(results)',
     ),
     (
         "panel-title",
@@ -102,7 +102,7 @@ CELLS: list[tuple[str, str, str]] = [
         "code",
         "# a widget's output is a model id, new on every run: nbval must not compare it\n"
         "# NBVAL_IGNORE_OUTPUT\n"
-        "widgets.panel_or_note(book, steps)",
+        "panel.panel_or_note(book, steps)",
     ),
     (
         "blockers-title",
@@ -113,13 +113,13 @@ CELLS: list[tuple[str, str, str]] = [
         "date after each button; this table and the recorded result below do not change until "
         "the notebook is run again.",
     ),
-    ("blockers", "code", "widgets.blockers_view(book)"),
+    ("blockers", "code", "panel.blockers_view(book)"),
     (
         "record-title",
         "markdown",
         "## Recorded result\n\n`relink batch` reads this output back from the executed notebook.",
     ),
-    ("record", "code", "widgets.record_result(book, results)"),
+    ("record", "code", "panel.record_ticket(book, results)"),
 ]
 
 

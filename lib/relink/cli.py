@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import click
 
-from relink import exports, report
-from relink.audit import audit
+from relink.audit import exports
+from relink.audit.text import audit_text
+from relink.audit.verdict import audit
 from relink.errors import RelinkError
 
 if TYPE_CHECKING:
-    from relink.batch import AccountRun
+    from relink.batch.runner import AccountRun
 
 EXIT_SAFE, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -78,7 +79,7 @@ def audit_command(export: Path, aliexpress_path: Path | None, output_format: str
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     else:
-        click.echo(report.audit_text(result), nl=False)
+        click.echo(audit_text(result), nl=False)
     sys.exit(EXIT_SAFE if result.safe else EXIT_BLOCKED)
 
 
@@ -150,7 +151,9 @@ def batch_command(
     account red (nothing linked), 2 usage error, 130 interrupted (Ctrl-C; the summary lists
     what finished).
     """
-    from relink import batch, manifest  # papermill and friends: only for this command
+    # papermill and friends: only for this command
+    from relink.batch import manifest
+    from relink.batch import runner as batch
 
     try:
         jobs = manifest.collect_jobs(inputs)
@@ -283,14 +286,16 @@ def run_command(
     Exit status: 0 every step done, 1 a step refused (by a guard or by the server; verify not
     green), 2 usage or input error, 3 a step failed (the API failed or did not answer).
     """
-    from relink import runbook  # the HTTP client and the sandbox: only for this command
-    from relink.connection import connect
     from relink.errors import InputError
+
+    # the HTTP client and the sandbox: only for this command
+    from relink.runbook import open_runbook
+    from relink.runbook.connection import connect
 
     try:
         connection = connect()
         click.echo(connection.describe())
-        book = runbook.open_runbook(
+        book = open_runbook(
             account,
             target,
             operator,
@@ -335,7 +340,7 @@ def rehearse_command(account: str, target: str) -> None:
     The merchant's part (cancelling unpaid orders, logging in to the new AliExpress account)
     and the passing of time are played by the sandbox. Exit 0 when it ends green.
     """
-    from relink.rehearsal import rehearse
+    from relink.runbook.rehearsal import rehearse
 
     try:
         green = rehearse(account, target, echo=click.echo)

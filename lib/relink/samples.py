@@ -43,7 +43,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from relink.statuses import CANCELED, FULFILLED, IN_FLIGHT, normalise_status
+from relink.audit.statuses import CANCELED, FULFILLED, IN_FLIGHT, normalise_status
 
 REFERENCE_DATE = datetime(2026, 11, 20, 9, 0)
 

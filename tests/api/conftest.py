@@ -17,7 +17,7 @@ import pytest
 import requests
 from api_seeds import NEW_AE, OLD_AE, blocked_orders, settled_orders
 
-from relink.client import Change, Client
+from relink.api.client import Change, Client
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
 
 

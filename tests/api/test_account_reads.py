@@ -119,7 +119,7 @@ def test_account_in_scope_but_missing_is_404(sandbox):
     command = [sys.executable, "-m", "relink.sandbox", "token", "--db", str(sandbox.db_path)]
     command += ["--account", ghost, "--token", token]
     subprocess.run(command, check=True, capture_output=True)
-    from relink.client import Client
+    from relink.api.client import Client
 
     client = Client(sandbox.url, token)
     with pytest.raises(NotFoundError) as caught:

@@ -10,7 +10,8 @@ import socket
 import pytest
 import requests
 
-from relink.client import Client
+from relink.api.client import Client
+from relink.api.transport import error_from_response
 from relink.errors import (
     ApiConnectionError,
     ApiError,
@@ -21,7 +22,6 @@ from relink.errors import (
     RelinkError,
     ServerError,
 )
-from relink.transport import error_from_response
 
 
 def _response(status, body=None, headers=None):

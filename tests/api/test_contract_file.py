@@ -10,10 +10,10 @@ from typing import get_args
 
 import requests
 
+from relink.audit.statuses import DSERS_STATUSES
 from relink.sandbox.app import SandboxSettings, build_api
 from relink.sandbox.contract import CONTRACT_PATH, contract_text
 from relink.sandbox.models import StatusFilter
-from relink.statuses import DSERS_STATUSES
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from api_seeds import NEW_AE, OLD_AE, order, part
 
-from relink.client import Client
+from relink.api.client import Client
 from relink.errors import RateLimitedError
 from relink.sandbox.launcher import start_sandbox
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from relink.client import Client
+from relink.api.client import Client
 
 
 def test_seed_from_export_cli(sandbox, tmp_path):

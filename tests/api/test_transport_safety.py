@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from relink.client import Client
-from relink.connection import Connection, api_settings, read_env_file
+from relink.api.client import Client
 from relink.errors import ApiConnectionError, ApiError, InputError
+from relink.runbook.connection import Connection, api_settings, read_env_file
 
 SECRET = "tok-SECRET-transport"
 

@@ -13,9 +13,10 @@ import nbformat
 import papermill
 import pytest
 
-from relink.audit import audit
-from relink.exports import read_aliexpress, read_export
-from relink.notebook import RESULT_MIME, read_recorded_result
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import audit
+from relink.display import AUDIT_MIME as RESULT_MIME
+from relink.display import read_record as read_recorded_result
 from relink.samples import bundled_sample
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,7 @@ def test_shape_intro_one_parameters_cell_thin_cells_record_last() -> None:
         defined = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef)]
         assert not defined, cell.source
         assert len(cell.source.splitlines()) <= 4, "cells stay thin: logic lives in relink"
-    assert code[-1].source == "notebook.record_result(run)"
+    assert code[-1].source == "notebook.record_audit(run)"
     assert notebook.metadata.kernelspec.name == "python3"
 
 

@@ -16,10 +16,10 @@ import nbformat
 import psutil
 from click.testing import CliRunner
 
-from relink.audit import audit
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import audit
 from relink.cli import main
-from relink.exports import read_aliexpress, read_export
-from relink.notebook import read_recorded_result
+from relink.display import read_record as read_recorded_result
 
 BIN = Path(sys.executable).parent
 MARKER = "tok-3f9c1d7e-never-written-anywhere"
@@ -107,10 +107,10 @@ def test_every_run_completed_exits_0(fixture_accounts, tmp_path) -> None:
 
 SLOW_NOTEBOOK_CELLS = [
     'export_path: str = ""  # export\naliexpress_path: str = ""  # side\naccount: str = ""',
-    "import time\n\nfrom relink import notebook\n\n"
+    "import time\n\nfrom relink.audit import notebook\n\n"
     "run = notebook.open_audit(export_path, aliexpress_path, account)\n"
     "time.sleep(120 if account.startswith('slow') else 0)",
-    "notebook.record_result(run)",
+    "notebook.record_audit(run)",
 ]
 
 

@@ -14,10 +14,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from relink import batch
+from relink.batch import runner as batch
+from relink.batch.manifest import collect_jobs
 from relink.cli import main
-from relink.manifest import collect_jobs
-from relink.notebook import read_recorded_result
+from relink.display import read_record as read_recorded_result
 
 TOKEN = "tok-5b1e0c2a-for-the-runbook-only"
 
@@ -32,7 +32,7 @@ RUNBOOK_CELLS = [
     "confirm: bool = False\n",
     "import os\n"
     "from IPython.display import display\n"
-    "from relink.notebook import RESULT_MIME\n"
+    "from relink.display import RUNBOOK_MIME as RESULT_MIME\n"
     "red = account.startswith('red')\n"
     "done = steps.split(',')[:2] if red else steps.split(',')\n"
     "result = {\n"
@@ -52,7 +52,7 @@ AUDIT_CELLS = [
     'account: str = ""\nexport_path: str = ""\naliexpress_path: str = ""\n',
     "import os\n"
     "from IPython.display import display\n"
-    "from relink.notebook import RESULT_MIME\n"
+    "from relink.display import RUNBOOK_MIME as RESULT_MIME\n"
     "print('RELINK_API_TOKEN' in os.environ, 'RELINK_API_URL' in os.environ)\n"
     "seen = {k: k in os.environ for k in ('RELINK_API_TOKEN', 'RELINK_API_URL')}\n"
     "display({RESULT_MIME: {'verdict': 'safe', 'orders': 0, 'blocked_orders': 0,\n"

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from runbook_seeds import OLD_AE, TOKEN_MARKER, blocked_orders
 
-from relink.client import Client
-from relink.runbook import Runbook
+from relink.api.client import Client
+from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
 
 

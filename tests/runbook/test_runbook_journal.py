@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from relink import journal as jr
-from relink.connection import api_settings, connect, read_env_file
 from relink.errors import InputError
-from relink.runstate import parse_steps
+from relink.runbook import journal as jr
+from relink.runbook.connection import api_settings, connect, read_env_file
+from relink.runbook.guards import parse_steps
 
 
 def test_append_writes_one_line_per_entry_and_reads_back(tmp_path):
@@ -88,7 +88,7 @@ def test_entries_of_another_ticket_do_not_count(tmp_path):
 def test_two_processes_appending_at_once_never_interleave(tmp_path):
     path = tmp_path / "j.jsonl"
     script = (
-        "import sys; from relink import journal as jr\n"
+        "import sys; from relink.runbook import journal as jr\n"
         "j = jr.Journal(sys.argv[1])\n"
         "for i in range(200): j.append({'who': sys.argv[2], 'i': i, 'pad': 'x' * 500})\n"
     )

@@ -9,7 +9,7 @@ import papermill
 import pytest
 from runbook_seeds import NEW_AE, TOKEN_MARKER, settled_orders
 
-from relink.notebook import read_recorded_result
+from relink.display import read_record as read_recorded_result
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "runbook" / "change_aliexpress_account.ipynb"
 

@@ -10,7 +10,7 @@ import json
 import ipywidgets as w
 from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER
 
-from relink.widgets import RunbookPanel
+from relink.runbook.panel import RunbookPanel
 
 
 def enabled(panel: RunbookPanel) -> dict[str, bool]:

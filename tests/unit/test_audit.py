@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from relink.audit import audit
-from relink.exports import read_aliexpress, read_export
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import audit
 
 HEADER = ["Store", "Order No.", "Status", "AliExpress Order No."]
 AE_HEADER = ["aliexpress_order_id", "order_status", "end_reason"]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from relink import batch
+from relink.batch import runner as batch
+from relink.batch.manifest import AccountJob, collect_jobs, safe_name, unique_names
 from relink.cli import main
 from relink.errors import BatchError
-from relink.manifest import AccountJob, collect_jobs, safe_name, unique_names
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"
 

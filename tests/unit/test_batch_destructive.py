@@ -14,10 +14,10 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from relink import batch
+from relink.batch import runner as batch
+from relink.batch.manifest import AccountJob, collect_jobs, safe_name
 from relink.cli import main
 from relink.errors import BatchError
-from relink.manifest import AccountJob, collect_jobs, safe_name
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"
 RUNBOOK_PARAMETERS = """\

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from relink.audit.exports import read_aliexpress, read_export
 from relink.errors import ExportError
-from relink.exports import read_aliexpress, read_export
 
 HEADER = ["Order No.", "Status", "Store", "Customer Name", "Shipping Address"]
 ROWS = [

@@ -8,10 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from relink import notebook
-from relink.audit import audit
+from relink import display
+from relink.audit import notebook
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import audit
 from relink.errors import ExportError
-from relink.exports import read_aliexpress, read_export
 from relink.samples import bundled_sample
 
 NORTHWIND = bundled_sample("northwind-home")
@@ -127,25 +128,25 @@ def test_no_personal_data_in_any_view(blocked) -> None:
 def test_record_publishes_the_json_result(monkeypatch, blocked) -> None:
     published = []
     monkeypatch.setattr("IPython.display.display", lambda *a, **k: published.append((a, k)))
-    notebook.record_result(blocked)
+    notebook.record_audit(blocked)
     ((bundle,), options) = published[0]
-    assert bundle[notebook.RESULT_MIME] == blocked.result.to_dict()
+    assert bundle[display.AUDIT_MIME] == blocked.result.to_dict()
     assert options["raw"] is True
-    assert options["metadata"] == {notebook.RESULT_MIME: {"account": "northwind-home"}}
+    assert options["metadata"] == {display.AUDIT_MIME: {"account": "northwind-home"}}
 
 
 def test_reader_finds_the_last_record(tmp_path: Path) -> None:
     def record(value: int) -> nbformat.NotebookNode:
-        data = {notebook.RESULT_MIME: {"n": value}, "text/plain": "recorded"}
+        data = {display.AUDIT_MIME: {"n": value}, "text/plain": "recorded"}
         return nbformat.v4.new_output("display_data", data=data)
 
     cells = [nbformat.v4.new_code_cell("x") for _ in range(3)]
     cells[0].outputs = [record(1)]
     cells[1].outputs = [nbformat.v4.new_output("stream", text="hi"), record(2)]
     executed = nbformat.v4.new_notebook(cells=cells)
-    assert notebook.read_recorded_result(executed) == {"n": 2}
+    assert display.read_record(executed) == {"n": 2}
     nbformat.write(executed, tmp_path / "run.ipynb")
-    assert notebook.read_recorded_result(tmp_path / "run.ipynb") == {"n": 2}
-    assert type(notebook.read_recorded_result(tmp_path / "run.ipynb")) is dict
+    assert display.read_record(tmp_path / "run.ipynb") == {"n": 2}
+    assert type(display.read_record(tmp_path / "run.ipynb")) is dict
     cells[1].outputs = cells[0].outputs = []
-    assert notebook.read_recorded_result(executed) is None
+    assert display.read_record(executed) is None

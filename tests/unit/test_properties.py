@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from relink.audit import audit
+from relink.audit.exports import read_export
+from relink.audit.verdict import audit
 from relink.errors import ExportError
-from relink.exports import read_export
 
 LABELS = ["Awaiting payment", "Fulfilled", "Cancelled", "awaiting_orders", "", " ", "???", "N/A"]
 cell = st.one_of(

@@ -6,9 +6,11 @@ import re
 
 import pytest
 
-from relink import report
-from relink.audit import audit
-from relink.exports import read_aliexpress, read_export
+from relink import display
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.text import audit_text
+from relink.audit.verdict import audit
+from relink.batch import summary as report
 from relink.samples import bundled_sample
 
 
@@ -25,7 +27,7 @@ def row(account: str, status: str = "completed", verdict: str = "blocked", **ext
 
 
 def test_audit_text_still_summarises(northwind) -> None:
-    text = report.audit_text(northwind)
+    text = audit_text(northwind)
     assert text.startswith("relink audit: northwind-home.csv\nverdict: BLOCKED (5 of 26 orders")
     assert "[Northwind Home CA] #1008: awaiting_payment, sync_drift" in text
 
@@ -38,9 +40,9 @@ def test_figures_are_reproducible() -> None:
         figure.subplots().bar(["a", "b"], [1, 2])
         return figure
 
-    assert report.figure_png(draw()) == report.figure_png(draw())
-    svg = report.figure_svg(draw())
-    assert svg == report.figure_svg(draw())
+    assert display.figure_png(draw()) == display.figure_png(draw())
+    svg = display.figure_svg(draw())
+    assert svg == display.figure_svg(draw())
     assert "<dc:date>" not in svg and "matplotlib" not in svg.split("<svg")[0].lower()
 
 
@@ -70,7 +72,7 @@ def test_summary_page_is_self_contained_and_escaped() -> None:
 
 
 def test_summary_columns_cover_every_blocking_reason() -> None:
-    from relink import statuses
+    from relink.audit import statuses
 
     for reason in statuses.BLOCKING_REASONS:
         assert reason in report.SUMMARY_COLUMNS

@@ -1,7 +1,7 @@
 """The sample exports: deterministic, well-formed, and covering what the docs say they cover.
 
 Every check reads the written files back (csv module, python-calamine) and judges them with
-relink.statuses, rather than trusting the generator's own tables.
+relink.audit.statuses, rather than trusting the generator's own tables.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from relink.samples import SampleAccount, write_large_export, write_samples
-from relink.statuses import (
+from relink.audit.statuses import (
     AE_CODES,
     DSERS_STATUSES,
     IN_FLIGHT,
@@ -23,6 +22,7 @@ from relink.statuses import (
     is_consistent,
     normalise_status,
 )
+from relink.samples import SampleAccount, write_large_export, write_samples
 
 # The format each export is meant to have: (encoding, delimiter); None for XLSX.
 FORMATS = {

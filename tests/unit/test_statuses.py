@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relink import statuses as s
+from relink.audit import statuses as s
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from relink import statuses as st
+from relink.audit import statuses as st
 from relink.sandbox import changes, faults, store
 from relink.sandbox.app import Connection
 from relink.sandbox.models import (

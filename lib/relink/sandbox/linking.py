@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from relink import statuses as st
+from relink.audit import statuses as st
 from relink.sandbox import store
 from relink.sandbox.changes import require_held
 from relink.sandbox.models import (

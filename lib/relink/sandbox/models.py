@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The values of ``status=`` on the orders list: the DSers keys (relink.statuses.DSERS_STATUSES,
-# a test keeps the two in step), plus "unknown" for the unrecognised ones.
+# The values of ``status=`` on the orders list: the DSers keys
+# (relink.audit.statuses.DSERS_STATUSES, a test keeps the two in step), plus "unknown" for the
+# unrecognised ones.
 StatusFilter = Literal[
     "pending",
     "awaiting_order",

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from relink import statuses as st
+from relink.audit import statuses as st
 from relink.sandbox import store
 from relink.sandbox.models import (
     Account,

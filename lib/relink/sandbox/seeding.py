@@ -1,7 +1,7 @@
 """Turn an order export (and an AliExpress-side file) into a sandbox account seed.
 
-The export is read by :mod:`relink.exports`, so the sandbox accepts exactly the files the audit
-accepts. Rows sharing (store, order number) are one order; each distinct AliExpress order
+The export is read by :mod:`relink.audit.exports`, so the sandbox accepts exactly the files
+the audit accepts. Rows sharing (store, order number) are one order; each distinct AliExpress order
 number among them is one part. Parts the AliExpress-side file does not mention get an
 AliExpress status agreeing with their DSers status
 (:func:`relink.sandbox.world.assumed_aliexpress_status`).
@@ -100,9 +100,10 @@ def seed_from_export(
     :func:`seed_from_frames`).
 
     Raises:
-        relink.errors.ExportError: a file cannot be read (see :func:`relink.exports.read_export`).
+        relink.errors.ExportError: a file cannot be read (see
+            :func:`relink.audit.exports.read_export`).
     """
-    from relink.exports import read_aliexpress, read_export
+    from relink.audit.exports import read_aliexpress, read_export
 
     export = read_export(export_path)
     side = read_aliexpress(aliexpress_path) if aliexpress_path else None

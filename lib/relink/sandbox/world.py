@@ -25,7 +25,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from relink import statuses as st
+from relink.audit import statuses as st
 
 DAY_SECONDS = 86_400.0
 UNPAID_CLOSE_DAYS = 20
@@ -48,7 +48,7 @@ class AliExpressState:
 
     @property
     def implied(self) -> str:
-        """The DSers-side state this implies (``relink.statuses.AE_*``)."""
+        """The DSers-side state this implies (``relink.audit.statuses.AE_*``)."""
         return st.aliexpress_state(self.order_status, self.end_reason)
 
 
@@ -124,7 +124,7 @@ def assumed_aliexpress_status(dsers_status: str | None) -> tuple[str | None, str
 
 
 def status_after_sync(dsers_status: str | None, ae_state: AliExpressState) -> str | None:
-    """The DSers status a sync gives a part (``relink.statuses.SYNC_RESULT``).
+    """The DSers status a sync gives a part (``relink.audit.statuses.SYNC_RESULT``).
 
     AliExpress states a sync cannot translate (disputes, unknown codes, no record) leave the
     DSers status as it is. The store's fulfilment is modelled as happening when AliExpress
@@ -169,7 +169,7 @@ class PartCheck:
 
 
 def blocking_reasons(order_status: str | None, parts: Iterable[PartCheck]) -> list[str]:
-    """Why an order blocks an unlink (``relink.statuses.BLOCKING_REASONS`` order), or ``[]``.
+    """Why an order blocks an unlink (``relink.audit.statuses.BLOCKING_REASONS`` order), or ``[]``.
 
     An order blocks when its status or any part's status is in flight or unrecognised, or when
     a part's DSers status disagrees with what AliExpress says (``sync_drift``).

@@ -1,9 +1,9 @@
 """The runbook's panel in JupyterLab, and what the runbook notebook displays. No logic here.
 
-:class:`RunbookPanel` puts one button per step over a :class:`relink.runbook.Runbook`; every
-decision (may this step run, what happened, what to say) is the runbook's. The panel only
-enables what the runbook's guards allow, shows the light, the last outcome and the blockers,
-and asks for the unlink's confirmation. Callbacks run synchronously; ipywidgets swallows an
+:class:`RunbookPanel` puts one button per step over a :class:`relink.runbook.procedure.Runbook`;
+every decision (may this step run, what happened, what to say) is the runbook's. The panel only
+enables what the runbook's guards allow, shows the light, the last outcome and the blockers, and
+asks for the unlink's confirmation. Callbacks run synchronously; ipywidgets swallows an
 exception raised in a callback, so every one is caught and shown in the status area.
 
 DOM contract (the browser test relies on it): buttons ``Audit`` ``Sync`` ``Unlink`` ``Relink``
@@ -12,7 +12,8 @@ DOM contract (the browser test relies on it): buttons ``Audit`` ``Sync`` ``Unlin
 ``relink-blockers``; on Unlink, ``relink-confirm`` holding ``relink-override-reason``,
 ``relink-confirm-unlink`` ("Confirm unlink") and ``relink-cancel-unlink`` ("Cancel").
 
-This module and :mod:`relink.notebook` are the only ones importing IPython.display/ipywidgets.
+The only module importing ipywidgets; renderable results and records come from
+:mod:`relink.display`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from relink.notebook import RESULT_MIME, Shown
-from relink.runbook import STEPS, Runbook, StepResult
+from relink.display import RUNBOOK_MIME, Shown, publish_record
+from relink.runbook.procedure import STEPS, Runbook, StepResult
 
 _STYLE = """<style>
 .relink-light-dot { font-size: 1.4em; vertical-align: middle; }
@@ -155,17 +156,11 @@ def api_badge(book: Runbook) -> str:
     )
 
 
-def record_result(book: Runbook, results: Iterable[StepResult] = ()) -> None:
-    """Publish the run's summary under :data:`RESULT_MIME`, where ``relink batch`` reads it."""
-    from IPython.display import display
-
+def record_ticket(book: Runbook, results: Iterable[StepResult] = ()) -> None:
+    """Publish the ticket's summary under :data:`relink.display.RUNBOOK_MIME` for the batch."""
     summary = book.summary(results)
     text = f"relink runbook result recorded: {book.account}: {summary['verdict']}"
-    display(
-        {RESULT_MIME: summary, "text/plain": text},
-        raw=True,
-        metadata={RESULT_MIME: {"account": book.account}},
-    )
+    publish_record(RUNBOOK_MIME, summary, text, book.account)
 
 
 def panel_or_note(book: Runbook, steps: str) -> Any:

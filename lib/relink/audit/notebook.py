@@ -2,35 +2,40 @@
 
 Each helper returns an object that renders itself in a notebook (HTML, with plain text beside
 it so that nbval and terminals see the same facts), so the notebook's cells stay one call each.
-:func:`record_result` publishes the audit's JSON result under :data:`RESULT_MIME`;
-:func:`read_recorded_result` finds it in an executed notebook without running anything.
+:func:`record_audit` publishes the audit's JSON result under
+:data:`relink.display.AUDIT_MIME`, where :func:`relink.display.read_record` finds it in an
+executed notebook without running anything.
 
 Only order-level facts appear (store, order and AliExpress numbers, statuses, reasons,
 actions): the audit result carries no personal data, so nothing here can show any.
-This module and the widgets module are the only ones that import IPython.display.
+Renderable results, colours and records come from :mod:`relink.display`.
 """
 
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
-from nbformat import NotebookNode
 
-from relink import report, statuses
-from relink.audit import AuditResult, audit
+from relink.audit import statuses
+from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.verdict import AuditResult, audit
+from relink.display import (
+    AUDIT_MIME,
+    BLOCKED_COLOUR,
+    SAFE_COLOUR,
+    Chart,
+    Shown,
+    figure_png,
+    publish_record,
+)
 from relink.errors import RelinkError
-from relink.exports import read_aliexpress, read_export
 from relink.samples import bundled_sample
 
-RESULT_MIME = "application/vnd.relink.audit+json"
 DEFAULT_SAMPLE = "northwind-home"
 MAX_ROWS = 200  # rows shown per table; the recorded result always holds them all
-SAFE_COLOUR, BLOCKED_COLOUR = report.SAFE_COLOUR, report.BLOCKED_COLOUR
 
 
 @dataclass(frozen=True)
@@ -41,38 +46,6 @@ class NotebookAudit:
     export: Path
     aliexpress: Path | None
     result: AuditResult
-
-
-@dataclass(frozen=True)
-class Shown:
-    """Something a notebook displays: HTML for people, plain text for nbval and terminals."""
-
-    html: str
-    text: str
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class Chart:
-    """A PNG chart, with the numbers it draws as its plain text.
-
-    nbval does not compare PNG images (pixels vary with the freetype build), so the text is what
-    it checks: a change in the numbers fails validation, a change in anti-aliasing does not.
-    """
-
-    png: bytes
-    text: str
-
-    def _repr_png_(self) -> bytes:
-        return self.png
-
-    def __repr__(self) -> str:
-        return self.text
 
 
 def open_audit(
@@ -180,7 +153,7 @@ def counts_chart(result: AuditResult) -> Chart:
     status_text = ", ".join(f"{label} {n}" for label, n in counts)
     reason_text = ", ".join(f"{k} {n}" for k, n in result.blocking.items())
     text = f"Chart. Orders by status: {status_text}. Blocked orders by reason: {reason_text}."
-    return Chart(report.figure_png(figure), text)
+    return Chart(figure_png(figure), text)
 
 
 def blocked_orders_table(result: AuditResult) -> Shown:
@@ -219,38 +192,11 @@ def rejected_table(result: AuditResult) -> Shown:
     return _table(frame, "No rejected rows: every row was audited.")
 
 
-def record_result(run: NotebookAudit) -> None:
+def record_audit(run: NotebookAudit) -> None:
     """Publish the audit's result (``relink audit --format json``'s dict) for ``relink batch``."""
-    from IPython.display import display
-
     result = run.result
-    summary = f"relink audit result recorded: {run.account}: {result.verdict}"
-    display(
-        {RESULT_MIME: result.to_dict(), "text/plain": summary},
-        raw=True,
-        metadata={RESULT_MIME: {"account": run.account}},
-    )
-
-
-def read_recorded_result(notebook: NotebookNode | str | Path) -> dict[str, Any] | None:
-    """The result recorded by :func:`record_result` in an executed notebook (or its path).
-
-    Returns None when the notebook holds none (the run failed before the last cell).
-
-    Raises:
-        OSError: the path cannot be read.
-        nbformat.reader.NotJSONError: the file is not a notebook.
-    """
-    if not isinstance(notebook, NotebookNode):
-        import nbformat
-
-        notebook = nbformat.read(str(notebook), as_version=4)
-    for cell in reversed(notebook.cells):
-        for output in reversed(cell.get("outputs", [])):
-            data = output.get("data", {})
-            if RESULT_MIME in data:
-                return json.loads(json.dumps(data[RESULT_MIME]))  # plain dicts, not NotebookNodes
-    return None
+    text = f"relink audit result recorded: {run.account}: {result.verdict}"
+    publish_record(AUDIT_MIME, result.to_dict(), text, run.account)
 
 
 def _table(frame: pd.DataFrame, empty: str) -> Shown:

@@ -17,11 +17,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from relink.client import Client
-from relink.connection import EMBEDDED_TARGET_ACCOUNT, api_settings, connect
+from relink.api.client import Client
+from relink.audit.statuses import AE_AWAITING_PAYMENT, AWAITING_PAYMENT, aliexpress_state
 from relink.errors import InputError
-from relink.runbook import Runbook, StepResult, open_runbook
-from relink.statuses import AE_AWAITING_PAYMENT, AWAITING_PAYMENT, aliexpress_state
+from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT, api_settings, connect
+from relink.runbook.procedure import Runbook, StepResult, open_runbook
 
 MAX_ROUNDS = 4  # waits for suppliers before the rehearsal gives up
 DAYS_PER_ROUND = 15

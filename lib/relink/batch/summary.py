@@ -1,73 +1,24 @@
-"""Turn audit results into what people read: a terminal summary, charts, the batch summary page.
+"""The batch summary a team lead reads: ``summary.html`` (verdicts or tickets, counts, chart).
 
-Only order-level facts appear here (store, order number, statuses, AliExpress order
-numbers, reasons, actions): the audit never carries personal data, so neither can a report.
+Only what the notebooks recorded appears: order-level counts for an audit, the ticket, light
+and steps for a runbook run, and never personal data. matplotlib is imported inside the
+functions that draw.
 """
 
 from __future__ import annotations
 
 import html
-import io
-import textwrap
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from relink import statuses
-from relink.audit import AuditResult
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-WRAP = 100
-
-
-def audit_text(result: AuditResult, *, title: str | None = None) -> str:
-    """A readable summary of one audit: the verdict, counts, every blocker and rejection."""
-    lines = [f"relink audit: {title or result.export}"]
-    if result.safe:
-        lines.append(f"verdict: SAFE to unlink ({result.orders} orders, none blocks)")
-    else:
-        lines.append(
-            f"verdict: BLOCKED ({result.blocked_orders} of {result.orders} orders block the "
-            f"unlink; {result.rows_rejected} row(s) rejected)"
-        )
-    lines.append(
-        f"rows: {result.rows_in} in, {result.rows_in - result.rows_rejected} audited, "
-        f"{result.rows_rejected} rejected"
-    )
-    shown = [f"{statuses.DSERS_LABELS.get(k, k)} {n}" for k, n in result.by_status.items() if n]
-    lines.append("orders by status: " + (", ".join(shown) or "none"))
-    lines.append("blocking: " + ", ".join(f"{r} {n}" for r, n in result.blocking.items()))
-    if result.aliexpress:
-        side = result.aliexpress
-        lines.append(
-            f"aliexpress: {side['matched_rows']} rows matched, {side['drifting_rows']} drifting, "
-            f"{len(side['not_in_export'])} AliExpress order(s) not in the export, "
-            f"{len(side['missing_on_aliexpress'])} export order(s) missing on AliExpress"
-        )
-    if result.blockers:
-        lines += ["", "Blocked orders:"]
-        for entry in result.blockers:
-            store = f"[{entry['store']}] " if entry["store"] else ""
-            numbers = ", ".join(entry["aliexpress_orders"]) or "no AliExpress order number"
-            lines.append(f"- {store}{entry['order']}: {', '.join(entry['reasons'])} ({numbers})")
-            for action in entry["actions"]:
-                lines += textwrap.wrap(
-                    action, WRAP, initial_indent="    -> ", subsequent_indent="       "
-                )
-    rejected = result.rejected + (result.aliexpress or {}).get("rejected", [])
-    if rejected:
-        lines += ["", "Rejected rows (not audited; fix the file and audit again):"]
-        lines += [f"- {r['file']} row {r['row']}: {r['reason']}" for r in rejected]
-    return "\n".join(lines) + "\n"
-
-
-# --- charts and the batch summary -------------------------------------------------------
-# matplotlib is imported inside the functions: `relink audit` imports this module and must
-# stay quick.
-
-SAFE_COLOUR, BLOCKED_COLOUR = "#1e7b34", "#b3261e"
-FAILED_COLOUR, CLEAR_COLOUR = "#6d4c9f", "#8fbf9a"
-LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": "#b26a00", "red": BLOCKED_COLOUR}
+from relink.audit import statuses
+from relink.display import (
+    BLOCKED_COLOUR,
+    CLEAR_COLOUR,
+    FAILED_COLOUR,
+    LIGHT_COLOURS,
+    SAFE_COLOUR,
+    figure_svg,
+)
 
 # ticket ... api: what a runbook run recorded (empty for an audit).
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -93,23 +44,6 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "failed_cell",
     "failed_execution_count",
 )
-
-
-def figure_png(figure: Figure) -> bytes:
-    """A matplotlib figure as PNG bytes, without the version stamp (same data, same bytes)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def figure_svg(figure: Figure) -> str:
-    """A matplotlib figure as an SVG document, without date or random ids (reproducible)."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "relink", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return buffer.getvalue()
 
 
 def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:

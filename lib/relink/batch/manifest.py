@@ -11,7 +11,7 @@ An input is one of:
   Relative paths in a manifest are resolved against the manifest's folder. ``target`` (also
   spelt ``to`` or ``target_aliexpress_account``) is the AliExpress account the account's ticket
   asks to link, ``ticket`` the ticket's id: a batch that changes accounts needs both for every
-  account (:func:`relink.batch.run_batch`), and no ticket id may appear twice in a batch.
+  account (:func:`relink.batch.runner.run_batch`), and no ticket id may appear twice in a batch.
 
 Every account gets a file-system-safe name for its output folder (:func:`safe_name`), unique
 within the batch. Raises :class:`relink.errors.BatchError` (one line, naming the input) for a

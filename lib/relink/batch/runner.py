@@ -1,12 +1,12 @@
 """Run the audit notebook once per account, N at a time, and write the batch summary.
 
 Recipe (:func:`run_batch`): load the notebook once; for each account, take a fresh kernel from
-a :class:`~relink.kernels.KernelPool` (forked, already warm), inject the account's parameters
+a :class:`~relink.batch.kernels.KernelPool` (forked, already warm), inject the account's parameters
 with papermill's own ``parameterize_notebook``, execute the cells through papermill's notebook
 client and execution manager (so the executed notebook carries papermill's metadata and
 injected-parameters cell, exactly as ``papermill`` would write it), save it as
 ``DIR/<account>/<notebook name>``, then read the recorded result back from it
-(:func:`relink.notebook.read_recorded_result`). Finally write ``summary.csv``,
+(:func:`relink.display.read_record`). Finally write ``summary.csv``,
 ``summary.json`` and ``summary.html``.
 
 A failing run does not stop the others: it is listed with the error and the failing cell, and
@@ -56,13 +56,14 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 from papermill.translators import PythonTranslator
 
-from relink import report, statuses
+from relink.audit import statuses
+from relink.batch import summary as report
+from relink.batch.kernels import KernelPool
+from relink.batch.manifest import AccountJob
+from relink.display import read_record
 from relink.errors import BatchError
-from relink.kernels import KernelPool
-from relink.manifest import AccountJob
-from relink.notebook import read_recorded_result
 
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "audit.ipynb"
+DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "audit.ipynb"
 ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per account by batch
 # Set per account from the manifest when the notebook declares them (the runbook does).
 TICKET_PARAMETERS = ("target_aliexpress_account", "ticket")
@@ -72,7 +73,7 @@ API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
 LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
 _SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
-_log = logging.getLogger("relink.batch")
+_log = logging.getLogger("relink.batch.runner")
 
 
 @dataclass
@@ -98,7 +99,7 @@ class AccountRun:
         return (self.result or {}).get("light") == "red"
 
     def summary_row(self, out_dir: Path) -> dict[str, Any]:
-        """One row of the summary (:data:`relink.report.SUMMARY_COLUMNS`).
+        """One row of the summary (:data:`relink.batch.summary.SUMMARY_COLUMNS`).
 
         The ticket columns (``ticket`` to ``api``) are empty for an audit result.
         """
@@ -472,7 +473,7 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
         run.notebook = output
         raise_for_execution_errors(manager.nb, str(output))  # on error: writes, then raises
         nbformat.write(manager.nb, str(output))
-        run.result = read_recorded_result(manager.nb)
+        run.result = read_record(manager.nb)
         run.status = COMPLETED if run.result else FAILED
         if not run.result:
             run.error = "the notebook recorded no relink audit result"
@@ -540,7 +541,7 @@ def _copy(template: NotebookNode) -> NotebookNode:
 
 def _secrets() -> set[str]:
     """Secret values a parameter must not carry: from the environment and from ``.env``."""
-    from relink.connection import read_env_file
+    from relink.runbook.connection import read_env_file
 
     try:
         from_file = read_env_file(".env")

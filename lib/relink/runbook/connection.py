@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from relink.client import Client
+from relink.api.client import Client
 from relink.errors import InputError, RelinkError
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ and the request body it is about to send) and another once its outcome is known
 :func:`pending_attempts` finds it, so a restarted runbook can reconcile it with the server
 instead of sending a second request under a new key.
 
-What goes in is chosen field by field by :mod:`relink.runbook` (states, counts, keys, request
-ids, messages); nothing here ever sees the client, its token or the environment, and
+What goes in is chosen field by field by :mod:`relink.runbook.procedure` (states, counts,
+keys, request ids, messages); nothing here ever sees the client, its token or the environment, and
 :meth:`Journal.append` refuses values that are not plain JSON.
 """
 

@@ -3,7 +3,7 @@
 :func:`audit_live` reads every order through the account API (the server says which block and
 why); :func:`audit_export` runs :mod:`relink.audit` on an export file. Both give an
 :class:`AuditSnapshot` whose blockers carry the action that clears each reason, worded as
-:data:`relink.statuses.ACTIONS` words it, with the AliExpress order numbers to act on.
+:data:`relink.audit.statuses.ACTIONS` words it, with the AliExpress order numbers to act on.
 :func:`sync_changes` compares two live snapshots order by order (what a sync changed).
 """
 
@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from relink import statuses as st
-from relink.client import Client, Order
+from relink.api.client import Client, Order
+from relink.audit import statuses as st
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ def audit_export(
     Raises:
         relink.errors.ExportError: a file cannot be audited.
     """
-    from relink.audit import audit
-    from relink.exports import read_aliexpress, read_export
+    from relink.audit.exports import read_aliexpress, read_export
+    from relink.audit.verdict import audit
 
     export = read_export(export_path)
     side = read_aliexpress(aliexpress_path) if aliexpress_path else None

@@ -1,7 +1,7 @@
-"""Step attempts and their journal lines: how :mod:`relink.runbook` records what it does.
+"""Step attempts and their journal lines: how :mod:`relink.runbook.procedure` records what it does.
 
 :class:`Recorder` runs one attempt of a step: it notes the state before, calls the step, turns
-the errors a step can meet into a :class:`~relink.runstate.StepResult` (a guard's or the
+the errors a step can meet into a :class:`~relink.runbook.guards.StepResult` (a guard's or the
 server's refusal, or a failure), notes the state after, and appends the finished entry.
 Destructive steps call :meth:`Recorder.start` just before their request, which journals the
 idempotency key and the body; if no answer comes (connection dropped, 5xx after retries), the
@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from relink import journal as jr
 from relink.errors import (
     ApiConnectionError,
     ApiError,
@@ -25,8 +24,9 @@ from relink.errors import (
     RelinkError,
     ServerError,
 )
-from relink.preflight import blockers_from_server
-from relink.runstate import DONE, FAILED, REFUSED, StepResult
+from relink.runbook import journal as jr
+from relink.runbook.guards import DONE, FAILED, REFUSED, StepResult
+from relink.runbook.live_audit import blockers_from_server
 
 IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
 Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...

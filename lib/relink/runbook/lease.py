@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from relink.client import Client
+from relink.api.client import Client
 from relink.errors import ApiError, ConflictError, GuardError
-from relink.tickets import Ticket
+from relink.runbook.tickets import Ticket
 
 
 class ChangeLease:

@@ -1,4 +1,4 @@
-"""HTTP plumbing of :mod:`relink.client`: the session, its retries, its auth, the error mapping.
+"""HTTP plumbing of :mod:`relink.api.client`: the session, its retries, its auth, the error mapping.
 
 Retries live on the ``requests`` adapter (urllib3 ``Retry``): connection errors, read errors,
 5xx and 429 are retried with exponential backoff, a ``Retry-After`` is honoured, and POSTs are
@@ -40,7 +40,7 @@ from relink.errors import (
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
-log = logging.getLogger("relink.client")
+log = logging.getLogger("relink.api.client")
 
 
 @dataclass(frozen=True)

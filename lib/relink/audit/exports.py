@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from relink import statuses
+from relink.audit import statuses
+from relink.audit.files import PROBLEM, TEXT, ColumnSpec, read_table
 from relink.errors import ExportError
-from relink.tables import PROBLEM, TEXT, ColumnSpec, read_table
 
 ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("order", ("Order No.", "Order Number", "Order ID", "Order", "Name"), required=True),
@@ -61,7 +61,7 @@ class Export:
     (as a spreadsheet numbers it, header = 1), ``store`` ("" when the export has none),
     ``order``, ``order_key`` (an integer naming the (store, order) pair), ``status`` (the
     label as written, after filling line-item rows), ``status_key`` (a categorical of
-    :data:`relink.statuses.DSERS_STATUSES`, missing when the label is empty or
+    :data:`relink.audit.statuses.DSERS_STATUSES`, missing when the label is empty or
     unrecognised), ``aliexpress_order``, ``tracking``, ``order_date``.
     ``rejected`` lists the rows that could not be audited (``row``, ``reason``).
     """

@@ -1,7 +1,7 @@
 """The runbook's vocabulary: its steps, their outcomes and guards, and the link as a light.
 
 Plain data and pure functions (:func:`step_guard` decides from known state, makes no call),
-shared by :mod:`relink.runbook` (which decides), :mod:`relink.widgets` (which
+shared by :mod:`relink.runbook.procedure` (which decides), :mod:`relink.runbook.panel` (which
 shows) and the ``relink run`` command (which maps outcomes to exit codes).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from relink.client import Account
+from relink.api.client import Account
 from relink.errors import InputError
 
 STEPS: tuple[str, ...] = ("audit", "sync", "unlink", "relink", "verify")

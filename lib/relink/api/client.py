@@ -15,7 +15,7 @@
 
 Results are frozen dataclasses; each carries the ``request_id`` of the answer it came from, and
 the POST results also the ``idempotency_key`` sent and whether the answer was a ``replayed``
-one. Failures raise :mod:`relink.errors` types (see :mod:`relink.transport` for retries and the
+one. Failures raise :mod:`relink.errors` types (see :mod:`relink.api.transport` for retries and the
 error mapping). Every call has a ``(connect, read)`` timeout. The token never appears in
 ``repr(client)``, in a log line or in an error message.
 """
@@ -29,8 +29,8 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from relink.api.transport import Answer, build_session, check_base_url, send
 from relink.errors import AuthError, NotFoundError, RelinkError
-from relink.transport import Answer, build_session, check_base_url, send
 
 T = TypeVar("T")
 Timeout = tuple[float, float]

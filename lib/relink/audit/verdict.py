@@ -1,6 +1,6 @@
 """Decide, order by order, what blocks unlinking the AliExpress account.
 
-Pure pandas: a read :class:`~relink.exports.Export` (and optionally the AliExpress side)
+Pure pandas: a read :class:`~relink.audit.exports.Export` (and optionally the AliExpress side)
 in, an :class:`AuditResult` out. No files, no printing, no environment.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from relink import statuses
-from relink.exports import AliExpressSide, Export
+from relink.audit import statuses
+from relink.audit.exports import AliExpressSide, Export
 
 SCHEMA_VERSION = 1
 

@@ -9,7 +9,7 @@
     book.relink()                      # the target AliExpress account, logged in
     book.verify()                      # green: linked to the target, whitelisted; ticket done
 
-A runbook works on one ticket (:mod:`relink.tickets`): one change of one account, from the
+A runbook works on one ticket (:mod:`relink.runbook.tickets`): one change of one account, from the
 AliExpress account linked when it opened to the target. The server holds the change as a lease
 (one change per account at a time, across analysts and machines), taken before the first
 destructive call and closed once verify is green; a finished ticket locks its destructive steps.
@@ -18,8 +18,8 @@ blockers acknowledged by an override) and the server refuses it when the world c
 
 Every step returns a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or
 ``failed``) and never raises for an API failure: the result says what went wrong. Each attempt
-is journaled (:mod:`relink.journal`); the destructive ones (unlink, relink) get a ``started``
-entry, with their idempotency key, *before* the call. A runbook opened again on the same
+is journaled (:mod:`relink.runbook.journal`); the destructive ones (unlink, relink) get a
+``started`` entry, with their idempotency key, *before* the call. A runbook opened again on the same
 journal shows finished steps as done and reconciles an unfinished destructive attempt with the
 server's state (:meth:`Runbook._reconcile`): the effect is visible, so it is recorded as done;
 or it is not, and the next attempt re-sends the same request under the same key, which the
@@ -37,10 +37,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from relink import journal as jr
-from relink.attempts import Recorder, crash_point_for_tests
-from relink.client import Client
-from relink.connection import Connection, connect
+from relink.api.client import Client
 from relink.errors import (
     ApiError,
     AuthError,
@@ -49,9 +46,9 @@ from relink.errors import (
     NotFoundError,
     RateLimitedError,
 )
-from relink.lease import ChangeLease
-from relink.preflight import AuditSnapshot, audit_export, audit_live, sync_changes
-from relink.runstate import (
+from relink.runbook import journal as jr
+from relink.runbook.connection import Connection, connect
+from relink.runbook.guards import (
     DESTRUCTIVE,
     DONE,
     REFUSED,
@@ -65,7 +62,10 @@ from relink.runstate import (
     step_guard,
     unlink_confirmation,
 )
-from relink.tickets import Ticket, TicketLock, choose_ticket
+from relink.runbook.lease import ChangeLease
+from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, sync_changes
+from relink.runbook.recorder import Recorder, crash_point_for_tests
+from relink.runbook.tickets import Ticket, TicketLock, choose_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
 
@@ -85,7 +85,7 @@ class Runbook:
     """The procedure for one account, one ticket: from the audit to the green link.
 
     Args:
-        client: the account API client (see :mod:`relink.connection` for building one).
+        client: the account API client (see :mod:`relink.runbook.connection` for building one).
         account: the DSers account id.
         target: the AliExpress account the ticket asks to link.
         operator: who runs it (journaled with every attempt).

@@ -2,7 +2,7 @@
 
 Why: starting a kernel the usual way (a new Python, ipykernel, then pandas, matplotlib and
 relink) costs 1.5 to 2 s of CPU, twenty times the audit itself. Here a *fork server*
-(``python -m relink.kernels``, one per batch) imports all of that once; each account's kernel
+(``python -m relink.batch.kernels``, one per batch) imports all of that once; each account's kernel
 is a ``fork()`` of it that becomes an ipykernel on its own connection file, which costs about
 0.1 s of CPU. :class:`KernelPool` asks for the next kernels while the current ones run, so a
 worker always finds one ready. Every account still runs in a process of its own that is
@@ -46,7 +46,7 @@ PRELOAD: tuple[str, ...] = (
     "pandas",
     "matplotlib.figure",
     "matplotlib.backends.backend_agg",
-    "relink.notebook",
+    "relink.audit.notebook",
 )
 
 
@@ -154,7 +154,7 @@ class KernelPool:
         self._server = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "relink.kernels",
+            "relink.batch.kernels",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=log,

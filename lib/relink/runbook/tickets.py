@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from relink import journal as jr
 from relink.errors import InputError
+from relink.runbook import journal as jr
 
 MAX_TICKET_LENGTH = 100
 _TICKET_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:#/-]*$")

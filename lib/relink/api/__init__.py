@@ -1,0 +1,28 @@
+"""The account API's client: one method per operation, retries on the adapter, one error mapping.
+
+:mod:`~relink.api.client` calls the contract (``api/openapi.json``);
+:mod:`~relink.api.transport` holds the HTTP plumbing (session, retries, auth, the mapping of
+failures to :mod:`relink.errors` types). No business rule lives here.
+"""
+
+from relink.api.client import (
+    Account,
+    Change,
+    Client,
+    DisconnectOutcome,
+    LinkState,
+    Order,
+    Part,
+    SyncOutcome,
+)
+
+__all__ = [
+    "Account",
+    "Change",
+    "Client",
+    "DisconnectOutcome",
+    "LinkState",
+    "Order",
+    "Part",
+    "SyncOutcome",
+]

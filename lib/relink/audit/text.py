@@ -1,0 +1,55 @@
+"""The audit as a terminal shows it: the verdict, the counts, every blocker and rejected row.
+
+Only order-level facts appear (store, order number, statuses, AliExpress order numbers,
+reasons, actions): the audit never carries personal data, so neither can this text.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from relink.audit import statuses
+from relink.audit.verdict import AuditResult
+
+WRAP = 100
+
+
+def audit_text(result: AuditResult, *, title: str | None = None) -> str:
+    """A readable summary of one audit: the verdict, counts, every blocker and rejection."""
+    lines = [f"relink audit: {title or result.export}"]
+    if result.safe:
+        lines.append(f"verdict: SAFE to unlink ({result.orders} orders, none blocks)")
+    else:
+        lines.append(
+            f"verdict: BLOCKED ({result.blocked_orders} of {result.orders} orders block the "
+            f"unlink; {result.rows_rejected} row(s) rejected)"
+        )
+    lines.append(
+        f"rows: {result.rows_in} in, {result.rows_in - result.rows_rejected} audited, "
+        f"{result.rows_rejected} rejected"
+    )
+    shown = [f"{statuses.DSERS_LABELS.get(k, k)} {n}" for k, n in result.by_status.items() if n]
+    lines.append("orders by status: " + (", ".join(shown) or "none"))
+    lines.append("blocking: " + ", ".join(f"{r} {n}" for r, n in result.blocking.items()))
+    if result.aliexpress:
+        side = result.aliexpress
+        lines.append(
+            f"aliexpress: {side['matched_rows']} rows matched, {side['drifting_rows']} drifting, "
+            f"{len(side['not_in_export'])} AliExpress order(s) not in the export, "
+            f"{len(side['missing_on_aliexpress'])} export order(s) missing on AliExpress"
+        )
+    if result.blockers:
+        lines += ["", "Blocked orders:"]
+        for entry in result.blockers:
+            store = f"[{entry['store']}] " if entry["store"] else ""
+            numbers = ", ".join(entry["aliexpress_orders"]) or "no AliExpress order number"
+            lines.append(f"- {store}{entry['order']}: {', '.join(entry['reasons'])} ({numbers})")
+            for action in entry["actions"]:
+                lines += textwrap.wrap(
+                    action, WRAP, initial_indent="    -> ", subsequent_indent="       "
+                )
+    rejected = result.rejected + (result.aliexpress or {}).get("rejected", [])
+    if rejected:
+        lines += ["", "Rejected rows (not audited; fix the file and audit again):"]
+        lines += [f"- {r['file']} row {r['row']}: {r['reason']}" for r in rejected]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,119 @@
+"""What every notebook and page of relink shares: renderable results, colours, charts, records.
+
+- :class:`Shown` and :class:`Chart` render themselves in a notebook, with plain text beside
+  them so that nbval and terminals see the same facts;
+- the colours of a verdict and of the link's light, one palette for notebooks and pages;
+- :func:`figure_png` and :func:`figure_svg` turn matplotlib figures into reproducible bytes;
+- a notebook *record* is the small JSON result a notebook publishes under its own MIME type
+  (:data:`AUDIT_MIME` for the audit notebook, :data:`RUNBOOK_MIME` for the runbook) and that
+  ``relink batch`` reads back from the executed notebook (:func:`read_record`).
+
+matplotlib and IPython are imported inside the functions that need them: ``relink audit``
+imports this module and must stay quick.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from nbformat import NotebookNode
+
+AUDIT_MIME = "application/vnd.relink.audit+json"
+RUNBOOK_MIME = "application/vnd.relink.runbook+json"
+RECORD_MIMES = (AUDIT_MIME, RUNBOOK_MIME)
+
+SAFE_COLOUR, BLOCKED_COLOUR = "#1e7b34", "#b3261e"
+FAILED_COLOUR, CLEAR_COLOUR = "#6d4c9f", "#8fbf9a"
+LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": "#b26a00", "red": BLOCKED_COLOUR}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Something a notebook displays: HTML for people, plain text for nbval and terminals."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A PNG chart, with the numbers it draws as its plain text.
+
+    nbval does not compare PNG images (pixels vary with the freetype build), so the text is what
+    it checks: a change in the numbers fails validation, a change in anti-aliasing does not.
+    """
+
+    png: bytes
+    text: str
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def figure_png(figure: Figure) -> bytes:
+    """A matplotlib figure as PNG bytes, without the version stamp (same data, same bytes)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def figure_svg(figure: Figure) -> str:
+    """A matplotlib figure as an SVG document, without date or random ids (reproducible)."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "relink", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def publish_record(mime: str, record: dict[str, Any], text: str, account: str) -> None:
+    """Display ``record`` under ``mime`` (with ``text`` for people) in the running notebook.
+
+    Raises:
+        ValueError: ``mime`` is not one of :data:`RECORD_MIMES`.
+    """
+    from IPython.display import display
+
+    if mime not in RECORD_MIMES:
+        raise ValueError(f"{mime}: not a relink record type")
+    display({mime: record, "text/plain": text}, raw=True, metadata={mime: {"account": account}})
+
+
+def read_record(
+    notebook: NotebookNode | str | Path, mimes: tuple[str, ...] = RECORD_MIMES
+) -> dict[str, Any] | None:
+    """The last record of one of ``mimes`` in an executed notebook (or its path), or None.
+
+    None means the notebook holds none (the run failed before its last cell).
+
+    Raises:
+        OSError: the path cannot be read.
+        nbformat.reader.NotJSONError: the file is not a notebook.
+    """
+    import nbformat
+
+    if not isinstance(notebook, nbformat.NotebookNode):
+        notebook = nbformat.read(str(notebook), as_version=4)
+    for cell in reversed(notebook.cells):
+        for output in reversed(cell.get("outputs", [])):
+            data = output.get("data", {})
+            for mime in mimes:
+                if mime in data:
+                    return json.loads(json.dumps(data[mime]))  # plain dicts, not NotebookNodes
+    return None
