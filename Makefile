@@ -30,10 +30,10 @@ demo: install
 	@echo; echo "demo: sample exports in $(DEMO_DIR)/samples"
 	@echo "demo: batch summary in $(DEMO_DIR)/batch/summary.html (one notebook per account beside it)"
 
-## notebooks: rewrite the committed notebooks from their generators and store a run's outputs
+## notebooks: re-run the committed notebooks in place on the sample data, store their outputs,
+## and drop what changes on every run (each .ipynb is its own source: edit it in JupyterLab)
 notebooks: install
-	$(BIN)/python tools/make_notebooks.py
-	$(BIN)/python tools/make_runbook_notebook.py
+	$(BIN)/python tools/refresh_notebooks.py
 
 ## test: lint, then the whole suite
 test: install

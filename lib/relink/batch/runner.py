@@ -56,14 +56,16 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 from papermill.translators import PythonTranslator
 
-from relink.audit import statuses
+from relink.api.settings import read_env_file
 from relink.batch import summary as report
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.display import read_record
 from relink.errors import BatchError
+from relink.resources import AUDIT_NOTEBOOK, RUNBOOK_NOTEBOOK
 
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "audit.ipynb"
+DEFAULT_NOTEBOOK: Path = AUDIT_NOTEBOOK  # notebooks/audit.ipynb, packaged (relink.resources)
+RUNBOOK_NOTEBOOK: Path = RUNBOOK_NOTEBOOK  # runbook/change_aliexpress_account.ipynb, packaged
 ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per account by batch
 # Set per account from the manifest when the notebook declares them (the runbook does).
 TICKET_PARAMETERS = ("target_aliexpress_account", "ticket")
@@ -99,7 +101,7 @@ class AccountRun:
         return (self.result or {}).get("light") == "red"
 
     def summary_row(self, out_dir: Path) -> dict[str, Any]:
-        """One row of the summary (:data:`relink.batch.summary.SUMMARY_COLUMNS`).
+        """One row of the summary (:func:`relink.batch.summary.summary_columns`).
 
         The ticket columns (``ticket`` to ``api``) are empty for an audit result.
         """
@@ -121,7 +123,7 @@ class AccountRun:
             "verdict": result.get("verdict", ""),
             "orders": result.get("orders"),
             "blocked_orders": result.get("blocked_orders"),
-            **{reason: blocking.get(reason) for reason in statuses.BLOCKING_REASONS},
+            **{str(reason): count for reason, count in blocking.items()},
             "rows_in": result.get("rows_in"),
             "rows_rejected": result.get("rows_rejected"),
             "export": self.job.export.name,
@@ -359,8 +361,12 @@ def write_summary(batch: BatchReport) -> None:
     """Write ``summary.csv``, ``summary.json`` and ``summary.html`` into the output folder."""
     runs = batch.summary_order
     rows = [run.summary_row(batch.out_dir) for run in runs]
+    reasons = report.reasons_in(run.result for run in runs)
+    columns = report.summary_columns(reasons)
     with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=report.SUMMARY_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(
+            handle, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
+        )
         writer.writeheader()
         writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
     document = {
@@ -381,7 +387,9 @@ def write_summary(batch: BatchReport) -> None:
         generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
     tickets = any("light" in (run.result or {}) for run in runs)
     title = "relink batch ticket summary" if tickets else "relink batch audit summary"
-    page = report.summary_html(rows, title=title, generated=generated, tickets=tickets)
+    page = report.summary_html(
+        rows, title=title, generated=generated, reasons=reasons, tickets=tickets
+    )
     (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
 
 
@@ -541,8 +549,6 @@ def _copy(template: NotebookNode) -> NotebookNode:
 
 def _secrets() -> set[str]:
     """Secret values a parameter must not carry: from the environment and from ``.env``."""
-    from relink.runbook.connection import read_env_file
-
     try:
         from_file = read_env_file(".env")
     except (OSError, UnicodeDecodeError):

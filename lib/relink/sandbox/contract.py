@@ -1,13 +1,14 @@
 """The written contract: documented responses per route, and the OpenAPI document itself.
 
-``api/openapi.json`` is :func:`contract_document` written out (``relink sandbox openapi``); a
-test fails when the two differ, so the committed file always describes the server. Only the
+``api/openapi.json`` is :func:`relink.sandbox.app.contract_document` written out (``relink
+sandbox openapi``); a test fails when the two differ, so the committed file always describes
+the server. This module builds no application: the one that does (:mod:`relink.sandbox.app`)
+imports it. Only the
 ``/v1`` routes are in it: the sandbox's ``/_sandbox`` admin routes are not part of the contract.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ from fastapi import FastAPI
 from fastapi import Path as PathParam
 from fastapi.openapi.utils import get_openapi
 
-from relink.sandbox.models import ConflictResponse, ErrorResponse, RateLimitedResponse
+from relink.api.models import ConflictResponse, ErrorResponse, RateLimitedResponse
+from relink.resources import OPENAPI_CONTRACT
 
 TITLE = "relink account API"
 VERSION = "1.0.0"
@@ -41,7 +43,8 @@ change (the account's lease), disconnect, link, read the link state, close the c
 """
 
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
-CONTRACT_PATH = Path(__file__).resolve().parents[3] / "api" / "openapi.json"
+# api/openapi.json, packaged as relink.bundled_api (the repository's own file in a checkout).
+CONTRACT_PATH: Path = OPENAPI_CONTRACT
 
 
 def account_id_path(description: str, examples: list[str]) -> Any:
@@ -179,15 +182,3 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def contract_document() -> dict[str, Any]:
-    """The contract as the code defines it (built without any database)."""
-    from relink.sandbox.app import SandboxSettings, build_api
-
-    return build_api(SandboxSettings(db_path=Path("unused.sqlite"))).openapi()
-
-
-def contract_text() -> str:
-    """The contract as ``api/openapi.json`` holds it: indented JSON, one trailing newline."""
-    return json.dumps(contract_document(), indent=2, ensure_ascii=False) + "\n"
