@@ -26,7 +26,16 @@ from typing import Any
 
 
 class RelinkError(Exception):
-    """Root of every error relink raises on purpose."""
+    """Root of every error relink raises on purpose.
+
+    In a notebook, IPython shows what ``_render_traceback_`` returns instead of a traceback:
+    the analyst reads one line saying what is wrong (which file, which account), not twenty
+    lines of relink internals. The cell still fails, so papermill and ``relink batch`` record
+    the run as failed at that cell.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"relink: {type(self).__name__}: {self}"]
 
 
 class InputError(RelinkError):
@@ -45,7 +54,9 @@ class ExportError(InputError):
 class ApiError(RelinkError):
     """The account API refused or failed a call.
 
-    Carries the HTTP status, the server's machine code and its request id when known.
+    Carries the HTTP status, the server's machine code, the server's own message
+    (``server_message``: its sentence alone, without the operation, status and code the full
+    message adds) and its request id, each when known.
     """
 
     def __init__(
@@ -56,11 +67,13 @@ class ApiError(RelinkError):
         code: str | None = None,
         request_id: str | None = None,
         details: dict[str, Any] | None = None,
+        server_message: str | None = None,
     ) -> None:
         self.status = status
         self.code = code
         self.request_id = request_id
         self.details = details or {}
+        self.server_message = server_message
         suffix = f" (request {request_id})" if request_id else ""
         super().__init__(f"{message}{suffix}")
 

@@ -54,8 +54,8 @@ class Seeded:
         url = f"{self.url}/v1/accounts/{self.account_id}{tail}"
         return requests.request(method, url, headers=headers, timeout=10, **kwargs)
 
-    def audit_operations(self) -> list[str]:
-        return [entry["operation"] for entry in self.admin.audit(self.account_id)]
+    def operations(self) -> list[str]:
+        return [entry["operation"] for entry in self.admin.operations(self.account_id)]
 
     def open_change(
         self,

@@ -44,7 +44,7 @@ def test_concurrent_disconnects_disconnect_once(clear):
     assert len(done) == 1
     assert all(isinstance(e, ConflictError) for e in refused), refused
     assert {e.code for e in refused} <= {"not_linked", "operation_in_progress"}
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 def test_two_tickets_racing_one_opens_its_change_and_disconnects(clear):
@@ -70,7 +70,7 @@ def test_two_tickets_racing_one_opens_its_change_and_disconnects(clear):
     assert refused[0].holder["change_id"] == done[0].change_id
     opened = clear.admin.changes(clear.account_id)
     assert [c["change_id"] for c in opened] == [done[0].change_id]
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 def test_concurrent_repeats_of_one_key_disconnect_once(clear):
@@ -85,7 +85,7 @@ def test_concurrent_repeats_of_one_key_disconnect_once(clear):
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
     assert sum(not o.replayed for o in outcomes) == 1
     assert len({o.request_id for o in outcomes if not o.replayed}) == 1
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 def test_disconnect_and_link_racing_never_interleave(clear):
@@ -98,9 +98,9 @@ def test_disconnect_and_link_racing_never_interleave(clear):
         return _disconnect(clients[index], clear.account_id, change.change_id)
 
     _all_at_once(CALLERS, disconnect_or_link)
-    # the audit log must read as one call after another: replay it on a model of the link
+    # the operation log must read as one call after another: replay it on a model of the link
     linked = OLD_AE
-    for entry in clear.admin.audit(clear.account_id):
+    for entry in clear.admin.operations(clear.account_id):
         if entry["operation"] == "disconnect":
             assert linked is not None and entry["detail"]["aliexpress_account"] == linked
             linked = None

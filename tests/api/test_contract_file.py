@@ -10,10 +10,10 @@ from typing import get_args
 
 import requests
 
+from relink.api.models import StatusFilter
 from relink.audit.statuses import DSERS_STATUSES
-from relink.sandbox.app import SandboxSettings, build_api
-from relink.sandbox.contract import CONTRACT_PATH, contract_text
-from relink.sandbox.models import StatusFilter
+from relink.sandbox.app import SandboxSettings, build_api, contract_text
+from relink.sandbox.contract import CONTRACT_PATH
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -61,7 +61,7 @@ def test_a_lost_disconnect_answer_is_replayed_not_repeated(clear, kind):
         clear.account_id, change_id=change.change_id, expected_aliexpress_account=OLD_AE
     )
     assert result.replayed  # the retry, same key, got the first answer back
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 def test_slow_answers_within_the_timeout_succeed(blocked):

@@ -50,7 +50,7 @@ def test_disconnect_names_a_change_that_is_not_held(clear, seed):
     error = _refusal(lambda: _disconnect(clear, change.change_id))
     assert error.code == "change_not_held" and "abandoned" in str(error)
     assert error.holder is None
-    assert clear.audit_operations() == []
+    assert clear.operations() == []
 
 
 def test_link_needs_the_change_held(clear):
@@ -81,7 +81,7 @@ def test_unlink_only_when_the_target_is_logged_in(clear):
     error = _refusal(lambda: _disconnect(clear, change.change_id))
     assert error.code == "target_not_logged_in"
     assert f"log in to {NEW_AE}" in str(error)
-    assert clear.audit_operations() == []
+    assert clear.operations() == []
 
 
 def test_link_only_the_changes_target(clear):
@@ -102,7 +102,7 @@ def test_link_only_the_logged_in_account(clear):
     client = clear.client()
     error = _refusal(lambda: client.link(clear.account_id, NEW_AE, change_id=change.change_id))
     assert error.code == "wrong_aliexpress_account"
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 # ---- force: permission, acknowledgement, blockers as acknowledged ----
@@ -114,7 +114,7 @@ def test_force_without_the_override_permission_is_403(blocked):
     error = _refusal(lambda: _force(blocked, change.change_id))
     assert isinstance(error, AuthError)
     assert (error.status, error.code) == (403, "override_not_permitted")
-    assert blocked.audit_operations() == []
+    assert blocked.operations() == []
 
 
 def test_the_account_read_tells_the_override_permission(seed):
@@ -142,11 +142,11 @@ def test_force_is_refused_when_an_order_appears_after_the_acknowledgement(seed):
     assert error.code == "blockers_changed" and "alpha/#1099" in str(error)
     current = {(b["store"], b["order"]) for b in error.blockers}
     assert current == {*BLOCKERS, ("alpha", "#1099")}
-    assert account.audit_operations() == []
+    assert account.operations() == []
     # acknowledging what blocks now lets the override through, stranding exactly those
     result = _force(account, change.change_id, acknowledged=sorted(current))
-    assert set(result.acknowledged_blockers) == current
-    assert ("alpha", "#1099") in {(s["store"], s["order"]) for s in result.stranded}
+    assert {(a.store, a.order) for a in result.acknowledged_blockers} == current
+    assert ("alpha", "#1099") in {(s.store, s.order) for s in result.stranded}
 
 
 def test_force_is_refused_when_an_acknowledged_blocker_is_gone(seed):
@@ -187,4 +187,4 @@ def test_guards_run_in_the_documented_order(seed):
         "acknowledgement_required",
         "blockers_changed",
     ]
-    assert account.audit_operations() == []
+    assert account.operations() == []

@@ -29,7 +29,7 @@ def test_post_without_a_key_is_400(clear):
         response = clear.call("POST", tail, json=body)
         assert response.status_code == 400, tail
         assert response.json()["error"]["code"] == "idempotency_key_required"
-    assert clear.audit_operations() == []
+    assert clear.operations() == []
 
 
 def test_replayed_disconnect_returns_the_first_answer_and_disconnects_once(clear):
@@ -41,7 +41,7 @@ def test_replayed_disconnect_returns_the_first_answer_and_disconnects_once(clear
     assert first.headers["Idempotent-Replayed"] == "false"
     assert again.headers["Idempotent-Replayed"] == "true"
     assert first.headers["X-Request-Id"] != again.headers["X-Request-Id"]
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
     # a new key is a new request: nothing is linked any more
     fresh = clear.call("POST", "/disconnect", key="twice", json=_body(change))
     assert fresh.status_code == 409 and fresh.json()["error"]["code"] == "not_linked"
@@ -82,7 +82,7 @@ def test_same_key_with_another_body_is_refused(clear):
             idempotency_key="k-1",
         )
     assert caught.value.status == 422 and caught.value.code == "idempotency_key_reused"
-    assert clear.audit_operations() == ["disconnect"]
+    assert clear.operations() == ["disconnect"]
 
 
 def test_one_key_for_two_changes_is_reuse_not_replay(clear):
@@ -129,4 +129,4 @@ def test_client_uses_the_callers_key_and_reports_replays(clear):
     assert again.idempotency_key == "journaled-2"
     # after a crash, the runbook re-sends its journaled key and learns the disconnect was done
     assert disconnect().replayed
-    assert clear.audit_operations() == ["disconnect", "link"]
+    assert clear.operations() == ["disconnect", "link"]

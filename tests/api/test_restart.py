@@ -52,7 +52,7 @@ def test_restart_keeps_accounts_links_clock_replays_and_quota(tmp_path):
         )
         assert replay.replayed and replay.request_id != done.request_id
         assert second.admin.clock() >= clock_before
-        assert [e["operation"] for e in second.admin.audit("acct-kept")] == ["disconnect"]
+        assert [e["operation"] for e in second.admin.operations("acct-kept")] == ["disconnect"]
         assert client.current_change("acct-kept").change_id == change.change_id  # the lease too
         client.link("acct-kept", NEW_AE, change_id=change.change_id)
         with pytest.raises(RateLimitedError):

@@ -14,7 +14,7 @@ def test_sync_copies_aliexpress_states_into_dsers(blocked):
     client = blocked.client()
     result = client.sync(blocked.account_id)
     assert result.request_id and result.idempotency_key and not result.replayed
-    changed = {(c["store"], c["order"], c["after"]) for c in result.changes}
+    changed = {(c.store, c.order, c.after) for c in result.changes}
     # the hidden in-flight order now shows what AliExpress says: paid, awaiting shipment
     assert ("beta", "#1006", "awaiting_shipment") in changed
     orders = {(o.store, o.order): o for o in client.orders(blocked.account_id)}

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from relink.api.client import Client
+from relink.api.settings import api_settings, read_env_file
 from relink.errors import ApiConnectionError, ApiError, InputError
-from relink.runbook.connection import Connection, api_settings, read_env_file
+from relink.runbook.connection import Connection
 
 SECRET = "tok-SECRET-transport"
 

@@ -25,7 +25,7 @@ def test_disconnect_needs_confirm(clear):
     response = clear.call("POST", "/disconnect", key="k2", json={"confirm": True})
     assert response.status_code == 422  # change_id and expected_aliexpress_account are required
     assert response.json()["error"]["code"] == "invalid_request"
-    assert clear.audit_operations() == []
+    assert clear.operations() == []
 
 
 def test_disconnect_is_refused_with_the_blocking_orders(blocked):
@@ -46,7 +46,7 @@ def test_disconnect_is_refused_with_the_blocking_orders(blocked):
         ("beta", "#1007"): ["unknown_status"],
     }
     assert blocked.client().account(blocked.account_id).linked_aliexpress_account == OLD_AE
-    assert blocked.audit_operations() == []
+    assert blocked.operations() == []
 
 
 def test_force_needs_a_written_reason(seed):
@@ -78,10 +78,10 @@ def test_forced_disconnect_strands_the_in_flight_orders(seed):
     )
     assert result.forced and result.disconnected_aliexpress_account == OLD_AE
     assert result.change_id == change.change_id
-    assert set(result.acknowledged_blockers) == set(FORCE_BLOCKERS)
-    stranded = {(s["store"], s["order"]) for s in result.stranded}
+    assert {(a.store, a.order) for a in result.acknowledged_blockers} == set(FORCE_BLOCKERS)
+    stranded = {(s.store, s.order) for s in result.stranded}
     assert stranded == {("alpha", "#1001"), ("alpha", "#1002"), ("alpha", "#1005")}
-    entry = account.admin.audit(account.account_id)[0]
+    entry = account.admin.operations(account.account_id)[0]
     assert entry["operation"] == "disconnect"
     assert entry["detail"]["reason"] == "merchant insists, ticket 42"
     assert (entry["detail"]["ticket"], entry["detail"]["operator"]) == ("T-42", "sam")
@@ -107,7 +107,7 @@ def test_stranded_orders_never_sync_again_even_when_aliexpress_moves_on(seed):
     client.link(account.account_id, NEW_AE, change_id=change.change_id)
     account.admin.advance(days=30)  # everything on AliExpress has closed, shipped or completed
     result = client.sync(account.account_id)
-    assert {(s["store"], s["order"]) for s in result.stranded} >= {("alpha", "#1002")}
+    assert {(s.store, s.order) for s in result.stranded} >= {("alpha", "#1002")}
     stuck = {(o.store, o.order): o for o in client.orders(account.account_id)}["alpha", "#1002"]
     assert stuck.stranded and stuck.dsers_status == "awaiting_shipment"
     assert stuck.parts[0].aliexpress_status == "FINISH"  # AliExpress completed it ...
@@ -134,7 +134,7 @@ def test_disconnect_when_clear_then_link_then_finish_the_change(clear):
     closed = client.close_change(clear.account_id, change.change_id)
     assert closed.state == "finished" and closed.closed_at
     assert client.current_change(clear.account_id) is None
-    assert clear.audit_operations() == ["disconnect", "link"]
+    assert clear.operations() == ["disconnect", "link"]
 
 
 def test_link_while_another_is_still_linked_is_409(clear):
@@ -143,7 +143,7 @@ def test_link_while_another_is_still_linked_is_409(clear):
         clear.client().link(clear.account_id, NEW_AE, change_id=change.change_id)
     assert caught.value.code == "already_linked" and caught.value.blockers == []
     assert OLD_AE in str(caught.value)
-    assert clear.audit_operations() == []
+    assert clear.operations() == []
 
 
 def test_disconnect_with_nothing_linked_is_409(seed):

@@ -126,7 +126,7 @@ def test_e2e_runbook_browser_blocked_to_green(
     confirm.locator(".relink-cancel-unlink").click()
     expect(confirm).to_have_count(0, timeout=STEP)
     expect(status).to_contain_text("nothing was sent", timeout=STEP)
-    assert admin.audit(account.account_id) == []
+    assert admin.operations(account.account_id) == []
     step["unlink"].click()
     expect(confirm).to_be_visible(timeout=STEP)
     confirm.locator(".relink-confirm-unlink").click()
@@ -156,7 +156,7 @@ def test_e2e_runbook_browser_blocked_to_green(
     assert shot.stat().st_size > 0
 
     # the server saw exactly one disconnect and one link, in that order
-    operations = [entry["operation"] for entry in admin.audit(account.account_id)]
+    operations = [entry["operation"] for entry in admin.operations(account.account_id)]
     assert operations == ["disconnect", "link"]
     # and the kernel journaled every step in the lab's folder
     journal = lab_server.root / "runs" / account.account_id / "journal.jsonl"

@@ -112,7 +112,7 @@ def test_unreadable_export_fails_the_run_with_a_one_line_message(fixture_account
     executed = nbformat.read(output, as_version=4)
     errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert len(errors) == 1
-    assert errors[0].traceback == [f"relink: cannot audit: {failure.value.evalue}"]
+    assert errors[0].traceback == [f"relink: ExportError: {failure.value.evalue}"]
     assert read_recorded_result(executed) is None
 
 

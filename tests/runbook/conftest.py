@@ -67,7 +67,7 @@ class Account:
         )
 
     def operations(self) -> list[str]:
-        return [entry["operation"] for entry in self.admin.audit(self.account_id)]
+        return [entry["operation"] for entry in self.admin.operations(self.account_id)]
 
     def journal_text(self) -> str:
         return self.journal_path.read_text(encoding="utf-8")

@@ -8,9 +8,10 @@ import sys
 
 import pytest
 
+from relink.api.settings import api_settings, read_env_file
 from relink.errors import InputError
 from relink.runbook import journal as jr
-from relink.runbook.connection import api_settings, connect, read_env_file
+from relink.runbook.connection import connect
 from relink.runbook.guards import parse_steps
 
 

@@ -83,7 +83,7 @@ def test_blocked_account_to_green_link(seed, clock):
     started = [e for e in entries if e["phase"] == "started"]
     assert [e["step"] for e in started] == ["unlink", "relink"]
     # the started line carries the key the server recorded for the disconnect
-    server = acct.admin.audit(acct.account_id)
+    server = acct.admin.operations(acct.account_id)
     assert started[0]["idempotency_key"] == server[0]["idempotency_key"]
     assert started[0]["request"]["expected_aliexpress_account"] == OLD_AE
     assert finished[5]["outcome"] == "done" and finished[5]["before"]["linked"] == OLD_AE
@@ -195,7 +195,7 @@ def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
     assert book.unlink(confirm=True).outcome == "refused"  # no reason written
     result = book.unlink(confirm=True, override_reason="Merchant accepts, ticket #88 in writing")
     assert result.outcome == "done", result.message
-    [disconnect] = acct.admin.audit(acct.account_id)
+    [disconnect] = acct.admin.operations(acct.account_id)
     assert disconnect["detail"]["forced"] is True
     assert disconnect["detail"]["reason"] == "Merchant accepts, ticket #88 in writing"
     started = [json.loads(x) for x in acct.journal_text().splitlines() if '"started"' in x]

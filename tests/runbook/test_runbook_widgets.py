@@ -123,7 +123,7 @@ def test_override_reason_from_the_confirmation_box(seed, clock):
     panel.override.value = "Merchant insists, written on ticket #91"
     panel.confirm_button.click()
     assert "Unlink: done" in panel.status.value and "Override recorded" in panel.status.value
-    assert acct.admin.audit(acct.account_id)[0]["detail"]["reason"].endswith("ticket #91")
+    assert acct.admin.operations(acct.account_id)[0]["detail"]["reason"].endswith("ticket #91")
     assert panel.override.value == ""
 
 

@@ -51,7 +51,7 @@ def test_unreadable_export_renders_as_one_line(write_csv) -> None:
     with pytest.raises(ExportError) as error:
         notebook.open_audit(str(broken))
     (line,) = error.value._render_traceback_()  # what IPython shows instead of a traceback
-    assert line == f"relink: cannot audit: {error.value}" and "broken.csv" in line
+    assert line == f"relink: ExportError: {error.value}" and "broken.csv" in line
 
 
 def test_banner_colour_and_counts(blocked, safe) -> None:

@@ -1,14 +1,16 @@
 """The account API's client: one method per operation, retries on the adapter, one error mapping.
 
 :mod:`~relink.api.client` calls the contract (``api/openapi.json``);
+:mod:`~relink.api.models` defines the contract's types once (pydantic, shared with the sandbox);
+:mod:`~relink.api.results` makes them the client's results (plus request id, key, replay);
 :mod:`~relink.api.transport` holds the HTTP plumbing (session, retries, auth, the mapping of
 failures to :mod:`relink.errors` types). No business rule lives here.
 """
 
-from relink.api.client import (
+from relink.api.client import Client
+from relink.api.results import (
     Account,
     Change,
-    Client,
     DisconnectOutcome,
     LinkState,
     Order,

@@ -13,7 +13,8 @@
                                idempotency_key=journaled_key)
     journal(result.request_id, result.idempotency_key)
 
-Results are frozen dataclasses; each carries the ``request_id`` of the answer it came from, and
+Results are the contract's models (:mod:`relink.api.models`), frozen, parsed from each answer
+(see :mod:`relink.api.results`); each carries the ``request_id`` of the answer it came from, and
 the POST results also the ``idempotency_key`` sent and whether the answer was a ``replayed``
 one. Failures raise :mod:`relink.errors` types (see :mod:`relink.api.transport` for retries and the
 error mapping). Every call has a ``(connect, read)`` timeout. The token never appears in
@@ -25,140 +26,38 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
+from relink.api.results import (
+    Account,
+    Change,
+    DisconnectOutcome,
+    LinkState,
+    Order,
+    OrderPage,
+    Part,
+    SyncOutcome,
+    parse,
+)
 from relink.api.transport import Answer, build_session, check_base_url, send
 from relink.errors import AuthError, NotFoundError, RelinkError
 
-T = TypeVar("T")
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "Account",
+    "Change",
+    "Client",
+    "DisconnectOutcome",
+    "LinkState",
+    "Order",
+    "Part",
+    "SyncOutcome",
+    "Timeout",
+]
+
 Timeout = tuple[float, float]
 DEFAULT_TIMEOUT: Timeout = (3.05, 15.0)
-
-
-@dataclass(frozen=True)
-class Account:
-    """A DSers account and the AliExpress side of its settings."""
-
-    account_id: str
-    stores: tuple[str, ...]
-    linked_aliexpress_account: str | None
-    whitelisted: bool
-    logged_in_aliexpress_account: str | None
-    request_id: str | None
-    permissions: tuple[str, ...] = ()  # what this token may do here beyond reading: "override"
-
-
-@dataclass(frozen=True)
-class Change:
-    """One ticket's change of an account's link: a lease, one open at a time per account.
-
-    ``state`` is open, finished or abandoned; times are ISO 8601 strings (server time).
-    """
-
-    change_id: str
-    account_id: str
-    ticket: str
-    operator: str
-    from_aliexpress_account: str | None
-    to_aliexpress_account: str
-    state: str
-    opened_at: str
-    renewed_at: str
-    expires_at: str
-    closed_at: str | None
-    request_id: str | None
-    idempotency_key: str | None = None
-    replayed: bool = False
-
-
-@dataclass(frozen=True)
-class Part:
-    """One AliExpress order of a store order (``aliexpress_status`` is the AE order_status)."""
-
-    aliexpress_order_id: str
-    dsers_status: str | None
-    aliexpress_status: str | None
-    end_reason: str | None
-    logistics_status: str | None
-    tracking_number: str | None
-    stranded: bool
-
-
-@dataclass(frozen=True)
-class Order:
-    """A store order with its parts; ``blocking_reasons`` empty when it does not block."""
-
-    store: str
-    order: str
-    dsers_status: str | None
-    dsers_label: str
-    parts: tuple[Part, ...]
-    blocking: bool
-    blocking_reasons: tuple[str, ...]
-    stranded: bool
-    request_id: str | None
-
-
-@dataclass(frozen=True)
-class SyncOutcome:
-    """What a sync changed (``changes``: dicts with store, order, part, before, after)."""
-
-    account_id: str
-    synced_parts: int
-    changes: tuple[dict[str, Any], ...]
-    stranded: tuple[dict[str, str], ...]
-    remaining_today: int
-    next_sync_at: str
-    request_id: str | None
-    idempotency_key: str
-    replayed: bool
-
-
-@dataclass(frozen=True)
-class DisconnectOutcome:
-    """A done disconnect; ``stranded`` lists the orders DSers will no longer sync."""
-
-    account_id: str
-    disconnected_aliexpress_account: str
-    forced: bool
-    reason: str | None
-    stranded: tuple[dict[str, str], ...]
-    request_id: str | None
-    idempotency_key: str
-    replayed: bool
-    change_id: str | None = None
-    acknowledged_blockers: tuple[tuple[str, str], ...] = ()  # (store, order) forced past
-
-
-@dataclass(frozen=True)
-class LinkState:
-    """The link and its light: green (whitelisted), amber (not whitelisted), red (no link)."""
-
-    account_id: str
-    linked_aliexpress_account: str | None
-    whitelisted: bool
-    light: str
-    request_id: str | None
-    idempotency_key: str | None = None
-    replayed: bool = False
-
-
-def _build(kind: type[T], body: dict[str, Any], **extra: Any) -> T:
-    """A result dataclass from a JSON body: its fields picked by name, lists made tuples.
-
-    Fields the server sends but the dataclass lacks are ignored, so a server adding fields does
-    not break older clients.
-    """
-    values = {}
-    for item in fields(kind):  # type: ignore[arg-type]
-        if item.name in extra:
-            values[item.name] = extra[item.name]
-        elif item.name in body:
-            value = body[item.name]
-            values[item.name] = tuple(value) if isinstance(value, list) else value
-    return kind(**values)
 
 
 class Client:
@@ -259,7 +158,7 @@ class Client:
     def account(self, account_id: str, *, timeout: Timeout | None = None) -> Account:
         """Read the account. Raises AuthError, NotFoundError, ApiError subclasses."""
         answer = self._call("GET", self._path(account_id), operation="account", timeout=timeout)
-        return _build(Account, answer.body, request_id=answer.request_id)
+        return parse(Account, answer, "account")
 
     def iter_orders(
         self,
@@ -287,9 +186,10 @@ class Client:
                 params=params,
                 timeout=timeout,
             )
-            for order in answer.body["orders"]:
-                yield _order(order, answer.request_id)
-            cursor = answer.body.get("next_cursor")
+            page = parse(OrderPage, answer, "orders")
+            for order in page.orders:
+                yield order.model_copy(update={"request_id": page.request_id})
+            cursor = page.next_cursor
             if not cursor:
                 return
 
@@ -323,15 +223,7 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
-        return _build(
-            SyncOutcome,
-            answer.body,
-            remaining_today=answer.body["quota"]["remaining_today"],
-            next_sync_at=answer.body["quota"]["next_sync_at"],
-            request_id=answer.request_id,
-            idempotency_key=key,
-            replayed=answer.replayed,
-        )
+        return parse(SyncOutcome, answer, "sync", key)
 
     def open_change(
         self,
@@ -365,7 +257,7 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
-        return _change(answer, key)
+        return parse(Change, answer, "open_change", key)
 
     def current_change(self, account_id: str, *, timeout: Timeout | None = None) -> Change | None:
         """The change holding the account, or None when no change is open.
@@ -384,7 +276,7 @@ class Client:
             if exc.code == "no_open_change":
                 return None
             raise
-        return _change(answer, None)
+        return parse(Change, answer, "current_change")
 
     def close_change(
         self,
@@ -409,7 +301,7 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
-        return _change(answer, key)
+        return parse(Change, answer, "close_change", key)
 
     def disconnect(
         self,
@@ -458,17 +350,7 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
-        acknowledged = tuple(
-            (ref["store"], ref["order"]) for ref in answer.body.get("acknowledged_blockers") or []
-        )
-        return _build(
-            DisconnectOutcome,
-            answer.body,
-            acknowledged_blockers=acknowledged,
-            request_id=answer.request_id,
-            idempotency_key=key,
-            replayed=answer.replayed,
-        )
+        return parse(DisconnectOutcome, answer, "disconnect", key)
 
     def link(
         self,
@@ -496,36 +378,11 @@ class Client:
             idempotency_key=key,
             timeout=timeout,
         )
-        return _link_state(answer, key)
+        return parse(LinkState, answer, "link", key)
 
     def link_state(self, account_id: str, *, timeout: Timeout | None = None) -> LinkState:
         """Read the link state. Raises AuthError, NotFoundError, ApiError subclasses."""
         answer = self._call(
             "GET", self._path(account_id, "/link"), operation="link_state", timeout=timeout
         )
-        return _link_state(answer, None)
-
-
-def _change(answer: Answer, key: str | None) -> Change:
-    return _build(
-        Change,
-        answer.body,
-        request_id=answer.request_id,
-        idempotency_key=key,
-        replayed=answer.replayed,
-    )
-
-
-def _order(body: dict[str, Any], request_id: str | None) -> Order:
-    parts = tuple(_build(Part, part) for part in body["parts"])
-    return _build(Order, body, parts=parts, request_id=request_id)
-
-
-def _link_state(answer: Answer, key: str | None) -> LinkState:
-    return _build(
-        LinkState,
-        answer.body,
-        request_id=answer.request_id,
-        idempotency_key=key,
-        replayed=answer.replayed,
-    )
+        return parse(LinkState, answer, "link_state")

@@ -165,13 +165,16 @@ def _error_body(response: requests.Response) -> dict[str, Any]:
 def error_from_response(response: requests.Response, operation: str) -> ApiError:
     """The typed error for a failed answer (any status >= 400).
 
-    The message names the operation, the status, the server's code and message; the request id
+    The message names the operation, the status, the server's code and message; the server's
+    message alone is ``server_message`` (the HTTP reason when the body has none); the request id
     (from the body, else the ``X-Request-Id`` header) is on the error and in its message.
     """
     error = _error_body(response)
     status = response.status_code
     code = error.get("code") if isinstance(error.get("code"), str) else None
-    server_message = error.get("message") or response.reason or "no message"
+    server_message = error.get("message")
+    if not isinstance(server_message, str) or not server_message:
+        server_message = response.reason or "no message"
     request_id = error.get("request_id") or response.headers.get("X-Request-Id")
     message = f"{operation}: HTTP {status} {code or ''}".rstrip() + f": {server_message}"
     details: dict[str, Any] = {}
@@ -195,7 +198,14 @@ def error_from_response(response: requests.Response, operation: str) -> ApiError
         kind = ServerError
     else:
         kind = ApiError
-    return kind(message, status=status, code=code, request_id=request_id, details=details)
+    return kind(
+        message,
+        status=status,
+        code=code,
+        request_id=request_id,
+        details=details,
+        server_message=server_message,
+    )
 
 
 def error_from_exception(exc: requests.RequestException, operation: str) -> ApiConnectionError:

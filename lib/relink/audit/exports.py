@@ -137,7 +137,7 @@ def read_export(path: str | Path) -> Export:
 
 
 def read_aliexpress(path: str | Path) -> AliExpressSide:
-    """Read the AliExpress-side file (format in DOMAIN.md).
+    """Read the AliExpress-side file (:data:`ALIEXPRESS_COLUMNS`; the README documents them).
 
     Rows without an AliExpress order number, and rows that repeat an order number with a
     different status, are rejected with a reason.
@@ -257,18 +257,12 @@ def _status_keys(labels: pd.Series) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[codes], categories=known)
 
 
-def describe_columns(specs: tuple[ColumnSpec, ...]) -> list[tuple[str, str, bool]]:
-    """The alias table, for documentation: (column, aliases in precedence order, required)."""
-    return [(spec.name, ", ".join(spec.aliases), spec.required) for spec in specs]
-
-
 __all__ = [
     "ALIEXPRESS_COLUMNS",
     "ORDER_COLUMNS",
     "AliExpressSide",
     "Export",
     "ExportError",
-    "describe_columns",
     "read_aliexpress",
     "read_export",
 ]

@@ -31,7 +31,6 @@ from relink.display import (
     figure_png,
     publish_record,
 )
-from relink.errors import RelinkError
 from relink.samples import bundled_sample
 
 DEFAULT_SAMPLE = "northwind-home"
@@ -68,16 +67,8 @@ def open_audit(
         sample = bundled_sample(DEFAULT_SAMPLE)
         export = sample.export
         side = Path(aliexpress_path) if aliexpress_path else sample.aliexpress
-    try:
-        orders = read_export(export)
-        aliexpress = read_aliexpress(side) if side else None
-    except RelinkError as exc:
-        # IPython shows what _render_traceback_ returns instead of a traceback: the analyst
-        # reads which file is wrong and why, not twenty lines of relink internals.
-        # (The message is bound now: Python unbinds ``exc`` when the except block ends.)
-        shown = [f"relink: cannot audit: {exc}"]
-        exc._render_traceback_ = lambda: shown  # type: ignore[attr-defined]
-        raise
+    orders = read_export(export)
+    aliexpress = read_aliexpress(side) if side else None
     return NotebookAudit(account or export.stem, export, side, audit(orders, aliexpress))
 
 

@@ -7,6 +7,7 @@ or a single pair of statuses is decided here, so the rules can be read in one pl
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # DSers order statuses, in the order of DSers' own tabs.
@@ -77,6 +78,27 @@ ACTIONS: dict[str, str] = {
         "(the drift column says what the sync will change)."
     ),
 }
+
+
+def action_text(reason: str, unpaid: Sequence[str] = (), drift: Sequence[str] = ()) -> str:
+    """The action that clears ``reason`` for one order, naming what to act on.
+
+    ``unpaid``: its unpaid AliExpress order numbers (named in the awaiting-payment action);
+    ``drift``: what a sync will change, one sentence per drifting part (the sync action).
+    The one place the action sentences are worded; :data:`ACTIONS` is their generic form.
+    """
+    numbers = list(dict.fromkeys(unpaid))
+    if reason == AWAITING_PAYMENT and numbers:
+        many = len(numbers) > 1
+        return (
+            f"Ask the merchant to cancel unpaid AliExpress order{'s' if many else ''} "
+            f"{', '.join(numbers)}, then sync so DSers shows {'them' if many else 'it'} as "
+            "Canceled."
+        )
+    if reason == SYNC_DRIFT and drift:
+        return "Sync from AliExpress: " + " ".join(drift)
+    return ACTIONS.get(reason, "Look the order up in DSers.")
+
 
 # What an AliExpress order_status implies on the DSers side.
 AE_AWAITING_PAYMENT = "awaiting_payment"

@@ -19,6 +19,45 @@ SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
+class Blocker:
+    """One store order standing in the way of an unlink: why, and what clears each reason.
+
+    The one shape of a blocked order, whether an export's audit, the live API or a refused
+    disconnect found it. ``statuses`` lists the DSers status of each of its parts (a split
+    order may show "fulfilled" for one and "awaiting_shipment" for another).
+    """
+
+    store: str
+    order: str
+    statuses: tuple[str, ...]
+    reasons: tuple[str, ...]
+    aliexpress_orders: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "store": self.store,
+            "order": self.order,
+            "statuses": list(self.statuses),
+            "reasons": list(self.reasons),
+            "aliexpress_orders": list(self.aliexpress_orders),
+            "actions": list(self.actions),
+        }
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> Blocker:
+        """From an entry of :attr:`AuditResult.blockers` (the JSON result's shape)."""
+        return cls(
+            store=entry["store"],
+            order=entry["order"],
+            statuses=tuple(entry["statuses"]),
+            reasons=tuple(entry["reasons"]),
+            aliexpress_orders=tuple(entry["aliexpress_orders"]),
+            actions=tuple(entry["actions"]),
+        )
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """The verdict on one account, with everything needed to act on it.
 
@@ -285,16 +324,4 @@ _ACTION_TEXT = dict(statuses.ACTIONS)
 
 
 def _action(reason: str, unpaid: list[str], drifts: list[dict[str, Any]]) -> str:
-    """The action that clears ``reason`` for this order, naming its AliExpress orders."""
-    if reason == statuses.AWAITING_PAYMENT:
-        numbers = list(dict.fromkeys(unpaid)) if len(unpaid) > 1 else unpaid
-        if numbers:
-            many = len(numbers) > 1
-            return (
-                f"Ask the merchant to cancel unpaid AliExpress order{'s' if many else ''} "
-                f"{', '.join(numbers)}, then sync so DSers shows "
-                f"{'them' if many else 'it'} as Canceled."
-            )
-    if reason == statuses.SYNC_DRIFT and drifts:
-        return "Sync from AliExpress: " + " ".join(d["sync_will"] for d in drifts)
-    return _ACTION_TEXT[reason]
+    return statuses.action_text(reason, unpaid, [d["sync_will"] for d in drifts])

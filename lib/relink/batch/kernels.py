@@ -119,8 +119,9 @@ class ForkedKernel:
 class KernelPool:
     """Hands out fresh kernels, keeping ``size`` of them starting ahead of demand.
 
-    Use as ``async with KernelPool(n) as pool: kernel = await pool.acquire()``; the caller
-    kills each kernel it acquired when done with it; closing the pool kills any left.
+    ``await pool.start()``, then ``kernel = await pool.acquire()`` per run and
+    ``pool.release(kernel)`` after it (the kernel is killed); ``await pool.close()`` kills any
+    left.
     """
 
     def __init__(
@@ -135,13 +136,6 @@ class KernelPool:
         self._numbers = itertools.count(1)
         self._starting: list[asyncio.Task[ForkedKernel]] = []
         self._kernels: set[ForkedKernel] = set()
-
-    async def __aenter__(self) -> KernelPool:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
 
     async def start(self) -> None:
         """Start the fork server (its imports take a second or two) and the first kernels.

@@ -8,9 +8,9 @@ functions that draw.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from relink.audit import statuses
 from relink.display import (
     BLOCKED_COLOUR,
     CLEAR_COLOUR,
@@ -20,8 +20,10 @@ from relink.display import (
     figure_svg,
 )
 
-# ticket ... api: what a runbook run recorded (empty for an audit).
-SUMMARY_COLUMNS: tuple[str, ...] = (
+# ticket ... api: what a runbook run recorded (empty for an audit). The blocking reasons'
+# columns come between the two halves, named as the notebooks recorded them (batch knows no
+# audit rule: whatever reasons the records count, the summary shows).
+HEAD_COLUMNS: tuple[str, ...] = (
     "account",
     "status",
     "ticket",
@@ -34,7 +36,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "verdict",
     "orders",
     "blocked_orders",
-    *statuses.BLOCKING_REASONS,
+)
+TAIL_COLUMNS: tuple[str, ...] = (
     "rows_in",
     "rows_rejected",
     "export",
@@ -44,6 +47,21 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "failed_cell",
     "failed_execution_count",
 )
+
+
+def reasons_in(results: Iterable[dict[str, Any] | None]) -> list[str]:
+    """The blocking reasons the results count (their ``blocking`` keys), first seen first."""
+    found: dict[str, None] = {}
+    for result in results:
+        blocking = (result or {}).get("blocking")
+        if isinstance(blocking, dict):
+            found.update(dict.fromkeys(str(reason) for reason in blocking))
+    return list(found)
+
+
+def summary_columns(reasons: Sequence[str]) -> tuple[str, ...]:
+    """The summary's columns, with one column per blocking reason."""
+    return (*HEAD_COLUMNS, *reasons, *TAIL_COLUMNS)
 
 
 def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
@@ -78,11 +96,17 @@ def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
 
 
 def summary_html(
-    rows: list[dict[str, Any]], *, title: str, generated: str, tickets: bool = False
+    rows: list[dict[str, Any]],
+    *,
+    title: str,
+    generated: str,
+    reasons: Sequence[str] = (),
+    tickets: bool = False,
 ) -> str:
     """A self-contained HTML page (no script, no external file) summarising a batch run.
 
-    ``rows`` are batch summary rows (:data:`SUMMARY_COLUMNS`); ``notebook`` is a path relative
+    ``rows`` are batch summary rows (:func:`summary_columns`), ``reasons`` the blocking reasons
+    to show a column each (:func:`reasons_in`); ``notebook`` is a path relative
     to the page, so the links work wherever the output folder is copied. With ``tickets`` (the
     runbook's results) the page shows each account's ticket, target, steps done, final light,
     override and API, and counts lights rather than verdicts.
@@ -110,9 +134,11 @@ def summary_html(
             f"blocked, {not_completed} not audited (failed or interrupted)."
         )
         explanation = _AUDIT_EXPLANATION
-    columns = _HTML_TICKET_COLUMNS + _HTML_COLUMNS[1:] if tickets else _HTML_COLUMNS
+    named = tuple(reason.replace("_", " ") for reason in reasons)
+    audit_columns = (*_HTML_COLUMNS[:4], *named, *_HTML_COLUMNS[4:])
+    columns = _HTML_TICKET_COLUMNS + audit_columns[1:] if tickets else audit_columns
     header = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
-    body = "\n".join(_html_row(row, tickets=tickets) for row in rows)
+    body = "\n".join(_html_row(row, reasons, tickets=tickets) for row in rows)
     chart = accounts_chart_svg(rows) if rows else ""
     chart = chart[chart.find("<svg") :]  # drop the XML prolog and doctype: inlined in HTML
     return _PAGE.format(
@@ -142,11 +168,6 @@ _HTML_COLUMNS = (
     "verdict",
     "orders",
     "blocked",
-    "awaiting payment",
-    "awaiting shipment",
-    "awaiting fulfillment",
-    "unknown status",
-    "sync drift",
     "rows rejected",
     "notebook",
     "duration (s)",
@@ -176,7 +197,7 @@ def _verdict_label(row: dict[str, Any]) -> tuple[str, str]:
     return "BLOCKED", BLOCKED_COLOUR
 
 
-def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
+def _html_row(row: dict[str, Any], reasons: Sequence[str], *, tickets: bool = False) -> str:
     label, colour = _verdict_label(row)
     link = row.get("notebook") or ""
     notebook = f'<a href="{html.escape(link)}">{html.escape(link)}</a>' if link else ""
@@ -189,7 +210,7 @@ def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
         html.escape(row["account"]),
         f'<span class="verdict" style="background:{colour}">{html.escape(label)}</span>',
         *(_number(row.get(key)) for key in ("orders", "blocked_orders")),
-        *(_number(row.get(reason)) for reason in statuses.BLOCKING_REASONS),
+        *(_number(row.get(reason)) for reason in reasons),
         _number(row.get("rows_rejected")),
         notebook,
         _number(row.get("duration_s")),

@@ -47,7 +47,7 @@ class ChangeLease:
             self.holder = None
             self.change_id = change.change_id if change is not None else None
         else:
-            self.holder = holder_text(vars(change))
+            self.holder = holder_text(change.model_dump(mode="json"))
 
     def hold(self) -> str:
         """Open this ticket's change, or renew its lease; returns the change id.

@@ -2,8 +2,9 @@
 
 :func:`audit_live` reads every order through the account API (the server says which block and
 why); :func:`audit_export` runs :mod:`relink.audit` on an export file. Both give an
-:class:`AuditSnapshot` whose blockers carry the action that clears each reason, worded as
-:data:`relink.audit.statuses.ACTIONS` words it, with the AliExpress order numbers to act on.
+:class:`AuditSnapshot` whose blockers (:class:`relink.audit.verdict.Blocker`) carry the
+action that clears each reason, worded by :func:`relink.audit.statuses.action_text`, with the
+AliExpress order numbers to act on.
 :func:`sync_changes` compares two live snapshots order by order (what a sync changed).
 """
 
@@ -16,28 +17,7 @@ from typing import Any
 
 from relink.api.client import Client, Order
 from relink.audit import statuses as st
-
-
-@dataclass(frozen=True)
-class Blocker:
-    """One store order standing in the way of the unlink."""
-
-    store: str
-    order: str
-    status: str
-    reasons: tuple[str, ...]
-    aliexpress_orders: tuple[str, ...]
-    actions: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "store": self.store,
-            "order": self.order,
-            "status": self.status,
-            "reasons": list(self.reasons),
-            "aliexpress_orders": list(self.aliexpress_orders),
-            "actions": list(self.actions),
-        }
+from relink.audit.verdict import Blocker
 
 
 @dataclass(frozen=True)
@@ -77,22 +57,14 @@ class AuditSnapshot:
         return counts
 
 
-def action_for(reason: str, unpaid: list[str], drift: list[str]) -> str:
-    """The action that clears ``reason`` for one order, naming its AliExpress orders."""
-    if reason == st.AWAITING_PAYMENT and unpaid:
-        plural = len(unpaid) > 1
-        return (
-            f"Ask the merchant to cancel unpaid AliExpress order{'s' if plural else ''} "
-            f"{', '.join(unpaid)}, then sync so DSers shows {'them' if plural else 'it'} as "
-            "Canceled."
-        )
-    if reason == st.SYNC_DRIFT and drift:
-        return "Sync from AliExpress: " + " ".join(drift)
-    return st.ACTIONS.get(reason, "Look the order up in DSers.")
-
-
 def _status_name(status: str | None) -> str:
     return status or "unknown"
+
+
+def _part_statuses(order: Order) -> tuple[str, ...]:
+    """The DSers status of each part (the order's own when it has no part), each once."""
+    found = [_status_name(part.dsers_status) for part in order.parts]
+    return tuple(dict.fromkeys(found or [_status_name(order.dsers_status)]))
 
 
 def _live_blocker(order: Order) -> Blocker:
@@ -109,10 +81,10 @@ def _live_blocker(order: Order) -> Blocker:
     return Blocker(
         store=order.store,
         order=order.order,
-        status=_status_name(order.dsers_status),
+        statuses=_part_statuses(order),
         reasons=reasons,
         aliexpress_orders=tuple(p.aliexpress_order_id for p in order.parts),
-        actions=tuple(action_for(reason, unpaid, drift) for reason in reasons),
+        actions=tuple(st.action_text(reason, unpaid, drift) for reason in reasons),
     )
 
 
@@ -158,23 +130,13 @@ def audit_export(
     export = read_export(export_path)
     side = read_aliexpress(aliexpress_path) if aliexpress_path else None
     result = audit(export, side)
-    blockers = [
-        Blocker(
-            store=entry["store"],
-            order=entry["order"],
-            status=", ".join(entry["statuses"]),
-            reasons=tuple(entry["reasons"]),
-            aliexpress_orders=tuple(entry["aliexpress_orders"]),
-            actions=tuple(entry["actions"]),
-        )
-        for entry in result.blockers
-    ]
+    blockers = [Blocker.from_entry(entry) for entry in result.blockers]
     for rejected in result.rejected + (result.aliexpress or {}).get("rejected", []):
         blockers.append(
             Blocker(
                 store="",
                 order=f"{rejected['file']} row {rejected['row']}",
-                status="unreadable",
+                statuses=("unreadable",),
                 reasons=("rejected_row",),
                 aliexpress_orders=(),
                 actions=(f"Fix the row and export again: {rejected['reason']}",),
@@ -200,10 +162,10 @@ def blockers_from_server(found: list[dict[str, Any]]) -> tuple[Blocker, ...]:
             Blocker(
                 store=str(entry.get("store", "")),
                 order=str(entry.get("order", "")),
-                status=_status_name(entry.get("dsers_status")),
+                statuses=(_status_name(entry.get("dsers_status")),),
                 reasons=reasons,
                 aliexpress_orders=numbers,
-                actions=tuple(action_for(reason, unpaid, []) for reason in reasons),
+                actions=tuple(st.action_text(reason, unpaid) for reason in reasons),
             )
         )
     return tuple(blockers)

@@ -41,11 +41,11 @@ _STYLE = """<style>
 .relink-api-sandbox { background: #fff3cd; } .relink-api-deployment { background: #e3f2fd; }
 .relink-guards { font-size: 0.9em; color: #444; }
 </style>"""
-_COLUMNS = ("store", "order", "status", "reasons", "aliexpress_orders", "actions")
+_COLUMNS = ("store", "order", "statuses", "reasons", "aliexpress_orders", "actions")
 _HEADINGS = (
     "store",
     "order",
-    "DSers status",
+    "DSers status of each part",
     "why it blocks",
     "AliExpress orders",
     "what clears it",

@@ -64,7 +64,7 @@ from relink.runbook.guards import (
 )
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, sync_changes
-from relink.runbook.recorder import Recorder, crash_point_for_tests
+from relink.runbook.recorder import Recorder
 from relink.runbook.tickets import Ticket, TicketLock, choose_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
@@ -323,7 +323,7 @@ class Runbook:
         details = {
             "changes": changes,
             "remaining_today": outcome.remaining_today,
-            "next_sync_at": outcome.next_sync_at,
+            "next_sync_at": outcome.next_sync_at.isoformat(),
             "replayed": outcome.replayed,
         }
         return StepResult("sync", DONE, message, details)
@@ -374,9 +374,8 @@ class Runbook:
             acknowledged_blockers=[tuple(pair) for pair in acknowledged] if forced else None,
             idempotency_key=attempt["idempotency_key"],
         )
-        crash_point_for_tests("unlink-response")
         attempt["request_id"] = outcome.request_id
-        stranded = [dict(order) for order in outcome.stranded]
+        stranded = [order.model_dump() for order in outcome.stranded]
         message = f"Unlinked {outcome.disconnected_aliexpress_account}. Relink right away."
         details: dict[str, Any] = {"stranded": stranded, "replayed": outcome.replayed}
         if outcome.forced:
@@ -407,7 +406,6 @@ class Runbook:
             change_id=change_id,
             idempotency_key=attempt["idempotency_key"],
         )
-        crash_point_for_tests("relink-response")
         attempt["request_id"] = state.request_id
         message = f"Linked {state.linked_aliexpress_account}. Verify next."
         return StepResult("relink", DONE, message, {"replayed": state.replayed})

@@ -11,7 +11,6 @@ process or, through the journal, in the next one.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -202,7 +201,7 @@ class Recorder:
 def conflict_result(step: str, exc: ConflictError) -> StepResult:
     """A 409: the server's own guard refused; its blockers are the list to show."""
     blockers = [blocker.to_dict() for blocker in blockers_from_server(exc.blockers)]
-    message = str(exc).split(": ", 2)[-1]  # the server's sentence, without "op: HTTP 409 code"
+    message = exc.server_message or str(exc)  # the server's sentence, without "op: HTTP 409 code"
     if blockers:
         message = f"The server refused: {len(blockers)} order(s) block the unlink."
     return StepResult(step, REFUSED, message, {"blockers": blockers, "code": exc.code})
@@ -215,14 +214,3 @@ def failure_text(exc: ApiError, resolved: bool) -> str:
     if not resolved:
         text += " It may have acted: the next attempt re-sends the same request (same key)."
     return text
-
-
-def crash_point_for_tests(name: str) -> None:
-    """TEST-ONLY seam: die here, like a killed process, when RELINK_TEST_CRASH_AFTER=name.
-
-    Called between the server's answer to a destructive request and the journal's outcome
-    line: the one moment a crash leaves the journal behind the server. Never set it outside
-    tests (tests/runbook/test_runbook_crash.py).
-    """
-    if os.environ.get("RELINK_TEST_CRASH_AFTER") == name:
-        os._exit(137)

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from relink.api.client import Client
+from relink.api.settings import api_settings
 from relink.audit.statuses import AE_AWAITING_PAYMENT, AWAITING_PAYMENT, aliexpress_state
 from relink.errors import InputError
-from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT, api_settings, connect
+from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT, connect
 from relink.runbook.procedure import Runbook, StepResult, open_runbook
 
 MAX_ROUNDS = 4  # waits for suppliers before the rehearsal gives up

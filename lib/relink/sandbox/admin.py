@@ -14,7 +14,7 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 ``POST /_sandbox/accounts/{id}/whitelist``               lapse (or restore) the whitelist
 ``POST /_sandbox/accounts/{id}/aliexpress-orders/``      the merchant cancels an unpaid order
 ``{aliexpress_order_id}/cancel``
-``GET  /_sandbox/accounts/{id}/audit``                   destructive operations done, in order
+``GET  /_sandbox/accounts/{id}/operations``              destructive operations done, in order
 ``GET  /_sandbox/accounts/{id}/changes``                 every change (lease), oldest first
 ``GET|POST|DELETE /_sandbox/faults``                     list, switch on, switch off faults
 =======================================================  ==========================================
@@ -22,7 +22,6 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
@@ -30,8 +29,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from relink.audit import statuses as st
-from relink.sandbox import changes, faults, store
-from relink.sandbox.app import Connection
+from relink.sandbox import accounts, changes, faults, store
+from relink.sandbox.dependencies import Connection
 from relink.sandbox.models import (
     AdvanceClock,
     FaultSpec,
@@ -53,7 +52,7 @@ def _clock(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def _existing(conn: sqlite3.Connection, account_id: str) -> None:
-    if store.account_row(conn, account_id) is None:
+    if accounts.account_row(conn, account_id) is None:
         raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
 
 
@@ -75,7 +74,7 @@ def advance(body: AdvanceClock, conn: Connection) -> dict[str, Any]:
 
 @router.post("/accounts")
 def seed(body: SeedAccount, conn: Connection) -> dict[str, Any]:
-    store.seed_account(conn, body)
+    accounts.seed_account(conn, body)
     return {"account_id": body.account_id, "orders": len(body.orders)}
 
 
@@ -86,18 +85,13 @@ def add_order(account_id: str, body: SeedOrder, conn: Connection) -> dict[str, A
     409 ``order_exists`` when the account already has this (store, order number).
     """
     with store.write_transaction(conn):
-        account = store.account_row(conn, account_id)
-        if account is None:
-            raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
+        _existing(conn, account_id)
         try:
-            store.insert_order(conn, account_id, body, store.sandbox_now(conn))
+            accounts.insert_order(conn, account_id, body, store.sandbox_now(conn))
         except sqlite3.IntegrityError:
             message = f"{body.store or '-'}/{body.order} exists already"
             raise Refusal(409, "order_exists", message, blockers=[]) from None
-        stores = sorted({*json.loads(account["stores"]), body.store})
-        conn.execute(
-            "UPDATE accounts SET stores = ? WHERE account_id = ?", (json.dumps(stores), account_id)
-        )
+        accounts.add_store(conn, account_id, body.store)
     return {"account_id": account_id, "store": body.store, "order": body.order}
 
 
@@ -106,10 +100,7 @@ def login(account_id: str, body: LoginRequest, conn: Connection) -> dict[str, An
     """The browser is now logged in to ``aliexpress_account`` (null: logged out)."""
     with store.write_transaction(conn):
         _existing(conn, account_id)
-        conn.execute(
-            "UPDATE accounts SET logged_in_ae = ? WHERE account_id = ?",
-            (body.aliexpress_account, account_id),
-        )
+        accounts.set_logged_in(conn, account_id, body.aliexpress_account)
     return {"account_id": account_id, "logged_in_aliexpress_account": body.aliexpress_account}
 
 
@@ -118,10 +109,7 @@ def whitelist(account_id: str, body: WhitelistRequest, conn: Connection) -> dict
     """AliExpress drops (or restores) the linked account from DSers' whitelist."""
     with store.write_transaction(conn):
         _existing(conn, account_id)
-        conn.execute(
-            "UPDATE accounts SET whitelisted = ? WHERE account_id = ?",
-            (int(body.whitelisted), account_id),
-        )
+        accounts.set_whitelisted(conn, account_id, body.whitelisted)
     return {"account_id": account_id, "whitelisted": body.whitelisted}
 
 
@@ -133,11 +121,7 @@ def cancel(account_id: str, aliexpress_order_id: str, conn: Connection) -> dict[
     """
     with store.write_transaction(conn):
         _existing(conn, account_id)
-        part = conn.execute(
-            "SELECT parts.* FROM parts JOIN orders ON orders.id = parts.order_id"
-            " WHERE orders.account_id = ? AND parts.aliexpress_order_id = ?",
-            (account_id, aliexpress_order_id),
-        ).fetchone()
+        part = accounts.part_row(conn, account_id, aliexpress_order_id)
         if part is None:
             raise Refusal(404, "not_found", f"no AliExpress order {aliexpress_order_id!r}")
         now = store.sandbox_now(conn)
@@ -150,18 +134,15 @@ def cancel(account_id: str, aliexpress_order_id: str, conn: Connection) -> dict[
                 "orders can be cancelled",
                 blockers=[],
             )
-        conn.execute(
-            "UPDATE parts SET ae_status = 'FINISH', ae_end_reason = ?, ae_since = ? WHERE id = ?",
-            (MERCHANT_CANCEL_REASON, now, part["id"]),
-        )
+        accounts.end_on_aliexpress(conn, part["id"], MERCHANT_CANCEL_REASON, now)
     return {"aliexpress_order_id": aliexpress_order_id, "order_status": "FINISH"}
 
 
-@router.get("/accounts/{account_id}/audit")
-def audit(account_id: str, conn: Connection) -> dict[str, Any]:
-    """Destructive operations done on the account, oldest first."""
+@router.get("/accounts/{account_id}/operations")
+def operation_log(account_id: str, conn: Connection) -> dict[str, Any]:
+    """Destructive operations done on the account (the operation log), oldest first."""
     _existing(conn, account_id)
-    return {"account_id": account_id, "entries": store.audit_entries(conn, account_id)}
+    return {"account_id": account_id, "entries": store.operation_log(conn, account_id)}
 
 
 @router.get("/accounts/{account_id}/changes")

@@ -1,29 +1,22 @@
 """The sandbox's HTTP face: the ``/v1`` routes of the account API, their errors, the ASGI stack.
 
-:func:`build_api` makes the FastAPI application (the contract, ``api/openapi.json``, is generated
-from it); :func:`create_app` wraps it for serving: request ids outermost, then faults. Handlers
+:func:`build_api` makes the FastAPI application, with the admin routes (:mod:`.admin`) when
+asked; the contract, ``api/openapi.json``, is generated from it (:func:`contract_document`).
+:func:`create_app` wraps it for serving: request ids outermost, then faults. The routes' shared
+dependencies are in :mod:`.dependencies`, their bodies in :mod:`relink.api.models`. Handlers
 are plain ``def``: FastAPI runs them in a thread pool, each with its own SQLite connection.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
-from fastapi import Path as PathParam
+from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
-from relink.sandbox import changes, contract, linking, operations, store
-from relink.sandbox.asgi import RequestIds, install_error_handlers, request_id_of
-from relink.sandbox.faults import ASGIApp, FaultInjector
-from relink.sandbox.idempotency import Outcome, run_once
-from relink.sandbox.models import (
+from relink.api.models import (
     Account,
     Change,
     ChangeRequest,
@@ -33,127 +26,24 @@ from relink.sandbox.models import (
     LinkRequest,
     LinkState,
     OrderPage,
-    Refusal,
     StatusFilter,
     SyncRequest,
     SyncResult,
 )
-from relink.sandbox.quota import SyncQuotaPolicy
+from relink.sandbox import admin, changes, contract, linking, operations, store
+from relink.sandbox.asgi import RequestIds, install_error_handlers, request_id_of
+from relink.sandbox.dependencies import (
+    AuthorisedAccount,
+    AuthorisedCaller,
+    ChangeIdPath,
+    Connection,
+    IdempotencyKey,
+    SandboxSettings,
+    idempotent_post,
+)
+from relink.sandbox.faults import ASGIApp, FaultInjector
 
-
-@dataclass(frozen=True)
-class SandboxSettings:
-    """How a sandbox runs: its database, whether admin routes exist, the sync quota, and how
-    long a change's lease runs without renewal (sandbox seconds)."""
-
-    db_path: Path
-    admin: bool = False
-    quota: SyncQuotaPolicy = field(default_factory=SyncQuotaPolicy)
-    change_ttl_seconds: float = changes.DEFAULT_TTL_SECONDS
-
-
-# ---- dependencies ----
-
-
-def _connection(request: Request) -> Iterator[sqlite3.Connection]:
-    conn = store.connect(request.app.state.settings.db_path)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
-Connection = Annotated[sqlite3.Connection, Depends(_connection)]
-_bearer = HTTPBearer(auto_error=False, description="A token scoped to one or more accounts.")
-AccountIdPath = Annotated[
-    str, contract.account_id_path(description="DSers account id.", examples=["acct-demo"])
-]
-
-
-ChangeIdPath = Annotated[
-    str,
-    PathParam(
-        min_length=1,
-        max_length=100,
-        pattern=contract.ACCOUNT_ID_PATTERN,
-        description="The change's id, as opening it returned.",
-    ),
-]
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who calls: the account the token may act on, and its permissions there."""
-
-    account_id: str
-    permissions: frozenset[str]
-
-
-def _caller(
-    account_id: AccountIdPath,
-    conn: Connection,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Caller:
-    """The path's account id and the token's permissions on it (401 / 403 otherwise)."""
-    if credentials is None or not credentials.credentials:
-        raise Refusal(401, "unauthenticated", "send Authorization: Bearer <token>")
-    scope = store.token_scope(conn, credentials.credentials)
-    if scope is None:
-        raise Refusal(401, "invalid_token", "the bearer token is not valid")
-    if account_id not in scope:
-        raise Refusal(403, "forbidden", f"the token may not act on account {account_id!r}")
-    permissions = store.token_permissions(conn, credentials.credentials, account_id)
-    return Caller(account_id, frozenset(permissions))
-
-
-AuthorisedCaller = Annotated[Caller, Depends(_caller)]
-
-
-def _authorised_account(caller: AuthorisedCaller) -> str:
-    return caller.account_id
-
-
-AuthorisedAccount = Annotated[str, Depends(_authorised_account)]
-IdempotencyKey = Annotated[
-    str,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Unique per logical call; a repeat returns the first answer.",
-    ),
-]
-
-
-def _post(
-    request: Request,
-    conn: sqlite3.Connection,
-    account_id: str,
-    operation: str,
-    key: str,
-    body: BaseModel | None,
-    action: Any,
-    *,
-    path_params: dict[str, str] | None = None,
-) -> JSONResponse:
-    """Run ``action`` once per Idempotency-Key; ``path_params`` count as part of the body, so
-    one key sent to two different changes is a reused key, not a replay."""
-    fingerprinted = body.model_dump(mode="json") if body is not None else {}
-    outcome: Outcome = run_once(
-        conn,
-        account_id=account_id,
-        operation=operation,
-        key=key,
-        body={**fingerprinted, **(path_params or {})},
-        request_id=request_id_of(request),
-        action=action,
-    )
-    headers = {"Idempotent-Replayed": "true" if outcome.replayed else "false"}
-    retry_after = outcome.body.get("error", {}).get("retry_after")
-    if outcome.status == 429 and retry_after is not None:
-        headers["Retry-After"] = str(retry_after)
-    return JSONResponse(outcome.body, outcome.status, headers=headers)
-
+__all__ = ["SandboxSettings", "build_api", "contract_document", "contract_text", "create_app"]
 
 # ---- the /v1 routes ----
 
@@ -204,7 +94,7 @@ def sync(
     """Copy AliExpress statuses into DSers now (all orders, or those named). Quota-limited."""
     request_body = body or SyncRequest()
     policy = request.app.state.settings.quota
-    return _post(
+    return idempotent_post(
         request,
         conn,
         account_id,
@@ -229,7 +119,7 @@ def open_change(
 ) -> JSONResponse:
     """Open a change (the account's lease), or renew it when the same ticket holds it."""
     ttl = request.app.state.settings.change_ttl_seconds
-    return _post(
+    return idempotent_post(
         request,
         conn,
         account_id,
@@ -264,7 +154,7 @@ def close_change(
     body: CloseChangeRequest,
 ) -> JSONResponse:
     """Close the change as finished (the new link verified) or abandoned."""
-    return _post(
+    return idempotent_post(
         request,
         conn,
         account_id,
@@ -289,7 +179,7 @@ def disconnect(
     body: DisconnectRequest,
 ) -> JSONResponse:
     """Unlink the expected AliExpress account within the change held. Guarded: see 409s."""
-    return _post(
+    return idempotent_post(
         request,
         conn,
         caller.account_id,
@@ -320,7 +210,7 @@ def link(
     body: LinkRequest,
 ) -> JSONResponse:
     """Link the logged-in AliExpress account: the target of the change held."""
-    return _post(
+    return idempotent_post(
         request,
         conn,
         account_id,
@@ -357,12 +247,20 @@ def build_api(settings: SandboxSettings) -> FastAPI:
     app.state.settings = settings
     app.include_router(router)
     if settings.admin:
-        from relink.sandbox.admin import router as admin_router
-
-        app.include_router(admin_router)
+        app.include_router(admin.router)
     install_error_handlers(app)
     contract.install_openapi(app)
     return app
+
+
+def contract_document() -> dict[str, Any]:
+    """The contract as the code defines it (built without any database)."""
+    return build_api(SandboxSettings(db_path=Path("unused.sqlite"))).openapi()
+
+
+def contract_text() -> str:
+    """The contract as ``api/openapi.json`` holds it: indented JSON, one trailing newline."""
+    return json.dumps(contract_document(), indent=2, ensure_ascii=False) + "\n"
 
 
 def create_app(settings: SandboxSettings) -> ASGIApp:

@@ -18,8 +18,9 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 
+from relink.api.models import Change, ChangeRequest, CloseChangeRequest
 from relink.sandbox import store
-from relink.sandbox.models import Change, ChangeRequest, CloseChangeRequest, Refusal
+from relink.sandbox.models import Refusal
 from relink.sandbox.operations import require_account
 
 DEFAULT_TTL_SECONDS = 1800.0

@@ -14,8 +14,8 @@ from pathlib import Path
 import click
 
 from relink.errors import RelinkError
-from relink.sandbox import contract, store
-from relink.sandbox.app import SandboxSettings
+from relink.sandbox import accounts, contract, store
+from relink.sandbox.app import SandboxSettings, contract_text
 from relink.sandbox.quota import SyncQuotaPolicy
 
 DbOption = click.option(
@@ -153,7 +153,7 @@ def seed(
     store.initialise(db_path)
     conn = store.connect(db_path)
     try:
-        store.seed_account(conn, seed_data)
+        accounts.seed_account(conn, seed_data)
     finally:
         conn.close()
     click.echo(f"seeded {account_id}: {len(seed_data.orders)} orders")
@@ -196,7 +196,7 @@ def token(
 @click.option("--check", is_flag=True, help="Only compare; exit 1 when the file differs.")
 def openapi(output: Path, check: bool) -> None:
     """Write the contract (OpenAPI) generated from the server's code."""
-    text = contract.contract_text()
+    text = contract_text()
     if check:
         current = output.read_text(encoding="utf-8") if output.exists() else ""
         if current != text:

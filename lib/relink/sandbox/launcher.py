@@ -122,8 +122,10 @@ class SandboxAdmin:
     def cancel_unpaid(self, account_id: str, aliexpress_order_id: str) -> None:
         self._call("POST", f"/accounts/{account_id}/aliexpress-orders/{aliexpress_order_id}/cancel")
 
-    def audit(self, account_id: str) -> list[dict[str, Any]]:
-        return list(self._call("GET", f"/accounts/{account_id}/audit")["entries"])
+    def operations(self, account_id: str) -> list[dict[str, Any]]:
+        """The account's operation log: destructive operations done (disconnect, link),
+        oldest first, each with its operation, time, request id, idempotency key and detail."""
+        return list(self._call("GET", f"/accounts/{account_id}/operations")["entries"])
 
     def changes(self, account_id: str) -> list[dict[str, Any]]:
         """Every change opened on the account, oldest first."""

@@ -16,10 +16,7 @@ import sqlite3
 from collections.abc import Collection
 from typing import Any
 
-from relink.audit import statuses as st
-from relink.sandbox import store
-from relink.sandbox.changes import require_held
-from relink.sandbox.models import (
+from relink.api.models import (
     Blocker,
     DisconnectRequest,
     DisconnectResult,
@@ -27,8 +24,11 @@ from relink.sandbox.models import (
     LinkState,
     Order,
     OrderRef,
-    Refusal,
 )
+from relink.audit import statuses as st
+from relink.sandbox import store
+from relink.sandbox.changes import require_held
+from relink.sandbox.models import Refusal
 from relink.sandbox.operations import all_orders, read_link_state, require_account
 
 OVERRIDE = "override"
@@ -176,7 +176,7 @@ def disconnect(
         detail["reason"] = reason
         detail["blockers"] = len(blockers)
         detail["acknowledged_blockers"] = [ref.model_dump() for ref in acknowledged]
-    store.record_audit(
+    store.record_operation(
         conn,
         account_id,
         "disconnect",
@@ -243,7 +243,7 @@ def link(
         "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
         (wanted, account_id),
     )
-    store.record_audit(
+    store.record_operation(
         conn,
         account_id,
         "link",

@@ -15,20 +15,20 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
-from relink.audit import statuses as st
-from relink.sandbox import store
-from relink.sandbox.models import (
+from relink.api.models import (
     Account,
     LinkState,
     Order,
     OrderPage,
     OrderRef,
     Part,
-    Refusal,
     StatusChange,
     SyncRequest,
     SyncResult,
 )
+from relink.audit import statuses as st
+from relink.sandbox import accounts, store
+from relink.sandbox.models import Refusal
 from relink.sandbox.quota import SyncQuotaPolicy, spend_sync
 from relink.sandbox.world import (
     AliExpressState,
@@ -41,7 +41,7 @@ from relink.sandbox.world import (
 
 
 def require_account(conn: sqlite3.Connection, account_id: str) -> sqlite3.Row:
-    row = store.account_row(conn, account_id)
+    row = accounts.account_row(conn, account_id)
     if row is None:
         raise Refusal(404, "not_found", f"account {account_id!r} does not exist")
     return row
@@ -145,17 +145,17 @@ def list_orders(
     """
     require_account(conn, account_id)
     after_id = _decode_cursor(cursor) if cursor else 0
-    rows = store.order_rows(conn, account_id, after_id=after_id, limit=limit + 1, status=status)
+    rows = accounts.order_rows(conn, account_id, after_id=after_id, limit=limit + 1, status=status)
     page, more = rows[:limit], len(rows) > limit
-    parts = store.part_rows(conn, [row["id"] for row in page])
+    parts = accounts.part_rows(conn, [row["id"] for row in page])
     now = store.sandbox_now(conn)
     orders = [_order(row, parts[row["id"]], now) for row in page]
     return OrderPage(orders=orders, next_cursor=_encode_cursor(page[-1]["id"]) if more else None)
 
 
 def all_orders(conn: sqlite3.Connection, account_id: str) -> list[tuple[sqlite3.Row, Order]]:
-    rows = store.order_rows(conn, account_id)
-    parts = store.part_rows(conn, [row["id"] for row in rows])
+    rows = accounts.order_rows(conn, account_id)
+    parts = accounts.part_rows(conn, [row["id"] for row in rows])
     now = store.sandbox_now(conn)
     return [(row, _order(row, parts[row["id"]], now)) for row in rows]
 
@@ -186,7 +186,7 @@ def sync(
     stranded: list[OrderRef] = []
     synced = 0
     for row, order in chosen:
-        parts = store.part_rows(conn, [row["id"]])[row["id"]]
+        parts = accounts.part_rows(conn, [row["id"]])[row["id"]]
         if any(part["stranded"] for part in parts):
             stranded.append(OrderRef(store=order.store, order=order.order))
         new_statuses = []

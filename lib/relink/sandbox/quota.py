@@ -1,8 +1,9 @@
 """The manual-sync quota: N syncs in any 24 hours of sandbox time, M minutes apart.
 
-DOMAIN.md gives 10 a day, 10 minutes apart as *unconfirmed*, so both numbers are settings of the
-sandbox (``relink sandbox serve --sync-per-day --sync-interval-minutes``). Syncs are logged per
-account in SQLite; a refused sync is not logged, so asking again does not push the wait further.
+docs/domain.md gives 10 a day, 10 minutes apart as *unconfirmed*, so both numbers are
+settings of the sandbox (``relink sandbox serve --sync-per-day --sync-interval-minutes``).
+Syncs are logged per account in SQLite; a refused sync is not logged, so asking again does not
+push the wait further.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from relink.api.models import SyncQuota
 from relink.sandbox import store
-from relink.sandbox.models import Refusal, SyncQuota
+from relink.sandbox.models import Refusal
 from relink.sandbox.world import DAY_SECONDS
 
 

@@ -1,4 +1,5 @@
-"""The sandbox's state in one SQLite file: schema, transactions, clock, tokens, seeding, reads.
+"""The sandbox's state in one SQLite file: schema, transactions, clock, tokens, the
+operation log.
 
 Every process and thread opens its own connection (:func:`connect`). Writes that must not
 interleave run inside :func:`write_transaction`, a ``BEGIN IMMEDIATE`` transaction: SQLite
@@ -16,9 +17,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from relink.sandbox.models import SeedAccount, SeedOrder
-from relink.sandbox.world import assumed_aliexpress_status
 
 # How long a writer waits for another writer before giving up (seconds).
 LOCK_WAIT_SECONDS = 5.0
@@ -85,7 +83,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at REAL NOT NULL,
     PRIMARY KEY (account_id, operation, key)
 );
-CREATE TABLE IF NOT EXISTS audit_log (
+CREATE TABLE IF NOT EXISTS operation_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     account_id TEXT NOT NULL,
     operation TEXT NOT NULL,
@@ -135,10 +133,17 @@ def initialise(db_path: str | Path) -> None:
     conn = connect(db_path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
+        _rename_table(conn, "audit_log", "operation_log")  # its name in older sandbox files
         conn.executescript(SCHEMA)
         conn.execute("INSERT OR IGNORE INTO clock (id, offset_seconds) VALUES (1, 0)")
     finally:
         conn.close()
+
+
+def _rename_table(conn: sqlite3.Connection, old: str, new: str) -> None:
+    tables = {row["name"] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if old in tables and new not in tables:
+        conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
 
 
 @contextmanager
@@ -235,135 +240,10 @@ def token_permissions(conn: sqlite3.Connection, token: str, account_id: str) -> 
     return {row["permission"] for row in rows}
 
 
-# ---- seeding ----
+# ---- the log of destructive operations ----
 
 
-def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
-    """Create ``seed.account_id`` afresh (its previous orders, quota and replays are dropped).
-
-    AliExpress-side states start "now" in sandbox time, so their due times run from the seed.
-    Parts seeded without an AliExpress status get one that agrees with their DSers status.
-    """
-    now = sandbox_now(conn)
-    stores = sorted({*seed.stores, *(order.store for order in seed.orders)})
-    account_id = seed.account_id
-    with write_transaction(conn):
-        order_ids = "SELECT id FROM orders WHERE account_id = ?"
-        conn.execute(f"DELETE FROM parts WHERE order_id IN ({order_ids})", (account_id,))
-        for table in ("orders", "sync_log", "idempotency", "audit_log", "changes", "accounts"):
-            conn.execute(f"DELETE FROM {table} WHERE account_id = ?", (account_id,))
-        conn.execute(
-            "INSERT INTO accounts (account_id, stores, linked_ae, whitelisted, logged_in_ae)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (
-                account_id,
-                json.dumps(stores),
-                seed.linked_aliexpress_account,
-                int(seed.whitelisted),
-                seed.logged_in_aliexpress_account,
-            ),
-        )
-        for order in seed.orders:
-            insert_order(conn, account_id, order, now)
-    if seed.token:
-        issue_token(
-            conn,
-            seed.token,
-            [account_id],
-            label=f"seed {account_id}",
-            permissions=seed.token_permissions,
-        )
-
-
-def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, now: float) -> None:
-    """Add one order and its parts (the caller holds the write transaction).
-
-    Parts seeded without an AliExpress status get one that agrees with their DSers status.
-
-    Raises:
-        sqlite3.IntegrityError: the account already has this (store, order number).
-    """
-    cursor = conn.execute(
-        "INSERT INTO orders (account_id, store, order_number, dsers_status, dsers_label)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (
-            account_id,
-            order.store,
-            order.order,
-            order.dsers_status,
-            order.dsers_label or order.dsers_status or "",
-        ),
-    )
-    for part in order.parts:
-        ae_status, end_reason = part.aliexpress_status, part.end_reason
-        if ae_status is None:
-            ae_status, end_reason = assumed_aliexpress_status(part.dsers_status)
-        conn.execute(
-            "INSERT INTO parts (order_id, aliexpress_order_id, dsers_status,"
-            " dsers_tracking, ae_status, ae_end_reason, ae_logistics, ae_tracking,"
-            " ae_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                cursor.lastrowid,
-                part.aliexpress_order_id,
-                part.dsers_status,
-                part.dsers_tracking,
-                ae_status,
-                end_reason,
-                part.logistics_status,
-                part.tracking_number or part.dsers_tracking,
-                now,
-            ),
-        )
-
-
-# ---- reads ----
-
-
-def account_row(conn: sqlite3.Connection, account_id: str) -> sqlite3.Row | None:
-    return conn.execute("SELECT * FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
-
-
-def order_rows(
-    conn: sqlite3.Connection,
-    account_id: str,
-    *,
-    after_id: int = 0,
-    limit: int | None = None,
-    status: str | None = None,
-) -> list[sqlite3.Row]:
-    """Orders of the account with ``id > after_id``, in id order (the pagination order).
-
-    ``status`` keeps only one DSers status; ``"unknown"`` keeps the unrecognised ones.
-    """
-    sql = "SELECT * FROM orders WHERE account_id = ? AND id > ?"
-    params: list[Any] = [account_id, after_id]
-    if status == "unknown":
-        sql += " AND dsers_status IS NULL"
-    elif status is not None:
-        sql += " AND dsers_status = ?"
-        params.append(status)
-    sql += " ORDER BY id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return conn.execute(sql, params).fetchall()
-
-
-def part_rows(conn: sqlite3.Connection, order_ids: list[int]) -> dict[int, list[sqlite3.Row]]:
-    """Parts of the given orders, grouped by order id (every id present, possibly empty)."""
-    grouped: dict[int, list[sqlite3.Row]] = {order_id: [] for order_id in order_ids}
-    for start in range(0, len(order_ids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = order_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(
-            f"SELECT * FROM parts WHERE order_id IN ({marks}) ORDER BY id", chunk
-        ).fetchall()
-        for row in rows:
-            grouped[row["order_id"]].append(row)
-    return grouped
-
-
-def record_audit(
+def record_operation(
     conn: sqlite3.Connection,
     account_id: str,
     operation: str,
@@ -372,17 +252,18 @@ def record_audit(
     idempotency_key: str | None,
     detail: dict[str, Any],
 ) -> None:
-    """Append to the log of destructive operations (read back by the admin endpoint)."""
+    """Append to the log of destructive operations (read back by the admin routes)."""
     conn.execute(
-        "INSERT INTO audit_log (account_id, operation, at, request_id, idempotency_key, detail)"
+        "INSERT INTO operation_log (account_id, operation, at, request_id, idempotency_key, detail)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         (account_id, operation, sandbox_now(conn), request_id, idempotency_key, json.dumps(detail)),
     )
 
 
-def audit_entries(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
+def operation_log(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
+    """The account's destructive operations (disconnect, link), oldest first."""
     rows = conn.execute(
-        "SELECT * FROM audit_log WHERE account_id = ? ORDER BY id", (account_id,)
+        "SELECT * FROM operation_log WHERE account_id = ? ORDER BY id", (account_id,)
     ).fetchall()
     return [
         {

@@ -1,0 +1,70 @@
+"""The account API's settings: ``RELINK_API_URL`` and ``RELINK_API_TOKEN``, from one place.
+
+They come from the process environment, or else from a ``.env`` file in the working directory
+(gitignored; simple ``KEY=VALUE`` lines, ``#`` comments, optional quotes, nothing expanded).
+Both come from the same place: a URL from one place and a token from another would send one
+deployment's token to another deployment, so mixing them is refused. Nothing here accepts a
+token as an argument: secrets never come from parameters.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from relink.errors import InputError
+
+ENV_KEYS = ("RELINK_API_URL", "RELINK_API_TOKEN")
+
+
+def read_env_file(path: str | Path = ".env") -> dict[str, str]:
+    """The ``RELINK_*`` settings of a ``.env`` file ({} when there is none).
+
+    Only ``KEY=VALUE`` lines are read (an ``export`` prefix is allowed); quotes around the value
+    are removed; anything else is ignored rather than guessed at.
+    """
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    found: dict[str, str] = {}
+    for raw in file.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if key in ENV_KEYS:
+            found[key] = value
+    return found
+
+
+def api_settings(
+    environ: dict[str, str] | None = None, env_file: str | Path = ".env"
+) -> dict[str, str]:
+    """``RELINK_API_URL``/``RELINK_API_TOKEN``, both from the environment or both from ``env_file``.
+
+    When the environment sets either, both are taken from it alone; otherwise both come from
+    ``env_file`` ({} when neither place sets anything).
+
+    Raises:
+        InputError: the two would come from different places, or only one is set.
+    """
+    env = dict(os.environ if environ is None else environ)
+    from_env = {key: env[key].strip() for key in ENV_KEYS if env.get(key, "").strip()}
+    from_file = {key: value for key, value in read_env_file(env_file).items() if value.strip()}
+    settings, place = (from_env, "the environment") if from_env else (from_file, str(env_file))
+    missing = [key for key in ENV_KEYS if key not in settings]
+    if not settings or not missing:
+        return settings
+    if from_env and any(key in from_file for key in missing):
+        raise InputError(
+            f"{' and '.join(sorted(from_env))} is set in the environment but "
+            f"{' and '.join(missing)} only in {env_file}: RELINK_API_URL and RELINK_API_TOKEN "
+            "must both come from the same place (both in the environment, or both in .env)"
+        )
+    raise InputError(
+        f"{' and '.join(sorted(settings))} is set in {place} but {' and '.join(missing)} is "
+        "not: set both RELINK_API_URL and RELINK_API_TOKEN there"
+    )
