@@ -8,6 +8,7 @@ import pytest
 from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part, settled_orders
 
 from relink.errors import InputError
+from relink.runbook.panel import ticket_record
 from relink.runbook.procedure import UNLINK_WARNING
 
 JOURNAL_FIELDS = {"time", "operator", "step", "idempotency_key", "request_id", "outcome"}
@@ -204,7 +205,7 @@ def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
         ["alpha", "#1001"],
         ["alpha", "#1002"],
     ]
-    override = book.summary()["override"]
+    override = ticket_record(book)["override"]
     assert override == {"reason": "Merchant accepts, ticket #88 in writing", "blockers": 2}
 
 
@@ -253,7 +254,7 @@ def test_headless_run_stops_at_the_first_step_not_done(seed, clock):
     book = acct.runbook(NEW_AE, clock=clock)
     results = book.run("audit,unlink,relink", confirm=True)
     assert [(r.step, r.outcome) for r in results] == [("audit", "done"), ("unlink", "refused")]
-    summary = book.summary(results)
+    summary = ticket_record(book, results)
     assert summary["verdict"] == "blocked" and summary["blocked_orders"] == 2
     assert summary["ticket"] == book.ticket.ticket_id and summary["steps_done"] == ["audit"]
     assert summary["light"] == "amber" and summary["override"] is None

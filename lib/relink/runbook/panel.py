@@ -25,7 +25,8 @@ from typing import Any
 import ipywidgets as w
 
 from relink.display import RUNBOOK_MIME, Shown, publish_record
-from relink.runbook.procedure import STEPS, Runbook, StepResult
+from relink.runbook.guards import STEPS, StepResult
+from relink.runbook.procedure import Runbook
 
 _STYLE = """<style>
 .relink-light-dot { font-size: 1.4em; vertical-align: middle; }
@@ -156,9 +157,38 @@ def api_badge(book: Runbook) -> str:
     )
 
 
+def ticket_record(book: Runbook, results: Iterable[StepResult] = ()) -> dict[str, Any]:
+    """A JSON-able record of where the ticket stands (what ``relink batch`` reads back)."""
+    audit = book.last_audit
+    unlinked = book.last_results.get("unlink")
+    override = (unlinked.details.get("override") if unlinked and unlinked.ok else None) or None
+    return {
+        "account": book.account,
+        "ticket": book.ticket.ticket_id,
+        "from_aliexpress_account": book.ticket.from_aliexpress_account,
+        "target_aliexpress_account": book.target,
+        "api": book.api_label,
+        "steps": [result.to_dict() for result in results],
+        "steps_done": [step for step in STEPS if (r := book.last_results.get(step)) and r.ok],
+        "state": {step: r.outcome for step, r in sorted(book.last_results.items())},
+        "finished": book.finished,
+        "verdict": audit.verdict if audit else "not audited",
+        "orders": audit.orders if audit else None,
+        "blocked_orders": len(audit.blockers) if audit else None,
+        "blocking": audit.blocking() if audit else {},
+        "override": (
+            {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
+            if override
+            else None
+        ),
+        "light": book.link.light,
+        "linked_aliexpress_account": book.link.linked,
+    }
+
+
 def record_ticket(book: Runbook, results: Iterable[StepResult] = ()) -> None:
     """Publish the ticket's summary under :data:`relink.display.RUNBOOK_MIME` for the batch."""
-    summary = book.summary(results)
+    summary = ticket_record(book, results)
     text = f"relink runbook result recorded: {book.account}: {summary['verdict']}"
     publish_record(RUNBOOK_MIME, summary, text, book.account)
 

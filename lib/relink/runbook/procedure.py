@@ -9,21 +9,13 @@
     book.relink()                      # the target AliExpress account, logged in
     book.verify()                      # green: linked to the target, whitelisted; ticket done
 
-A runbook works on one ticket (:mod:`relink.runbook.tickets`): one change of one account, from the
-AliExpress account linked when it opened to the target. The server holds the change as a lease
-(one change per account at a time, across analysts and machines), taken before the first
-destructive call and closed once verify is green; a finished ticket locks its destructive steps.
-Every destructive call names its precondition (the change, the AliExpress account audited, the
-blockers acknowledged by an override) and the server refuses it when the world changed.
-
-Every step returns a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or
-``failed``) and never raises for an API failure: the result says what went wrong. Each attempt
-is journaled (:mod:`relink.runbook.journal`); the destructive ones (unlink, relink) get a
-``started`` entry, with their idempotency key, *before* the call. A runbook opened again on the same
-journal shows finished steps as done and reconciles an unfinished destructive attempt with the
-server's state (:meth:`Runbook._reconcile`): the effect is visible, so it is recorded as done;
-or it is not, and the next attempt re-sends the same request under the same key, which the
-server replays if it ever saw it. Widgets only call these methods and show what they return.
+A runbook works on one ticket (:mod:`~relink.runbook.tickets`), held on the server as a lease
+(:mod:`~relink.runbook.lease`); the guards are :mod:`~relink.runbook.guards`. Every step returns
+a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or ``failed``) and
+never raises for an API failure. Each attempt is journaled by :mod:`~relink.runbook.recorder`;
+a destructive one is written down with its idempotency key *before* the call, so a runbook
+opened again on the same journal reconciles it with the server instead of sending it twice.
+Widgets only call these methods and show what they return.
 """
 
 from __future__ import annotations
@@ -33,7 +25,6 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +56,7 @@ from relink.runbook.guards import (
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, sync_changes
 from relink.runbook.recorder import Recorder
-from relink.runbook.tickets import Ticket, TicketLock, choose_ticket
+from relink.runbook.tickets import Ticket, open_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
 
@@ -149,8 +140,8 @@ class Runbook:
             ) from None
         content = self.journal.read()
         self.journal_unreadable_lines = content.unreadable_lines
-        choose = partial(
-            choose_ticket,
+        self.ticket = open_ticket(
+            self.journal,
             content.entries,
             account=self.account,
             target=self.target,
@@ -159,18 +150,6 @@ class Runbook:
             requested=ticket,
             practice=practice,
         )
-        self.ticket, opened = choose()
-        lock = TicketLock(self.journal.path, self.ticket.ticket_id)
-        if not lock.acquire(self.operator):
-            if ticket.strip():
-                raise InputError(
-                    f"ticket {self.ticket.ticket_id} is open in another runbook on this journal "
-                    f"({lock.holder() or 'another process'}): finish or close it first"
-                )
-            self.ticket, opened = choose(busy=frozenset({self.ticket.ticket_id}))
-            TicketLock(self.journal.path, self.ticket.ticket_id).acquire(self.operator)
-        if opened:
-            self.journal.append(self.ticket.entry())
         self.lease = ChangeLease(client, self.ticket, self.operator)
         self.lease.read()
         who = {
@@ -180,7 +159,7 @@ class Runbook:
             "operator": self.operator,
         }
         self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
-        self._reconcile()
+        self.recorder.reconcile(self.link)
 
     def __repr__(self) -> str:
         return (
@@ -457,34 +436,6 @@ class Runbook:
                 break
         return results
 
-    def summary(self, results: Iterable[StepResult] = ()) -> dict[str, Any]:
-        """A JSON-able record of where the ticket stands (what ``relink batch`` reads)."""
-        audit = self.last_audit
-        unlinked = self.last_results.get("unlink")
-        override = (unlinked.details.get("override") if unlinked and unlinked.ok else None) or None
-        return {
-            "account": self.account,
-            "ticket": self.ticket.ticket_id,
-            "from_aliexpress_account": self.ticket.from_aliexpress_account,
-            "target_aliexpress_account": self.target,
-            "api": self.api_label,
-            "steps": [result.to_dict() for result in results],
-            "steps_done": [step for step in STEPS if (r := self.last_results.get(step)) and r.ok],
-            "state": {step: r.outcome for step, r in sorted(self.last_results.items())},
-            "finished": self.finished,
-            "verdict": audit.verdict if audit else "not audited",
-            "orders": audit.orders if audit else None,
-            "blocked_orders": len(audit.blockers) if audit else None,
-            "blocking": audit.blocking() if audit else {},
-            "override": (
-                {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
-                if override
-                else None
-            ),
-            "light": self.link.light,
-            "linked_aliexpress_account": self.link.linked,
-        }
-
     # ---- plumbing ----
 
     def _check(self, step: str) -> Guard:
@@ -492,23 +443,6 @@ class Runbook:
         if not guard.holds:
             raise GuardError(guard.reason)
         return guard
-
-    def _reconcile(self) -> None:
-        """Settle destructive attempts the journal started and never finished.
-
-        Only reads: an unlink that left a different link (or none) than it started from, or a
-        relink whose account is now linked, reached the server and is recorded as done. Any
-        other stays pending; the next attempt re-sends it under its key if the guards build the
-        same request again, else supersedes it (see :meth:`Recorder.start_or_resend`).
-        """
-        for step, pending in list(self.recorder.pending.items()):
-            if step == "unlink":
-                landed = self.link.linked != (pending.entry.get("before") or {}).get("linked")
-            else:
-                landed = self.link.linked == pending.request.get("aliexpress_account")
-            if landed:
-                text = f"Reconciled after a restart: the {step} had reached the server"
-                self.recorder.settle(step, f"{text} ({self.link.text}).")
 
 
 def open_runbook(

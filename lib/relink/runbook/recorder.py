@@ -24,7 +24,7 @@ from relink.errors import (
     ServerError,
 )
 from relink.runbook import journal as jr
-from relink.runbook.guards import DONE, FAILED, REFUSED, StepResult
+from relink.runbook.guards import DONE, FAILED, REFUSED, LinkView, StepResult
 from relink.runbook.live_audit import blockers_from_server
 
 IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
@@ -146,6 +146,23 @@ class Recorder:
         if result.ok:
             self.ever_done.add(step)
         return result
+
+    def reconcile(self, link: LinkView) -> None:
+        """Settle destructive attempts the journal started and never finished, from ``link``.
+
+        Only reads: an unlink that left a different link (or none) than it started from, or a
+        relink whose account is now linked, reached the server and is recorded as done. Any
+        other stays pending; the next attempt re-sends it under its key if the guards build the
+        same request again, else supersedes it (:meth:`start_or_resend`).
+        """
+        for step, pending in list(self.pending.items()):
+            if step == "unlink":
+                landed = link.linked != (pending.entry.get("before") or {}).get("linked")
+            else:
+                landed = link.linked == pending.request.get("aliexpress_account")
+            if landed:
+                text = f"Reconciled after a restart: the {step} had reached the server"
+                self.settle(step, f"{text} ({link.text}).")
 
     def start_or_resend(self, attempt: Attempt, request: dict[str, Any]) -> None:
         """Journal ``request`` before it is sent; re-send an unanswered one under its own key.

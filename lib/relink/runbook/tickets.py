@@ -23,6 +23,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -193,3 +194,47 @@ class TicketLock:
             return self.path.read_text(encoding="utf-8").strip()
         except OSError:
             return ""
+
+
+def open_ticket(
+    journal: jr.Journal,
+    entries: list[dict[str, Any]],
+    *,
+    account: str,
+    target: str,
+    operator: str,
+    linked_now: str | None,
+    requested: str = "",
+    practice: bool = False,
+) -> Ticket:
+    """The ticket this process works on: chosen (:func:`choose_ticket`), locked, journaled.
+
+    Without ``requested``, a ticket another process works on is not continued: a new one is
+    opened (the server's lease then says who holds the account).
+
+    Raises:
+        InputError: see :func:`choose_ticket`; or ``requested`` is open in another process.
+    """
+    choose = partial(
+        choose_ticket,
+        entries,
+        account=account,
+        target=target,
+        operator=operator,
+        linked_now=linked_now,
+        requested=requested,
+        practice=practice,
+    )
+    ticket, opened = choose()
+    lock = TicketLock(journal.path, ticket.ticket_id)
+    if not lock.acquire(operator):
+        if requested.strip():
+            raise InputError(
+                f"ticket {ticket.ticket_id} is open in another runbook on this journal "
+                f"({lock.holder() or 'another process'}): finish or close it first"
+            )
+        ticket, opened = choose(busy=frozenset({ticket.ticket_id}))
+        TicketLock(journal.path, ticket.ticket_id).acquire(operator)
+    if opened:
+        journal.append(ticket.entry())
+    return ticket
