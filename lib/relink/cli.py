@@ -333,17 +333,23 @@ def run_command(
 
 @main.command("rehearse")
 @click.argument("account", default="northwind-home")
-@click.option("--to", "target", default="ae-new@example.com", show_default=True)
+@click.option(
+    "--to",
+    "target",
+    default="",
+    help="AliExpress account to link  [default: the embedded sandbox's new account]",
+)
 def rehearse_command(account: str, target: str) -> None:
     """Rehearse a whole account change on the embedded sandbox (for training and the demo).
 
     The merchant's part (cancelling unpaid orders, logging in to the new AliExpress account)
     and the passing of time are played by the sandbox. Exit 0 when it ends green.
     """
+    from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT
     from relink.runbook.rehearsal import rehearse
 
     try:
-        green = rehearse(account, target, echo=click.echo)
+        green = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
     except RelinkError as exc:
         _fail(str(exc))
     sys.exit(0 if green else 1)

@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "relink.__main__": {"relink.cli"},
 }
-SHARED = {"relink", "relink.errors", "relink.display", "relink.resources"}
+SHARED = {"relink", "relink.errors", "relink.display", "relink.resources", "relink.filenames"}
 
 
 def _module_name(path: Path) -> str:

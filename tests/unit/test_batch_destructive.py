@@ -15,9 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
-from relink.batch.manifest import AccountJob, collect_jobs, safe_name
+from relink.batch.manifest import AccountJob, collect_jobs
 from relink.cli import main
 from relink.errors import BatchError
+from relink.filenames import safe_name
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"
 RUNBOOK_PARAMETERS = """\

@@ -21,23 +21,18 @@ path that does not exist, a file that is neither an export nor a manifest, or a 
 from __future__ import annotations
 
 import csv
-import re
-import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from relink.errors import BatchError
+from relink.filenames import safe_name, unique_names
 
 EXPORT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls"})
 MANIFEST_KEYS = ("account", "export", "aliexpress", "target", "ticket")
 # Other spellings of a manifest key (the runbook's parameter name, `relink run --to`).
 KEY_ALIASES = {"to": "target", "target_aliexpress_account": "target"}
-MAX_NAME_LENGTH = 80
-# Names Windows refuses for a file or folder, whatever the extension.
-_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10))}
-_RESERVED |= {f"lpt{i}" for i in range(10)}
 
 
 @dataclass(frozen=True)
@@ -101,36 +96,6 @@ def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
         AccountJob(e.account, e.export, e.aliexpress, folder, e.target, e.ticket, e.source)
         for e, folder in zip(found, folders, strict=True)
     ]
-
-
-def safe_name(account: str) -> str:
-    """A folder name for ``account``: letters, digits, ``.``, ``_`` and ``-`` only.
-
-    No slash, no ``..``, no leading dot or dash, no name Windows reserves, at most
-    :data:`MAX_NAME_LENGTH` characters; never empty (``account``).
-    """
-    ascii_name = unicodedata.normalize("NFKD", account).encode("ascii", "ignore").decode()
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_name)
-    name = re.sub(r"\.{2,}", ".", name).strip(".-_")[:MAX_NAME_LENGTH].rstrip(".-_")
-    if not name:
-        return "account"
-    if name.split(".")[0].lower() in _RESERVED:
-        return f"account-{name}"
-    return name
-
-
-def unique_names(names: Iterable[str]) -> list[str]:
-    """``names`` made unique (ignoring case, for case-insensitive disks) with -2, -3... suffixes."""
-    taken: set[str] = set()
-    unique = []
-    for name in names:
-        candidate, number = name, 1
-        while candidate.lower() in taken:
-            number += 1
-            candidate = f"{name}-{number}"
-        taken.add(candidate.lower())
-        unique.append(candidate)
-    return unique
 
 
 @dataclass(frozen=True)

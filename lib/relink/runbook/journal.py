@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from relink.filenames import safe_name
+
 STARTED, FINISHED, TICKET = "started", "finished", "ticket"
 DEFAULT_DIR = Path("runs")
 
@@ -30,11 +32,10 @@ DEFAULT_DIR = Path("runs")
 def default_journal_path(account: str, base: str | Path = DEFAULT_DIR) -> Path:
     """``runs/<account>/journal.jsonl`` (relative to the working directory unless ``base`` is).
 
-    The account id is made safe as a folder name: anything but letters, digits, ``.-_@`` is
-    replaced, so an id can never climb out of ``base``.
+    The folder is :func:`relink.filenames.safe_name` of the account id, so an id can never
+    climb out of ``base``.
     """
-    safe = "".join(c if c.isalnum() or c in ".-_@" else "_" for c in account).strip(".")
-    return Path(base) / (safe or "_") / "journal.jsonl"
+    return Path(base) / safe_name(account) / "journal.jsonl"
 
 
 def utc_now_iso() -> str:

@@ -24,24 +24,24 @@ from typing import Any
 
 import ipywidgets as w
 
-from relink.display import RUNBOOK_MIME, Shown, publish_record
+from relink.display import LIGHT_COLOURS, RUNBOOK_MIME, Shown, publish_record
 from relink.runbook.guards import STEPS, StepResult
 from relink.runbook.procedure import Runbook
 
 _STYLE = """<style>
-.relink-light-dot { font-size: 1.4em; vertical-align: middle; }
-.relink-light-green { color: #2e7d32; } .relink-light-amber { color: #ef8f00; }
-.relink-light-red { color: #c62828; }
-.relink-outcome-done { color: #2e7d32; } .relink-outcome-refused { color: #ef8f00; }
-.relink-outcome-failed, .relink-error { color: #c62828; }
-.relink-panel table { border-collapse: collapse; font-size: 0.9em; }
-.relink-panel td, .relink-panel th { border-bottom: 1px solid #ddd; padding: 2px 8px;
-  text-align: left; vertical-align: top; }
-.relink-api-badge { display: inline-block; padding: 0 6px; border-radius: 3px;
-  font-size: 0.85em; font-weight: bold; border: 1px solid #555; }
-.relink-api-sandbox { background: #fff3cd; } .relink-api-deployment { background: #e3f2fd; }
-.relink-guards { font-size: 0.9em; color: #444; }
-</style>"""
+.relink-light-dot {{ font-size: 1.4em; vertical-align: middle; }}
+.relink-light-green {{ color: {green}; }} .relink-light-amber {{ color: {amber}; }}
+.relink-light-red {{ color: {red}; }}
+.relink-outcome-done {{ color: {green}; }} .relink-outcome-refused {{ color: {amber}; }}
+.relink-outcome-failed, .relink-error {{ color: {red}; }}
+.relink-panel table {{ border-collapse: collapse; font-size: 0.9em; }}
+.relink-panel td, .relink-panel th {{ border-bottom: 1px solid #ddd; padding: 2px 8px;
+  text-align: left; vertical-align: top; }}
+.relink-api-badge {{ display: inline-block; padding: 0 6px; border-radius: 3px;
+  font-size: 0.85em; font-weight: bold; border: 1px solid #555; }}
+.relink-api-sandbox {{ background: #fff3cd; }} .relink-api-deployment {{ background: #e3f2fd; }}
+.relink-guards {{ font-size: 0.9em; color: #444; }}
+</style>""".format(**LIGHT_COLOURS)
 _COLUMNS = ("store", "order", "statuses", "reasons", "aliexpress_orders", "actions")
 _HEADINGS = (
     "store",
@@ -241,7 +241,7 @@ class RunbookPanel:
                     self.override,
                     w.HBox([self.confirm_button, self.cancel_button]),
                 ],
-                layout=w.Layout(border="1px solid #ef8f00", padding="6px"),
+                layout=w.Layout(border=f"1px solid {LIGHT_COLOURS['amber']}", padding="6px"),
             ),
             "relink-confirm",
         )
