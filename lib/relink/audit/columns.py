@@ -1,0 +1,75 @@
+"""What a reader of export files hands back: wanted columns, found by alias, as Arrow text.
+
+A :class:`ColumnSpec` names a column and its aliases; :func:`match_columns` finds them in a
+header row (case, spaces, punctuation and underscores ignored); a :class:`Table` is the result,
+every value a string or missing, with a ``row`` column numbering rows as a spreadsheet shows
+them (header = 1), so rejections can point at them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+
+from relink.errors import ExportError
+
+# Every value comes back as Arrow text: what the CSV reader yields, so nothing is copied.
+TEXT = pd.ArrowDtype(pa.string())
+PROBLEM = "__problem__"  # optional column: why a row cannot be read as it stands
+
+
+def compact_name(name: object) -> str:
+    """Column-name key: case, spaces, punctuation and underscores ignored."""
+    return re.sub(r"[^0-9a-z]", "", str(name).casefold())
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """A column the caller wants, found under any of ``aliases`` (first match wins)."""
+
+    name: str
+    aliases: tuple[str, ...]
+    required: bool = False
+    keys: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "keys", tuple(compact_name(a) for a in self.aliases))
+
+
+@dataclass
+class Table:
+    """The wanted columns of one file, plus where they came from."""
+
+    path: Path
+    frame: pd.DataFrame
+    columns: dict[str, str]  # canonical name -> header as written in the file
+
+
+def match_columns(
+    path: Path, header: list[object], specs: tuple[ColumnSpec, ...]
+) -> dict[str, int] | None:
+    """Map canonical names to header positions; ``None`` when a required column is absent."""
+    positions: dict[str, int] = {}
+    keys = [compact_name(h) if h is not None else "" for h in header]
+    for spec in specs:
+        for key in spec.keys:
+            if key in keys:
+                positions[spec.name] = keys.index(key)
+                break
+        else:
+            if spec.required:
+                return None
+    return positions
+
+
+def missing_columns_error(path: Path, header: list[object], specs: tuple[ColumnSpec, ...]):
+    found = [str(h) for h in header if h is not None and str(h).strip()]
+    keys = {compact_name(h) for h in found}
+    missing = [s for s in specs if s.required and not keys.intersection(s.keys)]
+    wanted = "; ".join(f"no {s.name} column (looked for: {', '.join(s.aliases)})" for s in missing)
+    shown = ", ".join(found[:30]) + (", ..." if len(found) > 30 else "")
+    return ExportError(path, f"{wanted}; columns found: {shown or 'none'}")
