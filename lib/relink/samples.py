@@ -351,8 +351,24 @@ _LARGE_LABELS = _cells("Fulfilled|Canceled|Awaiting order|Pending|Failed|Awaitin
 _LARGE_CUM = tuple(itertools.accumulate((72, 10, 8, 3, 3, 1, 2, 1)))  # percent; 4% block
 
 
-def _large_rows(seed: int) -> Iterator[list]:
-    """Endless export rows; about 6% of placed orders are split, 10% of parts get a line item."""
+def _large_weights(blocked: float | None) -> tuple[float, ...]:
+    """Cumulative status weights; ``blocked`` (0 to 1) sets the share of blocking orders."""
+    if blocked is None:
+        return _LARGE_CUM
+    if not 0 <= blocked <= 1:
+        raise ValueError(f"blocked must be between 0 and 1, not {blocked!r}")
+    settled, blocking = (72, 10, 8, 3, 3), (1, 2, 1)  # same mix within each group
+    weights = [w / sum(settled) * (1 - blocked) for w in settled]
+    weights += [w / sum(blocking) * blocked for w in blocking]
+    return tuple(itertools.accumulate(weights))
+
+
+def _large_rows(seed: int, blocked: float | None = None) -> Iterator[list]:
+    """Endless export rows; about 6% of placed orders are split, 10% of parts get a line item.
+
+    ``blocked``: the share of orders with a blocking status (default: about 4%).
+    """
+    cum_weights = _large_weights(blocked)
     rng = random.Random(seed)
     people = [tuple(_person(rng, rng.choice(_NAMES)).values()) for _ in range(2000)]
     stores = ("Main Store", "EU Store", "Outlet")
@@ -360,7 +376,7 @@ def _large_rows(seed: int) -> Iterator[list]:
     while True:
         store = rng.randrange(3)
         number = f"#{next(numbers[store])}"
-        label = rng.choices(_LARGE_LABELS, cum_weights=_LARGE_CUM)[0]
+        label = rng.choices(_LARGE_LABELS, cum_weights=cum_weights)[0]
         when = f"{REFERENCE_DATE - timedelta(minutes=rng.randrange(90 * 1440)):%Y-%m-%d %H:%M}"
         person = people[rng.randrange(len(people))]
         placed = label not in ("Pending", "Awaiting order", "Failed")
@@ -374,8 +390,18 @@ def _large_rows(seed: int) -> Iterator[list]:
                 yield [number, "", stores[store], ae, tracking, "", "", "", "", "", product, 2]
 
 
-def write_large_export(path: str | Path, rows: int, *, seed: int = 11, fmt: str = "csv") -> int:
+def write_large_export(
+    path: str | Path,
+    rows: int,
+    *,
+    seed: int = 11,
+    fmt: str = "csv",
+    blocked: float | None = None,
+) -> int:
     """Stream a realistic export of exactly ``rows`` data rows to ``path``; return ``rows``.
+
+    ``blocked`` (0 to 1) is the share of orders with a blocking status; by default about 4%
+    (the mix of the sample accounts).
 
     Memory stays bounded: CSV goes through the csv module in batches, XLSX through
     xlsxwriter's ``constant_memory`` mode. The same seed gives the same file.
@@ -384,14 +410,14 @@ def write_large_export(path: str | Path, rows: int, *, seed: int = 11, fmt: str 
         with Path(path).open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(LARGE_HEADER)
-            generated = itertools.islice(_large_rows(seed), rows)
+            generated = itertools.islice(_large_rows(seed, blocked), rows)
             while batch := list(itertools.islice(generated, 10_000)):
                 writer.writerows(batch)
     elif fmt == "xlsx":
         book = _workbook(Path(path), constant_memory=True)
         sheet = book.add_worksheet("Orders")
         sheet.write_row(0, 0, LARGE_HEADER)
-        for r, row in enumerate(itertools.islice(_large_rows(seed), rows), start=1):
+        for r, row in enumerate(itertools.islice(_large_rows(seed, blocked), rows), start=1):
             sheet.write_row(r, 0, row)
         book.close()
     else:

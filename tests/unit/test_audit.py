@@ -131,8 +131,9 @@ def test_drift_says_what_a_sync_will_do(run) -> None:
     closed, hidden = result.drift
     assert closed["after_sync"] == "canceled" and "Canceled" in closed["sync_will"]
     assert hidden["after_sync"] == "awaiting_shipment" and "hidden" in hidden["sync_will"]
+    # AliExpress closed #1: the sync clears it, nobody is asked to cancel it.
     assert result.blocking == {
-        "awaiting_payment": 1,
+        "awaiting_payment": 0,
         "awaiting_shipment": 0,
         "awaiting_fulfillment": 0,
         "unknown_status": 0,
@@ -165,3 +166,72 @@ def test_counts_by_status_count_orders(run) -> None:
     )
     assert result.by_status["fulfilled"] == 1 and result.by_status["unknown"] == 1
     assert result.orders == 2
+
+
+def test_unknown_labels_are_kept_as_written(run) -> None:
+    result = run(
+        [["A", "#1", "  Shipped ", "1"], ["A", "#2", "", ""], ["A", "#3", "Fulfilled", ""]]
+    )
+    entries = {b["order"]: b for b in result.blockers}
+    assert entries["#1"]["statuses"] == ["Shipped"] and entries["#1"]["reasons"] == [
+        "unknown_status"
+    ]
+    assert entries["#2"]["statuses"] == ["unknown"]
+    assert result.blockers_frame()["statuses"].tolist() == ["Shipped", "unknown"]
+
+
+def test_an_order_aliexpress_closed_gets_the_sync_alone(run) -> None:
+    result = run(
+        [
+            ["A", "#1", "Awaiting payment", "1"],
+            ["A", "#2", "Awaiting payment", "2"],
+            ["A", "#2", "Awaiting payment", "3"],
+        ],
+        [["1", "FINISH", "buyer_cancel"], ["2", "FINISH", "buyer_cancel"], ["3", "WAIT_GROUP", ""]],
+    )
+    closed, split = result.blockers
+    assert closed["reasons"] == ["sync_drift"] and len(closed["actions"]) == 1
+    assert closed["actions"][0].startswith("Sync from AliExpress")
+    assert "Ask the merchant" not in " ".join(closed["actions"])
+    assert split["reasons"] == ["awaiting_payment", "sync_drift"]
+    assert "order 3," in split["actions"][0] and " 2" not in split["actions"][0]
+
+
+def test_the_bundled_sample_never_asks_to_cancel_what_aliexpress_closed() -> None:
+    from relink.samples import bundled_sample
+
+    sample = bundled_sample("northwind-home")
+    result = audit(read_export(sample.export), read_aliexpress(sample.aliexpress))
+    (entry,) = [b for b in result.blockers if b["order"] == "#1008"]
+    assert entry["reasons"] == ["sync_drift"]
+    assert [a.split(":")[0] for a in entry["actions"]] == ["Sync from AliExpress"]
+    assert ".;" not in "\n".join(result.blockers_frame()["actions"])
+
+
+def test_json_bytes_are_the_dict_encoded(run) -> None:
+    import json
+
+    result = run(
+        [
+            ["A", "#1", 'Odd "label"\\', "1"],
+            ["B\t", "#2", "Awaiting payment", "2"],
+            ["B", "#2", "Awaiting shipment", "3"],
+            ["Ü", "#3", "Fulfilled", "4"],
+        ],
+        [["4", "WAIT_SELLER_SEND_GOODS", ""]],
+    )
+    assert result.to_json() == json.dumps(result.to_dict(), ensure_ascii=False).encode()
+
+
+def test_key_space_is_the_number_of_orders_not_orders_times_stores(tmp_path) -> None:
+    # Every order in its own store: orders x stores would be 3.6e9 keys (it once died here).
+    rows = 60_000
+    path = tmp_path / "export.csv"
+    lines = ["Store,Order No.,Status"]
+    lines += [f"S{i},#{i},{'Awaiting payment' if i % 3 else 'Fulfilled'}" for i in range(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    export = read_export(path)
+    assert int(export.orders["order_key"].max()) == rows - 1
+    result = audit(export)
+    assert result.orders == rows and result.blocked_orders == rows - rows // 3 - 1 + 1
+    assert len(result.blocker_json) == result.blocked_orders

@@ -71,5 +71,7 @@ def missing_columns_error(path: Path, header: list[object], specs: tuple[ColumnS
     keys = {compact_name(h) for h in found}
     missing = [s for s in specs if s.required and not keys.intersection(s.keys)]
     wanted = "; ".join(f"no {s.name} column (looked for: {', '.join(s.aliases)})" for s in missing)
-    shown = ", ".join(found[:30]) + (", ..." if len(found) > 30 else "")
+    # a header cell can be anything (an unterminated quote swallows the file): keep it short
+    cells = [name if len(name) <= 60 else f"{name[:57]}..." for name in found[:30]]
+    shown = ", ".join(cells) + (", ..." if len(found) > 30 else "")
     return ExportError(path, f"{wanted}; columns found: {shown or 'none'}")

@@ -107,25 +107,33 @@ def read_export(path: str | Path) -> Export:
     # Only identifiers are trimmed: they are joined and grouped on; the rest is shown as is.
     frame["order"], order_codes = _trimmed_codes(frame["order"])
     if "store" in frame:
-        frame["store"], _ = _trimmed_codes(frame["store"])
+        frame["store"], store_codes = _trimmed_codes(frame["store"])
+    else:
+        frame["store"] = pd.Series("", index=frame.index, dtype=TEXT)
+        store_codes = np.zeros(len(frame), dtype=np.intp)
     if "aliexpress_order" in frame:
         frame["aliexpress_order"] = _stripped(frame["aliexpress_order"])
-    if "store" not in frame:
-        frame["store"] = pd.Series("", index=frame.index, dtype=TEXT)
 
-    reasons = _row_problems(frame)
-    reasons = reasons.mask(reasons.isna() & frame["order"].isna(), "no order number")
-    bad = reasons.notna()
-    rejected = pd.DataFrame({"row": frame.loc[bad, "row"], "reason": reasons[bad]})
+    no_order = order_codes < 0
+    if PROBLEM in frame:
+        reasons = _row_problems(frame)
+        reasons = reasons.mask(reasons.isna() & no_order, "no order number")
+        bad = reasons.notna().to_numpy(dtype=bool)
+        bad_reasons = reasons[bad]
+    else:
+        bad = no_order
+        bad_reasons = pd.Series("no order number", index=frame.index[bad], dtype=TEXT)
+    rejected = pd.DataFrame({"row": frame.loc[bad, "row"], "reason": bad_reasons})
     if bad.any():
         orders = frame.loc[~bad].reset_index(drop=True)
-        order_codes = order_codes[~bad.to_numpy()]
+        order_codes = order_codes[~bad]
     else:
         orders = frame
-    orders["store"] = _fill_continuation_store(orders["store"], orders["order"]).fillna("")
-    store_codes, store_names = pd.factorize(orders["store"])
-    # (store, order) as one integer; the factor keeps keys dense for the audit's counting.
-    orders["order_key"] = order_codes.astype(np.int64) * max(len(store_names), 1) + store_codes
+    if bad.any() or store_codes.min(initial=0) < 0:
+        # Rows were dropped, or stores are filled: the codes of the stores as they now stand.
+        orders["store"] = _fill_continuation_store(orders["store"], orders["order"]).fillna("")
+        store_codes, _ = pd.factorize(orders["store"])
+    orders["order_key"] = _order_keys(order_codes, store_codes)
     orders["status"] = _fill_line_item_status(orders)
     orders["status_key"] = _status_keys(orders["status"])
     for name in ("aliexpress_order", "tracking", "order_date"):
@@ -208,6 +216,28 @@ def _trimmed_codes(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     codes = np.where(codes >= 0, merged_codes[codes], -1)
     column = pd.Series(pd.array(merged, dtype=values.dtype).take(codes, allow_fill=True))
     return column.set_axis(values.index), codes
+
+
+def _order_keys(order_codes: np.ndarray, store_codes: np.ndarray) -> np.ndarray:
+    """(store, order) as one dense integer: 0 to the number of distinct orders - 1.
+
+    The pair is factorised, so the key space is the number of distinct orders, never orders
+    times stores (a file where every order has its own store stays linear). Keys rank the
+    pairs by (order number, store) in order of first appearance of each, so sorting by key
+    lists orders as the file first shows each order number.
+    """
+    stores = int(store_codes.max(initial=0)) + 1  # codes of the stores, in first appearance
+    pairs = order_codes.astype(np.int64) * stores + store_codes
+    space = (int(order_codes.max()) + 1) * stores if len(pairs) else 0
+    if space <= 4 * len(pairs) + 1024:
+        # Small key space (a few stores): rank the pairs by presence, in linear time.
+        present = np.zeros(space, dtype=bool)
+        present[pairs] = True
+        return (np.cumsum(present) - 1)[pairs]
+    codes, uniques = pd.factorize(pairs)
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(uniques, kind="stable")] = np.arange(len(uniques))
+    return rank[codes]
 
 
 def _fill_continuation_store(store: pd.Series, order: pd.Series) -> pd.Series:

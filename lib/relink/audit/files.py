@@ -7,6 +7,7 @@ orders: :mod:`~relink.audit.csv_reader` and :mod:`~relink.audit.xlsx_reader` rea
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 from relink.audit.columns import PROBLEM, TEXT, ColumnSpec, Table
@@ -17,6 +18,8 @@ from relink.errors import ExportError
 SAMPLE_BYTES = 1 << 20
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
+# Office writes a password-protected XLSX as an OLE file with this stream (UTF-16 name).
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
 __all__ = ["PROBLEM", "TEXT", "ColumnSpec", "Table", "read_table"]
@@ -31,8 +34,15 @@ def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
     """
     path = Path(path)
     head = _read_head(path)
-    if head.startswith((_ZIP_MAGIC, _OLE_MAGIC)):
+    # The content says what a file is, whatever its name: an XLSX saved as .xls is read, a
+    # legacy .xls (an OLE compound file) is refused in one line, never handed to calamine.
+    if head.startswith(_ZIP_MAGIC):
+        _check_xlsx(path)
         table = read_workbook(path, specs)
+    elif head.startswith(_OLE_MAGIC):
+        if _ENCRYPTED in head:
+            raise ExportError(path, "is a password-protected workbook: remove the password")
+        raise ExportError(path, "is a legacy .xls workbook: save it as .xlsx or CSV")
     elif path.suffix.lower() in _WORKBOOK_SUFFIXES:
         raise ExportError(path, "is not a valid XLSX workbook (corrupt, or not a workbook at all)")
     else:
@@ -55,3 +65,19 @@ def _read_head(path: Path) -> bytes:
     if not head.strip():
         raise ExportError(path, "is empty")
     return head
+
+
+def _check_xlsx(path: Path) -> None:
+    """A zip file is read as XLSX only when it is one (not .xlsb, .ods or any other zip)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ExportError(path, f"is not a readable XLSX workbook ({exc})") from None
+    if "xl/workbook.xml" in names:
+        return
+    if "xl/workbook.bin" in names:
+        raise ExportError(path, "is an .xlsb workbook: save it as .xlsx or CSV")
+    if "content.xml" in names:
+        raise ExportError(path, "is an OpenDocument spreadsheet: save it as .xlsx or CSV")
+    raise ExportError(path, "is a zip archive, not an XLSX workbook")

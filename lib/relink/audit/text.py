@@ -6,16 +6,37 @@ reasons, actions): the audit never carries personal data, so neither can this te
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 from relink.audit import statuses
 from relink.audit.verdict import AuditResult
 
 WRAP = 100
+# What a terminal would act on rather than show: C0 and C1 control characters, DEL, and the
+# bidirectional overrides that reorder what is shown (Trojan Source).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def audit_text(result: AuditResult, *, title: str | None = None) -> str:
-    """A readable summary of one audit: the verdict, counts, every blocker and rejection."""
+def visible(text: object) -> str:
+    """``text`` safe to print on a terminal: every control character shown as an escape.
+
+    ESC becomes ``\\x1b``, a newline ``\\n``, U+202E ``\\u202e``: a cell, an account name or
+    an error message can neither drive the terminal nor break a line of the output.
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def audit_text(result: AuditResult, *, title: str | None = None, limit: int | None = None) -> str:
+    """A readable summary of one audit: the verdict, counts, every blocker and rejection.
+
+    ``limit``: list only the first ``limit`` blocked orders (only those are built).
+    """
     lines = [f"relink audit: {title or result.export}"]
     if result.safe:
         lines.append(f"verdict: SAFE to unlink ({result.orders} orders, none blocks)")
@@ -38,12 +59,17 @@ def audit_text(result: AuditResult, *, title: str | None = None) -> str:
             f"{len(side['not_in_export'])} AliExpress order(s) not in the export, "
             f"{len(side['missing_on_aliexpress'])} export order(s) missing on AliExpress"
         )
-    if result.blockers:
+    if result.blocked_orders:
         lines += ["", "Blocked orders:"]
-        for entry in result.blockers:
+        shown = result.blockers if limit is None else result.blockers_head(limit)
+        for entry in shown:
             store = f"[{entry['store']}] " if entry["store"] else ""
             numbers = ", ".join(entry["aliexpress_orders"]) or "no AliExpress order number"
-            lines.append(f"- {store}{entry['order']}: {', '.join(entry['reasons'])} ({numbers})")
+            statuses_shown = ", ".join(entry["statuses"])
+            lines.append(
+                f"- {store}{entry['order']}: {', '.join(entry['reasons'])} "
+                f"(DSers: {statuses_shown}; AliExpress: {numbers})"
+            )
             for action in entry["actions"]:
                 lines += textwrap.wrap(
                     action, WRAP, initial_indent="    -> ", subsequent_indent="       "
@@ -52,4 +78,6 @@ def audit_text(result: AuditResult, *, title: str | None = None) -> str:
     if rejected:
         lines += ["", "Rejected rows (not audited; fix the file and audit again):"]
         lines += [f"- {r['file']} row {r['row']}: {r['reason']}" for r in rejected]
-    return "\n".join(lines) + "\n"
+    # Every value from a file (store, order, statuses, numbers, reasons) is made visible: one
+    # entry of ``lines`` is one line on the terminal, whatever a cell holds.
+    return "\n".join(visible(line) for line in lines) + "\n"

@@ -1,8 +1,21 @@
-"""XLSX export files: the first sheet whose header, within its first rows, has the columns."""
+"""XLSX export files: the first sheet whose header, within its first rows, has the columns.
+
+A worksheet is read only after its size is known. calamine materialises a sheet as one dense
+block from its first to its last used cell, so a 5 KB file with one value in ``XFD1048576``
+would ask for 17 billion cells (the process aborts, out of memory). Before calamine touches a
+sheet, :func:`sheet_size` streams the sheet's XML out of the zip and finds the last row and
+column that hold a cell; a sheet larger than :data:`XLSX_MAX_CELLS` is refused with its size.
+Then only the header rows are scanned, and only the wanted columns are kept, row by row.
+"""
 
 from __future__ import annotations
 
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pandas as pd
 import pyarrow as pa
@@ -12,27 +25,58 @@ from relink.audit.columns import TEXT, ColumnSpec, Table, match_columns, missing
 from relink.errors import ExportError
 
 XLSX_HEADER_SCAN_ROWS = 10
+# rows x columns (from A1 to the last used cell) relink reads from one sheet: about 800 MB
+# for calamine's dense block of cells. A DSers export of 200,000 rows x 60 columns is 12 M.
+XLSX_MAX_CELLS = 25_000_000
+# workbook.xml and its relationships are read whole: real ones are a few kilobytes.
+_MAX_WORKBOOK_PART = 16 << 20
+_CHUNK = 4 << 20
+_MAX_CARRY = 64 << 20
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+# Real writers put r first: <row r="7" ...>, <c r="C7" ...>. Counting tags (bytes.count) tells
+# whether every row and cell was matched; if not, the sheet is walked tag by tag.
+_ROW_R = re.compile(rb'<row r="(\d+)"')
+_CELL_ROW = re.compile(rb'<c r="[A-Z]+(\d+)')
+_CELL_LETTERS = re.compile(rb'<c r="([A-Z]+)')
+_TAG = re.compile(rb"<(?:\w+:)?row\b")
+_TAG = re.compile(rb"<(/?)(?:\w+:)?(row|c)\b([^>]*)>")
+_R_ATTRIBUTE = re.compile(rb'\sr="([A-Z]*)(\d+)"')
 
 
 def read_workbook(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
+    """The wanted columns from the first sheet whose header has the required ones.
+
+    Raises:
+        ExportError: not a readable workbook, a sheet too large to read, no sheet with a
+            header, or a required column absent.
+    """
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        parts = sheet_parts(path)
+        # From the bytes, not the path: calamine picks its reader by the file's extension, and
+        # an XLSX named .xls is still XLSX (files.py checked the content).
+        with path.open("rb") as handle:
+            workbook = CalamineWorkbook.from_filelike(handle)
         first_header: list[object] = []
         for sheet_name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(sheet_name)
-            rows = sheet.to_python(skip_empty_area=False)
-            for index, header in enumerate(rows[:XLSX_HEADER_SCAN_ROWS]):
-                if not any(_cell_text(v) for v in header):
-                    continue
-                first_header = first_header or header
-                positions = match_columns(path, header, specs)
-                if positions is not None:
-                    frame = _sheet_frame(rows, index, positions)
-                    columns = {n: str(header[i]).strip() for n, i in positions.items()}
-                    return Table(path, frame, columns)
-    except (CalamineError, ValueError, OSError) as exc:
+            part = parts.get(sheet_name)
+            if part is not None:
+                rows, columns = sheet_size(path, part)
+                if rows * columns > XLSX_MAX_CELLS:
+                    raise ExportError(
+                        path,
+                        f"sheet '{sheet_name}' is {rows} rows x {columns} columns: larger than "
+                        f"relink reads ({XLSX_MAX_CELLS:,} cells)",
+                    )
+            table, header = _read_sheet(path, workbook.get_sheet_by_name(sheet_name), specs)
+            if table is not None:
+                return table
+            first_header = first_header or header
+    except (CalamineError, ValueError, OSError, zipfile.BadZipFile, ElementTree.ParseError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(path, f"is not a readable XLSX workbook ({reason})") from None
     if not first_header:
@@ -40,15 +84,164 @@ def read_workbook(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
     raise missing_columns_error(path, first_header, specs)
 
 
-def _sheet_frame(rows: list[list[object]], header_index: int, positions: dict[str, int]):
-    body = rows[header_index + 1 :]
-    while body and not any(_cell_text(v) for v in body[-1]):
-        body.pop()
-    data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + len(body))}
-    for name, column in positions.items():
-        cells = [r[column] if column < len(r) else "" for r in body]
-        data[name] = pd.array(_column_text(cells), dtype=TEXT)
+def _read_sheet(
+    path: Path, sheet, specs: tuple[ColumnSpec, ...]
+) -> tuple[Table | None, list[object]]:
+    """``(table, header)``: the table when a header in the first rows matches, else the
+    first non-blank header row seen (for the error message)."""
+    if sheet.start is None or sheet.end is None:
+        return None, []
+    last_column = sheet.end[1]
+    # python-calamine's iter_rows yields every row from the first (row 1 of the sheet), but
+    # each row only from the sheet's first used column: the offset is what the row lacks.
+    rows = iter(sheet.iter_rows())
+    first_header: list[object] = []
+    for index in range(XLSX_HEADER_SCAN_ROWS):
+        row = next(rows, None)
+        if row is None:
+            break
+        col0 = max(0, last_column + 1 - len(row))
+        header = [""] * col0 + row
+        if not any(_cell_text(v) for v in header):
+            continue
+        first_header = first_header or header
+        positions = match_columns(path, header, specs)
+        if positions is not None:
+            frame = _sheet_frame(rows, index, col0, positions)
+            columns = {n: str(header[i]).strip() for n, i in positions.items()}
+            return Table(path, frame, columns), first_header
+    return None, first_header
+
+
+def _sheet_frame(
+    rows: Iterator[list[object]], header_index: int, col0: int, positions: dict[str, int]
+) -> pd.DataFrame:
+    """The rows under the header, wanted columns only; trailing blank rows dropped."""
+    wanted = {name: column - col0 for name, column in positions.items()}
+    kept: dict[str, list[object]] = {name: [] for name in wanted}
+    last = 0
+    for count, row in enumerate(rows, start=1):
+        if row.count("") < len(row):  # python-calamine gives "" for an empty cell
+            last = count
+        width = len(row)
+        for name, column in wanted.items():
+            kept[name].append(row[column] if 0 <= column < width else "")
+    data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + last)}
+    for name, cells in kept.items():
+        data[name] = pd.array(_column_text(cells[:last]), dtype=TEXT)
     return pd.DataFrame(data)
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Each worksheet's name and its XML part in the zip (``xl/worksheets/sheet1.xml``)."""
+    with zipfile.ZipFile(path) as archive:
+        workbook = ElementTree.fromstring(_read_part(archive, "xl/workbook.xml"))
+        try:
+            rels = ElementTree.fromstring(_read_part(archive, "xl/_rels/workbook.xml.rels"))
+        except KeyError:
+            return {}
+    relationships = rels.iter(f"{{{_PKG_REL_NS}}}Relationship")
+    targets = {rel.get("Id"): rel.get("Target") or "" for rel in relationships}
+    parts = {}
+    for sheet in workbook.iter(f"{{{_MAIN_NS}}}sheet"):
+        target = targets.get(sheet.get(f"{{{_REL_NS}}}id"), "")
+        if target:
+            part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            parts[sheet.get("name") or ""] = posixpath.normpath(part)
+    return parts
+
+
+def _read_part(archive: zipfile.ZipFile, name: str) -> bytes:
+    with archive.open(name) as handle:
+        data = handle.read(_MAX_WORKBOOK_PART + 1)
+    if len(data) > _MAX_WORKBOOK_PART:
+        raise ValueError(f"{name} is larger than {_MAX_WORKBOOK_PART >> 20} MB")
+    return data
+
+
+def sheet_size(path: Path, part: str) -> tuple[int, int]:
+    """``(rows, columns)`` from A1 to the last cell of the sheet's XML, streamed.
+
+    Cells and rows normally say where they are (``r="C7"``): then only those attributes are
+    read. A writer may omit them (a cell then follows the previous one): the sheet is then
+    walked tag by tag, as calamine places the cells.
+    """
+    rows = columns = 0
+    with zipfile.ZipFile(path) as archive:
+        try:
+            stream = archive.open(part)
+        except KeyError:
+            return 0, 0  # calamine will say what is wrong with the workbook
+        with stream:
+            positional = True
+            for chunk in _chunks(stream):
+                found = _ROW_R.findall(chunk)
+                letters = _CELL_LETTERS.findall(chunk)
+                if (
+                    len(found) != chunk.count(b"<row ") + chunk.count(b"<row>")
+                    or len(letters) != chunk.count(b"<c ") + chunk.count(b"<c>")
+                    or b":row" in chunk  # a namespace prefix (<x:row>): walk the tags
+                ):
+                    positional = False
+                    break
+                if found:
+                    rows = max(rows, *map(int, set(found)))
+                if letters:
+                    widest = max(set(letters), key=lambda c: (len(c), c))
+                    columns = max(columns, _column_number(widest))
+                    rows = max(rows, *map(int, set(_CELL_ROW.findall(chunk))))
+        if positional:
+            return rows, columns
+        with archive.open(part) as stream:
+            return _walk_size(stream)
+
+
+def _walk_size(stream) -> tuple[int, int]:
+    rows = columns = row = column = 0
+    for chunk in _chunks(stream):
+        for match in _TAG.finditer(chunk):
+            closing, tag, attributes = match.groups()
+            if closing:
+                continue
+            where = _R_ATTRIBUTE.search(attributes)
+            if tag == b"row":
+                row = int(where.group(2)) if where else row + 1
+                column = 0
+            else:
+                if where and where.group(1):
+                    column, row = _column_number(where.group(1)), int(where.group(2))
+                else:
+                    column += 1
+                columns = max(columns, column)
+            rows = max(rows, row)
+    return rows, columns
+
+
+def _chunks(stream) -> Iterator[bytes]:
+    """The stream in pieces cut just before a ``<``, so that no tag straddles two pieces."""
+    carry = b""
+    while True:
+        data = stream.read(_CHUNK)
+        if not data:
+            if carry:
+                yield carry
+            return
+        data = carry + data
+        cut = data.rfind(b"<")
+        if cut <= 0:
+            if len(data) > _MAX_CARRY:
+                raise ValueError("a cell of the sheet is larger than relink reads")
+            carry = data
+            continue
+        carry = data[cut:]
+        yield data[:cut]
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
 
 
 def _column_text(cells: list[object]) -> pa.Array:

@@ -68,15 +68,16 @@ def _part_statuses(order: Order) -> tuple[str, ...]:
 
 
 def _live_blocker(order: Order) -> Blocker:
-    unpaid = [p.aliexpress_order_id for p in order.parts if p.dsers_status == st.AWAITING_PAYMENT]
-    drift = []
+    unpaid, drift = [], []
     for part in order.parts:
-        if part.aliexpress_status is None:
-            continue
-        state = st.aliexpress_state(part.aliexpress_status, part.end_reason)
-        if not st.is_consistent(part.dsers_status, state):
+        state = None
+        if part.aliexpress_status is not None:
+            state = st.aliexpress_state(part.aliexpress_status, part.end_reason)
+        if state is not None and not st.is_consistent(part.dsers_status, state):
             explained = st.explain_drift(part.dsers_status, state, part.aliexpress_status)
             drift.append(f"{part.aliexpress_order_id}: {explained.summary}")
+        elif part.dsers_status == st.AWAITING_PAYMENT:
+            unpaid.append(part.aliexpress_order_id)  # still unpaid on AliExpress: cancel it
     reasons = tuple(order.blocking_reasons)
     return Blocker(
         store=order.store,

@@ -68,7 +68,7 @@ def light_html(book: Runbook) -> str:
 
 def blockers_table(blockers: list[dict[str, Any]]) -> Shown:
     """One row per blocking order: why it blocks and what clears it."""
-    rows = [[_cell(b.get(column)) for column in _COLUMNS] for b in blockers]
+    rows = [[_cell(b.get(column), column) for column in _COLUMNS] for b in blockers]
     head = "".join(f"<th>{h}</th>" for h in _HEADINGS)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
@@ -77,9 +77,11 @@ def blockers_table(blockers: list[dict[str, Any]]) -> Shown:
     return Shown(f"<table><tr>{head}</tr>{body}</table>", f"{' | '.join(_HEADINGS)}\n{text}")
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, column: str = "") -> str:
     if isinstance(value, list | tuple):
-        return "; ".join(str(v) for v in value) if value else "-"
+        # actions are sentences, each with its full stop: "; " between them would read ".;"
+        separator = " " if column == "actions" else "; "
+        return separator.join(str(v) for v in value) if value else "-"
     return "-" if value in (None, "") else str(value)
 
 

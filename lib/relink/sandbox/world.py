@@ -176,13 +176,21 @@ def blocking_reasons(order_status: str | None, parts: Iterable[PartCheck]) -> li
     """
     found: set[str] = set()
     checks = list(parts)
-    for status in [order_status, *(part.dsers_status for part in checks)]:
-        reason = st.blocking_reason(status)
-        if reason:
+    drifting = [
+        part.aliexpress.order_status is not None
+        and not st.is_consistent(part.dsers_status, part.aliexpress.implied)
+        for part in checks
+    ]
+    if any(drifting):
+        found.add(st.SYNC_DRIFT)
+    # An unpaid part that AliExpress has otherwise (closed it, paid, disputed) is drift alone:
+    # its action is the sync, and nobody is to be asked to cancel it.
+    for part, drifts in zip(checks, drifting, strict=True):
+        reason = st.blocking_reason(part.dsers_status)
+        if reason and not (drifts and reason == st.AWAITING_PAYMENT):
             found.add(reason)
-    for part in checks:
-        if part.aliexpress.order_status is None:
-            continue  # no AliExpress record: nothing to disagree with
-        if not st.is_consistent(part.dsers_status, part.aliexpress.implied):
-            found.add(st.SYNC_DRIFT)
+    reason = st.blocking_reason(order_status)
+    drift_only = reason == st.AWAITING_PAYMENT and checks and st.AWAITING_PAYMENT not in found
+    if reason and not drift_only:
+        found.add(reason)
     return [reason for reason in st.BLOCKING_REASONS if reason in found]
