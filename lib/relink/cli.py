@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -11,8 +10,8 @@ from typing import TYPE_CHECKING, ClassVar
 import click
 
 from relink.audit import exports
-from relink.audit.text import audit_text
-from relink.audit.verdict import audit
+from relink.audit.text import audit_text, visible
+from relink.audit.verdict import AuditResult, audit
 from relink.errors import RelinkError
 
 if TYPE_CHECKING:
@@ -77,10 +76,30 @@ def audit_command(export: Path, aliexpress_path: Path | None, output_format: str
         _fail(str(exc))
     result = audit(orders, side)
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        # Built column-wise and written in slices: the same bytes as
+        # json.dumps(result.to_dict(), ensure_ascii=False), never all of them in memory at once.
+        sys.stdout.flush()
+        result.write_json(sys.stdout.buffer)
+        sys.stdout.buffer.write(b"\n")
+        sys.stdout.buffer.flush()
     else:
-        click.echo(audit_text(result), nl=False)
+        click.echo(_capped_text(result), nl=False)
     sys.exit(EXIT_SAFE if result.safe else EXIT_BLOCKED)
+
+
+TEXT_BLOCKERS = 200  # blocked orders listed by the table output; the JSON result has them all
+
+
+def _capped_text(result: AuditResult) -> str:
+    """The terminal text, listing at most :data:`TEXT_BLOCKERS` blocked orders."""
+    more = result.blocked_orders - TEXT_BLOCKERS
+    text = audit_text(result, limit=TEXT_BLOCKERS)  # builds only the blockers it lists
+    if more <= 0:
+        return text
+    note = f"... and {more} more blocked orders (use --format json for all)\n"
+    # After the last listed blocker, before the rejected rows when there are any.
+    cut = text.find("\nRejected rows")
+    return text + note if cut < 0 else text[:cut] + "\n" + note + text[cut:]
 
 
 @main.command("samples")
@@ -130,6 +149,33 @@ def samples_command(outdir: Path, seed: int) -> None:
     help="Let the notebook's steps unlink or relink accounts (with -p confirm true; every "
     "account from a manifest with its target and ticket).",
 )
+@click.option(
+    "--allow-outside-paths",
+    is_flag=True,
+    help="Let a manifest name files outside its own folder (refused by default).",
+)
+@click.option(
+    "--scheduler",
+    envvar="RELINK_DASK_SCHEDULER",
+    metavar="tcp://HOST:PORT",
+    help="Run every account as a task on this Dask cluster (needs relink[dask] here and on the "
+    "workers, and the exports at the same paths there; --workers is then the cluster's)  "
+    "[env: RELINK_DASK_SCHEDULER]",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip the accounts an earlier batch into the same --out finished with the same inputs "
+    "(export, AliExpress file, notebook, parameters); run the failed and missing ones.",
+)
+@click.option(
+    "--compare",
+    "compare_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="PREVIOUS_DIR",
+    help="Say which accounts became safe, became blocked or failed since the batch whose "
+    "--out was PREVIOUS_DIR (its summary.json).",
+)
 def batch_command(
     inputs: tuple[str, ...],
     out_dir: Path,
@@ -137,6 +183,10 @@ def batch_command(
     notebook: Path | None,
     parameters: tuple[tuple[str, str], ...],
     allow_destructive: bool,
+    allow_outside_paths: bool,
+    scheduler: str | None,
+    resume: bool,
+    compare_dir: Path | None,
 ) -> None:
     """Run the audit notebook (or --notebook) over many accounts, N at a time, and summarise.
 
@@ -154,9 +204,10 @@ def batch_command(
     # papermill and friends: only for this command
     from relink.batch import manifest
     from relink.batch import runner as batch
+    from relink.batch.distributed import on_cluster
 
     try:
-        jobs = manifest.collect_jobs(inputs)
+        jobs = manifest.collect_jobs(inputs, allow_outside_paths=allow_outside_paths)
         with _BatchProgress(len(jobs)) as progress:
             outcome = batch.run_batch(
                 jobs,
@@ -166,16 +217,21 @@ def batch_command(
                 parameters=dict(parameters),
                 on_done=progress.update,
                 allow_destructive=allow_destructive,
+                distribute=on_cluster(scheduler) if scheduler else None,
+                resume=resume,
+                compare=compare_dir,
             )
     except RelinkError as exc:
-        _fail(str(exc))
+        _fail(visible(str(exc)))  # names of files and accounts: shown, never run by the terminal
     except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
         click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
         sys.exit(130)
     for run in sorted(outcome.failed, key=lambda run: not run.left_red):
         cell = f" at In [{run.failed_execution_count}]" if run.failed_execution_count else ""
         ticket = f" (ticket {run.job.ticket})" if run.job.ticket else ""
-        click.echo(f"relink batch: {run.job.account}{ticket} failed{cell}: {run.error}", err=True)
+        problem = run.summary_row(outcome.out_dir)["problem"] or run.error  # in words
+        failed = f"relink batch: {run.job.account}{ticket} failed{cell}: {problem}"
+        click.echo(visible(failed), err=True)
     completed = [run for run in outcome.runs if run.status == batch.COMPLETED]
     if any("light" in (run.result or {}) for run in outcome.runs):
         lights = [(run.result or {}).get("light") for run in outcome.runs]
@@ -190,7 +246,17 @@ def batch_command(
             f"relink batch: {len(outcome.runs)} account(s): {len(completed)} audited ({safe} "
             f"safe, {len(completed) - safe} blocked), {len(outcome.failed)} failed"
         )
-    click.echo(line + (", interrupted" if outcome.interrupted else ""))
+    resumed = sum(run.resumed for run in outcome.runs)
+    click.echo(
+        line
+        + (f", {resumed} taken from the earlier run (--resume)" if resumed else "")
+        + (", interrupted" if outcome.interrupted else "")
+    )
+    if outcome.comparison is not None:
+        from relink.batch.summary import compare_lines
+
+        for compared in compare_lines(outcome.comparison):
+            click.echo(visible(compared))
     click.echo(f"summary: {out_dir / 'summary.html'}")
     if outcome.interrupted:
         sys.exit(130)
@@ -215,7 +281,7 @@ class _BatchProgress:
             self.bar.close()
 
     def update(self, run: AccountRun, done: int, total: int) -> None:
-        account, status = run.job.account, run.status
+        account, status = visible(run.job.account), run.status
         verdict = (run.result or {}).get("verdict", "")
         light = (run.result or {}).get("light", "")
         if light:  # the runbook: the link's light says how the ticket ended

@@ -158,3 +158,32 @@ def test_ctrl_c_stops_cleanly(fixture_accounts, tmp_path) -> None:
     }
     assert (out / "slow-1" / "slow.ipynb").exists()  # the partial notebook is kept
     assert json.loads((out / "summary.json").read_text())["interrupted"] is True
+
+
+def test_standard_kernels_give_the_same_summary(fixture_accounts, tmp_path) -> None:
+    """The fallback (no fork server: RELINK_BATCH_KERNELS=standard, as off POSIX) completes the
+    same batch with the same summary and the same executed notebooks, only slower."""
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text(
+        "account,export,aliexpress\nNorth,blocked.csv,blocked-aliexpress.csv\n"
+        "South,safe.csv,\nBroken,broken.csv,\n"
+    )
+    summaries, notebooks = {}, {}
+    for mode in ("forked", "standard"):
+        out = tmp_path / mode
+        command = ["batch", str(manifest), "--out", str(out), "--workers", "2"]
+        outcome = CliRunner().invoke(main, command, env={"RELINK_BATCH_KERNELS": mode})
+        assert outcome.exit_code == 1, outcome.output  # Broken fails, in both
+        document = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        for account in document["accounts"]:
+            account.pop("duration_s")
+        summaries[mode] = (document["accounts"], document["totals"])
+        executed = nbformat.read(out / "North" / "audit.ipynb", as_version=4)
+        notebooks[mode] = (
+            [cell.source for cell in executed.cells],
+            [cell.get("execution_count") for cell in executed.cells],
+            sorted(executed.metadata.papermill),
+            executed.metadata.papermill.parameters,
+        )
+    assert summaries["forked"] == summaries["standard"]
+    assert notebooks["forked"] == notebooks["standard"]

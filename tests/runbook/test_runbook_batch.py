@@ -35,7 +35,9 @@ def _run(tmp_path: Path, out: str, *parameters: str, tickets: bool = False):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RELINK_API")}
     manifest = _manifest(tmp_path, ["northwind-home", "fjord-kitchen"], tickets=tickets)
     command = [sys.executable, "-m", "relink", "batch", str(manifest), "--out", str(tmp_path / out)]
-    command += ["--notebook", str(RUNBOOK), "--workers", "2", *parameters]
+    # the manifest names the bundled samples, outside its own (temporary) folder
+    command += ["--notebook", str(RUNBOOK), "--workers", "2", "--allow-outside-paths"]
+    command += parameters
     return subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
 
 

@@ -38,7 +38,11 @@ def exports(tmp_path: Path) -> Path:
 def test_folder_lists_exports_only(exports: Path) -> None:
     jobs = collect_jobs([exports])
     assert [job.account for job in jobs] == ["east", "north", "old", "south", "west"]
-    assert all(job.aliexpress is None and job.export.is_absolute() for job in jobs)
+    assert all(job.export.is_absolute() for job in jobs)
+    # each export is paired with aliexpress/<stem>.* when there is one
+    assert [job.aliexpress for job in jobs] == [None, exports / "aliexpress" / "north.csv"] + [
+        None
+    ] * 3
 
 
 def test_export_file_account_is_its_stem(exports: Path) -> None:
@@ -205,8 +209,11 @@ def test_summary_files(tmp_path: Path) -> None:
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     assert "&lt;b&gt;north&lt;/b&gt;" in page and "<b>north" not in page
     assert 'href="south/audit.ipynb"' in page
-    assert "In [2], cell 4: ExportError: south.csv: no order column" in page
-    assert "<svg" in page and "<script" not in page and "http://" not in page.split("<svg")[0]
+    assert "south.csv: no order column" in page and "In [2]" not in page  # said in words
+    assert rows[1]["problem"] == "south.csv: no order column"
+    assert "<svg" in page and "http://" not in page.split("<svg")[0]
+    assert (tmp_path / "summary.xlsx").is_file()
+    assert document["totals"]["states"] == {"blocked": 1, "failed": 1, "not run": 1}
 
 
 def test_cli_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:

@@ -100,11 +100,13 @@ def test_every_third_party_import_of_the_library_is_declared() -> None:
     import re
     import sys
 
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # the runtime dependencies, and the optional extras a feature needs (never the test tools)
+    extras = [r for name, group in project["optional-dependencies"].items() if name != "test"
+              for r in group]  # fmt: skip
     declared = {
         re.split(r"[<>=!~\[ ]", requirement)[0].lower().replace("_", "-")
-        for requirement in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
-            "dependencies"
-        ]
+        for requirement in [*project["dependencies"], *extras]
     }
     distributions = importlib.metadata.packages_distributions()
     undeclared = set()

@@ -29,7 +29,7 @@ def row(account: str, status: str = "completed", verdict: str = "blocked", **ext
 def test_audit_text_still_summarises(northwind) -> None:
     text = audit_text(northwind)
     assert text.startswith("relink audit: northwind-home.csv\nverdict: BLOCKED (5 of 26 orders")
-    assert "[Northwind Home CA] #1008: awaiting_payment, sync_drift" in text
+    assert "[Northwind Home CA] #1008: sync_drift (DSers: awaiting_payment; AliExpress: " in text
 
 
 def test_figures_are_reproducible() -> None:
@@ -59,16 +59,20 @@ def test_summary_page_is_self_contained_and_escaped() -> None:
         row("<script>alert(1)</script>", verdict="safe"),
         row("west", status="failed", verdict="", error="ExportError: <b>", failed_cell=5),
     ]
-    rows[2]["failed_execution_count"] = 3
-    page = report.summary_html(rows, title="Batch & co", generated="today")
+    rows[2] |= {"failed_execution_count": 3, "export": "west.csv"}
+    rows[2]["problem"] = report.problem_text(rows[2], "Verdict")
+    page = report.summary_html(
+        rows, title="Batch & co", generated="today", reasons=["awaiting_payment", "sync_drift"]
+    )
     assert page.startswith("<!DOCTYPE html>") and "<title>Batch &amp; co</title>" in page
-    assert "<script" not in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;" in page
+    assert page.count("<script") == 2  # the embedded rows and the inline script: no file
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing fetched
     assert 'href="north/a.ipynb"' in page
     assert "3 account(s): 1 safe to unlink, 1 blocked, 1 not audited" in page
-    assert "In [3], cell 5: ExportError: &lt;b&gt;" in page
-    assert page.count("<tr>") == 4 and page.count("<svg") == 1
-    assert "<?xml" not in page
+    assert "west.csv: &lt;b&gt; (section “Verdict”)" in page and "In [3]" not in page
+    assert "awaiting payment 2, sync drift 1" in page
+    assert page.count("<tr>") == 4 and "<?xml" not in page
 
 
 def test_summary_columns_cover_every_blocking_reason() -> None:

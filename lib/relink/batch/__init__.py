@@ -1,29 +1,42 @@
 """``relink batch``: one notebook run per account, N at a time, and the summary of them all.
 
 :mod:`~relink.batch.manifest` turns inputs (exports, folders, manifests) into accounts,
-:mod:`~relink.batch.kernels` keeps warm forked kernels, :mod:`~relink.batch.runner` runs the
-notebook per account (papermill's parameterisation and records) and
-:mod:`~relink.batch.summary` writes the summary a team lead reads. It knows no audit rule: it
-reads back what each notebook recorded.
+:mod:`~relink.batch.kernels` keeps warm kernels (forked through the
+:mod:`~relink.batch.provisioner` kernel provisioner, or standard ones),
+:mod:`~relink.batch.runner` runs the notebook per account (papermill's parameterisation and
+records, the :mod:`~relink.batch.engine` papermill engine) and :mod:`~relink.batch.summary`
+writes the summary a team lead reads. It knows no audit rule: it reads back what each notebook
+recorded.
+
+The names below are imported on first use: papermill loads its ``relink`` engine
+(:mod:`relink.batch.engine`) from its entry point while papermill itself is still importing,
+so importing this package must not import papermill's other modules.
 """
 
-from relink.batch.manifest import AccountJob, collect_jobs
-from relink.batch.runner import (
-    COMPLETED,
-    DEFAULT_NOTEBOOK,
-    FAILED,
-    AccountRun,
-    BatchReport,
-    run_batch,
-)
+from __future__ import annotations
 
-__all__ = [
-    "COMPLETED",
-    "DEFAULT_NOTEBOOK",
-    "FAILED",
-    "AccountJob",
-    "AccountRun",
-    "BatchReport",
-    "collect_jobs",
-    "run_batch",
-]
+import importlib
+from typing import Any
+
+# papermill first: importing it loads its engines' entry points, ours included, which needs
+# nothing from papermill but ``papermill.engines`` (defined by then).
+import papermill  # noqa: F401
+
+_EXPORTS = {
+    "AccountJob": "relink.batch.manifest",
+    "collect_jobs": "relink.batch.manifest",
+    "COMPLETED": "relink.batch.runner",
+    "DEFAULT_NOTEBOOK": "relink.batch.runner",
+    "FAILED": "relink.batch.runner",
+    "AccountRun": "relink.batch.runner",
+    "BatchReport": "relink.batch.runner",
+    "run_batch": "relink.batch.runner",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,22 +1,32 @@
-"""Fresh, already-warm Python kernels for ``relink batch``, forked from a pre-imported server.
+"""Fresh Python kernels for ``relink batch``: forked from a pre-imported server, or ordinary.
 
 Why: starting a kernel the usual way (a new Python, ipykernel, then pandas, matplotlib and
-relink) costs 1.5 to 2 s of CPU, twenty times the audit itself. Here a *fork server*
-(``python -m relink.batch.kernels``, one per batch) imports all of that once; each account's kernel
-is a ``fork()`` of it that becomes an ipykernel on its own connection file, which costs about
-0.1 s of CPU. :class:`KernelPool` asks for the next kernels while the current ones run, so a
-worker always finds one ready. Every account still runs in a process of its own that is
-killed afterwards: nothing an audit does can leak into the next one.
+relink) costs 1.5 to 2 s of CPU, twenty times the audit itself. On POSIX (``os.name ==
+"posix"``: Linux, macOS) a *fork server* (``python -m relink.batch.kernels SOCKET``, one per
+batch) imports all of that once; each account's kernel is an ``os.fork()`` of it that becomes
+an ipykernel on its own connection file, which costs about 0.1 s of CPU.
 
-The fork server only imports modules: it opens no file, socket, thread or zeromq context that
-the children would share. It talks over its stdin (JSON lines: ``{"connection_file": ...}``)
-and a duplicate of its stdout (``{"pid": ...}``), never writes anything else there, and when
-its stdin closes (the batch ended, or died) it kills every kernel it forked and exits. Each
-kernel runs in its own session (a terminal's Ctrl-C reaches only the batch, which then stops
-them) and exits on its own within a second if the fork server is gone (ipykernel's parent
-poller). Connection files and IPC sockets live in a private temporary folder, never in the
-batch's output folder. Environment variables named in ``drop_env`` (the API settings, for a
-notebook that needs none) are left out of the fork server's environment, hence its kernels'.
+Every kernel is an ordinary ``jupyter_client`` :class:`~jupyter_client.AsyncKernelManager`:
+the fork server sits behind a kernel provisioner (:mod:`relink.batch.provisioner`, the
+``relink-fork-server`` entry point of ``jupyter_client.kernel_provisioners``), selected by a
+kernelspec (``relink-forked``) that :class:`KernelPool` writes into its private folder, whose
+``metadata.kernel_provisioner`` names it and the fork server's socket. Elsewhere, with
+``RELINK_BATCH_KERNELS=standard`` (or ``KernelPool(kernels="standard")``), or when the fork
+server cannot start, the pool starts standard ``python3`` kernels with the same manager (a new
+Python per account: slower, same results). :class:`KernelPool` starts the next kernels while
+the current ones run, so a worker always finds one started. Every account still runs in a
+process of its own that is killed afterwards: nothing an audit does can leak into the next one.
+
+The fork server only imports modules and listens on a Unix socket in the pool's private folder
+(closed in every kernel it forks): it opens no other file, socket, thread or zeromq context
+that the children would share. It takes a JSON line per connection (``{"connection_file":
+...}``) and answers ``{"pid": ...}``; it says ``{"ready": true}`` on its stdout once its
+imports are done, and when its stdin closes (the batch ended, or died) it kills every kernel
+it forked and exits. Each kernel runs in its own session (a terminal's Ctrl-C reaches only the
+batch, which then stops them) and exits on its own within a second if the fork server is gone
+(ipykernel's parent poller). Connection files and IPC sockets live in the private folder, never
+in the batch's output folder. Environment variables named in ``drop_env`` (the API settings,
+for a notebook that needs none) are left out of the kernels' environment.
 """
 
 from __future__ import annotations
@@ -25,17 +35,21 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
+import selectors
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.connect import write_connection_file
+from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpecManager
 
+from relink.batch.provisioner import NAME as PROVISIONER
 from relink.errors import BatchError
 
 # What the audit notebook needs, imported once in the fork server instead of once per kernel.
@@ -48,120 +62,109 @@ PRELOAD: tuple[str, ...] = (
     "matplotlib.backends.backend_agg",
     "relink.audit.notebook",
 )
+MODE_ENV = "RELINK_BATCH_KERNELS"  # auto (the default), forked or standard
+AUTO, FORKED, STANDARD = "auto", "forked", "standard"
+FORKED_KERNEL = "relink-forked"  # the kernelspec the pool writes for its fork server
+STANDARD_KERNEL = "python3"
+# One thread per BLAS pool in every kernel would oversubscribe the cores.
+_KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+_HISTORY = "--HistoryManager.hist_file=:memory:"
+_log = logging.getLogger("relink.batch.kernels")
 
 
 class KernelStartError(BatchError):
-    """A kernel could not be forked or did not answer in time."""
+    """A kernel could not be started or did not answer in time."""
 
 
-class _PidKernelClient(AsyncKernelClient):
-    """A kernel client that knows its kernel's process id.
+def kernel_mode(requested: str | None = None) -> str:
+    """The kernels a pool will try to start: ``forked`` or ``standard``.
 
-    Without a KernelManager, jupyter_client would judge liveness by heartbeats; the process id
-    is exact and costs no thread.
+    ``requested`` (else ``$RELINK_BATCH_KERNELS``, else ``auto``): ``auto`` and ``forked`` mean
+    forked on POSIX, standard elsewhere (the fork server needs ``os.fork``).
+
+    Raises:
+        BatchError: an unknown value.
     """
-
-    pid: int = 0
-
-    async def _async_is_alive(self) -> bool:
-        return _process_exists(self.pid)
-
-    is_alive = _async_is_alive
-
-
-class ForkedKernel:
-    """One kernel forked by the server, with the few KernelManager methods nbclient calls."""
-
-    def __init__(self, pid: int, connection_file: Path) -> None:
-        self.pid = pid
-        self.connection_file = connection_file
-        self.client = _PidKernelClient(connection_file=str(connection_file))
-        self.client.pid = pid
-        self.client.load_connection_file()
-
-    has_kernel = True  # nbclient starts no kernel of its own when the manager has one
-
-    def is_alive(self) -> bool:
-        return _process_exists(self.pid)
-
-    async def connect(self, timeout: float) -> None:
-        """Open the channels and wait for the kernel's first reply.
-
-        Raises:
-            KernelStartError: the kernel died or did not answer within ``timeout`` seconds.
-        """
-        self.client.start_channels(hb=False)
-        self.client.allow_stdin = False
-        try:
-            await self.client.wait_for_ready(timeout=timeout)
-        except RuntimeError as exc:
-            raise KernelStartError(f"kernel {self.pid} did not start: {exc}") from exc
-
-    def interrupt_kernel(self) -> None:
-        """Called by nbclient when a cell times out."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGINT)
-
-    def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
-        self.kill()
-
-    def cleanup_resources(self, restart: bool = False) -> None:
-        """Nothing to clean: the pool owns the connection files."""
-
-    def kill(self) -> None:
-        """Stop the kernel now: it holds nothing worth a graceful shutdown."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-        if self.client.channels_running:
-            self.client.stop_channels()
+    value = (requested or os.environ.get(MODE_ENV) or AUTO).strip().lower()
+    if value not in {AUTO, FORKED, STANDARD}:
+        raise BatchError(f"{MODE_ENV}={value}: say auto, forked or standard")
+    if value == STANDARD:
+        return STANDARD
+    if os.name != "posix":
+        if value == FORKED:
+            _log.warning("relink batch: no fork server on %s; standard kernels instead", os.name)
+        return STANDARD
+    return FORKED
 
 
 class KernelPool:
-    """Hands out fresh kernels, keeping ``size`` of them starting ahead of demand.
+    """Hands out fresh, started kernels (``AsyncKernelManager``), ``size`` of them ahead.
 
-    ``await pool.start()``, then ``kernel = await pool.acquire()`` per run and
-    ``pool.release(kernel)`` after it (the kernel is killed); ``await pool.close()`` kills any
-    left.
+    ``await pool.start()``, then ``km = await pool.acquire()`` per run and
+    ``pool.release(km)`` after it (the kernel is killed); ``await pool.close()`` kills any
+    left. ``kernels``: ``auto`` / ``forked`` / ``standard`` (:func:`kernel_mode`); after
+    :meth:`start`, :attr:`mode` says which it runs (``forked`` falls back to ``standard`` when
+    the fork server cannot start).
     """
 
     def __init__(
-        self, size: int, *, startup_timeout: float = 60.0, drop_env: Iterable[str] = ()
+        self,
+        size: int,
+        *,
+        startup_timeout: float = 60.0,
+        drop_env: Iterable[str] = (),
+        kernels: str | None = None,
     ) -> None:
         self.size = max(1, size)
         self.startup_timeout = startup_timeout
         self.drop_env = frozenset(drop_env)
+        self.requested = kernels
+        self.mode: str | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
         self._server: asyncio.subprocess.Process | None = None
-        self._fork_lock = asyncio.Lock()
+        self._specs: KernelSpecManager | None = None
         self._numbers = itertools.count(1)
-        self._starting: list[asyncio.Task[ForkedKernel]] = []
-        self._kernels: set[ForkedKernel] = set()
+        self._starting: list[asyncio.Task[AsyncKernelManager]] = []
+        self._kernels: set[AsyncKernelManager] = set()
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._closed = False
+        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
+        self._env = {**env, **_KERNEL_ENV}
+
+    @property
+    def kernel_name(self) -> str:
+        return FORKED_KERNEL if self.mode == FORKED else STANDARD_KERNEL
 
     async def start(self) -> None:
         """Start the fork server (its imports take a second or two) and the first kernels.
 
-        Raises:
-            KernelStartError: the fork server exited before it was ready.
+        Without a fork server (not POSIX, ``standard`` asked for, or it did not start) the
+        kernels are standard ones.
         """
-        log = (self._folder / "fork-server.log").open("wb")
-        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
-        self._server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "relink.batch.kernels",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=log,
-            # One thread per BLAS pool in every kernel would oversubscribe the cores.
-            env={**env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-        )
-        log.close()
-        if await self._server.stdout.readline() != b'{"ready": true}\n':
-            raise KernelStartError(f"the kernel fork server did not start: {self._server_log()}")
+        mode = kernel_mode(self.requested)
+        if mode == FORKED:
+            try:
+                await self._start_server()
+            except KernelStartError as exc:
+                _log.warning("relink batch: %s; starting standard kernels instead", exc)
+                await self._stop_server()
+                mode = STANDARD
+        if mode == STANDARD:
+            self._specs = KernelSpecManager()
+        self.mode = mode
         self._starting = [asyncio.create_task(self._start_kernel()) for _ in range(self.size)]
 
-    async def acquire(self) -> ForkedKernel:
-        """The next ready kernel; starts another one to take its place.
+    @property
+    def alive(self) -> bool:
+        """The pool can still hand out kernels (its fork server, if any, is running)."""
+        if self._closed or self.mode is None:
+            return False
+        return self.mode == STANDARD or (
+            self._server is not None and self._server.returncode is None
+        )
+
+    async def acquire(self) -> AsyncKernelManager:
+        """The next started kernel; starts another one to take its place.
 
         Raises:
             KernelStartError: that kernel could not be started.
@@ -170,50 +173,94 @@ class KernelPool:
         self._starting.append(asyncio.create_task(self._start_kernel()))
         return await task
 
+    def release(self, km: AsyncKernelManager) -> None:
+        """Kill a kernel handed out by :meth:`acquire` (in the background; :meth:`close` waits)."""
+        if km in self._kernels:
+            self._kernels.discard(km)
+            task = asyncio.ensure_future(_shutdown(km))
+            self._stopping.add(task)
+            task.add_done_callback(self._stopping.discard)
+
     async def close(self) -> None:
         """Kill every kernel, stop the fork server and delete the connection files."""
+        self._closed = True
         for task in self._starting:
             task.cancel()
         await asyncio.gather(*self._starting, return_exceptions=True)
-        for kernel in list(self._kernels):
-            kernel.kill()
-        self._kernels.clear()
-        if self._server is not None and self._server.returncode is None:
-            self._server.stdin.close()  # the server kills what it forked, then exits
-            try:
-                await asyncio.wait_for(self._server.wait(), 5)
-            except TimeoutError:
-                self._server.kill()
-                await self._server.wait()
+        for km in list(self._kernels):
+            self.release(km)
+        await asyncio.gather(*list(self._stopping), return_exceptions=True)
+        await self._stop_server()
         shutil.rmtree(self._folder, ignore_errors=True)
 
-    def release(self, kernel: ForkedKernel) -> None:
-        """Kill a kernel handed out by :meth:`acquire`."""
-        kernel.kill()
-        self._kernels.discard(kernel)
-
-    async def _start_kernel(self) -> ForkedKernel:
-        number = next(self._numbers)
-        connection_file = self._folder / f"kernel-{number}.json"
-        # IPC sockets in a private folder: no TCP port races between kernels, nothing on a network.
-        write_connection_file(
-            str(connection_file), transport="ipc", ip=str(self._folder / f"k{number}")
-        )
-        async with self._fork_lock:
-            request = json.dumps({"connection_file": str(connection_file)}) + "\n"
-            self._server.stdin.write(request.encode())
-            await self._server.stdin.drain()
-            reply = await self._server.stdout.readline()
-        if not reply:
-            raise KernelStartError(f"the kernel fork server exited: {self._server_log()}")
-        kernel = ForkedKernel(json.loads(reply)["pid"], connection_file)
-        self._kernels.add(kernel)
+    async def _start_server(self) -> None:
+        socket_path = self._folder / "fork.sock"
+        log = (self._folder / "fork-server.log").open("wb")
         try:
-            await kernel.connect(self.startup_timeout)
-        except BaseException:
-            self.release(kernel)
-            raise
-        return kernel
+            self._server = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "relink.batch.kernels",
+                str(socket_path),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=log,
+                env=self._env,
+            )
+        except OSError as exc:
+            raise KernelStartError(f"the kernel fork server did not start ({exc})") from exc
+        finally:
+            log.close()
+        if await self._server.stdout.readline() != b'{"ready": true}\n':
+            raise KernelStartError(f"the kernel fork server did not start: {self._server_log()}")
+        # The kernelspec that selects the provisioner, where only this pool looks for it.
+        spec = self._folder / "kernels" / FORKED_KERNEL
+        spec.mkdir(parents=True)
+        kernel = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (relink, forked)",
+            "language": "python",
+            "metadata": {
+                "kernel_provisioner": {
+                    "provisioner_name": PROVISIONER,
+                    "config": {"fork_server": str(socket_path)},
+                }
+            },
+        }
+        (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
+        self._specs = KernelSpecManager(kernel_dirs=[str(spec.parent)])
+
+    async def _stop_server(self) -> None:
+        server, self._server = self._server, None
+        if server is None or server.returncode is not None:
+            return
+        server.stdin.close()  # the server kills what it forked, then exits
+        try:
+            await asyncio.wait_for(server.wait(), 5)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
+
+    async def _start_kernel(self) -> AsyncKernelManager:
+        number = next(self._numbers)
+        km = AsyncKernelManager(
+            kernel_name=self.kernel_name,
+            kernel_spec_manager=self._specs,
+            # IPC sockets in the private folder: no TCP port races, nothing on a network.
+            transport="ipc",
+            ip=str(self._folder / f"k{number}"),
+            connection_file=str(self._folder / f"kernel-{number}.json"),
+        )
+        self._kernels.add(km)
+        try:
+            await km.start_kernel(env=self._env, extra_arguments=[_HISTORY])
+        except Exception as exc:
+            self._kernels.discard(km)
+            with contextlib.suppress(Exception):
+                await km.cleanup_resources()
+            detail = self._server_log() if self.mode == FORKED else "no message"
+            raise KernelStartError(f"a kernel did not start: {exc} ({detail})") from exc
+        return km
 
     def _server_log(self) -> str:
         log = self._folder / "fork-server.log"
@@ -221,18 +268,18 @@ class KernelPool:
         return text.splitlines()[-1] if text else "no message"
 
 
-def _process_exists(pid: int) -> bool:
+async def _shutdown(km: AsyncKernelManager) -> None:
+    """Kill the kernel now (it holds nothing worth a graceful shutdown); free its files."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else: not ours any more
-        return False
-    return True
+        await km.shutdown_kernel(now=True)
+    except Exception:  # already gone, or never started: its files still go
+        _log.debug("kernel %s: shutdown failed", km.kernel_id, exc_info=True)
+        with contextlib.suppress(Exception):
+            await km.cleanup_resources()
 
 
-def serve_forks(preload: tuple[str, ...] = PRELOAD) -> None:
-    """Run the fork server: import ``preload``, then fork one kernel per request on stdin."""
+def serve_forks(socket_path: str, preload: tuple[str, ...] = PRELOAD) -> None:
+    """Run the fork server: import ``preload``, then fork one kernel per request on the socket."""
     import importlib
 
     replies = os.fdopen(os.dup(1), "w", buffering=1)
@@ -243,16 +290,39 @@ def serve_forks(preload: tuple[str, ...] = PRELOAD) -> None:
     # Children are reaped by the kernel, so a dead kernel never lingers as a zombie that
     # would still look alive to the batch.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)
+    listener.listen(16)
+    events = selectors.DefaultSelector()
+    events.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
+    events.register(listener, selectors.EVENT_READ, "socket")
     forked: list[int] = []
     replies.write('{"ready": true}\n')
-    for line in sys.stdin:
-        connection_file = json.loads(line)["connection_file"]
-        pid = os.fork()
-        if pid == 0:
-            replies.close()
-            _become_kernel(connection_file, os.getppid())
-        forked.append(pid)
-        replies.write(json.dumps({"pid": pid}) + "\n")
+    running = True
+    while running:
+        for key, _mask in events.select():
+            if key.data == "stdin":
+                if not os.read(sys.stdin.fileno(), 4096):
+                    running = False  # stdin closed: the batch is over
+                continue
+            connection, _ = listener.accept()
+            with connection:
+                connection.settimeout(10)
+                try:
+                    request = json.loads(connection.makefile("rb").readline())
+                except (OSError, ValueError):
+                    continue
+                pid = os.fork()
+                if pid == 0:
+                    replies.close()
+                    events.close()
+                    connection.close()
+                    listener.close()
+                    _become_kernel(request["connection_file"], os.getppid())
+                forked.append(pid)
+                with contextlib.suppress(OSError):
+                    connection.sendall((json.dumps({"pid": pid}) + "\n").encode())
+    listener.close()
     for pid in forked:
         # Kill only what is still a kernel of ours: a session leader with its own id.
         with contextlib.suppress(OSError):
@@ -277,7 +347,7 @@ def _become_kernel(connection_file: str, server_pid: int) -> None:
             argv=[
                 "-f",
                 connection_file,
-                "--HistoryManager.hist_file=:memory:",
+                _HISTORY,
                 f"--IPKernelApp.parent_handle={server_pid}",
             ]
         )
@@ -286,4 +356,4 @@ def _become_kernel(connection_file: str, server_pid: int) -> None:
 
 
 if __name__ == "__main__":
-    serve_forks()
+    serve_forks(sys.argv[1])

@@ -5,10 +5,15 @@ An input is one of:
 - an export file (``.csv .tsv .txt .xlsx .xls``): its account is the file name without the
   extension;
 - a folder: every export file directly in it, in name order (``manifest.*`` files and
-  sub-folders such as ``aliexpress/`` are skipped);
+  sub-folders are skipped). An export ``<stem>.*`` (in a folder or given alone) is paired with
+  its AliExpress side ``aliexpress/<stem>.*`` next to it when there is one, as ``relink samples``
+  lays them out. Two exports with the same stem (``beta.csv``, ``beta.xlsx``) would be one
+  account twice: refused, naming both files;
 - a manifest, CSV (a header naming ``account`` and ``export``, optionally ``aliexpress``,
   ``target`` and ``ticket``) or YAML (a list of such mappings, or ``{accounts: [...]}``).
-  Relative paths in a manifest are resolved against the manifest's folder. ``target`` (also
+  Relative paths in a manifest are resolved against the manifest's folder, and must stay in
+  it (symbolic links resolved) unless ``allow_outside_paths``: a manifest cannot hand
+  ``../.env`` or ``/etc/passwd`` to the audit. ``target`` (also
   spelt ``to`` or ``target_aliexpress_account``) is the AliExpress account the account's ticket
   asks to link, ``ticket`` the ticket's id: a batch that changes accounts needs both for every
   account (:func:`relink.batch.runner.run_batch`), and no ticket id may appear twice in a batch.
@@ -56,32 +61,38 @@ class AccountJob:
         return bool(self.source)
 
 
-def collect_jobs(inputs: Sequence[str | Path]) -> list[AccountJob]:
+def collect_jobs(
+    inputs: Sequence[str | Path], *, allow_outside_paths: bool = False
+) -> list[AccountJob]:
     """All accounts named by ``inputs``, in order, with unique safe folder names.
+
+    ``allow_outside_paths`` lets a manifest name files outside its own folder.
 
     Raises:
         BatchError: an input does not exist, is not an export or a manifest, or a manifest is
-            malformed or names a file that does not exist; two accounts share a ticket id; or
-            no account was found at all.
+            malformed, names a file that does not exist or (without ``allow_outside_paths``)
+            one outside its folder; two exports share a stem; two accounts share a ticket id;
+            or no account was found at all.
     """
     found: list[_Entry] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            found += [_Entry(f.stem, f.resolve()) for f in _exports_in(path)]
+            found += [_export_entry(f) for f in _exports_in(path)]
         elif not path.exists():
             raise BatchError(f"{path}: no such file or folder")
         elif path.suffix.lower() in {".yaml", ".yml"}:
-            found += _manifest_entries(path, _yaml_rows(path))
+            found += _manifest_entries(path, _yaml_rows(path), allow_outside_paths)
         elif path.suffix.lower() == ".csv" and _is_csv_manifest(path):
-            found += _manifest_entries(path, _csv_rows(path))
+            found += _manifest_entries(path, _csv_rows(path), allow_outside_paths)
         elif path.suffix.lower() in EXPORT_SUFFIXES:
-            found.append(_Entry(path.stem, path.resolve()))
+            found.append(_export_entry(path))
         else:
             kinds = " ".join(sorted(EXPORT_SUFFIXES))
             raise BatchError(f"{path}: not an export ({kinds}) nor a manifest (.csv, .yaml)")
     if not found:
         raise BatchError("no export found in " + ", ".join(str(i) for i in inputs))
+    _refuse_same_stem(found)
     tickets: dict[str, _Entry] = {}
     for entry in found:
         if entry.ticket and entry.ticket in tickets:
@@ -108,7 +119,39 @@ class _Entry:
     source: str = ""
 
 
+def _export_entry(export: Path) -> _Entry:
+    """An export given as a file or found in a folder, with ``aliexpress/<stem>.*`` if any."""
+    sides = [
+        side
+        for side in _exports_in(export.parent / "aliexpress")
+        if side.stem.casefold() == export.stem.casefold()
+    ]
+    if len(sides) > 1:
+        raise BatchError(
+            f"{sides[0]} and {sides[1].name}: two AliExpress files for {export.name}: keep one"
+        )
+    return _Entry(export.stem, export.resolve(), sides[0].resolve() if sides else None)
+
+
+def _refuse_same_stem(found: list[_Entry]) -> None:
+    """Two exports (not from a manifest) whose account would be the same name: refused."""
+    seen: dict[str, _Entry] = {}
+    for entry in found:
+        if entry.source:
+            continue  # a manifest names its accounts itself
+        key = entry.account.casefold()
+        if key in seen and seen[key].export != entry.export:
+            raise BatchError(
+                f"{seen[key].export} and {entry.export}: two exports for one account "
+                f"({entry.account}): keep one, or list both in a manifest under different "
+                "account names"
+            )
+        seen.setdefault(key, entry)
+
+
 def _exports_in(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
     return sorted(
         path
         for path in folder.iterdir()
@@ -151,7 +194,9 @@ def _yaml_rows(path: Path) -> list[Any]:
     return loaded
 
 
-def _manifest_entries(manifest: Path, rows: list[Any]) -> list[_Entry]:
+def _manifest_entries(
+    manifest: Path, rows: list[Any], allow_outside_paths: bool = False
+) -> list[_Entry]:
     base = manifest.resolve().parent
     entries = []
     for number, row in enumerate(rows, start=1):
@@ -166,9 +211,10 @@ def _manifest_entries(manifest: Path, rows: list[Any]) -> list[_Entry]:
         export_name = (values["export"] or "").strip()
         if not account or not export_name:
             raise BatchError(f"{where}: account and export are required")
-        export = _existing(base / export_name, where)
+        inside = None if allow_outside_paths else base
+        export = _existing(base / export_name, where, inside)
         side_name = (values["aliexpress"] or "").strip()
-        side = _existing(base / side_name, where) if side_name else None
+        side = _existing(base / side_name, where, inside) if side_name else None
         target, ticket = ((values[key] or "").strip() for key in ("target", "ticket"))
         entries.append(_Entry(account, export, side, target, ticket, where))
     if not entries:
@@ -197,7 +243,14 @@ def _canonical_keys(row: dict[Any, Any], where: str) -> dict[str, Any]:
     return values
 
 
-def _existing(path: Path, where: str) -> Path:
+def _existing(path: Path, where: str, inside: Path | None = None) -> Path:
+    """``path`` resolved; it must be a file, and lie in ``inside`` (when given)."""
+    resolved = path.resolve()
+    if inside is not None and not resolved.is_relative_to(inside):
+        raise BatchError(
+            f"{where}: {path}: outside the manifest's folder (pass --allow-outside-paths to "
+            "audit files elsewhere)"
+        )
     if not path.is_file():
         raise BatchError(f"{where}: {path}: no such file")
-    return path.resolve()
+    return resolved

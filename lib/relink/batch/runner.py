@@ -1,10 +1,12 @@
 """Run the audit notebook once per account, N at a time, and write the batch summary.
 
 Recipe (:func:`run_batch`): load the notebook once; for each account, take a fresh kernel from
-a :class:`~relink.batch.kernels.KernelPool` (forked, already warm), inject the account's parameters
-with papermill's own ``parameterize_notebook``, execute the cells through papermill's notebook
-client and execution manager (so the executed notebook carries papermill's metadata and
-injected-parameters cell, exactly as ``papermill`` would write it), save it as
+a :class:`~relink.batch.kernels.KernelPool` (forked from a warm fork server through a
+jupyter_client kernel provisioner, or a standard kernel where there is none), inject the
+account's parameters with papermill's own ``parameterize_notebook``, execute the cells with the
+``relink`` papermill engine (:mod:`relink.batch.engine`: nbclient's ``NotebookClient`` on that
+kernel, reporting to papermill's execution manager, so the executed notebook carries papermill's
+metadata and injected-parameters cell, exactly as ``papermill`` would write it), save it as
 ``DIR/<account>/<notebook name>``, then read the recorded result back from it
 (:func:`relink.display.read_record`). Finally write ``summary.csv``,
 ``summary.json`` and ``summary.html``.
@@ -46,17 +48,15 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-from nbclient.exceptions import CellExecutionError
 from nbformat import NotebookNode
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import NotebookExecutionManager
-from papermill.exceptions import PapermillExecutionError
-from papermill.execute import prepare_notebook_metadata, raise_for_execution_errors
+from papermill import PapermillExecutionError
+from papermill.execute import raise_for_execution_errors
 from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
 from papermill.translators import PythonTranslator
 
 from relink.api.settings import read_env_file
+from relink.batch import engine, reports
+from relink.batch import resume as done_records
 from relink.batch import summary as report
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
@@ -76,6 +76,11 @@ COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", 
 LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
 _SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
 _log = logging.getLogger("relink.batch.runner")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# What a reader of export files quotes from the file itself: the header cells it found.
+# Batch reports (summaries, executed notebooks) say what is wrong, never what a file holds:
+# a manifest may name a file that is not an export at all.
+_FILE_CONTENT = re.compile(r"; columns found: .*", re.DOTALL)
 
 
 @dataclass
@@ -94,6 +99,7 @@ class AccountRun:
     error: str = ""
     failed_cell: int | None = None
     failed_execution_count: int | None = None
+    resumed: bool = False  # finished by an earlier batch into the same folder (--resume)
 
     @property
     def left_red(self) -> bool:
@@ -133,7 +139,31 @@ class AccountRun:
             "failed_cell": self.failed_cell,
             "failed_execution_count": self.failed_execution_count,
         }
+        report_file = reports.report_path(self.notebook) if self.notebook else None
+        row["report"] = (
+            report_file.relative_to(out_dir).as_posix()
+            if report_file is not None and report_file.is_file()
+            else ""
+        )
+        row["problem"] = report.problem_text(row, self.failed_section())
+        row["resumed"] = self.resumed
         return row
+
+    def failed_section(self) -> str:
+        """The heading of the notebook section whose cell failed ("" when unknown)."""
+        if self.failed_cell is None or self.notebook is None:
+            return ""
+        try:
+            cells = nbformat.read(str(self.notebook), as_version=4).cells
+        except Exception:  # a half-written notebook: the error still says what failed
+            return ""
+        for cell in reversed(cells[: self.failed_cell]):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell.cell_type == "markdown" and "papermill-error-cell-tag" not in tags:
+                for line in cell.source.splitlines():
+                    if line.startswith("#"):
+                        return line.lstrip("#").strip()
+        return ""
 
 
 @dataclass
@@ -147,6 +177,8 @@ class BatchReport:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime | None = None
     interrupted: bool = False
+    previous: dict[str, Any] | None = None  # --compare: the previous batch's summary.json
+    comparison: dict[str, Any] | None = None  # what changed since (written by write_summary)
 
     @property
     def failed(self) -> list[AccountRun]:
@@ -326,8 +358,15 @@ def run_batch(
     on_done: Callable[[AccountRun, int, int], None] | None = None,
     cell_timeout: float | None = None,
     allow_destructive: bool = False,
+    distribute: Callable[[BatchReport, _Settings], None] | None = None,
+    resume: bool = False,
+    compare: str | Path | None = None,
 ) -> BatchReport:
     """Run ``notebook`` for every job's account, ``workers`` at a time; write the summary.
+
+    With ``distribute`` (``relink.batch.distributed.on_cluster("tcp://HOST:PORT")``) every
+    account runs as a task on that Dask cluster instead (the ``relink[dask]`` extra;
+    ``workers`` is then the cluster's threads); the summary is written the same way.
 
     ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
     ``interrupted`` set if Ctrl-C stopped the batch. A batch that would unlink or relink
@@ -350,16 +389,27 @@ def run_batch(
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
+    batch.previous = report.load_previous(compare) if compare else None
     settings = _Settings(template, extra, out, cell_timeout, on_done)
-    asyncio.run(_run_all(batch, settings))
+    todo = _skip_done(batch, settings) if resume else batch
+    if distribute is not None:
+        distribute(todo, settings)
+    elif todo.runs:
+        asyncio.run(_run_all(todo, settings))
+    batch.interrupted = todo.interrupted
     batch.finished = datetime.now(UTC)
     write_summary(batch)
     return batch
 
 
 def write_summary(batch: BatchReport) -> None:
-    """Write ``summary.csv``, ``summary.json`` and ``summary.html`` into the output folder."""
+    """Write each account's report (missing or stale ones), then ``summary.csv``,
+    ``summary.xlsx``, ``summary.json`` and ``summary.html`` into the output folder.
+
+    With ``batch.previous`` (``--compare``) the JSON and the page say what changed since.
+    """
     runs = batch.summary_order
+    reports.render_missing([run.notebook for run in runs if run.notebook is not None])
     rows = [run.summary_row(batch.out_dir) for run in runs]
     reasons = report.reasons_in(run.result for run in runs)
     columns = report.summary_columns(reasons)
@@ -369,6 +419,9 @@ def write_summary(batch: BatchReport) -> None:
         )
         writer.writeheader()
         writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
+    report.write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
+    comparison = report.compare(batch.previous, rows) if batch.previous else None
+    batch.comparison = comparison
     document = {
         "schema_version": 1,
         "notebook": batch.notebook.name,
@@ -376,6 +429,9 @@ def write_summary(batch: BatchReport) -> None:
         "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
         "workers": batch.workers,
         "interrupted": batch.interrupted,
+        "resumed": sum(run.resumed for run in runs),
+        "totals": report.fleet_totals(rows, reasons),
+        "compare": comparison,
         "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
     }
     (batch.out_dir / "summary.json").write_text(
@@ -383,26 +439,35 @@ def write_summary(batch: BatchReport) -> None:
     )
     when = batch.started.strftime("%Y-%m-%d %H:%M UTC")
     generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
+    resumed = document["resumed"]
+    if resumed:
+        generated += f"; {resumed} account(s) taken from an earlier run (--resume)"
     if batch.interrupted:
         generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
     tickets = any("light" in (run.result or {}) for run in runs)
     title = "relink batch ticket summary" if tickets else "relink batch audit summary"
     page = report.summary_html(
-        rows, title=title, generated=generated, reasons=reasons, tickets=tickets
+        rows,
+        title=title,
+        generated=generated,
+        reasons=reasons,
+        tickets=tickets,
+        comparison=comparison,
     )
     (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
 
 
 def csv_safe(value: Any) -> Any:
     """``value`` for a CSV cell a spreadsheet will not run: text that starts a formula
-    (``= + - @``, tab, carriage return) gets a leading apostrophe.
+    (``= + - @``, tab, carriage return, or the full-width ``＝ ＋ － ＠`` some spreadsheets
+    fold to them) gets a leading apostrophe.
 
     A carriage return inside the text becomes a line feed: Python 3.11's writer would not quote
     it, and a reader would split the row there.
     """
     if not isinstance(value, str):
         return value
-    if value.startswith(("=", "+", "-", "@", "\t", "\r")):
+    if value.startswith(_FORMULA_START):
         value = "'" + value
     return value.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -414,6 +479,9 @@ class _Settings:
     out_dir: Path
     cell_timeout: float | None
     on_done: Callable[[AccountRun, int, int], None] | None
+    # The output folder the executed notebook's papermill metadata names, when it is written
+    # elsewhere first (a Dask worker writes into a scratch folder; the client saves it here).
+    record_dir: Path | None = None
 
 
 async def _run_all(batch: BatchReport, settings: _Settings) -> None:
@@ -452,47 +520,114 @@ async def _run_all(batch: BatchReport, settings: _Settings) -> None:
         await pool.close()
 
 
+def account_parameters(
+    job: AccountJob, template: Template, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The parameters one account's run gets: its files and name, ``-p``, its ticket."""
+    parameters = {
+        "export_path": str(job.export),
+        "aliexpress_path": str(job.aliexpress or ""),
+        "account": job.account,
+        **extra,
+    }
+    for name, value in (("target_aliexpress_account", job.target), ("ticket", job.ticket)):
+        if name in template.declared and value:
+            parameters[name] = value  # the manifest's, for this account
+    return parameters
+
+
+def _skip_done(batch: BatchReport, settings: _Settings) -> BatchReport:
+    """--resume: take back every account an earlier batch finished with the same inputs
+    (:mod:`relink.batch.resume`); return a report of the runs still to do."""
+    todo = []
+    for run in batch.runs:
+        try:
+            inputs = _inputs_hash(run.job, settings)
+        except OSError:
+            todo.append(run)  # a file cannot be read: the run says so
+            continue
+        folder = settings.out_dir / run.job.folder
+        done = done_records.restore(folder, settings.template.path.name, inputs)
+        if done is None:
+            todo.append(run)
+            continue
+        run.status, run.result, run.resumed = COMPLETED, done["result"], True
+        run.notebook, run.duration = done["notebook_path"], done.get("duration")
+    return BatchReport(batch.out_dir, batch.notebook, batch.workers, todo)
+
+
+def _inputs_hash(job: AccountJob, settings: _Settings) -> str:
+    parameters = account_parameters(job, settings.template, settings.extra)
+    return done_records.inputs_hash(job.export, job.aliexpress, settings.template.path, parameters)
+
+
+def _write_done_record(
+    run: AccountRun, settings: _Settings, parameters: dict[str, Any], notebook_sha256: str
+) -> None:
+    job = run.job
+    try:
+        inputs = done_records.inputs_hash(
+            job.export, job.aliexpress, settings.template.path, parameters
+        )
+    except OSError:
+        return  # an input vanished meanwhile: no record, the account runs again on --resume
+    done_records.write_record(
+        settings.out_dir / job.folder,
+        account=job.account,
+        notebook=settings.template.path.name,
+        notebook_sha256=notebook_sha256,
+        inputs=inputs,
+        status=run.status,
+        duration=run.duration,
+        error=run.error,
+        finished=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
 async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -> None:
     job = run.job
     folder = settings.out_dir / job.folder
     folder.mkdir(exist_ok=True)
     output = folder / settings.template.path.name
-    parameters = {
-        "export_path": str(job.export),
-        "aliexpress_path": str(job.aliexpress or ""),
-        "account": job.account,
-        **settings.extra,
-    }
-    declared = settings.template.declared
-    for name, value in (("target_aliexpress_account", job.target), ("ticket", job.ticket)):
-        if name in declared and value:
-            parameters[name] = value  # the manifest's, for this account
-    nb = _copy(settings.template.notebook)
-    nb = parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
-    nb = prepare_notebook_metadata(nb, str(settings.template.path), str(output))
-    manager = NotebookExecutionManager(nb, output_path=None, progress_bar=False)
+    parameters = account_parameters(job, settings.template, settings.extra)
+    done_records.forget(folder)  # runs again: whatever it left before is not done
+    recorded = (settings.record_dir or settings.out_dir) / job.folder / output.name
+    nb = engine.parameterize(
+        _copy(settings.template.notebook),
+        parameters,
+        input_path=str(settings.template.path),
+        output_path=str(recorded),
+    )
     kernel = None
     started = time.perf_counter()
     try:
         kernel = await pool.acquire()
         started = time.perf_counter()
-        await _execute(manager, kernel, settings.cell_timeout)
+        await engine.RelinkEngine.async_execute_notebook(
+            nb,
+            pool.kernel_name,
+            km=kernel,
+            timeout=settings.cell_timeout,
+            startup_timeout=pool.startup_timeout,
+        )
         run.duration = time.perf_counter() - started
         run.notebook = output
-        raise_for_execution_errors(manager.nb, str(output))  # on error: writes, then raises
-        nbformat.write(manager.nb, str(output))
-        run.result = read_record(manager.nb)
+        _scrub_errors(nb)
+        raise_for_execution_errors(nb, str(output))  # on error: writes, then raises
+        notebook_sha256 = done_records.write_notebook(nb, output)  # atomically
+        run.result = read_record(nb)
         run.status = COMPLETED if run.result else FAILED
         if not run.result:
             run.error = "the notebook recorded no relink audit result"
         elif run.left_red:
             run.status, run.error = FAILED, LEFT_RED
+        _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
     except PapermillExecutionError as exc:
-        run.status, run.error = FAILED, f"{exc.ename}: {_first_line(exc.evalue)}"
+        run.status, run.error = FAILED, f"{exc.ename}: {_first_line(report_text(exc.evalue))}"
         # Index in the saved notebook: papermill inserted two marker cells before the failing one.
         run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
     except (asyncio.CancelledError, Exception) as exc:
-        _save_partial(run, manager, output, started)
+        _save_partial(run, nb, output, started)
         task = asyncio.current_task()
         # nbclient reports its own cancellation as DeadKernelError: ask the task, not the error.
         if isinstance(exc, asyncio.CancelledError) or (task and task.cancelling()):
@@ -506,41 +641,28 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
             pool.release(kernel)
 
 
-async def _execute(manager: NotebookExecutionManager, kernel: Any, timeout: float | None) -> None:
-    """papermill's ``PapermillNotebookClient.execute``, awaited, on an already running kernel."""
-    client = PapermillNotebookClient(
-        manager, km=kernel, kernel_name="python3", timeout=timeout, log=_log
-    )
-    client.kc = kernel.client  # nbclient starts neither a kernel nor a client: both are warm
-    manager.notebook_start()
-    try:
-        for index, cell in enumerate(manager.nb.cells):
-            try:
-                manager.cell_start(cell, index)
-                await client.async_execute_cell(cell, index)
-            except CellExecutionError as exc:
-                manager.cell_exception(manager.nb.cells[index], cell_index=index, exception=exc)
-                break
-            finally:
-                manager.cell_complete(manager.nb.cells[index], cell_index=index)
-        reply = await client.async_wait_for_reply(kernel.client.kernel_info())
-        if reply:
-            manager.nb.metadata["language_info"] = reply["content"]["language_info"]
-        client.set_widgets_metadata()
-    finally:
-        manager.notebook_complete()
-
-
-def _save_partial(
-    run: AccountRun, manager: NotebookExecutionManager, output: Path, started: float
-) -> None:
+def _save_partial(run: AccountRun, nb: NotebookNode, output: Path, started: float) -> None:
     run.duration = time.perf_counter() - started
-    for index, cell in enumerate(manager.nb.cells):
-        if cell.metadata.get("papermill", {}).get("status") == NotebookExecutionManager.RUNNING:
+    for index, cell in enumerate(nb.cells):
+        if cell.metadata.get("papermill", {}).get("status") == engine.RUNNING:
             run.failed_cell, run.failed_execution_count = index, cell.get("execution_count")
     with contextlib.suppress(OSError):
-        nbformat.write(manager.nb, str(output))
+        nbformat.write(nb, str(output))
         run.notebook = output
+
+
+def report_text(text: str) -> str:
+    """An error message as batch reports it: without the file content a reader quoted."""
+    return _FILE_CONTENT.sub("", text or "")
+
+
+def _scrub_errors(nb: NotebookNode) -> None:
+    """Drop the file content errors quoted from the notebook's error outputs, before saving."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out["evalue"] = report_text(out.get("evalue", ""))
+                out["traceback"] = [report_text(line) for line in out.get("traceback", [])]
 
 
 def _copy(template: NotebookNode) -> NotebookNode:

@@ -1,0 +1,371 @@
+"""``relink batch --scheduler tcp://HOST:PORT``: every account as a task on a Dask cluster.
+
+Needs the ``relink[dask]`` extra on the client and on every worker; the workers need nothing
+else from the client. Each task carries the notebook (its JSON), the account's parameters and
+its files' paths; the exports are read where the worker runs, so the paths must mean the same
+file there (a shared filesystem; fsspec URLs are not supported: a manifest names local files).
+
+On a worker, accounts run exactly as locally (:func:`relink.batch.runner._run_account`): a
+fresh kernel from a :class:`~relink.batch.kernels.KernelPool` (one per worker process, started
+when the batch registers its worker plugin, else by the first task, and kept warm for the next
+batches), papermill's parameterisation and records, the API settings dropped from the kernels
+of a notebook that changes no account. The executed notebook is written into a scratch folder
+and its text returned with the status, error, duration and recorded result; the client writes
+it to ``DIR/<account>/<notebook>``, so the output folder and the summary are those of a local
+run.
+
+A notebook that fails is a failed row (the task returns it; it does not raise). A worker lost
+mid-batch: the scheduler runs its accounts again elsewhere, up to its ``allowed-failures``
+(``distributed.scheduler.allowed-failures``, 3 by default); an account whose workers all died
+is a failed row (``KilledWorker``). Every account is in the summary exactly once. Ctrl-C
+cancels what is left: the accounts on a worker at that moment are listed as interrupted (their
+notebooks finish on the workers, unsaved), the others as not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import socket
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from relink.batch import resume as done_records
+from relink.batch.kernels import KernelPool
+from relink.batch.manifest import AccountJob
+from relink.batch.reports import write_atomically
+from relink.batch.runner import (
+    API_SETTINGS,
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    AccountRun,
+    BatchReport,
+    Template,
+    _first_line,
+    _run_account,
+    _Settings,
+)
+from relink.errors import BatchError
+
+try:
+    from distributed.diagnostics.plugin import WorkerPlugin
+except ImportError:  # without the relink[dask] extra: run_distributed says what to install
+    WorkerPlugin = object  # type: ignore[assignment,misc]
+
+SCHEDULER_ENV = "RELINK_DASK_SCHEDULER"
+CONNECT_TIMEOUT = "10s"
+RETRIES = 1  # for a task that raises (it never does for a failing notebook): once, elsewhere
+PLUGIN_NAME = "relink-kernels"
+
+
+def on_cluster(scheduler: str) -> Callable[[BatchReport, _Settings], None]:
+    """What :func:`relink.batch.runner.run_batch` takes as ``distribute``: run there."""
+    return functools.partial(run_distributed, scheduler=scheduler)
+
+
+def run_distributed(batch: BatchReport, settings: _Settings, scheduler: str) -> None:
+    """Run every account of ``batch`` on the Dask cluster at ``scheduler``; fill in the runs.
+
+    Raises:
+        BatchError: Dask is not installed, or the scheduler cannot be reached.
+    """
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise BatchError(
+            "--scheduler runs accounts on a Dask cluster: pip install 'relink[dask]'"
+        ) from None
+    if not batch.runs:
+        return  # --resume found every account done
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise BatchError(f"{scheduler}: cannot reach the Dask scheduler ({exc})") from exc
+    with client:
+        drop_env = () if settings.template.changes_accounts else API_SETTINGS
+        _warm_workers(client, drop_env)
+        threads = sum(client.nthreads().values())
+        batch.workers = max(1, min(threads, len(batch.runs)))
+        print(_announce(client, scheduler, threads), file=sys.stderr, flush=True)
+        common = _common_spec(settings, drop_env)
+        prefix = f"relink-account-{uuid.uuid4().hex[:8]}"
+        futures = {
+            client.submit(
+                run_account,
+                common,
+                _job_spec(run.job),
+                key=f"{prefix}-{index}",
+                pure=False,
+                retries=RETRIES,
+            ): run
+            for index, run in enumerate(batch.runs)
+        }
+        done = 0
+        try:
+            for future in as_completed(list(futures), loop=client.loop):
+                run = futures.pop(future)
+                _apply(run, future, settings.out_dir)
+                done += 1
+                if settings.on_done:
+                    settings.on_done(run, done, len(batch.runs))
+        except KeyboardInterrupt:
+            batch.interrupted = True
+            _stop(client, futures)
+
+
+def run_account(common: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """The Dask task: run one account on this worker's warm kernels; never raises for a run.
+
+    Returns the run's ``status``, ``error``, ``duration``, ``result``, ``failed_cell``,
+    ``failed_execution_count``, the ``files`` the run wrote in its account folder (the
+    executed notebook first, then its done-record), and where it ran (``worker``, ``host``).
+    """
+    size = _worker_threads()
+    loop = _event_loop()
+    return asyncio.run_coroutine_threadsafe(_run_remote(common, job, size), loop).result()
+
+
+class KernelPools(WorkerPlugin):
+    """Worker plugin: start the worker's kernel pool when the batch connects, not at its first
+    account. Nothing to tear down: the fork server kills its kernels when its worker exits."""
+
+    def __init__(self, drop_env: Iterable[str]) -> None:
+        self.drop_env = tuple(drop_env)
+
+    def setup(self, worker: Any) -> None:
+        size = _threads_of(worker)
+        # Not awaited: a worker's event loop must not wait for the fork server's imports.
+        asyncio.run_coroutine_threadsafe(_pool(self.drop_env, size), _event_loop())
+
+
+# --- on the client ---------------------------------------------------------------------------
+
+
+def _warm_workers(client: Any, drop_env: tuple[str, ...]) -> None:
+    plugin = KernelPools(drop_env)
+    # Best effort: a worker without relink fails its tasks, and says so, anyway.
+    with contextlib.suppress(Exception):
+        client.register_plugin(plugin, name=f"{PLUGIN_NAME}-{len(drop_env)}")
+
+
+def _announce(client: Any, scheduler: str, threads: int) -> str:
+    try:
+        served = "dashboard" in client.scheduler_info().get("services", {})
+        dashboard = client.dashboard_link if served else None
+    except Exception:  # an older scheduler, or one that says nothing of its services
+        dashboard = None
+    workers = len(client.nthreads())
+    line = f"relink batch: Dask scheduler {scheduler}, {workers} worker(s), {threads} thread(s)"
+    if not workers:
+        line += " (the accounts wait for a worker to join)"
+    return line + (f"; dashboard: {dashboard}" if dashboard else "")
+
+
+def _common_spec(settings: _Settings, drop_env: tuple[str, ...]) -> dict[str, Any]:
+    template = settings.template
+    text = json.dumps(template.notebook, sort_keys=True)
+    return {
+        "notebook": text,
+        "digest": hashlib.sha256(text.encode()).hexdigest(),
+        "path": str(template.path),
+        "declared": dict(template.declared),
+        "defaults": dict(template.defaults),
+        "extra": dict(settings.extra),
+        "out_dir": str(settings.out_dir),
+        "cell_timeout": settings.cell_timeout,
+        "drop_env": list(drop_env),
+    }
+
+
+def _job_spec(job: AccountJob) -> dict[str, Any]:
+    return {
+        "account": job.account,
+        "export": str(job.export),
+        "aliexpress": str(job.aliexpress) if job.aliexpress else None,
+        "folder": job.folder,
+        "target": job.target,
+        "ticket": job.ticket,
+    }
+
+
+def _apply(run: AccountRun, future: Any, out_dir: Path) -> None:
+    """Fill ``run`` from its finished task; save the executed notebook where a local run would."""
+    if future.status != "finished":
+        try:
+            exc = future.exception()
+        except BaseException as error:  # cancelled: no exception to ask for
+            exc = error
+        run.status = FAILED
+        run.error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        return
+    outcome = future.result()
+    run.status, run.error = outcome["status"], outcome["error"]
+    run.duration, run.result = outcome["duration"], outcome["result"]
+    run.failed_cell = outcome["failed_cell"]
+    run.failed_execution_count = outcome["failed_execution_count"]
+    folder = out_dir / run.job.folder
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        done_records.forget(folder)  # as locally: what an earlier run left is not done
+        # The notebook first, then what the run wrote after it (its done-record).
+        for name, data in outcome["files"]:
+            write_atomically(folder / name, data)
+            if name == outcome["notebook_name"]:
+                run.notebook = folder / name
+    except OSError as exc:
+        run.status, run.error = FAILED, f"cannot save into {folder}: {exc.strerror}"
+
+
+def _stop(client: Any, futures: dict[Any, AccountRun]) -> None:
+    """Ctrl-C: cancel what is left; running accounts are interrupted, the others not run."""
+    try:
+        running = {key for keys in client.processing().values() for key in keys}
+    except Exception:
+        running = set()
+    for future, run in futures.items():
+        if future.key in running:
+            run.status, run.error = INTERRUPTED, "stopped by Ctrl-C"
+        else:
+            run.status = NOT_RUN
+    with contextlib.suppress(Exception):
+        client.cancel(list(futures), force=True)
+
+
+# --- on a worker -----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_loop: asyncio.AbstractEventLoop | None = None
+_pools: dict[frozenset[str], asyncio.Task[KernelPool]] = {}
+_templates: dict[str, Template] = {}
+
+
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This process's kernel loop: one thread runs every account's kernel I/O, as locally."""
+    global _loop
+    with _lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="relink-kernels", daemon=True)
+            thread.start()
+            _loop = loop
+        return _loop
+
+
+def _worker_threads() -> int:
+    try:
+        from distributed import get_worker
+
+        return _threads_of(get_worker())
+    except (ImportError, ValueError):  # not in a worker (called directly)
+        return 1
+
+
+def _threads_of(worker: Any) -> int:
+    state = getattr(worker, "state", None)
+    return max(1, int(getattr(state, "nthreads", 1) or 1))
+
+
+async def _pool(drop_env: Iterable[str], size: int) -> KernelPool:
+    """This process's warm pool for ``drop_env``; a new one if the last one died. On the loop."""
+    key = frozenset(drop_env)
+    task = _pools.get(key)
+    if task is not None and task.done():
+        broken = task.cancelled() or task.exception() is not None
+        if not broken and not task.result().alive:
+            await task.result().close()
+            broken = True
+        if broken:
+            task = None
+    if task is None:
+        task = asyncio.ensure_future(_start_pool(key, size))
+        _pools[key] = task
+    return await asyncio.shield(task)
+
+
+async def _start_pool(drop_env: frozenset[str], size: int) -> KernelPool:
+    pool = KernelPool(size, drop_env=drop_env)
+    try:
+        await pool.start()
+    except BaseException:
+        await pool.close()
+        raise
+    return pool
+
+
+def _template(common: dict[str, Any]) -> Template:
+    template = _templates.get(common["digest"])
+    if template is None:
+        notebook = nbformat.from_dict(json.loads(common["notebook"]))
+        template = Template(Path(common["path"]), notebook, common["declared"], common["defaults"])
+        _templates[common["digest"]] = template
+    return template
+
+
+async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -> dict[str, Any]:
+    job = AccountJob(
+        spec["account"],
+        Path(spec["export"]),
+        Path(spec["aliexpress"]) if spec["aliexpress"] else None,
+        spec["folder"],
+        spec["target"],
+        spec["ticket"],
+    )
+    run = AccountRun(job)
+    template = _template(common)
+    files: list[tuple[str, bytes]] = []
+    started = time.perf_counter()
+    try:
+        pool = await _pool(common["drop_env"], size)
+    except Exception as exc:  # the fork server did not start: this account fails, others go on
+        run.status, run.error = FAILED, f"{type(exc).__name__}: {_first_line(str(exc))}"
+        run.duration = time.perf_counter() - started
+    else:
+        with tempfile.TemporaryDirectory(prefix="relink-task-") as scratch:
+            settings = _Settings(
+                template,
+                common["extra"],
+                Path(scratch),
+                common["cell_timeout"],
+                None,
+                record_dir=Path(common["out_dir"]),
+            )
+            await _run_account(run, pool, settings)
+            folder = Path(scratch) / job.folder
+            written = sorted(folder.iterdir(), key=lambda path: path.name != template.path.name)
+            files = [(path.name, path.read_bytes()) for path in written if path.is_file()]
+    return {
+        "status": run.status if run.status != NOT_RUN else FAILED,
+        "error": run.error,
+        "duration": run.duration,
+        "result": run.result,
+        "failed_cell": run.failed_cell,
+        "failed_execution_count": run.failed_execution_count,
+        "files": files,  # the account folder's files, the notebook first
+        "notebook_name": template.path.name,
+        "worker": _worker_address(),
+        "host": socket.gethostname(),
+    }
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except (ImportError, ValueError):
+        return ""
+
+
+__all__ = ["SCHEDULER_ENV", "KernelPools", "on_cluster", "run_account", "run_distributed"]
