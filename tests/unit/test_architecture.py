@@ -19,6 +19,7 @@ PACKAGE = LIB / "relink"
 ALLOWED: dict[str, set[str]] = {
     "relink.audit": {"relink.samples"},
     "relink.samples": {"relink.audit"},
+    "relink.large_exports": {"relink.samples"},
     "relink.api": set(),
     "relink.batch": {"relink.api"},
     "relink.sandbox": {"relink.api", "relink.audit", "relink.samples"},

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from relink.batch import parameters
 from relink.batch import runner as batch
 from relink.batch.manifest import AccountJob, collect_jobs
 from relink.cli import main
@@ -147,22 +148,22 @@ def test_colliding_accounts_get_distinct_folders(exports: Path) -> None:
 
 
 def test_parameters_are_checked_and_typed(monkeypatch, tmp_path: Path) -> None:
-    template = batch.Template(tmp_path / "t.ipynb", None, {"account": "str", "limit": "int"})
-    monkeypatch.setattr(batch, "ACCOUNT_PARAMETERS", ("account",))
-    assert batch.check_parameters(template, {"limit": "5"}) == {"limit": 5}
+    template = parameters.Template(tmp_path / "t.ipynb", None, {"account": "str", "limit": "int"})
+    monkeypatch.setattr(parameters, "ACCOUNT_PARAMETERS", ("account",))
+    assert parameters.check_parameters(template, {"limit": "5"}) == {"limit": 5}
     with pytest.raises(BatchError, match="not a int"):
-        batch.check_parameters(template, {"limit": "five"})
+        parameters.check_parameters(template, {"limit": "five"})
     with pytest.raises(BatchError, match="no such parameter"):
-        batch.check_parameters(template, {"colour": "red"})
+        parameters.check_parameters(template, {"colour": "red"})
     with pytest.raises(BatchError, match="set per account"):
-        batch.check_parameters(template, {"account": "x"})
+        parameters.check_parameters(template, {"account": "x"})
     template.declared["api_token"] = "str"
     with pytest.raises(BatchError, match="secrets never go in parameters"):
-        batch.check_parameters(template, {"api_token": "abc"})
+        parameters.check_parameters(template, {"api_token": "abc"})
     monkeypatch.setenv("RELINK_API_TOKEN", "s3cr3t-value")
     template.declared["note"] = "str"
     with pytest.raises(BatchError, match="secrets never go in parameters"):
-        batch.check_parameters(template, {"note": "s3cr3t-value"})
+        parameters.check_parameters(template, {"note": "s3cr3t-value"})
 
 
 def test_template_must_declare_the_account_parameters(tmp_path: Path) -> None:
@@ -172,16 +173,16 @@ def test_template_must_declare_the_account_parameters(tmp_path: Path) -> None:
     notebook.cells[0].metadata["tags"] = ["parameters"]
     nbformat.write(notebook, tmp_path / "t.ipynb")
     with pytest.raises(BatchError, match="lacks export_path, aliexpress_path, account"):
-        batch.load_template(tmp_path / "t.ipynb")
+        parameters.load_template(tmp_path / "t.ipynb")
     notebook.cells[0].metadata["tags"] = []
     nbformat.write(notebook, tmp_path / "untagged.ipynb")
     with pytest.raises(BatchError, match="no cell is tagged 'parameters'"):
-        batch.load_template(tmp_path / "untagged.ipynb")
+        parameters.load_template(tmp_path / "untagged.ipynb")
     with pytest.raises(BatchError, match="no such notebook"):
-        batch.load_template(tmp_path / "gone.ipynb")
+        parameters.load_template(tmp_path / "gone.ipynb")
     (tmp_path / "bad.ipynb").write_text("{not json")
     with pytest.raises(BatchError, match="not a readable notebook"):
-        batch.load_template(tmp_path / "bad.ipynb")
+        parameters.load_template(tmp_path / "bad.ipynb")
 
 
 def test_summary_files(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from relink.batch import runner as batch
 from relink.batch.manifest import AccountJob, collect_jobs
+from relink.batch.parameters import Template, check_parameters, destructive_steps
 from relink.cli import main
 from relink.errors import BatchError
 from relink.filenames import safe_name
@@ -266,26 +267,26 @@ def test_a_token_from_dot_env_is_refused_in_parameters(
     (tmp_path / ".env").write_text(
         'RELINK_API_URL=https://api.example.com\nRELINK_API_TOKEN="dotenv-tok-77"\n'
     )
-    template = batch.Template(tmp_path / "t.ipynb", None, {"account": "str", "note": "str"})
-    assert batch.check_parameters(template, {"note": "hello"}) == {"note": "hello"}
+    template = Template(tmp_path / "t.ipynb", None, {"account": "str", "note": "str"})
+    assert check_parameters(template, {"note": "hello"}) == {"note": "hello"}
     with pytest.raises(BatchError, match="secrets never go in parameters"):
-        batch.check_parameters(template, {"note": "dotenv-tok-77"})
+        check_parameters(template, {"note": "dotenv-tok-77"})
 
 
 def test_destructive_steps() -> None:
-    def template(default: str) -> batch.Template:
-        return batch.Template(Path("t.ipynb"), None, {"steps": "str"}, {"steps": default})
+    def template(default: str) -> Template:
+        return Template(Path("t.ipynb"), None, {"steps": "str"}, {"steps": default})
 
-    assert batch.destructive_steps(template('""'), {}) == []
-    assert batch.destructive_steps(template('"audit, Unlink"'), {}) == ["unlink"]
-    assert batch.destructive_steps(template('""'), {"steps": "relink,unlink"}) == [
+    assert destructive_steps(template('""'), {}) == []
+    assert destructive_steps(template('"audit, Unlink"'), {}) == ["unlink"]
+    assert destructive_steps(template('""'), {"steps": "relink,unlink"}) == [
         "relink",
         "unlink",
     ]
-    assert batch.destructive_steps(template('"unlink"'), {"steps": "audit,sync"}) == []
-    assert batch.destructive_steps(template("os.environ['X']"), {}) == ["relink", "unlink"]
-    no_steps = batch.Template(Path("t.ipynb"), None, {"account": "str"})
-    assert batch.destructive_steps(no_steps, {"steps": "unlink"}) == []
+    assert destructive_steps(template('"unlink"'), {"steps": "audit,sync"}) == []
+    assert destructive_steps(template("os.environ['X']"), {}) == ["relink", "unlink"]
+    no_steps = Template(Path("t.ipynb"), None, {"account": "str"})
+    assert destructive_steps(no_steps, {"steps": "unlink"}) == []
 
 
 def job(account: str, **kwargs: str) -> AccountJob:

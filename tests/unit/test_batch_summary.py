@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from relink.batch import reports, resume
+from relink.batch import reports, resume, summary_page
 from relink.batch import summary as report
 
 REASONS = ["awaiting_payment", "awaiting_shipment", "sync_drift"]
@@ -46,10 +46,10 @@ def fleet(count: int, seed: int = 7) -> list[dict]:
 def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     rows = fleet(10_000)
     started = time.perf_counter()
-    page = report.summary_html(rows, title="t", generated="g", reasons=REASONS)
+    page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
     assert time.perf_counter() - started < 10
     assert page.count("<svg") <= 6  # aggregate charts only, never one bar per account
-    assert page.count("<tr>") == 1 + report.SERVER_ROWS  # the script shows the rest
+    assert page.count("<tr>") == 1 + summary_page.SERVER_ROWS  # the script shows the rest
     assert len(page) < 4_000_000
     assert reports.remote_references(page) == []
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
@@ -63,7 +63,7 @@ def test_ten_thousand_accounts_make_a_bounded_page() -> None:
 
 
 def test_small_batches_keep_the_per_account_chart() -> None:
-    page = report.summary_html(fleet(5), title="t", generated="g", reasons=REASONS)
+    page = summary_page.summary_html(fleet(5), title="t", generated="g", reasons=REASONS)
     assert "Orders per account" in page
 
 
@@ -71,7 +71,7 @@ def test_page_escapes_account_names_in_html_and_in_the_embedded_rows() -> None:
     rows = fleet(3)
     rows[0]["account"] = "</script><script>alert(1)</script>"
     rows[1]["notebook"] = "javascript:alert(1)"
-    page = report.summary_html(rows, title="t", generated="g", reasons=REASONS)
+    page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
     assert "<script>alert(1)" not in page and "&lt;/script&gt;" in page
     assert page.count("<script") == 2  # the rows (JSON) and the inline script, nothing else
     assert "/^[a-z][a-z0-9+.-]*:" in page  # the script links only relative paths
@@ -86,7 +86,7 @@ def test_failures_are_said_in_words() -> None:
     assert report.problem_text({**row, "status": "interrupted"}).startswith("interrupted")
     assert report.problem_text({**row, "status": "completed", "error": ""}) == ""
     assert report.error_kind(row) == "ExportError"
-    page = report.summary_html(
+    page = summary_page.summary_html(
         [{**row, "problem": report.problem_text(row, "Verdict")}], title="t", generated="g"
     )
     assert "In [" not in page and "west.csv: no status column" in page
@@ -113,7 +113,7 @@ def test_compare_says_what_changed(tmp_path: Path) -> None:
     assert report.compare_lines(comparison)[0].endswith(
         "1 became safe, 1 became blocked, 1 failed, 1 new, 1 gone"
     )
-    page = report.summary_html(now, title="t", generated="g", comparison=comparison)
+    page = summary_page.summary_html(now, title="t", generated="g", comparison=comparison)
     assert "Since the previous batch" in page and "became blocked" in page
     with pytest.raises(report.BatchError, match="no summary of an earlier batch"):
         report.load_previous(tmp_path / "nowhere")

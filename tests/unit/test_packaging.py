@@ -84,12 +84,12 @@ def test_one_copy_of_each_bundled_file_in_git() -> None:
 def test_code_finds_the_bundled_files_in_a_checkout() -> None:
     """In a source checkout the packaged paths are the repository's own files (one copy)."""
     from relink import batch, resources
-    from relink.batch import runner
+    from relink.batch import parameters
     from relink.sandbox import contract
 
     assert batch.DEFAULT_NOTEBOOK == resources.AUDIT_NOTEBOOK == ROOT / "notebooks" / "audit.ipynb"
     runbook = ROOT / "runbook" / "change_aliexpress_account.ipynb"
-    assert runner.RUNBOOK_NOTEBOOK == resources.RUNBOOK_NOTEBOOK == runbook
+    assert parameters.RUNBOOK_NOTEBOOK == resources.RUNBOOK_NOTEBOOK == runbook
     assert contract.CONTRACT_PATH == resources.OPENAPI_CONTRACT == ROOT / "api" / "openapi.json"
 
 

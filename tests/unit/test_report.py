@@ -10,6 +10,7 @@ from relink import display
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.text import audit_text
 from relink.audit.verdict import audit
+from relink.batch import charts, summary_page
 from relink.batch import summary as report
 from relink.samples import bundled_sample
 
@@ -48,7 +49,7 @@ def test_figures_are_reproducible() -> None:
 
 def test_accounts_chart_names_every_account_and_verdict() -> None:
     rows = [row("north"), row("south", verdict="safe"), row("west", status="failed", orders=None)]
-    svg = report.accounts_chart_svg(rows)
+    svg = charts.accounts_chart_svg(rows)
     for text in ("north", "south", "west", "BLOCKED", "SAFE", "FAILED"):
         assert f">{text}<" in svg or text in svg
 
@@ -61,7 +62,7 @@ def test_summary_page_is_self_contained_and_escaped() -> None:
     ]
     rows[2] |= {"failed_execution_count": 3, "export": "west.csv"}
     rows[2]["problem"] = report.problem_text(rows[2], "Verdict")
-    page = report.summary_html(
+    page = summary_page.summary_html(
         rows, title="Batch & co", generated="today", reasons=["awaiting_payment", "sync_drift"]
     )
     assert page.startswith("<!DOCTYPE html>") and "<title>Batch &amp; co</title>" in page

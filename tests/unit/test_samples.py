@@ -22,7 +22,8 @@ from relink.audit.statuses import (
     is_consistent,
     normalise_status,
 )
-from relink.samples import SampleAccount, write_large_export, write_samples
+from relink.large_exports import write_large_export
+from relink.samples import SampleAccount, write_samples
 
 # The format each export is meant to have: (encoding, delimiter); None for XLSX.
 FORMATS = {

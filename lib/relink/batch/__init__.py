@@ -3,10 +3,12 @@
 :mod:`~relink.batch.manifest` turns inputs (exports, folders, manifests) into accounts,
 :mod:`~relink.batch.kernels` keeps warm kernels (forked through the
 :mod:`~relink.batch.provisioner` kernel provisioner, or standard ones),
+:mod:`~relink.batch.parameters` checks the notebook and its parameters,
 :mod:`~relink.batch.runner` runs the notebook per account (papermill's parameterisation and
-records, the :mod:`~relink.batch.engine` papermill engine) and :mod:`~relink.batch.summary`
-writes the summary a team lead reads. It knows no audit rule: it reads back what each notebook
-recorded.
+records, the :mod:`~relink.batch.engine` papermill engine), :mod:`~relink.batch.runs` holds what
+became of each run, and :mod:`~relink.batch.summary` (with :mod:`~relink.batch.summary_page`
+and :mod:`~relink.batch.charts`) makes the summary a team lead reads. It knows no audit rule:
+it reads back what each notebook recorded.
 
 The names below are imported on first use: papermill loads its ``relink`` engine
 (:mod:`relink.batch.engine`) from its entry point while papermill itself is still importing,
@@ -25,11 +27,11 @@ import papermill  # noqa: F401
 _EXPORTS = {
     "AccountJob": "relink.batch.manifest",
     "collect_jobs": "relink.batch.manifest",
-    "COMPLETED": "relink.batch.runner",
-    "DEFAULT_NOTEBOOK": "relink.batch.runner",
-    "FAILED": "relink.batch.runner",
-    "AccountRun": "relink.batch.runner",
-    "BatchReport": "relink.batch.runner",
+    "COMPLETED": "relink.batch.runs",
+    "DEFAULT_NOTEBOOK": "relink.batch.parameters",
+    "FAILED": "relink.batch.runs",
+    "AccountRun": "relink.batch.runs",
+    "BatchReport": "relink.batch.runs",
     "run_batch": "relink.batch.runner",
 }
 

@@ -1,6 +1,7 @@
 """The change of one account's AliExpress account, as a ticket: guarded steps, journaled.
 
-:mod:`~relink.runbook.procedure` runs the steps (audit, sync, unlink, relink, verify);
+:mod:`~relink.runbook.procedure` runs the steps (audit, sync, unlink, relink, verify) through
+:mod:`~relink.runbook.steps`, on what :mod:`~relink.runbook.state` knows;
 :mod:`~relink.runbook.guards` decides whether each may run; :mod:`~relink.runbook.tickets` and
 :mod:`~relink.runbook.lease` make a change one ticket, held on the server;
 :mod:`~relink.runbook.journal` and :mod:`~relink.runbook.recorder` write every attempt down;

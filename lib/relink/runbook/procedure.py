@@ -10,7 +10,9 @@
     book.verify()                      # green: linked to the target, whitelisted; ticket done
 
 A runbook works on one ticket (:mod:`~relink.runbook.tickets`), held on the server as a lease
-(:mod:`~relink.runbook.lease`); the guards are :mod:`~relink.runbook.guards`. Every step returns
+(:mod:`~relink.runbook.lease`); the guards are :mod:`~relink.runbook.guards`, what they
+read is :class:`~relink.runbook.state.RunbookState` (this class's base), and the steps' calls
+are :mod:`~relink.runbook.steps`. Every step returns
 a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or ``failed``) and
 never raises for an API failure. Each attempt is journaled by :mod:`~relink.runbook.recorder`;
 a destructive one is written down with its idempotency key *before* the call, so a runbook
@@ -21,22 +23,13 @@ Widgets only call these methods and show what they return.
 from __future__ import annotations
 
 import getpass
-import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from relink.api.client import Client
-from relink.errors import (
-    ApiError,
-    AuthError,
-    GuardError,
-    InputError,
-    NotFoundError,
-    RateLimitedError,
-)
+from relink.errors import AuthError, InputError, NotFoundError
 from relink.runbook import journal as jr
 from relink.runbook.connection import Connection, connect
 from relink.runbook.guards import (
@@ -46,16 +39,15 @@ from relink.runbook.guards import (
     STEPS,
     UNLINK_WARNING,
     Guard,
-    GuardContext,
     LinkView,
     StepResult,
     parse_steps,
-    step_guard,
-    unlink_confirmation,
 )
 from relink.runbook.lease import ChangeLease
-from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, sync_changes
+from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live
 from relink.runbook.recorder import Recorder
+from relink.runbook.state import RunbookState
+from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_step
 from relink.runbook.tickets import Ticket, open_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
@@ -72,7 +64,7 @@ __all__ = [
 ]
 
 
-class Runbook:
+class Runbook(RunbookState):
     """The procedure for one account, one ticket: from the audit to the green link.
 
     Args:
@@ -167,80 +159,6 @@ class Runbook:
             f"ticket={self.ticket.ticket_id!r})"
         )
 
-    @property
-    def last_results(self) -> dict[str, StepResult]:
-        """The last outcome of each step of this ticket: this session's, else the journal's."""
-        return self.recorder.last_results
-
-    @property
-    def pending_steps(self) -> list[str]:
-        """Destructive steps sent without an answer: their next attempt re-sends them."""
-        return sorted(self.recorder.pending)
-
-    @property
-    def finished(self) -> bool:
-        """The ticket is done: it was verified linked to its target and whitelisted (for good:
-        a whitelist that lapses later is another ticket's work)."""
-        return "verify" in self.recorder.ever_done
-
-    # ---- state and guards ----
-
-    def _read_link(self) -> LinkView:
-        account = self.client.account(self.account)
-        self.permissions = tuple(getattr(account, "permissions", ()) or ())
-        return LinkView.from_account(account, self.target)
-
-    def _refresh(self) -> bool:
-        """Re-read the link; False (keeping the last known one) when the API does not answer."""
-        try:
-            self.link = self._read_link()
-        except ApiError:
-            return False
-        self.lease.read()
-        return True
-
-    def audit_age(self) -> timedelta | None:
-        return None if self.last_audit is None else self.clock() - self.last_audit.at
-
-    def state(self) -> dict[str, Any]:
-        """What the journal keeps as "before" and "after": the link and the last audit."""
-        age = self.audit_age()
-        return {
-            **self.link.to_dict(),
-            "blockers": None if self.last_audit is None else len(self.last_audit.blockers),
-            "audit_source": None if self.last_audit is None else self.last_audit.source,
-            "audit_age_s": None if age is None else round(age.total_seconds(), 1),
-        }
-
-    def guard(self, step: str) -> Guard:
-        """Whether ``step`` may be attempted now, and why (or why not). Makes no call.
-
-        Raises:
-            InputError: ``step`` is not one of STEPS.
-        """
-        audit = self.last_audit
-        context = GuardContext(
-            link=self.link,
-            audit_age=self.audit_age(),
-            max_audit_age=self.max_audit_age,
-            audit_source=audit.source if audit else None,
-            audit_linked=audit.linked if audit else None,
-            blockers=len(audit.blockers) if audit else 0,
-            pending=step in self.recorder.pending,
-            finished=self.finished,
-            holder=self.lease.holder,
-            can_override="override" in self.permissions,
-            ticket=self.ticket.ticket_id,
-        )
-        return step_guard(step, context)
-
-    def guards(self) -> dict[str, Guard]:
-        return {step: self.guard(step) for step in STEPS}
-
-    def confirmation(self) -> str:
-        """What the unlink's confirmation says: which account is unlinked from which."""
-        return unlink_confirmation(self.account, self.link.linked, self.target)
-
     # ---- the steps ----
 
     def audit(self) -> StepResult:
@@ -258,14 +176,11 @@ class Runbook:
         )
         self.last_audit = snapshot
         attempt["request_id"] = snapshot.request_id
-        details: dict[str, Any] = {"verdict": snapshot.verdict, "orders": snapshot.orders}
-        message = snapshot.message()
         if self.export_path:
-            exported = audit_export(self.export_path, self.aliexpress_path or None, self.clock())
-            self.export_audit = exported
-            details["export_blockers"] = [b.to_dict() for b in exported.blockers]
-            message += f" {exported.message()} (for information: only the live audit counts)"
-        return StepResult("audit", DONE, message, details)
+            self.export_audit = audit_export(
+                self.export_path, self.aliexpress_path or None, self.clock()
+            )
+        return audit_result(snapshot, self.export_audit if self.export_path else None)
 
     def sync(self) -> StepResult:
         """Sync the orders that block or drift, audit again, and say what changed."""
@@ -273,39 +188,18 @@ class Runbook:
 
     def _sync(self, attempt: dict[str, Any]) -> StepResult:
         self._check("sync")
-        label = f"{self.account} on {self.api_label}"
-        before = audit_live(self.client, self.account, self.clock(), label=label)
-        pairs = [(blocker.store, blocker.order) for blocker in before.blockers]
-        if not pairs:
-            self.last_audit = replace(before, linked=self.link.linked)
-            return StepResult("sync", DONE, "Nothing blocks or drifts: no sync needed.", {})
-        attempt["idempotency_key"] = key = str(uuid.uuid4())
-        try:
-            outcome = self.client.sync(self.account, pairs, idempotency_key=key)
-        except RateLimitedError as exc:  # a refusal, with the wait the server asks for
-            wait = f"in {exc.retry_after:g} s" if exc.retry_after is not None else "later"
-            attempt["request_id"] = exc.request_id
-            message = f"The manual sync quota is spent: the next sync is allowed {wait}."
-            return StepResult("sync", REFUSED, message, {"retry_after": exc.retry_after})
-        attempt["request_id"] = outcome.request_id
-        self.link = self._read_link()
-        after = audit_live(
-            self.client, self.account, self.clock(), label=label, linked=self.link.linked
+        result, audit = sync_step(
+            self.client,
+            self.account,
+            attempt,
+            label=f"{self.account} on {self.api_label}",
+            clock=self.clock,
+            linked=self.link.linked,
+            reread_link=self._reread_link,
         )
-        self.last_audit = after
-        changes = sync_changes(before, after)
-        message = (
-            f"Synced {len(pairs)} order(s): {len(changes)} changed; "
-            f"{len(after.blockers)} order(s) still block. "
-            f"Manual syncs left today: {outcome.remaining_today}."
-        )
-        details = {
-            "changes": changes,
-            "remaining_today": outcome.remaining_today,
-            "next_sync_at": outcome.next_sync_at.isoformat(),
-            "replayed": outcome.replayed,
-        }
-        return StepResult("sync", DONE, message, details)
+        if audit is not None:  # None: the server refused the sync, the last audit stands
+            self.last_audit = audit
+        return result
 
     def unlink(self, *, confirm: bool = False, override_reason: str = "") -> StepResult:
         """Disconnect the linked AliExpress account; needs ``confirm`` (see :meth:`confirmation`).
@@ -323,44 +217,18 @@ class Runbook:
         guard = self._check("unlink")
         audit = self.last_audit
         assert audit is not None  # the guard holds only after an audit
-        override = override.strip()
-        if guard.needs_override and not override:
-            attempt["blockers"] = [b.to_dict() for b in audit.blockers]
-            raise GuardError(
-                f"{len(audit.blockers)} order(s) still block the unlink; DSers would stop "
-                "syncing them. Clear them, or write an override reason."
-            )
-        if not confirm:
-            raise GuardError(f"The unlink needs an explicit confirmation. {self.confirmation()}")
-        change_id = self.lease.hold()
-        forced = guard.needs_override
-        acknowledged = [[b.store, b.order] for b in audit.blockers] if forced else None
-        request = {
-            "change_id": change_id,
-            "expected_aliexpress_account": audit.linked,
-            "force": forced,
-            "reason": override if forced else None,
-            "acknowledged_blockers": acknowledged,
-        }
-        self.recorder.start_or_resend(attempt, request)
-        outcome = self.client.disconnect(
+        return unlink_step(
+            self.client,
             self.account,
-            change_id=change_id,
-            expected_aliexpress_account=str(audit.linked),
-            confirm=True,
-            force=forced,
-            reason=request["reason"],
-            acknowledged_blockers=[tuple(pair) for pair in acknowledged] if forced else None,
-            idempotency_key=attempt["idempotency_key"],
+            attempt,
+            audit=audit,
+            guard=guard,
+            confirm=confirm,
+            override=override,
+            confirmation=self.confirmation,
+            lease=self.lease,
+            recorder=self.recorder,
         )
-        attempt["request_id"] = outcome.request_id
-        stranded = [order.model_dump() for order in outcome.stranded]
-        message = f"Unlinked {outcome.disconnected_aliexpress_account}. Relink right away."
-        details: dict[str, Any] = {"stranded": stranded, "replayed": outcome.replayed}
-        if outcome.forced:
-            message += f" Override recorded; {len(stranded)} order(s) will no longer sync."
-            details["override"] = {"reason": override, "blockers": acknowledged}
-        return StepResult("unlink", DONE, message, details)
 
     def relink(self) -> StepResult:
         """Link the target AliExpress account, once it is the one logged in."""
@@ -370,24 +238,15 @@ class Runbook:
         self.link = self._read_link()  # the login may have changed since the last read
         self.lease.read()
         self._check("relink")
-        logged_in = self.link.logged_in
-        if logged_in != self.target:
-            raise GuardError(
-                f"Logged in as {logged_in or 'nobody'}, the ticket asks for {self.target}: "
-                f"log in to {self.target} on AliExpress first."
-            )
-        change_id = self.lease.hold()
-        request = {"aliexpress_account": self.target, "change_id": change_id}
-        self.recorder.start_or_resend(attempt, request)
-        state = self.client.link(
+        return relink_step(
+            self.client,
             self.account,
             self.target,
-            change_id=change_id,
-            idempotency_key=attempt["idempotency_key"],
+            attempt,
+            logged_in=self.link.logged_in,
+            lease=self.lease,
+            recorder=self.recorder,
         )
-        attempt["request_id"] = state.request_id
-        message = f"Linked {state.linked_aliexpress_account}. Verify next."
-        return StepResult("relink", DONE, message, {"replayed": state.replayed})
 
     def verify(self) -> StepResult:
         """Read the link back: green when linked to the target and whitelisted (ticket done)."""
@@ -435,14 +294,6 @@ class Runbook:
             if not result.ok:
                 break
         return results
-
-    # ---- plumbing ----
-
-    def _check(self, step: str) -> Guard:
-        guard = self.guard(step)
-        if not guard.holds:
-            raise GuardError(guard.reason)
-        return guard
 
 
 def open_runbook(

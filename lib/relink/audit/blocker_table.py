@@ -1,0 +1,198 @@
+"""The blocked orders' parts, column-wise, and their JSON entries built on demand.
+
+:class:`BlockerSource` is what an :class:`~relink.audit.verdict.AuditResult` keeps of the
+audit; :class:`BlockerParts` is the per-row work done once, and its
+:meth:`~BlockerParts.entries` the JSON text of any slice of the blocked orders.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from relink.audit import statuses
+from relink.audit.blocker_text import (
+    ACTIONS_HEAD,
+    ACTIONS_MIDDLE,
+    ACTIONS_TAIL,
+    ENTRY_ENDS,
+    REASON_INDEX,
+    REASONS_PIECE,
+    UNPAID,
+    arrow_text,
+    escaped,
+    first_of,
+    joined_per_group,
+    quoted_per_group,
+    status_names,
+)
+
+
+@dataclass(frozen=True)
+class BlockerSource:
+    """What the blockers are built from, kept by the result until someone asks for them."""
+
+    rows: pd.DataFrame
+    keys: np.ndarray
+    row_reasons: np.ndarray
+    drifting: np.ndarray
+    drift_by_row: dict[int, dict[str, Any]]
+    blocked_keys: np.ndarray  # ascending
+
+    def parts(self, count: int | None = None) -> BlockerParts:
+        """The parts of every blocked order, or of the first ``count`` only."""
+        chosen = self.blocked_keys if count is None else self.blocked_keys[:count]
+        is_blocked = np.zeros(int(self.keys.max()) + 1 if len(self.keys) else 0, dtype=bool)
+        is_blocked[chosen] = True
+        return BlockerParts.of(
+            self.rows, self.keys, self.row_reasons, self.drifting, self.drift_by_row, is_blocked
+        )
+
+
+@dataclass(frozen=True)
+class BlockerParts:
+    """The rows ("parts") of the blocked orders, sorted by order, ready to become JSON text.
+
+    :meth:`of` does the per-row work once (which parts, their values, which repeat); the text
+    of the orders ``start`` to ``stop`` is built by :meth:`entries` on demand, column-wise: no
+    Python object per order, and nothing built for orders no one asked for.
+    """
+
+    count: int  # blocked orders
+    starts: np.ndarray  # per order: its first part
+    group: np.ndarray  # per part: its order (0 to count - 1)
+    masks: np.ndarray  # per order: bit i set when reason i applies
+    stores: pa.Array  # per order, as text
+    orders: pa.Array
+    rows: np.ndarray  # per part: the spreadsheet row
+    ae: pa.Array  # per part: AliExpress order number, JSON-escaped (null when none)
+    ae_keep: np.ndarray  # per part: the first part of its order with that number
+    unpaid_keep: np.ndarray  # per part: the first unpaid part of its order with that number
+    how_many: np.ndarray  # per order: distinct unpaid numbers, capped at 2
+    names: pa.Array  # per part: status name, JSON-escaped
+    names_keep: np.ndarray
+    drift_parts: np.ndarray  # the parts that drift, ascending
+    drift_json: pa.Array  # per drifting part: its drift entry as JSON
+    sync_will: pa.Array  # per drifting part: what a sync will change, JSON-escaped
+
+    @classmethod
+    def of(
+        cls,
+        rows: pd.DataFrame,
+        keys: np.ndarray,
+        row_reasons: np.ndarray,
+        drifting: np.ndarray,
+        drift_by_row: dict[int, dict[str, Any]],
+        is_blocked: np.ndarray,
+    ) -> BlockerParts:
+        selected = np.flatnonzero(is_blocked[keys]) if len(keys) else np.zeros(0, np.int64)
+        selected = selected[np.argsort(keys[selected], kind="stable")]
+        part_keys = keys[selected]
+        changes = part_keys[1:] != part_keys[:-1]
+        starts = np.flatnonzero(np.r_[True, changes]) if len(selected) else selected
+        group = np.cumsum(np.r_[False, changes]) if len(selected) else selected
+        count = len(starts)
+        reasons = row_reasons[selected]
+        drifts = drifting[selected]
+        taken = pa.array(selected, pa.int64())
+        ae = arrow_text(rows["aliexpress_order"]).take(taken)
+        has_ae = ae.is_valid().to_numpy(zero_copy_only=False)
+        names = status_names(rows["status_key"], rows["status"], selected)
+
+        bits = np.where(reasons >= 0, np.left_shift(1, np.maximum(reasons, 0)), 0)
+        bits |= np.where(drifts, 1 << REASON_INDEX[statuses.SYNC_DRIFT], 0)
+        masks = np.bitwise_or.reduceat(bits, starts) if count else bits
+
+        # Awaiting payment names the distinct unpaid AliExpress orders (those AliExpress has as
+        # unpaid too, when the AliExpress side was given), each once per order.
+        unpaid = np.flatnonzero((reasons == UNPAID) & has_ae)
+        unpaid_keep = np.zeros(len(selected), dtype=bool)
+        unpaid_keep[unpaid[first_of(group[unpaid], ae.take(pa.array(unpaid, pa.int64())))]] = True
+        how_many = np.minimum(np.bincount(group[unpaid_keep], minlength=count), 2)
+
+        first = pa.array(selected[starts], pa.int64())
+        drift_parts = np.flatnonzero(drifts)
+        drifted = [drift_by_row[i] for i in selected[drift_parts]]
+        return cls(
+            count=count,
+            starts=starts,
+            group=group,
+            masks=masks,
+            stores=escaped(arrow_text(rows["store"]).take(first).fill_null("")),
+            orders=escaped(arrow_text(rows["order"]).take(first).fill_null("")),
+            rows=rows["row"].to_numpy(dtype=np.int64)[selected],
+            ae=escaped(ae),
+            ae_keep=has_ae & first_of(group, ae),
+            unpaid_keep=unpaid_keep,
+            how_many=how_many,
+            names=names,
+            names_keep=first_of(group, names),
+            drift_parts=drift_parts,
+            drift_json=pa.array([json.dumps(d, ensure_ascii=False) for d in drifted], pa.string()),
+            sync_will=escaped(pa.array([d["sync_will"] for d in drifted], pa.string())),
+        )
+
+    def entries(self, start: int, stop: int, *, joined: bool = False) -> pa.Array:
+        """One JSON object (text) per blocked order, for orders ``start`` to ``stop``.
+
+        ``joined``: every entry but the last blocked order's ends with ", ", so that entries
+        written back to back are the JSON list's items.
+        """
+        count = stop - start
+        if count <= 0:
+            return pa.array([], pa.string())
+        first = int(self.starts[start])
+        last = int(self.starts[stop]) if stop < self.count else len(self.group)
+        group = self.group[first:last] - start
+        masks = self.masks[start:stop]
+        ae = self.ae.slice(first, last - first)
+        names = self.names.slice(first, last - first)
+        in_drift = slice(*np.searchsorted(self.drift_parts, [first, last]))
+        drift_group = group[self.drift_parts[in_drift] - first]
+
+        # The text between the variable pieces depends only on the reasons and on how many
+        # unpaid numbers the order has: taken from tables, nothing built per order but the join.
+        pays = (masks & 1) == 1
+        shape = pa.array(masks * 4 + np.where(pays, self.how_many[start:stop] + 1, 0))
+        status_text = quoted_per_group(names, group, count, self.names_keep[first:last])
+        ae_text = quoted_per_group(ae, group, count, self.ae_keep[first:last])
+        row_text = joined_per_group(
+            pc.cast(pa.array(self.rows[first:last]), pa.string()), group, count
+        )
+        drift_text = joined_per_group(self.drift_json[in_drift], drift_group, count)
+        unpaid_numbers = joined_per_group(ae, group, count, self.unpaid_keep[first:last])
+        sentences = joined_per_group(self.sync_will[in_drift], drift_group, count, separator=" ")
+        return pc.binary_join_element_wise(
+            '{"store": "',
+            self.stores.slice(start, count),
+            '", "order": "',
+            self.orders.slice(start, count),
+            REASONS_PIECE.take(shape),
+            status_text,
+            '], "aliexpress_orders": [',
+            ae_text,
+            '], "rows": [',
+            row_text,
+            ACTIONS_HEAD.take(shape),
+            unpaid_numbers,
+            ACTIONS_MIDDLE.take(shape),
+            sentences,
+            ACTIONS_TAIL.take(shape),
+            drift_text,
+            ENTRY_ENDS.take(pa.array(_entry_ends(stop, count, self.count, joined))),
+            "",
+        )
+
+
+def _entry_ends(stop: int, count: int, total: int, joined: bool) -> np.ndarray:
+    """Per entry: 1 when it ends with ", " (see :meth:`BlockerParts.entries`), else 0."""
+    ends = np.full(count, int(joined), dtype=np.int8)
+    if joined and stop == total:
+        ends[-1] = 0
+    return ends

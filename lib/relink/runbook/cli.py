@@ -1,0 +1,148 @@
+"""``relink run`` and ``relink rehearse``: the runbook's steps from the command line.
+
+``relink.cli`` registers both commands lazily (so ``relink audit`` imports none of the HTTP
+client or the sandbox). Commands stay thin: parse, call, print, choose the exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from relink.errors import RelinkError
+
+EXIT_UNREADABLE = 2
+
+
+def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
+    click.echo(f"relink: error: {message}", err=True)
+    sys.exit(code)
+
+
+EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+
+
+@click.command("run")
+@click.argument("account")
+@click.option("--to", "target", required=True, help="AliExpress account the ticket asks to link.")
+@click.option(
+    "--steps",
+    default="audit,sync,unlink,relink,verify",
+    show_default=True,
+    help="Steps to run, in order, comma-separated.",
+)
+@click.option(
+    "--ticket",
+    default="",
+    help="Ticket id of this change  [default: continue this target's ticket, or open one]",
+)
+@click.option("--confirm", is_flag=True, help="Confirm the unlink (it is refused without).")
+@click.option(
+    "--override-reason",
+    default="",
+    help="Written reason to unlink despite blockers (needs the token's override permission).",
+)
+@click.option("--operator", default="", help="Who runs it, for the journal  [default: $USER]")
+@click.option(
+    "--journal",
+    "journal_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Journal file  [default: runs/ACCOUNT/journal.jsonl]",
+)
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also audit this export (shown; only the live audit authorizes the unlink).",
+)
+def run_command(
+    account: str,
+    target: str,
+    steps: str,
+    ticket: str,
+    confirm: bool,
+    override_reason: str,
+    operator: str,
+    journal_path: Path | None,
+    export_path: Path | None,
+) -> None:
+    """Change ACCOUNT's AliExpress account step by step, guarded and journaled.
+
+    The account API is RELINK_API_URL / RELINK_API_TOKEN (both from the environment, or both
+    from ./.env); without them, the embedded SANDBOX with the bundled sample accounts. The
+    first line printed says which. A change is a ticket (--ticket): a rerun on the same journal
+    resumes it (finished destructive steps are not sent again), and a ticket verified green
+    refuses another unlink.
+
+    Exit status: 0 every step done, 1 a step refused (by a guard or by the server; verify not
+    green), 2 usage or input error, 3 a step failed (the API failed or did not answer).
+    """
+    from relink.errors import InputError
+
+    # the HTTP client and the sandbox: only for this command
+    from relink.runbook import open_runbook
+    from relink.runbook.connection import connect
+
+    try:
+        connection = connect()
+        click.echo(connection.describe())
+        book = open_runbook(
+            account,
+            target,
+            operator,
+            ticket=ticket,
+            export_path=export_path or "",
+            journal_path=journal_path,
+            connection=connection,
+        )
+        click.echo(
+            f"Ticket {book.ticket.ticket_id}: {book.account} from "
+            f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"
+            + (" (done)" if book.finished else "")
+        )
+        if book.journal_unreadable_lines:
+            lines = ", ".join(str(n) for n in book.journal_unreadable_lines)
+            click.echo(f"journal: line(s) {lines} cut short by a crash, set apart", err=True)
+        results = book.run(steps, confirm=confirm, override_reason=override_reason)
+    except InputError as exc:
+        _fail(str(exc), EXIT_RUN_USAGE)
+    except RelinkError as exc:  # the API failed or did not answer, or no sandbox
+        _fail(str(exc), EXIT_RUN_FAILED)
+    for result in results:
+        click.echo(f"{result.step}: {result.outcome}: {result.message}")
+    if book.last_audit is not None:
+        for blocker in book.last_audit.blockers:
+            reasons = ", ".join(blocker.reasons)
+            click.echo(
+                f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}"
+            )
+    click.echo(f"light: {book.link.light}: {book.link.text}")
+    last = results[-1].outcome if results else "done"
+    codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
+    sys.exit(codes[last])
+
+
+@click.command("rehearse")
+@click.argument("account", default="northwind-home")
+@click.option(
+    "--to",
+    "target",
+    default="",
+    help="AliExpress account to link  [default: the embedded sandbox's new account]",
+)
+def rehearse_command(account: str, target: str) -> None:
+    """Rehearse a whole account change on the embedded sandbox (for training and the demo).
+
+    The merchant's part (cancelling unpaid orders, logging in to the new AliExpress account)
+    and the passing of time are played by the sandbox. Exit 0 when it ends green.
+    """
+    from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT
+    from relink.runbook.rehearsal import rehearse
+
+    try:
+        green = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
+    except RelinkError as exc:
+        _fail(str(exc))
+    sys.exit(0 if green else 1)
