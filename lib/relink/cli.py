@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, ClassVar
 import click
 
 from relink.audit import exports
-from relink.audit.text import audit_text, visible
+from relink.audit.text import audit_text
 from relink.audit.verdict import AuditResult, audit
+from relink.display import visible
 from relink.errors import RelinkError
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,24 @@ RECORD_MIMES = (AUDIT_MIME, RUNBOOK_MIME)
 SAFE_COLOUR, BLOCKED_COLOUR = "#1e7b34", "#b3261e"
 FAILED_COLOUR, CLEAR_COLOUR = "#6d4c9f", "#8fbf9a"
 LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": "#b26a00", "red": BLOCKED_COLOUR}
+
+# What a terminal would act on rather than show: C0 and C1 control characters, DEL, and the
+# bidirectional overrides that reorder what is shown (Trojan Source).
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: object) -> str:
+    """``text`` safe to print on a terminal: every control character shown as an escape.
+
+    ESC becomes ``\\x1b``, a newline ``\\n``, U+202E ``\\u202e``: a cell, an account name or
+    an error message can neither drive the terminal nor break a line of the output.
+    """
+    return _UNPRINTABLE.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)

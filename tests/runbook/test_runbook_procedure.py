@@ -8,8 +8,8 @@ import pytest
 from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part, settled_orders
 
 from relink.errors import InputError
+from relink.runbook import UNLINK_WARNING
 from relink.runbook.panel import ticket_record
-from relink.runbook.procedure import UNLINK_WARNING
 
 JOURNAL_FIELDS = {"time", "operator", "step", "idempotency_key", "request_id", "outcome"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from relink.audit.text import visible
 from relink.audit.xlsx_reader import XLSX_MAX_CELLS, _walk_size
+from relink.display import visible
 
 ADDRESS_SPACE = 4 << 30  # 4 GB: a dense 1048576 x 16384 sheet would need hundreds
 

@@ -6,30 +6,13 @@ reasons, actions): the audit never carries personal data, so neither can this te
 
 from __future__ import annotations
 
-import re
 import textwrap
 
 from relink.audit import statuses
 from relink.audit.verdict import AuditResult
+from relink.display import visible
 
 WRAP = 100
-# What a terminal would act on rather than show: C0 and C1 control characters, DEL, and the
-# bidirectional overrides that reorder what is shown (Trojan Source).
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def visible(text: object) -> str:
-    """``text`` safe to print on a terminal: every control character shown as an escape.
-
-    ESC becomes ``\\x1b``, a newline ``\\n``, U+202E ``\\u202e``: a cell, an account name or
-    an error message can neither drive the terminal nor break a line of the output.
-    """
-    return _UNPRINTABLE.sub(_escape, str(text))
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def audit_text(result: AuditResult, *, title: str | None = None, limit: int | None = None) -> str:

@@ -11,7 +11,6 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from relink.batch.summary import _visible
 from relink.display import (
     BLOCKED_COLOUR,
     CLEAR_COLOUR,
@@ -19,6 +18,7 @@ from relink.display import (
     LIGHT_COLOURS,
     SAFE_COLOUR,
     figure_svg,
+    visible,
 )
 
 
@@ -36,7 +36,7 @@ def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
 def _chart_svg(rows: list[dict[str, Any]]) -> str:
     from matplotlib.figure import Figure
 
-    names = [_visible(row["account"]) for row in rows]
+    names = [visible(row["account"]) for row in rows]
     positions = range(len(rows))
     blocked = [row.get("blocked_orders") or 0 for row in rows]
     clear = [(row.get("orders") or 0) - b for row, b in zip(rows, blocked, strict=True)]
@@ -83,7 +83,7 @@ def bars_svg(items: Sequence[tuple[str, int, str]], *, title: str, unit: str = "
         length = 0 if not value else max(2, round(bar_w * value / top))
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">'
-            f"{html.escape(_visible(label))}</text>"
+            f"{html.escape(visible(label))}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{length}" height="{row_h - 7}" '
             f'fill="{colour}"/>'
             f'<text x="{label_w + length + 5}" y="{y + 15}">{value:,}{html.escape(unit)}</text>'

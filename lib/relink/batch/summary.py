@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from relink.display import visible
 from relink.errors import BatchError
 
 # ticket ... api: what a runbook run recorded (empty for an audit). The blocking reasons'
@@ -48,15 +49,6 @@ TAIL_COLUMNS: tuple[str, ...] = (
     "report",  # the account's report: its notebook as HTML without the code
     "resumed",  # taken from an earlier run into the same folder (--resume)
 )
-
-
-# As relink.audit.text.visible (batch does not import audit): control characters and
-# bidirectional overrides in a chart label are shown as escapes.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(text: object) -> str:
-    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def reasons_in(results: Iterable[dict[str, Any] | None]) -> list[str]:
@@ -237,7 +229,7 @@ def compare_lines(comparison: dict[str, Any]) -> list[str]:
     for key, label in _COMPARE_LABELS:
         names = comparison[key]
         if names:
-            shown = ", ".join(_visible(name) for name in names[:20])
+            shown = ", ".join(visible(name) for name in names[:20])
             more = f" and {len(names) - 20} more" if len(names) > 20 else ""
             lines.append(f"  {label}: {shown}{more}")
     return lines

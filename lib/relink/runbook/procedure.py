@@ -36,9 +36,6 @@ from relink.runbook.guards import (
     DESTRUCTIVE,
     DONE,
     REFUSED,
-    STEPS,
-    UNLINK_WARNING,
-    Guard,
     LinkView,
     StepResult,
     parse_steps,
@@ -48,20 +45,9 @@ from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live
 from relink.runbook.recorder import Recorder
 from relink.runbook.state import RunbookState
 from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_step
-from relink.runbook.tickets import Ticket, open_ticket
+from relink.runbook.tickets import open_ticket
 
 DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
-
-__all__ = [
-    "STEPS",
-    "UNLINK_WARNING",
-    "Guard",
-    "LinkView",
-    "Runbook",
-    "StepResult",
-    "Ticket",
-    "open_runbook",
-]
 
 
 class Runbook(RunbookState):

@@ -22,7 +22,8 @@ from relink.api.settings import api_settings
 from relink.audit.statuses import AE_AWAITING_PAYMENT, AWAITING_PAYMENT, aliexpress_state
 from relink.errors import InputError
 from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT, connect
-from relink.runbook.procedure import Runbook, StepResult, open_runbook
+from relink.runbook.guards import StepResult
+from relink.runbook.procedure import Runbook, open_runbook
 
 MAX_ROUNDS = 4  # waits for suppliers before the rehearsal gives up
 DAYS_PER_ROUND = 15

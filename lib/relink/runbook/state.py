@@ -66,7 +66,7 @@ class RunbookState:
 
     def _read_link(self) -> LinkView:
         account = self.client.account(self.account)
-        self.permissions = tuple(getattr(account, "permissions", ()) or ())
+        self.permissions = tuple(account.permissions)
         return LinkView.from_account(account, self.target)
 
     def _refresh(self) -> bool:
