@@ -2,13 +2,14 @@
 
 Each committed notebook is its own source: edit it in JupyterLab, then run ``make notebooks``.
 This re-executes every notebook in place with papermill, with its default parameters (the
-bundled sample data), from the notebook's folder as nbval runs it; the runbook runs without
-``RELINK_API_URL``/``RELINK_API_TOKEN``, on the embedded sandbox. It then normalises the file:
-it drops what changes on every run (papermill's metadata and timings, execution timestamps,
-widget state, JupyterLab's collapsed/scrolled view state) and keeps the outputs, except those of
-the cells a notebook's ``drop_outputs`` names: the runbook's ``panel`` (a widget view is only a
-model id, new on every run, whose model is not stored). Cell ids are kept as they are. Running
-it twice gives the same bytes, so a diff shows only real changes.
+bundled sample data), from the notebook's folder as nbval runs it, as of the samples'
+reference day (``RELINK_TODAY``, as the root ``conftest.py`` sets for nbval); the runbook
+runs without ``RELINK_API_URL``/``RELINK_API_TOKEN``, on the embedded sandbox. It then
+normalises the file: it drops what changes on every run (papermill's metadata and timings,
+execution timestamps, widget state, JupyterLab's collapsed/scrolled view state) and keeps the
+outputs, except those of the cells a notebook's ``drop_outputs`` names: the runbook's ``panel``
+(a widget view is only a model id, new on every run, whose model is not stored). Cell ids are
+kept as they are. Running it twice gives the same bytes, so a diff shows only real changes.
 
 Usage::
 
@@ -28,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
+from relink.audit.forecast import TODAY_VARIABLE
+from relink.samples import REFERENCE_DATE
 
 ROOT = Path(__file__).resolve().parents[1]
 API_SETTINGS = ("RELINK_API_URL", "RELINK_API_TOKEN")
@@ -111,6 +115,10 @@ def execute(notebook: Notebook) -> None:
             "sandbox; move that file aside while refreshing"
         )
     saved = {key: os.environ.pop(key) for key in notebook.unset_env if key in os.environ}
+    saved_today = os.environ.get(TODAY_VARIABLE)
+    # The samples' dates count back from their reference day: the stored forecast is as of it
+    # (the root conftest.py gives nbval's kernels the same day).
+    os.environ[TODAY_VARIABLE] = REFERENCE_DATE.date().isoformat()
     try:
         with tempfile.TemporaryDirectory() as scratch:
             output = Path(scratch) / notebook.path.name
@@ -124,6 +132,10 @@ def execute(notebook: Notebook) -> None:
             executed = nbformat.read(output, as_version=4)
     finally:
         os.environ.update(saved)
+        if saved_today is None:
+            os.environ.pop(TODAY_VARIABLE, None)
+        else:
+            os.environ[TODAY_VARIABLE] = saved_today
     normalise(executed, notebook.drop_outputs)
     notebook.path.write_text(dumps(executed), encoding="utf-8")
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, ClassVar
 import click
 
 from relink.audit import exports
+from relink.audit.forecast import ForecastSettings
+from relink.audit.forecast import today as forecast_today
 from relink.audit.text import audit_text
 from relink.audit.verdict import AuditResult, audit
 from relink.display import visible
@@ -69,17 +71,57 @@ def main() -> None:
     default="table",
     show_default=True,
 )
-def audit_command(export: Path, aliexpress_path: Path | None, output_format: str) -> None:
-    """Say whether EXPORT's account can be unlinked, and what blocks it.
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="The day the forecast counts from [default: RELINK_TODAY, else the machine's date].",
+)
+@click.option(
+    "--stale-after-days",
+    type=click.IntRange(min=0),
+    default=ForecastSettings.stale_after_days,
+    show_default=True,
+    help="Warn when the export's newest order is older than this.",
+)
+@click.option(
+    "--shipment-days",
+    type=click.IntRange(min=1),
+    default=ForecastSettings.shipment_days,
+    show_default=True,
+    help="Expected days from order to shipped, when the export has too little history.",
+)
+@click.option(
+    "--fulfillment-days",
+    type=click.IntRange(min=1),
+    default=ForecastSettings.fulfillment_days,
+    show_default=True,
+    help="The same for a partly shipped order (every part shipped).",
+)
+def audit_command(
+    export: Path,
+    aliexpress_path: Path | None,
+    output_format: str,
+    today: str | None,
+    stale_after_days: int,
+    shipment_days: int,
+    fulfillment_days: int,
+) -> None:
+    """Say whether EXPORT's account can be unlinked, what blocks it, and from when it can be.
 
     Exit status: 0 safe to unlink, 1 blocked, 2 an input file cannot be audited.
     """
+    settings = ForecastSettings(
+        shipment_days=shipment_days,
+        fulfillment_days=fulfillment_days,
+        stale_after_days=stale_after_days,
+    )
     try:
+        as_of = forecast_today(today)
         orders = exports.read_export(export)
         side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
     except RelinkError as exc:
         _fail(str(exc))
-    result = audit(orders, side)
+    result = audit(orders, side, as_of=as_of, settings=settings)
     if output_format == "json":
         # Built column-wise and written in slices: the same bytes as
         # json.dumps(result.to_dict(), ensure_ascii=False), never all of them in memory at once.

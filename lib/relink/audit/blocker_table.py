@@ -32,6 +32,8 @@ from relink.audit.blocker_text import (
     quoted_per_group,
     status_names,
 )
+from relink.audit.dates import NO_DATE, iso_days
+from relink.audit.forecast import NO_ORDER_DATE
 
 
 @dataclass(frozen=True)
@@ -44,15 +46,16 @@ class BlockerSource:
     drifting: np.ndarray
     drift_by_row: dict[int, dict[str, Any]]
     blocked_keys: np.ndarray  # ascending
+    clears: np.ndarray  # per row: the day it stops blocking (see relink.audit.forecast)
+    clear_bits: np.ndarray  # per row: what clears it
+    how: pa.Array  # per combination of clear_bits: what clears an order, JSON-escaped
 
     def parts(self, count: int | None = None) -> BlockerParts:
         """The parts of every blocked order, or of the first ``count`` only."""
         chosen = self.blocked_keys if count is None else self.blocked_keys[:count]
         is_blocked = np.zeros(int(self.keys.max()) + 1 if len(self.keys) else 0, dtype=bool)
         is_blocked[chosen] = True
-        return BlockerParts.of(
-            self.rows, self.keys, self.row_reasons, self.drifting, self.drift_by_row, is_blocked
-        )
+        return BlockerParts.of(self, is_blocked)
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,13 @@ class BlockerParts:
     drift_parts: np.ndarray  # the parts that drift, ascending
     drift_json: pa.Array  # per drifting part: its drift entry as JSON
     sync_will: pa.Array  # per drifting part: what a sync will change, JSON-escaped
+    clears_by: pa.Array  # per order: the JSON value of clears_by ("\"YYYY-MM-DD\"" or null)
+    how: pa.Array  # per order: what clears it, JSON-escaped
 
     @classmethod
-    def of(
-        cls,
-        rows: pd.DataFrame,
-        keys: np.ndarray,
-        row_reasons: np.ndarray,
-        drifting: np.ndarray,
-        drift_by_row: dict[int, dict[str, Any]],
-        is_blocked: np.ndarray,
-    ) -> BlockerParts:
+    def of(cls, source: BlockerSource, is_blocked: np.ndarray) -> BlockerParts:
+        rows, keys, row_reasons = source.rows, source.keys, source.row_reasons
+        drifting, drift_by_row = source.drifting, source.drift_by_row
         selected = np.flatnonzero(is_blocked[keys]) if len(keys) else np.zeros(0, np.int64)
         selected = selected[np.argsort(keys[selected], kind="stable")]
         part_keys = keys[selected]
@@ -116,6 +115,16 @@ class BlockerParts:
         unpaid_keep[unpaid[first_of(group[unpaid], ae.take(pa.array(unpaid, pa.int64())))]] = True
         how_many = np.minimum(np.bincount(group[unpaid_keep], minlength=count), 2)
 
+        if count:
+            clears = np.maximum.reduceat(source.clears[selected], starts)
+            clear_bits = np.bitwise_or.reduceat(source.clear_bits[selected], starts)
+        else:
+            clears = clear_bits = np.zeros(0, dtype=np.int64)
+        # A drifting, unknown or undated order gets no date of its own (the account's date
+        # still counts a drifting one: see relink.audit.forecast).
+        clears = np.where((clear_bits & NO_ORDER_DATE) != 0, NO_DATE, clears)
+        clears_by = pc.binary_join_element_wise('"', iso_days(clears), '"', "").fill_null("null")
+
         first = pa.array(selected[starts], pa.int64())
         drift_parts = np.flatnonzero(drifts)
         drifted = [drift_by_row[i] for i in selected[drift_parts]]
@@ -136,6 +145,8 @@ class BlockerParts:
             drift_parts=drift_parts,
             drift_json=pa.array([json.dumps(d, ensure_ascii=False) for d in drifted], pa.string()),
             sync_will=escaped(pa.array([d["sync_will"] for d in drifted], pa.string())),
+            clears_by=clears_by,
+            how=source.how.take(pa.array(clear_bits)),
         )
 
     def entries(self, start: int, stop: int, *, joined: bool = False) -> pa.Array:
@@ -185,6 +196,10 @@ class BlockerParts:
             sentences,
             ACTIONS_TAIL.take(shape),
             drift_text,
+            '], "clears_by": ',
+            self.clears_by.slice(start, count),
+            ', "how": "',
+            self.how.slice(start, count),
             ENTRY_ENDS.take(pa.array(_entry_ends(stop, count, self.count, joined))),
             "",
         )

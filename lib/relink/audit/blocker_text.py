@@ -142,7 +142,7 @@ _MIDDLES = pa.array(
     ]
 )
 _SYNC_HEAD = '"' + json_body(statuses.action_text(statuses.SYNC_DRIFT, (), ["x"])[:-1])
-ENTRY_ENDS = pa.array(["]}", "]}, "])
+ENTRY_ENDS = pa.array(['"}', '"}, '])
 
 
 def _shape_pieces() -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:

@@ -38,6 +38,18 @@ ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
     ),
     ColumnSpec("tracking", ("Tracking No.", "Tracking Number")),
     ColumnSpec("order_date", ("Order Date", "Date", "Created At", "Created")),
+    # When the order shipped: the account's own shipping times, learned for the forecast.
+    ColumnSpec(
+        "shipped_date",
+        (
+            "Shipped Date",
+            "Shipped At",
+            "Ship Date",
+            "Shipping Date",
+            "Fulfilled At",
+            "Fulfillment Date",
+        ),
+    ),
 )
 
 ALIEXPRESS_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -50,6 +62,8 @@ ALIEXPRESS_COLUMNS: tuple[ColumnSpec, ...] = (
     ColumnSpec("end_reason", ("end_reason", "End Reason")),
     ColumnSpec("logistics_status", ("logistics_status", "Logistics Status")),
     ColumnSpec("tracking", ("tracking_number", "Tracking No.", "Tracking Number")),
+    # AliExpress's own placement date (gmt_create in its API): starts the payment window.
+    ColumnSpec("placed_at", ("placed_at", "gmt_create", "Order Date", "Placed At", "Created At")),
 )
 
 
@@ -62,7 +76,8 @@ class Export:
     ``order``, ``order_key`` (an integer naming the (store, order) pair), ``status`` (the
     label as written, after filling line-item rows), ``status_key`` (a categorical of
     :data:`relink.audit.statuses.DSERS_STATUSES`, missing when the label is empty or
-    unrecognised), ``aliexpress_order``, ``tracking``, ``order_date``.
+    unrecognised), ``aliexpress_order``, ``tracking``, ``order_date``, ``shipped_date``
+    (dates as written; missing when the export has no such column).
     ``rejected`` lists the rows that could not be audited (``row``, ``reason``).
     """
 
@@ -136,11 +151,11 @@ def read_export(path: str | Path) -> Export:
     orders["order_key"] = _order_keys(order_codes, store_codes)
     orders["status"] = _fill_line_item_status(orders)
     orders["status_key"] = _status_keys(orders["status"])
-    for name in ("aliexpress_order", "tracking", "order_date"):
+    for name in ("aliexpress_order", "tracking", "order_date", "shipped_date"):
         if name not in orders:
             orders[name] = pd.Series(pd.NA, index=orders.index, dtype=TEXT)
     ordered = ["row", "store", "order", "order_key", "status", "status_key"]
-    ordered += ["aliexpress_order", "tracking", "order_date"]
+    ordered += ["aliexpress_order", "tracking", "order_date", "shipped_date"]
     return Export(table.path, orders[ordered], rejected.reset_index(drop=True), table.columns)
 
 
@@ -158,7 +173,7 @@ def read_aliexpress(path: str | Path) -> AliExpressSide:
     for name in ("aliexpress_order", "order_status", "end_reason", "tracking"):
         if name in frame:
             frame[name] = _stripped(frame[name])
-    for name in ("end_reason", "logistics_status", "tracking"):
+    for name in ("end_reason", "logistics_status", "tracking", "placed_at"):
         if name not in frame:
             frame[name] = pd.Series(pd.NA, index=frame.index, dtype=TEXT)
 

@@ -15,6 +15,32 @@ from relink.display import visible
 WRAP = 100
 
 
+def forecast_lines(result: AuditResult) -> list[str]:
+    """The export's span, its warnings and the forecast, one line each."""
+    lines = []
+    span = result.order_dates
+    if span and span["first"]:
+        lines.append(f"order dates: {span['first']} to {span['last']} (column {span['column']!r})")
+    lines += [f"WARNING: {warning['message']}" for warning in result.warnings]
+    plan = result.forecast
+    if not plan or result.safe:
+        return lines
+    if plan["earliest_safe_date"] is None:
+        lines.append(f"forecast: no date ({plan['reason']})")
+        return lines
+    lines.append(
+        f"forecast (as of {plan['as_of']}): safe to unlink from {plan['earliest_safe_date']} "
+        "if nothing is done"
+    )
+    unpaid = len(plan["cancel_now"])
+    if plan["earliest_safe_date_with_merchant_action"] != plan["earliest_safe_date"]:
+        lines.append(
+            f"  from {plan['earliest_safe_date_with_merchant_action']} if the merchant cancels "
+            f"the {unpaid} unpaid AliExpress order(s)"
+        )
+    return lines
+
+
 def audit_text(result: AuditResult, *, title: str | None = None, limit: int | None = None) -> str:
     """A readable summary of one audit: the verdict, counts, every blocker and rejection.
 
@@ -35,6 +61,7 @@ def audit_text(result: AuditResult, *, title: str | None = None, limit: int | No
     shown = [f"{statuses.DSERS_LABELS.get(k, k)} {n}" for k, n in result.by_status.items() if n]
     lines.append("orders by status: " + (", ".join(shown) or "none"))
     lines.append("blocking: " + ", ".join(f"{r} {n}" for r, n in result.blocking.items()))
+    lines += forecast_lines(result)
     if result.aliexpress:
         side = result.aliexpress
         lines.append(
@@ -57,6 +84,10 @@ def audit_text(result: AuditResult, *, title: str | None = None, limit: int | No
                 lines += textwrap.wrap(
                     action, WRAP, initial_indent="    -> ", subsequent_indent="       "
                 )
+            when = f"clears by {entry['clears_by']}" if entry["clears_by"] else "no date"
+            lines += textwrap.wrap(
+                f"{when}: {entry['how']}", WRAP, initial_indent="    ", subsequent_indent="    "
+            )
     rejected = result.rejected + (result.aliexpress or {}).get("rejected", [])
     if rejected:
         lines += ["", "Rejected rows (not audited; fix the file and audit again):"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import Any, BinaryIO
 
@@ -20,11 +21,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relink.audit import statuses
+from relink.audit import forecast, freshness, statuses
 from relink.audit.blocker_table import BlockerParts, BlockerSource
 from relink.audit.blocker_text import REASON_INDEX, UNPAID
+from relink.audit.dates import NO_DATE, parse_days
 from relink.audit.drift import compare, drift_entry, rejections
 from relink.audit.exports import AliExpressSide, Export
+from relink.audit.forecast import ForecastSettings
 
 SCHEMA_VERSION = 1
 
@@ -44,6 +47,8 @@ class Blocker:
     reasons: tuple[str, ...]
     aliexpress_orders: tuple[str, ...]
     actions: tuple[str, ...]
+    clears_by: str | None = None  # ISO date it is expected to stop blocking; None: no date
+    how: str = ""  # what clears it: the merchant's action, time, a sync or a person
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +58,8 @@ class Blocker:
             "reasons": list(self.reasons),
             "aliexpress_orders": list(self.aliexpress_orders),
             "actions": list(self.actions),
+            "clears_by": self.clears_by,
+            "how": self.how,
         }
 
     @classmethod
@@ -65,6 +72,8 @@ class Blocker:
             reasons=tuple(entry["reasons"]),
             aliexpress_orders=tuple(entry["aliexpress_orders"]),
             actions=tuple(entry["actions"]),
+            clears_by=entry.get("clears_by"),
+            how=entry.get("how", ""),
         )
 
 
@@ -92,6 +101,9 @@ class AuditResult:
     drift: list[dict[str, Any]] = field(default_factory=list)
     aliexpress: dict[str, Any] | None = None
     export: str = ""
+    forecast: dict[str, Any] = field(default_factory=dict)
+    order_dates: dict[str, Any] | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def safe(self) -> bool:
@@ -167,6 +179,9 @@ class AuditResult:
             "drift": self.drift,
             "rejected": self.rejected,
             "aliexpress": self.aliexpress,
+            "order_dates": self.order_dates,
+            "warnings": self.warnings,
+            "forecast": self.forecast,
         }
 
     def blockers_frame(self, limit: int | None = None) -> pd.DataFrame:
@@ -175,6 +190,7 @@ class AuditResult:
         Actions are sentences, each ending with its full stop: one per line.
         """
         columns = ["store", "order", "statuses", "reasons", "aliexpress_orders", "actions"]
+        columns += ["clears_by", "how"]
         entries = self.blockers if limit is None else self.blockers_head(limit)
         frame = pd.DataFrame(entries, columns=columns)
         for name in ("statuses", "reasons", "aliexpress_orders"):
@@ -195,8 +211,20 @@ def _joined(fragments: pa.Array) -> bytes:
     return pc.binary_join(whole, ", ")[0].as_buffer().to_pybytes()
 
 
-def audit(export: Export, aliexpress: AliExpressSide | None = None) -> AuditResult:
-    """Audit an export, and compare it with the AliExpress side when one is given."""
+def audit(
+    export: Export,
+    aliexpress: AliExpressSide | None = None,
+    *,
+    as_of: date | None = None,
+    settings: ForecastSettings | None = None,
+) -> AuditResult:
+    """Audit an export, and compare it with the AliExpress side when one is given.
+
+    ``as_of``: the day the forecast counts from (default :func:`relink.audit.forecast.today`);
+    ``settings``: the numbers it rests on. Raises nothing for a readable export.
+    """
+    as_of = forecast.today(as_of)
+    settings = settings or ForecastSettings()
     rows = export.orders
     keys = rows["order_key"].to_numpy(dtype=np.int64)
     key_space = int(keys.max()) + 1 if len(keys) else 0
@@ -237,6 +265,43 @@ def audit(export: Export, aliexpress: AliExpressSide | None = None) -> AuditResu
     rejected = rejections(export.path.name, export.rejected)
     ae_rejected = 0 if summary is None else summary["rows_rejected"]
     clean = not len(blocked_keys) and not rejected and not ae_rejected
+
+    placed, parsed = forecast.placement_days(
+        rows["order_date"], keys, rows["aliexpress_order"], _aliexpress_placed(aliexpress)
+    )
+    shipped = parse_days(rows["shipped_date"]).days
+    estimates = forecast.learn_estimates(parsed.days, shipped, settings)
+    after_sync = np.full(len(rows), -1, dtype=np.int64)
+    for index, entry in drift_by_row.items():
+        after = entry["after_sync"]
+        after_sync[index] = -2 if after is None else REASON_INDEX.get(after, -1)
+    parts = forecast.part_forecast(placed, row_reasons, drifting, after_sync, as_of, estimates)
+    unpaid_rows = row_reasons == UNPAID
+    numbers = rows["aliexpress_order"].to_numpy(dtype=object, na_value=None)
+    unpaid_numbers = _unpaid_numbers(keys, unpaid_rows, numbers)
+    no_number = unpaid_rows & pd.isna(numbers)
+    dates_column = export.columns.get("order_date")
+    span = freshness.order_date_span(
+        parsed if dates_column else None, dates_column, rows["row"].to_numpy()
+    )
+    warnings = freshness.export_warnings(
+        span,
+        parsed if dates_column else None,
+        by_status,
+        _distinct(keys, key_space),
+        as_of,
+        settings.stale_after_days,
+    )
+    account_forecast = forecast.account_forecast(
+        parts,
+        keys,
+        blocks,
+        as_of,
+        estimates,
+        rejected_rows=len(export.rejected) + ae_rejected,
+        unpaid_numbers=unpaid_numbers,
+        unpaid_without_number=_distinct(keys[no_number], key_space),
+    )
     return AuditResult(
         verdict="safe" if clean else "blocked",
         rows_in=export.rows_in,
@@ -244,13 +309,43 @@ def audit(export: Export, aliexpress: AliExpressSide | None = None) -> AuditResu
         orders=_distinct(keys, key_space),
         blocked_orders=len(blocked_keys),
         blocking=blocking,
-        blocker_source=BlockerSource(rows, keys, row_reasons, drifting, drift_by_row, blocked_keys),
+        blocker_source=BlockerSource(
+            rows,
+            keys,
+            row_reasons,
+            drifting,
+            drift_by_row,
+            blocked_keys,
+            parts.clears,
+            parts.bits,
+            forecast.how_table(estimates),
+        ),
         rejected=rejected,
         by_status=by_status,
         drift=list(drift_by_row.values()),
         aliexpress=summary,
         export=export.path.name,
+        forecast=account_forecast,
+        order_dates=span,
+        warnings=warnings,
     )
+
+
+def _aliexpress_placed(side: AliExpressSide | None) -> pd.Series | None:
+    """AliExpress's own placement day per AliExpress order number (those it has a date for)."""
+    if side is None or side.records["placed_at"].isna().all():
+        return None
+    days = parse_days(side.records["placed_at"]).days
+    known = days != NO_DATE
+    return pd.Series(days[known], index=side.records["aliexpress_order"].to_numpy()[known])
+
+
+def _unpaid_numbers(keys: np.ndarray, unpaid_rows: np.ndarray, numbers: np.ndarray) -> list[str]:
+    """Every distinct unpaid AliExpress order number, in the order blockers are listed."""
+    chosen = np.flatnonzero(unpaid_rows)
+    chosen = chosen[np.argsort(keys[chosen], kind="stable")]
+    named = [n for n in numbers[chosen] if n is not None]
+    return list(dict.fromkeys(named))
 
 
 def _distinct(keys: np.ndarray, key_space: int) -> int:

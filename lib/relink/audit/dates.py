@@ -1,0 +1,122 @@
+"""Read a column of order dates, column-wise, to the day.
+
+Exports write dates in many ways: ``2026-11-03 10:15``, ``2026-11-03T10:15:00Z``,
+``03/11/2026 10:15`` (day first, Excel in Europe), ``11/03/2026`` (month first, Excel in the
+US). Only the day matters to the forecast, so the time and any UTC offset are ignored: a date
+is the calendar day as the file writes it. Slashed dates are read day first or month first as
+the column itself shows (a first field above 12 means day first); a column that never shows
+which is read month first and says so. A value that is not a date is never guessed: it is
+counted, and its row named, so the caller can warn.
+
+Dates are ``int64`` days since 1970-01-01 (:data:`NO_DATE` when missing or unreadable): cheap
+to compare, reduce and turn back into ISO text with Arrow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+NO_DATE = np.iinfo(np.int64).max  # sorts after every real day: a max() over parts sees it
+EPOCH = date(1970, 1, 1)
+
+_YEAR_FIRST = r"^\s*(?P<a>\d{4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,2})(?:$|[^0-9])"
+_YEAR_LAST = r"^\s*(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{4})(?:$|[^0-9])"
+
+DAY_FIRST = "day first"
+MONTH_FIRST = "month first"
+
+
+@dataclass(frozen=True)
+class ParsedDates:
+    """One column's dates: ``days`` per row, and what could not be read (``unreadable`` rows,
+    the first of them at position ``first_unreadable``; -1 when none)."""
+
+    days: np.ndarray
+    unreadable: int
+    first_unreadable: int
+    slashed_order: str | None  # DAY_FIRST / MONTH_FIRST when slashed dates were read
+    slashed_order_assumed: bool  # True when no value showed which (read month first)
+
+
+def day_number(day: date) -> int:
+    return (day - EPOCH).days
+
+
+def iso_day(days: int) -> str:
+    return (EPOCH + timedelta(days=int(days))).isoformat()
+
+
+def iso_days(days: np.ndarray) -> pa.Array:
+    """ISO ``YYYY-MM-DD`` text per day; null for :data:`NO_DATE`."""
+    known = days != NO_DATE
+    as_date = pa.array(np.where(known, days, 0).astype(np.int32), pa.date32())
+    text = pc.cast(as_date, pa.string())
+    return pc.if_else(pa.array(known), text, pa.scalar(None, pa.string()))
+
+
+def parse_days(values: pd.Series) -> ParsedDates:
+    """Read order dates (text, missing allowed) as days; see the module's docstring."""
+    text = _arrow_text(values)
+    trimmed_length = pc.utf8_length(pc.utf8_trim_whitespace(text))
+    present = pc.greater(trimmed_length, 0).fill_null(False).to_numpy(zero_copy_only=False)
+    days = np.full(len(text), NO_DATE, dtype=np.int64)
+
+    iso = pc.extract_regex(text, _YEAR_FIRST)
+    iso_ok = iso.is_valid().to_numpy(zero_copy_only=False)
+    if iso_ok.any():
+        y, m, d = (_ints(iso.field(name)) for name in ("a", "b", "c"))
+        days[iso_ok] = _from_parts(y[iso_ok], m[iso_ok], d[iso_ok])
+
+    slashed = pc.extract_regex(text, _YEAR_LAST)
+    slash_ok = slashed.is_valid().to_numpy(zero_copy_only=False) & ~iso_ok
+    order, assumed = None, False
+    if slash_ok.any():
+        a, b, y = (_ints(slashed.field(name))[slash_ok] for name in ("a", "b", "c"))
+        day_first = bool((a > 12).any())
+        month_first = bool((b > 12).any())
+        if day_first and month_first:
+            pass  # the column contradicts itself: neither reading is safe, all unreadable
+        else:
+            order = DAY_FIRST if day_first else MONTH_FIRST
+            assumed = not (day_first or month_first)
+            d, m = (a, b) if day_first else (b, a)
+            days[slash_ok] = _from_parts(y, m, d)
+
+    unreadable = present & (days == NO_DATE)
+    first = int(np.argmax(unreadable)) if unreadable.any() else -1
+    return ParsedDates(days, int(unreadable.sum()), first, order, assumed)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    if isinstance(values.dtype, pd.ArrowDtype):
+        array = values.array.__arrow_array__()
+    else:
+        array = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.string())
+
+
+def _ints(field: pa.Array) -> np.ndarray:
+    # A row the pattern did not match has an empty (or null) child value: read it as 0.
+    digits = pc.if_else(pc.equal(field, ""), "0", field).fill_null("0")
+    return pc.cast(digits, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _from_parts(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970 from year, month, day; :data:`NO_DATE` where the date does not exist
+    (month 13, 31 April, 29 February of a common year, a year outside 1900-2199)."""
+    valid = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    valid &= (year >= 1900) & (year <= 2199)
+    months = (np.where(valid, year, 1970) - 1970) * 12 + np.where(valid, month, 1) - 1
+    first = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    result = first + np.where(valid, day, 1) - 1
+    # A day past the month's end lands in the next month: that date does not exist.
+    valid &= result.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) == months
+    return np.where(valid, result, NO_DATE)

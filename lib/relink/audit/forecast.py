@@ -1,0 +1,327 @@
+"""When each blocked order clears, and when the account can be unlinked.
+
+The rules (``docs/domain.md``, "When blockers clear"):
+
+- **awaiting payment**: the merchant cancelling it on AliExpress clears it at the next sync;
+  without that, AliExpress closes an unpaid order by itself when its payment window ends,
+  :attr:`ForecastSettings.payment_window_days` (20) days after it was placed. The placement day
+  is the AliExpress order's own (``placed_at`` in the AliExpress-side file) when known, else
+  the DSers order date.
+- **awaiting shipment / fulfilment**: the supplier ships and tracking syncs. Expected within
+  ``shipment_days`` / ``fulfillment_days`` of the order: learned from the account's history
+  when the export has shipping dates for enough orders, else the stated defaults.
+- **unknown status**: no date; a person must look, and until then no account date holds.
+- **sync drift**: no date; a sync makes DSers agree today, then the audit is run again.
+
+Column-wise: per-row arrays of days (see :mod:`~relink.audit.dates`) reduced per order by
+:mod:`~relink.audit.blocker_table` and per account here. ``as_of`` is always passed in:
+:func:`today` is the one place that reads the clock (or ``RELINK_TODAY``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from relink.audit import statuses
+from relink.audit.blocker_text import REASON_INDEX, escaped
+from relink.audit.dates import NO_DATE, day_number, iso_day, parse_days
+from relink.errors import RelinkError
+
+TODAY_VARIABLE = "RELINK_TODAY"
+NOT_BLOCKING = np.iinfo(np.int64).min  # a part that blocks nothing: ignored by max()
+
+# What clears a part, one bit each; an order's bits are its parts' OR.
+UNPAID, SHIPMENT, FULFILMENT, UNKNOWN, DRIFT, UNDATED, OVERDUE, WINDOW_ENDED, STUCK = (
+    1 << i for i in range(9)
+)
+NO_ORDER_DATE = UNKNOWN | DRIFT | UNDATED  # an order with any of these gets no clears_by
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    """The numbers the forecast rests on (``relink audit --help`` shows how to change them).
+
+    ``payment_window_days``: AliExpress closes an unpaid order this many days after it was
+    placed. ``shipment_days`` / ``fulfillment_days``: the default wait for a paid order to ship
+    (and every part of a split order), from the order date, used when the export has too
+    little history: a supplier's processing time is commonly up to 7 days, and the tracking
+    reaches DSers at a sync within the next day *(unconfirmed: a rule of thumb, not a
+    guarantee)*. ``history_min_orders`` shipped orders with dates are needed to learn the wait
+    instead, taken as the day by which ``history_share`` of them had shipped.
+    ``stale_after_days``: an export whose newest order is older than this is stale.
+    """
+
+    payment_window_days: int = 20
+    shipment_days: int = 8
+    fulfillment_days: int = 8
+    history_min_orders: int = 20
+    history_share: float = 0.9
+    stale_after_days: int = 7
+
+
+def today(value: str | date | None = None) -> date:
+    """The day an audit is made on: ``value``, else ``RELINK_TODAY``, else the machine's date.
+
+    ``RELINK_TODAY`` freezes the date (reproducible runs, committed notebook outputs).
+
+    Raises:
+        RelinkError: the text is not an ISO date (``YYYY-MM-DD``).
+    """
+    if isinstance(value, date):
+        return value
+    text = (value or os.environ.get(TODAY_VARIABLE) or "").strip()
+    if not text:
+        return date.today()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        source = TODAY_VARIABLE if not value else "--today"
+        raise RelinkError(f"{source} must be a date as YYYY-MM-DD, not {text[:40]!r}") from None
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """The waits the forecast used, and where they came from."""
+
+    payment_window_days: int
+    shipment_days: int
+    fulfillment_days: int
+    source: str  # "history" or "default"
+    history_orders: int
+    history_share: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "payment_window_days": self.payment_window_days,
+            "shipment_days": self.shipment_days,
+            "fulfillment_days": self.fulfillment_days,
+            "source": self.source,
+            "history_orders": self.history_orders,
+            "history_share": self.history_share,
+        }
+
+    def wording(self) -> str:
+        if self.source == "history":
+            share = round(self.history_share * 100)
+            return f"this account's history: {share}% of {self.history_orders} orders shipped"
+        return "relink's default"
+
+
+def learn_estimates(
+    order_days: np.ndarray, shipped_days: np.ndarray, settings: ForecastSettings
+) -> Estimates:
+    """The shipping wait: from the rows that have both dates, when there are enough."""
+    both = (order_days != NO_DATE) & (shipped_days != NO_DATE)
+    waits = shipped_days[both] - order_days[both]
+    waits = waits[waits >= 0]
+    if len(waits) >= settings.history_min_orders:
+        days = max(1, math.ceil(float(np.quantile(waits, settings.history_share))))
+        return Estimates(
+            settings.payment_window_days, days, days, "history", len(waits), settings.history_share
+        )
+    return Estimates(
+        settings.payment_window_days,
+        settings.shipment_days,
+        settings.fulfillment_days,
+        "default",
+        len(waits),
+        settings.history_share,
+    )
+
+
+@dataclass(frozen=True)
+class PartForecast:
+    """Per row of the audited export: when it stops blocking, and what clears it."""
+
+    clears: np.ndarray  # days; NO_DATE: no date can be given; NOT_BLOCKING: blocks nothing
+    clears_with_action: np.ndarray  # the same, when the merchant cancels what is unpaid
+    bits: np.ndarray  # what clears it (UNPAID, SHIPMENT, ...)
+    placed: np.ndarray  # the placement day used (NO_DATE when unknown)
+
+
+def part_forecast(
+    placed: np.ndarray,
+    row_reasons: np.ndarray,
+    drifting: np.ndarray,
+    after_sync: np.ndarray,
+    as_of: date,
+    estimates: Estimates,
+) -> PartForecast:
+    """Each row's clearing day (see the module's docstring for the rules).
+
+    ``after_sync``: per drifting row, the reason index of the status a sync will give it when
+    that status still blocks (a hidden in-flight order); -1 when the sync clears it, -2 when
+    a sync cannot (a dispute, or a code relink does not know). For the account's date, a
+    drifting row clears today when the sync clears it, else by its new status's rule.
+    """
+    now = day_number(as_of)
+    effective = np.where(drifting, after_sync, row_reasons)
+    unpaid = effective == REASON_INDEX[statuses.AWAITING_PAYMENT]
+    shipment = effective == REASON_INDEX[statuses.AWAITING_SHIPMENT]
+    fulfilment = effective == REASON_INDEX[statuses.AWAITING_FULFILLMENT]
+    unknown = ~drifting & (row_reasons == REASON_INDEX[statuses.UNKNOWN_STATUS])
+    stuck = drifting & (after_sync == -2)
+    dated = placed != NO_DATE
+    waits = np.zeros(len(placed), dtype=np.int64)
+    waits[unpaid] = estimates.payment_window_days
+    waits[shipment] = estimates.shipment_days
+    waits[fulfilment] = estimates.fulfillment_days
+    timed = unpaid | shipment | fulfilment
+    estimate = np.where(dated, placed + waits, NO_DATE)
+
+    clears = np.full(len(placed), NOT_BLOCKING, dtype=np.int64)
+    clears[drifting] = now  # the sync clears it today...
+    clears[timed] = estimate[timed]  # ...or it blocks on under its new status
+    clears[unknown | stuck] = NO_DATE
+    with_action = clears.copy()
+    with_action[unpaid] = now
+
+    bits = np.zeros(len(placed), dtype=np.int64)
+    bits[unpaid] |= UNPAID
+    bits[shipment] |= SHIPMENT
+    bits[fulfilment] |= FULFILMENT
+    bits[unknown] |= UNKNOWN
+    bits[drifting] |= DRIFT
+    bits[stuck] |= STUCK
+    bits[timed & ~dated] |= UNDATED
+    past = timed & dated & (estimate < now)
+    bits[past & (shipment | fulfilment)] |= OVERDUE
+    bits[past & unpaid] |= WINDOW_ENDED
+    return PartForecast(clears, with_action, bits, placed)
+
+
+def how_table(estimates: Estimates) -> pa.Array:
+    """What clears an order, in words, for every combination of bits (JSON-escaped)."""
+    window = estimates.payment_window_days
+    source = estimates.wording()
+    texts = []
+    for bits in range(1 << 9):
+        pieces = []
+        if bits & DRIFT:
+            then = "; then " if bits & (UNPAID | SHIPMENT | FULFILMENT) else ""
+            if bits & STUCK:
+                pieces.append("a person must settle it on AliExpress first (a cancellation, "
+                              "dispute or freeze, or a status relink does not know)")
+            else:
+                pieces.append("a sync makes DSers agree with AliExpress today" + (
+                    ", and it still blocks" if then else "; audit again after it"))
+        if bits & UNPAID:
+            if bits & WINDOW_ENDED:
+                pieces.append(
+                    f"its {window}-day payment window has ended, so AliExpress has closed it: "
+                    "a sync shows it Canceled"
+                )
+            else:
+                pieces.append(
+                    "the merchant cancels it on AliExpress and it clears at the next sync; "
+                    f"otherwise AliExpress closes it when its {window}-day payment window ends"
+                )
+        if bits & (SHIPMENT | FULFILMENT):
+            what = "the supplier ships" if bits & SHIPMENT else "every part ships"
+            days = estimates.shipment_days if bits & SHIPMENT else estimates.fulfillment_days
+            piece = (
+                f"time: {what} and the tracking syncs, expected within {days} days of the "
+                f"order ({source})"
+            )
+            if bits & OVERDUE:
+                piece += "; that is past, so check the order with the supplier on AliExpress"
+            pieces.append(piece)
+        if bits & UNKNOWN:
+            pieces.append("a person must look: relink does not know its status")
+        if bits & UNDATED:
+            pieces.append("no order date in the export, so no date can be given")
+        text = "; ".join(pieces)
+        texts.append(text[:1].upper() + text[1:] + "." if text else "")
+    return escaped(pa.array(texts, pa.string()))
+
+
+def placement_days(
+    order_dates: pd.Series,
+    keys: np.ndarray,
+    aliexpress_orders: pd.Series,
+    aliexpress_placed: pd.Series | None,
+) -> tuple[np.ndarray, Any]:
+    """The day each row's AliExpress order was placed, and the parsed DSers dates.
+
+    The AliExpress order's own date when the AliExpress side has one; else the DSers order's
+    date (line-item rows without a date take their order's earliest).
+    """
+    parsed = parse_days(order_dates)
+    by_order = np.full(int(keys.max()) + 1 if len(keys) else 0, NO_DATE, dtype=np.int64)
+    np.minimum.at(by_order, keys, parsed.days)
+    placed = by_order[keys] if len(keys) else parsed.days
+    if aliexpress_placed is not None:
+        ae_days = pd.Series(aliexpress_placed.to_numpy(), index=aliexpress_placed.index)
+        own = ae_days.reindex(aliexpress_orders.to_numpy()).to_numpy(
+            dtype=np.int64, na_value=NO_DATE
+        )
+        placed = np.where(own != NO_DATE, own, placed)
+    return placed, parsed
+
+
+def account_forecast(
+    parts: PartForecast,
+    keys: np.ndarray,
+    blocks: np.ndarray,
+    as_of: date,
+    estimates: Estimates,
+    *,
+    rejected_rows: int,
+    unpaid_numbers: list[str],
+    unpaid_without_number: int,
+) -> dict[str, Any]:
+    """The account's ``forecast`` (the JSON contract's shape; see the README)."""
+    now = day_number(as_of)
+    blocking = blocks
+    bits = parts.bits[blocking]
+    counted = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=bool)
+
+    def orders_with(flag: int) -> int:
+        chosen = keys[blocking][(bits & flag) != 0]
+        counted[:] = False
+        counted[chosen] = True
+        return int(counted.sum())
+
+    reason = None
+    unknown, undated = orders_with(UNKNOWN | STUCK), orders_with(UNDATED)
+    if unknown:
+        reason = (
+            f"{unknown} order(s) need a person to look first (a status relink does not know, "
+            "or a dispute on AliExpress): no date holds until then"
+        )
+    elif undated:
+        reason = f"{undated} blocked order(s) have no order date in the export"
+    elif rejected_rows:
+        reason = f"{rejected_rows} row(s) could not be read: fix the file and audit again"
+
+    def latest(clears: np.ndarray) -> str | None:
+        dated = clears[blocking & (clears != NO_DATE)]
+        return iso_day(max(now, int(dated.max(initial=now))))
+
+    waiting = blocking & ((parts.bits & (SHIPMENT | FULFILMENT)) != 0)
+    waiting_orders = int(np.unique(keys[waiting]).size) if waiting.any() else 0
+    oldest = parts.placed[waiting & (parts.placed != NO_DATE)]
+    return {
+        "as_of": as_of.isoformat(),
+        "earliest_safe_date": None if reason else latest(parts.clears),
+        "earliest_safe_date_with_merchant_action": (
+            None if reason else latest(parts.clears_with_action)
+        ),
+        "reason": reason,
+        "cancel_now": unpaid_numbers,
+        "unpaid_without_aliexpress_number": unpaid_without_number,
+        "waiting_on_suppliers": {
+            "orders": waiting_orders,
+            "oldest_order_date": iso_day(int(oldest.min())) if len(oldest) else None,
+            "overdue_orders": orders_with(OVERDUE),
+        },
+        "sync_first": orders_with(DRIFT),
+        "estimates": estimates.to_dict(),
+    }
