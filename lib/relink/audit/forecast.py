@@ -44,6 +44,7 @@ UNPAID, SHIPMENT, FULFILMENT, UNKNOWN, DRIFT, UNDATED, OVERDUE, WINDOW_ENDED, ST
 )
 NO_ORDER_DATE = UNKNOWN | DRIFT | UNDATED  # an order with any of these gets no clears_by
 
+
 @dataclass(frozen=True)
 class ForecastSettings:
     """The numbers the forecast rests on (``relink audit --help`` shows how to change them).
@@ -207,11 +208,15 @@ def how_table(estimates: Estimates) -> pa.Array:
         if bits & DRIFT:
             then = "; then " if bits & (UNPAID | SHIPMENT | FULFILMENT) else ""
             if bits & STUCK:
-                pieces.append("a person must settle it on AliExpress first (a cancellation, "
-                              "dispute or freeze, or a status relink does not know)")
+                pieces.append(
+                    "a person must settle it on AliExpress first (a cancellation, "
+                    "dispute or freeze, or a status relink does not know)"
+                )
             else:
-                pieces.append("a sync makes DSers agree with AliExpress today" + (
-                    ", and it still blocks" if then else "; audit again after it"))
+                pieces.append(
+                    "a sync makes DSers agree with AliExpress today"
+                    + (", and it still blocks" if then else "; audit again after it")
+                )
         if bits & UNPAID:
             if bits & WINDOW_ENDED:
                 pieces.append(
