@@ -263,10 +263,8 @@ def placement_days(
     np.minimum.at(by_order, keys, parsed.days)
     placed = by_order[keys] if len(keys) else parsed.days
     if aliexpress_placed is not None:
-        ae_days = pd.Series(aliexpress_placed.to_numpy(), index=aliexpress_placed.index)
-        own = ae_days.reindex(aliexpress_orders.to_numpy()).to_numpy(
-            dtype=np.int64, na_value=NO_DATE
-        )
+        found = aliexpress_placed.index.get_indexer(aliexpress_orders.to_numpy(dtype=object))
+        own = np.where(found >= 0, aliexpress_placed.to_numpy()[found], NO_DATE)
         placed = np.where(own != NO_DATE, own, placed)
     return placed, parsed
 

@@ -337,6 +337,8 @@ def _aliexpress_placed(side: AliExpressSide | None) -> pd.Series | None:
         return None
     days = parse_days(side.records["placed_at"]).days
     known = days != NO_DATE
+    if not known.any():
+        return None
     return pd.Series(days[known], index=side.records["aliexpress_order"].to_numpy()[known])
 
 
