@@ -33,10 +33,11 @@ def test_dates_are_read_to_the_day_in_the_ways_exports_write_them() -> None:
             "2026-11-03T23:30:00-08:00",  # the day as written, not shifted to UTC
             "2026/1/5",
             " 2026-11-03 ",
+            " " * 20 + "2026-11-04",  # its first characters say nothing: read in full
             None,
             "",
         ]
-    ) == ["2026-11-03", "2026-11-03", "2026-01-05", "2026-11-03", None, None]
+    ) == ["2026-11-03", "2026-11-03", "2026-01-05", "2026-11-03", "2026-11-04", None, None]
 
 
 def test_slashed_dates_follow_what_the_column_shows() -> None:

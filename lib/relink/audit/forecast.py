@@ -309,7 +309,7 @@ def account_forecast(
         return iso_day(max(now, int(dated.max(initial=now))))
 
     waiting = blocking & ((parts.bits & (SHIPMENT | FULFILMENT)) != 0)
-    waiting_orders = int(np.unique(keys[waiting]).size) if waiting.any() else 0
+    waiting_orders = orders_with(SHIPMENT | FULFILMENT)
     oldest = parts.placed[waiting & (parts.placed != NO_DATE)]
     return {
         "as_of": as_of.isoformat(),

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from relink.audit import forecast, freshness, statuses
 from relink.audit.blocker_table import BlockerParts, BlockerSource
-from relink.audit.blocker_text import REASON_INDEX, UNPAID
+from relink.audit.blocker_text import REASON_INDEX, UNPAID, arrow_text
 from relink.audit.dates import NO_DATE, parse_days
 from relink.audit.drift import compare, drift_entry, rejections
 from relink.audit.exports import AliExpressSide, Export
@@ -276,10 +276,7 @@ def audit(
         after = entry["after_sync"]
         after_sync[index] = -2 if after is None else REASON_INDEX.get(after, -1)
     parts = forecast.part_forecast(placed, row_reasons, drifting, after_sync, as_of, estimates)
-    unpaid_rows = row_reasons == UNPAID
-    numbers = rows["aliexpress_order"].to_numpy(dtype=object, na_value=None)
-    unpaid_numbers = _unpaid_numbers(keys, unpaid_rows, numbers)
-    no_number = unpaid_rows & pd.isna(numbers)
+    unpaid_numbers, no_number = _unpaid_numbers(keys, row_reasons == UNPAID, rows)
     dates_column = export.columns.get("order_date")
     span = freshness.order_date_span(
         parsed if dates_column else None, dates_column, rows["row"].to_numpy()
@@ -342,12 +339,17 @@ def _aliexpress_placed(side: AliExpressSide | None) -> pd.Series | None:
     return pd.Series(days[known], index=side.records["aliexpress_order"].to_numpy()[known])
 
 
-def _unpaid_numbers(keys: np.ndarray, unpaid_rows: np.ndarray, numbers: np.ndarray) -> list[str]:
-    """Every distinct unpaid AliExpress order number, in the order blockers are listed."""
+def _unpaid_numbers(
+    keys: np.ndarray, unpaid_rows: np.ndarray, rows: pd.DataFrame
+) -> tuple[list[str], np.ndarray]:
+    """Every distinct unpaid AliExpress order number, in the order blockers are listed; and
+    the rows of unpaid parts that have no number."""
     chosen = np.flatnonzero(unpaid_rows)
     chosen = chosen[np.argsort(keys[chosen], kind="stable")]
-    named = [n for n in numbers[chosen] if n is not None]
-    return list(dict.fromkeys(named))
+    numbers = arrow_text(rows["aliexpress_order"]).take(pa.array(chosen, pa.int64()))
+    missing = np.zeros(len(rows), dtype=bool)
+    missing[chosen[numbers.is_null().to_numpy(zero_copy_only=False)]] = True
+    return pc.unique(numbers.drop_null()).to_pylist(), missing
 
 
 def _distinct(keys: np.ndarray, key_space: int) -> int:
