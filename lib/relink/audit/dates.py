@@ -8,7 +8,7 @@ the column itself shows (a first field above 12 means day first); a column that 
 which is read month first and says so. A value that is not a date is never guessed: it is
 counted, and its row named, so the caller can warn.
 
-Dates are ``int64`` days since 1970-01-01 (:data:`NO_DATE` when missing or unreadable): cheap
+Dates are ``int32`` days since 1970-01-01 (:data:`NO_DATE` when missing or unreadable): cheap
 to compare, reduce and turn back into ISO text with Arrow.
 """
 
@@ -22,7 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-NO_DATE = np.iinfo(np.int64).max  # sorts after every real day: a max() over parts sees it
+NO_DATE = np.iinfo(np.int32).max  # sorts after every real day: a max() over parts sees it
+DAYS = np.int32  # days since 1970 fit in 32 bits until the year 5.8 million
 EPOCH = date(1970, 1, 1)
 
 _YEAR_FIRST = r"^\s*(?P<a>\d{4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,2})(?:$|[^0-9])"
@@ -66,22 +67,27 @@ def parse_days(values: pd.Series) -> ParsedDates:
     Only the distinct beginnings of the values are read (a million rows hold a few hundred
     days); a value whose beginning does not read (a long blank prefix) is read in full.
     """
-    text = _arrow_text(values)
-    encoded = pc.utf8_slice_codeunits(text, 0, _HEAD).dictionary_encode()
+    text = _arrow_text(values)  # the column's own chunks: never copied whole
+    beginnings = pc.utf8_slice_codeunits(text, 0, _HEAD)
+    if isinstance(beginnings, pa.ChunkedArray):
+        beginnings = beginnings.combine_chunks()
+    encoded = beginnings.dictionary_encode()
     heads, positions = encoded.dictionary, encoded.indices
     head_days, order, assumed = _read(heads, None)
-    has_head = positions.is_valid().to_numpy(zero_copy_only=False)
+    present = positions.is_valid().to_numpy(zero_copy_only=False)
     index = positions.fill_null(0).to_numpy(zero_copy_only=False)
-    days = np.where(has_head, head_days[index] if len(heads) else NO_DATE, NO_DATE)
-    present = has_head & (_lengths(text) > 0)
-    retry = np.flatnonzero(present & (days == NO_DATE))
-    if len(retry):
-        whole, order_again, _ = _read(text.take(pa.array(retry)), order)
-        days[retry] = whole
+    days = np.where(present, head_days[index] if len(heads) else NO_DATE, NO_DATE).astype(DAYS)
+    unread = np.flatnonzero(present & (days == NO_DATE))
+    if len(unread):
+        whole = _combined(text.take(pa.array(unread)))
+        blank = _lengths(whole) == 0
+        present[unread[blank]] = False
+        again, order_again, _ = _read(whole.filter(pa.array(~blank)), order)
+        days[unread[~blank]] = again
         order = order or order_again
     unreadable = present & (days == NO_DATE)
     first = int(np.argmax(unreadable)) if unreadable.any() else -1
-    return ParsedDates(days.astype(np.int64), int(unreadable.sum()), first, order, assumed)
+    return ParsedDates(days, int(unreadable.sum()), first, order, assumed)
 
 
 _HEAD = 12  # "2026-11-03 1", "03/11/2026 1": enough to hold the date and what follows it
@@ -98,7 +104,7 @@ def _read(text: pa.Array, order: str | None) -> tuple[np.ndarray, str | None, bo
 
     Returns the days, the order slashed dates were read in, and whether it was assumed.
     """
-    days = np.full(len(text), NO_DATE, dtype=np.int64)
+    days = np.full(len(text), NO_DATE, dtype=DAYS)
     iso = pc.extract_regex(text, _YEAR_FIRST)
     iso_ok = iso.is_valid().to_numpy(zero_copy_only=False)
     if iso_ok.any():
@@ -121,14 +127,16 @@ def _read(text: pa.Array, order: str | None) -> tuple[np.ndarray, str | None, bo
     return days, order, assumed
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
+def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
     if isinstance(values.dtype, pd.ArrowDtype):
         array = values.array.__arrow_array__()
     else:
         array = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
     return array.cast(pa.string())
+
+
+def _combined(array: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _ints(field: pa.Array) -> np.ndarray:
@@ -147,4 +155,4 @@ def _from_parts(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndar
     result = first + np.where(valid, day, 1) - 1
     # A day past the month's end lands in the next month: that date does not exist.
     valid &= result.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) == months
-    return np.where(valid, result, NO_DATE)
+    return np.where(valid, result, NO_DATE).astype(DAYS)

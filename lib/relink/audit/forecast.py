@@ -32,11 +32,12 @@ import pyarrow as pa
 
 from relink.audit import statuses
 from relink.audit.blocker_text import REASON_INDEX, escaped
-from relink.audit.dates import NO_DATE, day_number, iso_day, parse_days
+from relink.audit.dates import DAYS, NO_DATE, ParsedDates, day_number, iso_day, parse_days
 from relink.errors import RelinkError
 
 TODAY_VARIABLE = "RELINK_TODAY"
-NOT_BLOCKING = np.iinfo(np.int64).min  # a part that blocks nothing: ignored by max()
+NOT_BLOCKING = np.iinfo(np.int32).min  # a part that blocks nothing: ignored by max()
+BITS = np.int16  # what clears a part: the nine flags below
 
 # What clears a part, one bit each; an order's bits are its parts' OR.
 UNPAID, SHIPMENT, FULFILMENT, UNKNOWN, DRIFT, UNDATED, OVERDUE, WINDOW_ENDED, STUCK = (
@@ -120,7 +121,7 @@ def learn_estimates(
 ) -> Estimates:
     """The shipping wait: from the rows that have both dates, when there are enough."""
     both = (order_days != NO_DATE) & (shipped_days != NO_DATE)
-    waits = shipped_days[both] - order_days[both]
+    waits = shipped_days[both].astype(np.int64) - order_days[both]
     waits = waits[waits >= 0]
     if len(waits) >= settings.history_min_orders:
         days = max(1, math.ceil(float(np.quantile(waits, settings.history_share))))
@@ -170,21 +171,21 @@ def part_forecast(
     unknown = ~drifting & (row_reasons == REASON_INDEX[statuses.UNKNOWN_STATUS])
     stuck = drifting & (after_sync == -2)
     dated = placed != NO_DATE
-    waits = np.zeros(len(placed), dtype=np.int64)
+    waits = np.zeros(len(placed), dtype=DAYS)
     waits[unpaid] = estimates.payment_window_days
     waits[shipment] = estimates.shipment_days
     waits[fulfilment] = estimates.fulfillment_days
     timed = unpaid | shipment | fulfilment
-    estimate = np.where(dated, placed + waits, NO_DATE)
+    estimate = np.where(dated, placed + waits, NO_DATE).astype(DAYS)
 
-    clears = np.full(len(placed), NOT_BLOCKING, dtype=np.int64)
+    clears = np.full(len(placed), NOT_BLOCKING, dtype=DAYS)
     clears[drifting] = now  # the sync clears it today...
     clears[timed] = estimate[timed]  # ...or it blocks on under its new status
     clears[unknown | stuck] = NO_DATE
     with_action = clears.copy()
     with_action[unpaid] = now
 
-    bits = np.zeros(len(placed), dtype=np.int64)
+    bits = np.zeros(len(placed), dtype=BITS)
     bits[unpaid] |= UNPAID
     bits[shipment] |= SHIPMENT
     bits[fulfilment] |= FULFILMENT
@@ -252,20 +253,23 @@ def placement_days(
     keys: np.ndarray,
     aliexpress_orders: pd.Series,
     aliexpress_placed: pd.Series | None,
-) -> tuple[np.ndarray, Any]:
-    """The day each row's AliExpress order was placed, and the parsed DSers dates.
+    wanted: np.ndarray,
+) -> tuple[np.ndarray, ParsedDates]:
+    """The day the AliExpress order of each row in ``wanted`` (row positions) was placed, and
+    every row's parsed DSers date.
 
     The AliExpress order's own date when the AliExpress side has one; else the DSers order's
     date (line-item rows without a date take their order's earliest).
     """
     parsed = parse_days(order_dates)
-    by_order = np.full(int(keys.max()) + 1 if len(keys) else 0, NO_DATE, dtype=np.int64)
+    by_order = np.full(int(keys.max()) + 1 if len(keys) else 0, NO_DATE, dtype=DAYS)
     np.minimum.at(by_order, keys, parsed.days)
-    placed = by_order[keys] if len(keys) else parsed.days
-    if aliexpress_placed is not None:
-        found = aliexpress_placed.index.get_indexer(aliexpress_orders.to_numpy(dtype=object))
+    placed = by_order[keys[wanted]]
+    if aliexpress_placed is not None and len(wanted):
+        numbers = aliexpress_orders.to_numpy(dtype=object)[wanted]
+        found = aliexpress_placed.index.get_indexer(numbers)
         own = np.where(found >= 0, aliexpress_placed.to_numpy()[found], NO_DATE)
-        placed = np.where(own != NO_DATE, own, placed)
+        placed = np.where(own != NO_DATE, own, placed).astype(DAYS)
     return placed, parsed
 
 

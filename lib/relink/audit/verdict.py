@@ -266,16 +266,38 @@ def audit(
     ae_rejected = 0 if summary is None else summary["rows_rejected"]
     clean = not len(blocked_keys) and not rejected and not ae_rejected
 
+    # The forecast looks at the rows that block only: a few arrays of their length.
+    blocking_rows = np.flatnonzero(blocks)
     placed, parsed = forecast.placement_days(
-        rows["order_date"], keys, rows["aliexpress_order"], _aliexpress_placed(aliexpress)
+        rows["order_date"],
+        keys,
+        rows["aliexpress_order"],
+        _aliexpress_placed(aliexpress),
+        blocking_rows,
     )
-    shipped = parse_days(rows["shipped_date"]).days
-    estimates = forecast.learn_estimates(parsed.days, shipped, settings)
-    after_sync = np.full(len(rows), -1, dtype=np.int64)
+    shipped = parse_days(rows["shipped_date"]).days if "shipped_date" in export.columns else None
+    estimates = forecast.learn_estimates(
+        parsed.days if shipped is not None else parsed.days[:0],
+        shipped if shipped is not None else parsed.days[:0],
+        settings,
+    )
+    after_sync = np.full(len(blocking_rows), -1, dtype=np.int8)
     for index, entry in drift_by_row.items():
         after = entry["after_sync"]
-        after_sync[index] = -2 if after is None else REASON_INDEX.get(after, -1)
-    parts = forecast.part_forecast(placed, row_reasons, drifting, after_sync, as_of, estimates)
+        position = np.searchsorted(blocking_rows, index)
+        after_sync[position] = -2 if after is None else REASON_INDEX.get(after, -1)
+    parts = forecast.part_forecast(
+        placed,
+        row_reasons[blocking_rows],
+        drifting[blocking_rows],
+        after_sync,
+        as_of,
+        estimates,
+    )
+    row_clears = np.full(len(rows), forecast.NOT_BLOCKING, dtype=parts.clears.dtype)
+    row_clears[blocking_rows] = parts.clears
+    row_bits = np.zeros(len(rows), dtype=parts.bits.dtype)
+    row_bits[blocking_rows] = parts.bits
     unpaid_numbers, no_number = _unpaid_numbers(keys, row_reasons == UNPAID, rows)
     dates_column = export.columns.get("order_date")
     span = freshness.order_date_span(
@@ -291,8 +313,8 @@ def audit(
     )
     account_forecast = forecast.account_forecast(
         parts,
-        keys,
-        blocks,
+        keys[blocking_rows],
+        np.ones(len(blocking_rows), dtype=bool),
         as_of,
         estimates,
         rejected_rows=len(export.rejected) + ae_rejected,
@@ -313,8 +335,8 @@ def audit(
             drifting,
             drift_by_row,
             blocked_keys,
-            parts.clears,
-            parts.bits,
+            row_clears,
+            row_bits,
             forecast.how_table(estimates),
         ),
         rejected=rejected,
