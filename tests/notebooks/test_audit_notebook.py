@@ -27,7 +27,7 @@ BIN = Path(sys.executable).parent
 
 def test_parameters_contract() -> None:
     parameters = papermill.inspect_notebook(str(AUDIT_NOTEBOOK))
-    assert list(parameters) == ["export_path", "aliexpress_path", "account"]
+    assert list(parameters) == ["export_path", "aliexpress_path", "account", "today"]
     for spec in parameters.values():
         assert spec["inferred_type_name"] == "str"
         assert spec["default"] == '""'  # the bundled sample: the notebook runs as it is
@@ -69,14 +69,16 @@ def test_papermill_cli_run_records_what_relink_audit_prints(
     output = tmp_path / "out.ipynb"
     # Exactly how an analyst runs it: the papermill command, a relative path, the caller's cwd.
     parameters = ["-p", "export_path", export.name, "-p", "aliexpress_path", side.name]
+    parameters += ["-p", "today", "2026-12-01"]  # not RELINK_TODAY: the parameter wins
     subprocess.run(
         [BIN / "papermill", AUDIT_NOTEBOOK, output, *parameters, "--no-progress-bar"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
     )
+    relink_audit = [BIN / "relink", "audit", export, "--aliexpress", side, "--today"]
     cli = subprocess.run(
-        [BIN / "relink", "audit", export, "--aliexpress", side, "--format", "json"],
+        [*relink_audit, "2026-12-01", "--format", "json"],
         capture_output=True,
         text=True,
     )
@@ -85,14 +87,21 @@ def test_papermill_cli_run_records_what_relink_audit_prints(
     assert recorded == json.loads(cli.stdout)
     assert recorded["verdict"] == "blocked" and recorded["rows_rejected"] == 1
     assert recorded["blocking"]["sync_drift"] == 1
+    assert recorded["forecast"]["as_of"] == "2026-12-01"
 
     executed = nbformat.read(output, as_version=4)
     assert executed.metadata.papermill.parameters == {
         "export_path": export.name,
         "aliexpress_path": side.name,
+        "today": "2026-12-01",
     }
     shown = json.dumps([cell.get("outputs", []) for cell in executed.cells])
     assert "BLOCKED" in shown and "#1001" in shown and "unknown_status" in shown
+    # The export has no dates: the banner warns, and the timeline counts what it cannot draw.
+    assert "WARNING: The export has no order date column" in shown
+    assert "No blocked order has an expected date. Not drawn: 3 blocked order(s)" in shown
+    assert "No date can be given yet (as of 2026-12-01)" in shown
+    assert "text/markdown" in shown and "Hello," in shown  # the message to the merchant
     for personal in personal_data:  # the export's e-mail column never reaches the notebook
         assert personal not in shown
 

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from relink import display
-from relink.audit import notebook
+from relink.audit import forecast_view, notebook
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.verdict import audit
 from relink.errors import ExportError
@@ -59,7 +59,9 @@ def test_banner_colour_and_counts(blocked, safe) -> None:
     assert notebook.BLOCKED_COLOUR in red.html and "BLOCKED" in red.html
     assert repr(red) == (
         "BLOCKED: northwind-home (northwind-home.csv): 5 of 26 orders block the unlink; "
-        "0 row(s) rejected."
+        "0 row(s) rejected.\n"
+        "Order dates 2026-09-09 to 2026-11-18 (column 'Order Date', 27 rows); "
+        "audited as of 2026-11-20."
     )
     green = notebook.verdict_banner(safe)
     assert notebook.SAFE_COLOUR in green.html and repr(green).startswith("SAFE to unlink")
@@ -120,8 +122,11 @@ def test_no_personal_data_in_any_view(blocked) -> None:
         notebook.blocked_orders_table(blocked.result),
         notebook.drift_table(blocked.result),
         notebook.rejected_table(blocked.result),
+        forecast_view.forecast_summary(blocked.result),
     ]
     text = " ".join(view.html + view.text for view in views)
+    text += repr(forecast_view.timeline_chart(blocked.result))
+    text += repr(notebook.message_to_merchant(blocked.result))
     assert not [email for email in emails if email in text]
 
 

@@ -30,6 +30,12 @@ SHIPPED = {  # in the wheel: the repository's own file
     "relink/sample_data/aliexpress/northwind-home.csv": (
         "lib/relink/sample_data/aliexpress/northwind-home.csv"
     ),
+    "relink/audit/templates/merchant_message.txt.j2": (
+        "lib/relink/audit/templates/merchant_message.txt.j2"
+    ),
+    "relink/audit/templates/merchant_message.md.j2": (
+        "lib/relink/audit/templates/merchant_message.md.j2"
+    ),
 }
 # Left out of the copy the wheel is built from: environments, caches, build and run output.
 NOT_SOURCE = shutil.ignore_patterns(
@@ -120,6 +126,12 @@ def test_the_installed_wheel_runs_samples_batch_rehearse_and_checks_its_contract
     samples = run(installed, tmp_path, "-m", "relink", "samples", "OUT")
     assert samples.returncode == 0, samples.stderr
     assert (tmp_path / "OUT" / "manifest.csv").is_file()
+
+    # The merchant message's templates are package data: found in the wheel, not the checkout.
+    message = run(installed, tmp_path, "-m", "relink", "audit", "OUT/northwind-home.csv",
+                  "--format", "message-md", "--today", "2026-11-20")  # fmt: skip
+    assert message.returncode == 1, message.stderr
+    assert message.stdout.startswith("Hello,\n") and "**What we need from you:**" in message.stdout
 
     batch = run(
         installed,

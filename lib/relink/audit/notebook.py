@@ -7,34 +7,41 @@ it so that nbval and terminals see the same facts), so the notebook's cells stay
 executed notebook without running anything.
 
 Only order-level facts appear (store, order and AliExpress numbers, statuses, reasons,
-actions): the audit result carries no personal data, so nothing here can show any.
-Renderable results, colours and records come from :mod:`relink.display`.
+actions, dates): the audit result carries no personal data, so nothing here can show any.
+Renderable results, colours and records come from :mod:`relink.display`; the forecast's
+views (in words, and the blockers' timeline) are :mod:`relink.audit.forecast_view`.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from relink.audit import statuses
+from relink.audit import forecast, statuses
 from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.message import merchant_message
 from relink.audit.verdict import AuditResult, audit
 from relink.display import (
     AUDIT_MIME,
     BLOCKED_COLOUR,
+    LIGHT_COLOURS,
     SAFE_COLOUR,
     Chart,
     Shown,
     figure_png,
     publish_record,
+    visible,
 )
+from relink.errors import RelinkError
 from relink.samples import bundled_sample
 
 DEFAULT_SAMPLE = "northwind-home"
 MAX_ROWS = 200  # rows shown per table; the recorded result always holds them all
+WARNING_COLOUR = LIGHT_COLOURS["amber"]
 
 
 @dataclass(frozen=True)
@@ -48,19 +55,25 @@ class NotebookAudit:
 
 
 def open_audit(
-    export_path: str = "", aliexpress_path: str = "", account: str = ""
+    export_path: str = "",
+    aliexpress_path: str = "",
+    account: str = "",
+    today: str | date = "",
 ) -> NotebookAudit:
     """Read and audit one account, filling the notebook's empty parameters with defaults.
 
     An empty ``export_path`` means the bundled sample account (with its AliExpress-side file,
     unless ``aliexpress_path`` names another); an empty ``account`` means the export's file name
-    without its extension.
+    without its extension; an empty ``today`` means ``RELINK_TODAY``, else the machine's date
+    (the day the forecast counts from).
 
     Raises:
-        relink.errors.RelinkError: an input cannot be audited (usually ``ExportError``). In a
-            notebook it shows as one line, and the cell still fails so that papermill and
-            ``relink batch`` record the run as failed at this cell.
+        relink.errors.RelinkError: ``today`` is not a ``YYYY-MM-DD`` date, or an input cannot
+            be audited (usually ``ExportError``). In a notebook it shows as one line, and the
+            cell still fails so that papermill and ``relink batch`` record the run as failed
+            at this cell.
     """
+    as_of = audit_day(today)
     if export_path:
         export, side = Path(export_path), Path(aliexpress_path) if aliexpress_path else None
     else:
@@ -69,11 +82,34 @@ def open_audit(
         side = Path(aliexpress_path) if aliexpress_path else sample.aliexpress
     orders = read_export(export)
     aliexpress = read_aliexpress(side) if side else None
-    return NotebookAudit(account or export.stem, export, side, audit(orders, aliexpress))
+    result = audit(orders, aliexpress, as_of=as_of)
+    return NotebookAudit(account or export.stem, export, side, result)
+
+
+def audit_day(today: str | date = "") -> date:
+    """The notebook's ``today`` parameter as a day (see :func:`relink.audit.forecast.today`).
+
+    Raises:
+        relink.errors.RelinkError: ``today`` (or, when it is empty, ``RELINK_TODAY``) is not a
+            ``YYYY-MM-DD`` date.
+    """
+    if isinstance(today, date):
+        return today
+    text = str(today).strip()
+    try:
+        return forecast.today(text or None)
+    except RelinkError:
+        if not text:
+            raise  # RELINK_TODAY is wrong: its own message names it
+        raise RelinkError(
+            f"parameter today must be a date as YYYY-MM-DD (or empty: {forecast.TODAY_VARIABLE}"
+            f" or the machine's date), not {text[:40]!r}"
+        ) from None
 
 
 def verdict_banner(run: NotebookAudit) -> Shown:
-    """The verdict at a glance: a green or red banner with the counts behind it."""
+    """The verdict at a glance: a green or red banner with the counts behind it, and under it
+    the export's order dates and warnings (:func:`export_banner`), which never change it."""
     result = run.result
     if result.safe:
         headline = "SAFE to unlink"
@@ -91,7 +127,45 @@ def verdict_banner(run: NotebookAudit) -> Shown:
         f'font-family:sans-serif"><div style="font-size:1.6em;font-weight:bold">{headline}</div>'
         f"<div>{html.escape(title)}: {html.escape(detail)}</div></div>"
     )
-    return Shown(banner, f"{headline}: {title}: {detail}")
+    export = export_banner(result)
+    return Shown(banner + export.html, f"{headline}: {visible(title)}: {detail}\n{export.text}")
+
+
+def export_banner(result: AuditResult) -> Shown:
+    """The order dates the export spans, the day of the audit, and the export's warnings.
+
+    Warnings (a stale export, one DSers tab only, unreadable dates...) stand out in the
+    palette's warning colour; they say what the verdict cannot see, and never change it.
+    """
+    span, as_of = result.order_dates, result.forecast.get("as_of", "")
+    if span is None:
+        dates = f"No order dates in the export; audited as of {as_of}."
+    elif span["first"] is None:
+        dates = f"No readable order date in column {span['column']!r}; audited as of {as_of}."
+    else:
+        dates = (
+            f"Order dates {span['first']} to {span['last']} (column {span['column']!r}, "
+            f"{span['dated_rows']:,} rows); audited as of {as_of}."
+        )
+    dates = visible(dates)
+    shown = f'<div style="padding:6px 16px;font-family:sans-serif">{html.escape(dates)}</div>'
+    if not result.warnings:
+        return Shown(shown, dates)
+    count = len(result.warnings)
+    heading = (
+        f"{count} warning(s) about this export: the verdict above stands, but it covers only "
+        "what this export holds."
+    )
+    messages = [visible(warning["message"]) for warning in result.warnings]
+    items = "".join(f"<li>{html.escape(message)}</li>" for message in messages)
+    shown += (
+        f'<div role="alert" style="background:{WARNING_COLOUR};color:#fff;padding:10px 16px;'
+        f'border-radius:6px;margin-top:6px;font-family:sans-serif">'
+        f'<div style="font-size:1.2em;font-weight:bold">WARNING: {html.escape(heading)}</div>'
+        f'<ul style="margin:4px 0 0 0">{items}</ul></div>'
+    )
+    lines = [dates, f"WARNING: {heading}", *(f"WARNING: {message}" for message in messages)]
+    return Shown(shown, "\n".join(lines))
 
 
 def status_table(result: AuditResult) -> Shown:
@@ -148,11 +222,23 @@ def counts_chart(result: AuditResult) -> Chart:
 
 
 def blocked_orders_table(result: AuditResult) -> Shown:
-    """One row per blocked store order: its reasons, AliExpress orders and what clears it."""
-    frame = result.blockers_frame().rename(
-        columns={"aliexpress_orders": "AliExpress orders", "actions": "what clears it"}
+    """One row per blocked store order: its reasons, AliExpress orders, what clears it, the day
+    it should clear by (empty: no date can be given) and how.
+
+    Only the rows shown are built, however many orders block.
+    """
+    frame = result.blockers_frame(MAX_ROWS).rename(
+        columns={
+            "aliexpress_orders": "AliExpress orders",
+            "actions": "what clears it",
+            "clears_by": "clears by",
+            "how": "how it clears",
+        }
     )
-    return _table(frame, "No blocked order: nothing stands in the way of the unlink.")
+    frame["clears by"] = frame["clears by"].fillna("no date")
+    return _table(
+        frame, "No blocked order: nothing stands in the way of the unlink.", result.blocked_orders
+    )
 
 
 def drift_table(result: AuditResult) -> Shown:
@@ -183,17 +269,42 @@ def rejected_table(result: AuditResult) -> Shown:
     return _table(frame, "No rejected rows: every row was audited.")
 
 
+@dataclass(frozen=True)
+class ShownMarkdown:
+    """Markdown a notebook renders, with its source as the plain text."""
+
+    markdown: str
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:
+        return self.markdown
+
+
+def message_to_merchant(result: AuditResult) -> ShownMarkdown:
+    """The message the analyst sends the merchant (:func:`relink.audit.message.merchant_message`),
+    rendered as Markdown."""
+    return ShownMarkdown(merchant_message(result, kind="markdown"))
+
+
 def record_audit(run: NotebookAudit) -> None:
-    """Publish the audit's result (``relink audit --format json``'s dict) for ``relink batch``."""
+    """Publish the audit's result (``relink audit --format json``'s dict) for ``relink batch``.
+
+    The record is :meth:`AuditResult.to_dict`: with the verdict and counts, every blocker (its
+    ``clears_by`` and ``how``), the ``forecast``, the ``order_dates`` span and the ``warnings``.
+    """
     result = run.result
     text = f"relink audit result recorded: {run.account}: {result.verdict}"
     publish_record(AUDIT_MIME, result.to_dict(), text, run.account)
 
 
-def _table(frame: pd.DataFrame, empty: str) -> Shown:
+def _table(frame: pd.DataFrame, empty: str, total: int | None = None) -> Shown:
+    """``frame``'s first rows as a table; ``total``: how many rows there are, when ``frame``
+    holds only the first of them."""
     if frame.empty:
         return Shown(f"<p>{html.escape(empty)}</p>", empty)
-    more = len(frame) - MAX_ROWS
+    more = (len(frame) if total is None else total) - MAX_ROWS
     shown = frame.head(MAX_ROWS)
     note = f"... and {more} more (all of them are in the recorded result)" if more > 0 else ""
     # to_html and to_string never truncate cell text, unlike the DataFrame's own repr.

@@ -1,0 +1,220 @@
+"""The message an analyst sends the merchant: what to cancel, what waits, when the switch is.
+
+Rendered from the audit's top-level JSON keys only (``verdict``, ``blocked_orders``,
+``blocking``, ``forecast``, ``warnings``): never from the blocked orders' list, which may hold
+half a million entries and names stores and store orders, and never from anything personal.
+The only order numbers it names are the unpaid AliExpress orders of ``forecast.cancel_now``.
+
+The wording is in Jinja2 templates shipped with the package
+(``relink/audit/templates/merchant_message.txt.j2`` and ``.md.j2``); a support team rewords or
+translates them by putting its own copy of either file in a folder and passing that folder
+(``templates=``, ``relink audit --templates DIR`` or ``RELINK_MESSAGE_TEMPLATES``). Which
+numbers and dates appear is decided here; a template receives plain values only (see
+:func:`message_values`).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from relink.audit.verdict import AuditResult
+from relink.display import visible
+from relink.errors import RelinkError
+
+TEMPLATES_VARIABLE = "RELINK_MESSAGE_TEMPLATES"
+TEMPLATE_NAMES = {"text": "merchant_message.txt.j2", "markdown": "merchant_message.md.j2"}
+KEYS = ("verdict", "export", "blocked_orders", "blocking", "forecast", "warnings")
+
+# English names, never the locale's: the same audit gives the same message on every machine.
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+MARKDOWN_SPECIAL = frozenset("\\`*_{}[]<>()#+-.!|~")
+
+
+@dataclass(frozen=True)
+class HumanDay:
+    """A day as a person reads it (``str()``: "Friday 4 December 2026"), with its parts for
+    templates that write dates another way (``weekday``: 0 is Monday)."""
+
+    iso: str
+    year: int
+    month: int
+    day: int
+    weekday: int
+
+    @classmethod
+    def of(cls, day: date) -> HumanDay:
+        return cls(day.isoformat(), day.year, day.month, day.day, day.weekday())
+
+    def __str__(self) -> str:
+        return f"{DAY_NAMES[self.weekday]} {self.day} {MONTH_NAMES[self.month - 1]} {self.year}"
+
+
+def merchant_message(
+    audit: AuditResult | Mapping[str, Any], kind: str = "text", templates: Path | None = None
+) -> str:
+    """The merchant's message for one audit, as plain text or Markdown.
+
+    ``audit``: an :class:`AuditResult`, or its JSON result as a mapping (``relink audit
+    --format json``, or the audit notebook's record of it). ``kind``: ``"text"`` or
+    ``"markdown"``. ``templates``: a folder whose ``merchant_message.txt.j2`` /
+    ``merchant_message.md.j2`` replace relink's own (either may be left out); when ``None``,
+    the folder named by ``RELINK_MESSAGE_TEMPLATES``, if set.
+
+    Raises:
+        RelinkError: an unknown ``kind``; an audit result without the keys the message needs
+            (or with a date that is not ISO); a templates folder that is not a folder; a
+            custom template that cannot be read, parsed or rendered (the one line names its
+            file, and its line when known).
+    """
+    if kind not in TEMPLATE_NAMES:
+        raise RelinkError(f"merchant message kind must be 'text' or 'markdown', not {kind!r}")
+    values = message_values(_top_level(audit), markdown=kind == "markdown")
+    folder = templates if templates is not None else os.environ.get(TEMPLATES_VARIABLE) or None
+    template = _template(TEMPLATE_NAMES[kind], Path(folder) if folder else None)
+    try:
+        text = template.render(values)
+    except Exception as exc:  # a custom template is a support team's code: name where it broke
+        raise RelinkError(_template_problem(template.filename, exc)) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+def message_values(top: Mapping[str, Any], *, markdown: bool = False) -> dict[str, Any]:
+    """What a template receives: counts, flags, AliExpress order numbers and days, nothing else.
+
+    ``top``: the audit's top-level keys (:data:`KEYS`). Order numbers are made safe to show
+    (control characters escaped, and Markdown's own characters when ``markdown``).
+
+    Raises:
+        RelinkError: a blocked result without a forecast, or a forecast date that is not ISO.
+    """
+    safe = top["verdict"] == "safe"
+    plan = top["forecast"] or {}
+    if not safe and not plan:
+        raise RelinkError("the audit result has no forecast: audit the export again")
+    shown = _markdown_escaped if markdown else visible
+    waiting = plan.get("waiting_on_suppliers") or {}
+    switch = _day(plan.get("earliest_safe_date_with_merchant_action"))
+    unhelped = _day(plan.get("earliest_safe_date"))
+    as_of = _day(plan.get("as_of"))
+    cancel_now = [] if safe else [shown(str(number)) for number in plan.get("cancel_now") or []]
+    unpaid_without_number = 0 if safe else int(plan.get("unpaid_without_aliexpress_number") or 0)
+    return {
+        "safe": safe,
+        "open_orders": int(top["blocked_orders"]),
+        "cancel_now": cancel_now,
+        "unpaid_without_number": unpaid_without_number,
+        "unpaid_orders": len(cancel_now) + unpaid_without_number,
+        "has_unpaid": bool(cancel_now or unpaid_without_number),
+        "waiting_orders": 0 if safe else int(waiting.get("orders") or 0),
+        "waiting_since": _day(waiting.get("oldest_order_date")),
+        "late_orders": 0 if safe else int(waiting.get("overdue_orders") or 0),
+        "sync_first": 0 if safe else int(plan.get("sync_first") or 0),
+        # A reason (an unknown status, a dispute, rows not read) means no date holds yet.
+        "needs_check": not safe and (plan.get("reason") is not None or switch is None),
+        "switch_date": switch,
+        "switch_today": switch is not None and switch == as_of,
+        "switch_date_if_nothing_done": unhelped,
+        "dates_differ": switch != unhelped,
+        "payment_window_days": int((plan.get("estimates") or {}).get("payment_window_days", 20)),
+        "as_of": as_of,
+        "check_again": bool(top["warnings"]),  # a stale or partial export: look again first
+    }
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """``count(1, "order")`` is "1 order", ``count(3, "order")`` "3 orders" (a template global)."""
+    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+
+
+def _top_level(audit: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(audit, AuditResult):  # its attributes: never to_dict(), which builds blockers
+        return {key: getattr(audit, key) for key in KEYS}
+    if not isinstance(audit, Mapping):
+        raise RelinkError(f"a merchant message needs an audit result, not {type(audit).__name__}")
+    missing = [key for key in KEYS if key not in audit]
+    if missing:
+        raise RelinkError(
+            f"the audit result has no {', '.join(missing)}: audit the export again "
+            "with this version of relink"
+        )
+    if audit["verdict"] not in ("safe", "blocked"):
+        raise RelinkError(f"the audit result's verdict is {str(audit['verdict'])[:40]!r}")
+    return {key: audit[key] for key in KEYS}
+
+
+def _day(text: object) -> HumanDay | None:
+    if text is None:
+        return None
+    try:
+        return HumanDay.of(date.fromisoformat(str(text)))
+    except ValueError:
+        raise RelinkError(f"the audit result holds {str(text)[:40]!r} as a date") from None
+
+
+def _markdown_escaped(text: str) -> str:
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in visible(text))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folder: Path | None) -> jinja2.Environment:
+    """One environment per templates folder: a batch renders hundreds of messages, and Jinja2
+    compiles each template once per environment (an edited custom file is reloaded)."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("relink.audit", "templates")]
+    if folder is not None:
+        loaders.insert(0, jinja2.FileSystemLoader(folder, encoding="utf-8"))
+    environment = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text and Markdown: values are escaped in message_values
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["count"] = count
+    return environment
+
+
+def _template(name: str, folder: Path | None) -> jinja2.Template:
+    """``name`` from ``folder`` when it has one, else relink's own."""
+    if folder is not None and not folder.is_dir():
+        raise RelinkError(f"{visible(folder)}: the message templates folder does not exist")
+    try:
+        return _environment(folder.resolve() if folder is not None else None).get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        where = exc.filename or str((folder or Path()) / (exc.name or name))
+        problem = _one_line(f"{exc.message}")
+        raise RelinkError(f"{visible(where)}, line {exc.lineno}: {visible(problem)}") from None
+    except jinja2.TemplateNotFound:
+        raise RelinkError(f"{name}: the message template is not in relink's package") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        where = folder / name if folder is not None else Path(name)
+        raise RelinkError(f"{visible(where)}: cannot be read as UTF-8 text ({exc})") from None
+
+
+def _template_problem(filename: str | None, exc: Exception) -> str:
+    """One line: the template file and line that failed (Jinja2's frames carry both)."""
+    where, line = filename or "merchant message template", None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.endswith(".py") or frame.filename.startswith("<"):
+            continue
+        where, line = frame.filename, frame.lineno
+    at = f", line {line}" if line else ""
+    problem = _one_line(f"{type(exc).__name__}: {exc}")
+    return f"{visible(where)}{at}: {visible(problem)}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
