@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
+from relink.batch import summary_files
 from relink.batch.manifest import AccountJob, collect_jobs
 from relink.batch.parameters import Template, check_parameters, destructive_steps
 from relink.cli import main
@@ -370,4 +371,4 @@ def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
     assert all(r["error"] == "'=cmd|' /C calc'!A0" for r in rows)
     document = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     assert [a["account"] for a in document["accounts"]] == accounts  # only the CSV is changed
-    assert batch.csv_safe(-3) == -3 and batch.csv_safe(None) is None
+    assert summary_files.csv_safe(-3) == -3 and summary_files.csv_safe(None) is None

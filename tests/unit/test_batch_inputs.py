@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
+from relink.batch import summary_files
 from relink.batch.manifest import AccountJob, collect_jobs
 from relink.cli import main
 from relink.errors import BatchError
@@ -134,7 +135,7 @@ def test_absolute_paths_and_symlinks_out_are_refused(nested: Path) -> None:
     ],
 )
 def test_csv_safe(value, safe) -> None:
-    assert batch.csv_safe(value) == safe
+    assert summary_files.csv_safe(value) == safe
 
 
 def test_report_text_drops_the_columns_a_file_showed() -> None:

@@ -7,12 +7,13 @@ import random
 import re
 import time
 import zipfile
+from datetime import date, timedelta
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from relink.batch import reports, resume, summary_page
+from relink.batch import calendar_file, planning, reports, resume, summary_page
 from relink.batch import summary as report
 
 REASONS = ["awaiting_payment", "awaiting_shipment", "sync_drift"]
@@ -33,10 +34,13 @@ def fleet(count: int, seed: int = 7) -> list[dict]:
             continue
         counts = {reason: rng.choice([0, 0, 0, 1, 2, 5]) for reason in REASONS}
         blocked = sum(counts.values())
+        wait = rng.randint(0, 40) if blocked else 0
         rows.append(
             {"account": account, "status": "completed", "verdict": "blocked" if blocked else "safe",
              "orders": blocked + rng.randint(0, 400), "blocked_orders": blocked, **counts,
-             "notebook": f"{account}/audit.ipynb", "report": f"{account}/audit.html"}
+             "notebook": f"{account}/audit.ipynb", "report": f"{account}/audit.html",
+             "as_of": "2026-11-20", "earliest_safe_date": f"{date(2026, 11, 20) + timedelta(wait)}",
+             "warnings": "stale_export" if number % 9 == 0 else ""}
         )  # fmt: skip
     for row in rows:
         row["problem"] = report.problem_text(row)
@@ -60,6 +64,11 @@ def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     assert sum(totals["blocked_orders_histogram"].values()) == 10_000 - 200
     assert totals["failures_by_kind"] == {"ExportError": 200}
     assert len(totals["top_blocked"]) == 10
+    plan = totals["safe_days"]
+    assert len(plan["days"]) == 41 and plan["blocked_with_date"] == sum(
+        day["accounts"] for day in plan["days"]
+    )
+    assert "When blocked accounts become safe" in page and page.count('class="warnbox"') == 1
 
 
 def test_small_batches_keep_the_per_account_chart() -> None:
@@ -185,5 +194,156 @@ def test_resume_takes_only_an_intact_finished_run(tmp_path: Path) -> None:
     data = (folder / "template.ipynb").read_bytes()
     (folder / "template.ipynb").write_bytes(data[: len(data) // 2])  # killed while writing
     assert resume.restore(folder, "template.ipynb", inputs) is None
+    (folder / ".template.ipynb.x1y2.tmp").write_bytes(data[:10])  # kill -9 mid-write
     resume.forget(folder)
     assert not (folder / resume.RECORD_NAME).exists()
+    assert not list(folder.glob("*.tmp")) and (folder / "template.ipynb").exists()
+
+
+# The plan: safe dates, export warnings, the per-day counts, the calendar.
+
+
+def audited(account: str, verdict: str, safe_on=None, helped=None, reason=None, warnings=()):
+    """A summary row and its record, as an audit notebook of this relink records them."""
+    forecast = {
+        "as_of": "2026-11-20",
+        "earliest_safe_date": safe_on,
+        "earliest_safe_date_with_merchant_action": helped,
+        "reason": reason,
+    }
+    result = {
+        "verdict": verdict,
+        "orders": 10,
+        "blocked_orders": 0 if verdict == "safe" else 2,
+        "blocking": {"awaiting_payment": 0 if verdict == "safe" else 2},
+        "forecast": forecast,
+        "warnings": [{"code": code, "message": f"{code} in words"} for code in warnings],
+    }
+    row = {"account": account, "status": "completed", "verdict": verdict}
+    row |= {
+        "orders": 10,
+        "blocked_orders": result["blocked_orders"],
+        **planning.plan_fields(result),
+    }
+    row["warning_messages"] = [w["message"] for w in planning.warning_items(result)]
+    return row, result
+
+
+def test_plan_fields_copy_the_record_and_stay_empty_without_one() -> None:
+    _, result = audited("a", "blocked", "2026-12-04", "2026-11-26", warnings=["stale_export"])
+    assert planning.plan_fields(result) == {
+        "warnings": "stale_export",
+        "earliest_safe_date": "2026-12-04",
+        "earliest_safe_date_with_merchant_action": "2026-11-26",
+        "no_date_reason": None,
+        "as_of": "2026-11-20",
+    }
+    _, unknown = audited("b", "blocked", reason="1 order(s) need a person to look first")
+    assert planning.plan_fields(unknown)["no_date_reason"].startswith("1 order(s) need")
+    older = {"verdict": "blocked", "orders": 3, "blocked_orders": 1}  # an earlier relink's
+    assert set(planning.plan_fields(older).values()) == {None}
+    assert set(planning.plan_fields(None).values()) == {None}
+    hostile = {"forecast": {"earliest_safe_date": "<b>", "as_of": 3}, "warnings": "x"}
+    assert planning.plan_fields(hostile)["earliest_safe_date"] is None
+    assert planning.plan_fields(hostile)["warnings"] is None
+
+
+def test_safe_days_count_blocked_accounts_per_day() -> None:
+    rows = [
+        audited("a", "blocked", "2026-11-22", "2026-11-22")[0],
+        audited("b", "blocked", "2026-12-04", "2026-11-26")[0],
+        audited("c", "blocked", "2026-12-04", "2026-11-27")[0],
+        audited("d", "blocked", "2026-11-18", "2026-11-18")[0],  # already past: day 0
+        audited("e", "blocked", reason="unknown status")[0],
+        audited("f", "safe", "2026-11-20", "2026-11-20", warnings=["stale_export"])[0],
+        {"account": "g", "status": "failed", "verdict": ""},
+    ]
+    plan = planning.safe_days(rows)
+    assert plan["as_of"] == "2026-11-20" and len(plan["days"]) == 15
+    by_day = {d["day"]: (d["accounts"], d["with_merchant_action"]) for d in plan["days"]}
+    assert {day: n for day, n in by_day.items() if n != (0, 0)} == {
+        0: (1, 1), 2: (1, 1), 6: (0, 1), 7: (0, 1), 14: (2, 0)
+    }  # fmt: skip
+    assert plan["days"][14]["date"] == "2026-12-04"
+    assert (plan["blocked_with_date"], plan["blocked_without_date"]) == (4, 1)
+    assert (plan["already_safe"], plan["safe_with_warnings"], plan["not_audited"]) == (1, 1, 1)
+    note = planning.safe_days_note(plan)
+    assert "1 blocked without a date" in note and "Day 0 is 2026-11-20" in note
+    assert "1 of them with export warnings" in note
+    assert (
+        planning.safe_days([{"account": "x", "status": "completed", "verdict": "blocked"}])["days"]
+        == []
+    )  # no forecast recorded: nothing to chart, counted without a date
+
+
+def test_warnings_are_impossible_to_miss_and_never_make_an_account_safe() -> None:
+    stale, filtered = ["stale_export"], ["looks_filtered"]
+    rows = [
+        audited("stale-blocked", "blocked", "2026-12-01", "2026-11-27", warnings=stale)[0],
+        audited("filtered-safe", "safe", "2026-11-20", "2026-11-20", warnings=filtered)[0],
+        audited("clean", "blocked", reason="2 order(s) need a person to look first")[0],
+        {"account": "older", "status": "completed", "verdict": "blocked", "blocked_orders": 1},
+    ]
+    page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
+    box = page[page.index('class="warnbox"') : page.index("</div>", page.index("warnbox"))]
+    assert "2 account(s)" in box and "stale_export in words" in box and "filtered-safe" in box
+    assert page.count("⚠ CHECK EXPORT</span>") == 2  # beside each warned verdict
+    assert "no date" in page and "2 order(s) need a person to look first" in page
+    data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
+    states = {row["a"]: row["s"] for row in data["rows"]}
+    assert states["stale-blocked"] == "blocked" and states["filtered-safe"] == "safe"
+    older = next(row for row in data["rows"] if row["a"] == "older")
+    assert (older["e"], older["q"], older["w"]) == ("", "", [])  # shown as "-"
+    assert "<td>-</td>" in page
+    totals = report.fleet_totals(rows, REASONS)
+    assert totals["states"] == {"blocked": 3, "safe": 1}
+    assert totals["warnings_by_code"] == {"stale_export": 1, "looks_filtered": 1}
+    assert "When blocked accounts become safe" in page and "Blocked accounts becoming" in page
+    assert "No calendar" in page  # none passed: the page says there is none
+
+
+def test_calendar_has_one_all_day_event_per_dated_blocked_account(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime
+
+    from icalendar import Calendar
+
+    rows = [
+        audited("north", "blocked", "2026-12-04", "2026-11-26", warnings=["stale_export"])[0],
+        audited("south", "blocked", "2026-11-22", "2026-11-22")[0],
+        audited("east", "blocked", reason="unknown status")[0],
+        audited("west", "safe", "2026-11-20", "2026-11-20")[0],
+        audited("\x1b[2Jwipe\u202e", "blocked", "2026-11-30", "2026-11-30")[0],
+    ]
+    rows[0] |= {"ticket": "CHG-7", "report": "north/audit.html", "message": "north/m.txt"}
+    dates = [d for row in rows if (d := calendar_file.safe_date_of(row, row["account"], tmp_path))]
+    started = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    path = calendar_file.write_calendar(tmp_path, dates, batch="wave-1", stamp=started)
+    assert path == tmp_path / "safe-dates.ics"
+    events = Calendar.from_ical(path.read_bytes()).walk("VEVENT")
+    assert [str(e["summary"]) for e in events] == [
+        "Re-audit north: expected safe to unlink",
+        "Re-audit south: expected safe to unlink",
+        "Re-audit \\x1b[2Jwipe\\u202e: expected safe to unlink",  # shown, never run
+    ]
+    assert [e.decoded("dtstart") for e in events] == [
+        date(2026, 12, 4), date(2026, 11, 22), date(2026, 11, 30)
+    ]  # fmt: skip
+    assert events[0].decoded("dtend") == date(2026, 12, 5)  # all day
+    description = str(events[0]["description"])
+    assert "Ticket: CHG-7" in description and "2026-11-26" in description
+    assert str(tmp_path / "north" / "audit.html") in description
+    assert "stale_export" in description
+    assert "Ticket" not in str(events[1]["description"])
+
+    # A re-run of the same batch: the same UIDs, a later SEQUENCE (its import updates).
+    later = calendar_file.calendar_bytes(dates, batch="wave-1", stamp=started.replace(hour=11))
+    again = Calendar.from_ical(later).walk("VEVENT")
+    assert [e["uid"] for e in again] == [e["uid"] for e in events]
+    assert again[0]["sequence"] > events[0]["sequence"]
+    other = Calendar.from_ical(calendar_file.calendar_bytes(dates, batch="wave-2", stamp=started))
+    assert {e["uid"] for e in other.walk("VEVENT")}.isdisjoint(e["uid"] for e in events)
+    assert len({e["uid"] for e in events}) == 3
+
+    # No dated blocked account: no calendar, and an earlier one is removed.
+    assert calendar_file.write_calendar(tmp_path, [], batch="wave-1", stamp=started) is None
+    assert not path.exists()

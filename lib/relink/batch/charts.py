@@ -21,6 +21,8 @@ from relink.display import (
     visible,
 )
 
+SAFE_DAYS_SHOWN = 120  # days drawn; a date further out is still in summary.json
+
 
 def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
     """One bar per account: blocked and clear orders, labelled with the verdict (or FAILED)."""
@@ -62,6 +64,45 @@ def _chart_svg(rows: list[dict[str, Any]]) -> str:
     axes.margins(x=0.15)
     figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     axes.set_title("Orders per account: blocked (red) and not blocking (green)")
+    return figure_svg(figure)
+
+
+def safe_days_chart_svg(plan: dict[str, Any]) -> str:
+    """Blocked accounts becoming safe per day from the batch's as-of day
+    (:func:`relink.batch.planning.safe_days`): if nothing is done, and with the merchant's
+    action. Sized by the number of days, never by the number of accounts."""
+    from matplotlib import rc_context
+
+    with rc_context({"text.usetex": False, "text.parse_math": False}):
+        return _safe_days_svg(plan)
+
+
+def _safe_days_svg(plan: dict[str, Any]) -> str:
+    from matplotlib.figure import Figure
+
+    days = plan["days"][:SAFE_DAYS_SHOWN]
+    numbers = [item["day"] for item in days]
+    plain = [item["accounts"] for item in days]
+    acting = [item["with_merchant_action"] for item in days]
+    figure = Figure(figsize=(9, 3.4), layout="constrained")
+    axes = figure.subplots()
+    width = 0.4
+    axes.bar([n - width / 2 for n in numbers], plain, width, color=SAFE_COLOUR)
+    axes.containers[-1].set_label("if nothing is done")
+    axes.bar(
+        [n + width / 2 for n in numbers],
+        acting,
+        width,
+        color=CLEAR_COLOUR,
+        label="with the merchant's action",
+    )
+    axes.set_xlabel(f"days from {plan['as_of']} (day 0: that day or already past)")
+    axes.set_ylabel("accounts")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.set_xlim(-0.7, max(numbers, default=0) + 0.7)
+    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
+    axes.set_title("Blocked accounts becoming safe to unlink, per day")
     return figure_svg(figure)
 
 

@@ -14,6 +14,7 @@ notebook); many reports are rendered in a few processes.
 from __future__ import annotations
 
 import contextlib
+import html
 import os
 import re
 import tempfile
@@ -43,6 +44,10 @@ _REMOTE_ATTRIBUTE = re.compile(
     re.IGNORECASE,
 )
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
+_BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_NAV_STYLE = "font-family:sans-serif;padding:8px 16px;background:#eee;border-bottom:1px solid #ccc"
+# The account's message for the merchant, beside its notebook (relink.batch.summary_files).
+MESSAGE_SUFFIXES = {"text": ".message.txt", "markdown": ".message.md"}
 _URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}/[^\s\"'<>)]*", re.IGNORECASE)
 _exporter = None
 _UMASK = os.umask(0o022)
@@ -52,6 +57,12 @@ os.umask(_UMASK)
 def report_path(notebook: Path) -> Path:
     """Where the report of an executed notebook goes: beside it, ``.html``."""
     return notebook.with_suffix(".html")
+
+
+def message_path(folder: Path, kind: str = "text") -> Path:
+    """Where the account whose output folder is ``folder`` has its merchant message of ``kind``
+    (``"text"`` or ``"markdown"``)."""
+    return folder / f"{folder.name}{MESSAGE_SUFFIXES[kind]}"
 
 
 def render_report(notebook: Path) -> Path:
@@ -71,6 +82,7 @@ def render_report(notebook: Path) -> Path:
         )
     body = _REMOTE_ATTRIBUTE.sub(r"\1data-removed-\2", body)  # none expected: belt and braces
     body = body.replace("<head>", "<head>\n" + _CSP, 1)
+    body = _BODY.sub(lambda match: match.group(0) + _message_links(notebook), body, count=1)
     target = report_path(notebook)
     write_atomically(target, body.encode("utf-8"))
     return target
@@ -81,15 +93,7 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
 
     A notebook that cannot be rendered gets no report (the summary then links the notebook).
     """
-    todo = [
-        nb
-        for nb in notebooks
-        if nb.is_file()
-        and (
-            not report_path(nb).is_file()
-            or report_path(nb).stat().st_mtime_ns < nb.stat().st_mtime_ns
-        )
-    ]
+    todo = [nb for nb in notebooks if nb.is_file() and _stale(nb)]
     processes = max(1, min(processes or os.cpu_count() or 1, len(todo) // 8 or 1))
     if processes == 1:
         for nb in todo:
@@ -98,6 +102,28 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
         with ProcessPoolExecutor(processes) as pool:
             list(pool.map(_render_quietly, todo, chunksize=8))
     return [report_path(nb) for nb in notebooks if report_path(nb).is_file()]
+
+
+def _stale(notebook: Path) -> bool:
+    """The report is missing, or older than its notebook or than the message it links."""
+    try:
+        rendered = report_path(notebook).stat().st_mtime_ns
+    except OSError:
+        return True
+    sources = (notebook, message_path(notebook.parent))
+    return any(path.is_file() and path.stat().st_mtime_ns > rendered for path in sources)
+
+
+def _message_links(notebook: Path) -> str:
+    """The links to the account's message for the merchant, at the top of its report."""
+    labels = {"text": "as text", "markdown": "as Markdown"}
+    found = [(message_path(notebook.parent, kind), labels[kind]) for kind in MESSAGE_SUFFIXES]
+    links = " ".join(
+        f'<a href="{html.escape(path.name)}">{label}</a>' for path, label in found if path.is_file()
+    )
+    if not links:
+        return ""
+    return f'\n<nav style="{_NAV_STYLE}">Message for the merchant: {links}</nav>'
 
 
 def remote_references(page: str) -> list[str]:

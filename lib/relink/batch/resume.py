@@ -75,8 +75,11 @@ def write_record(folder: Path, **fields: Any) -> None:
 
 
 def forget(folder: Path) -> None:
-    """Remove an account's done-record before it runs again."""
+    """Remove an account's done-record before it runs again, and the temporary files of a
+    write a ``kill -9`` cut short (:func:`~relink.batch.reports.write_atomically`'s)."""
     record_path(folder).unlink(missing_ok=True)
+    for leftover in folder.glob(".*.tmp"):
+        leftover.unlink(missing_ok=True)
 
 
 def restore(folder: Path, notebook_name: str, inputs: str) -> dict[str, Any] | None:

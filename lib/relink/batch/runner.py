@@ -8,8 +8,8 @@ account's parameters with papermill's own ``parameterize_notebook``, execute the
 kernel, reporting to papermill's execution manager, so the executed notebook carries papermill's
 metadata and injected-parameters cell, exactly as ``papermill`` would write it), save it as
 ``DIR/<account>/<notebook name>``, then read the recorded result back from it
-(:func:`relink.display.read_record`). Finally write ``summary.csv``,
-``summary.json`` and ``summary.html``.
+(:func:`relink.display.read_record`). Finally write the summary
+(:func:`relink.batch.summary_files.write_summary`).
 
 A failing run does not stop the others: it is listed with the error and the failing cell, and
 its partial notebook is kept (with papermill's error markers). Ctrl-C cancels the runs in
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import csv
 import json
 import logging
 import os
@@ -43,7 +42,7 @@ from nbformat import NotebookNode
 from papermill import PapermillExecutionError
 from papermill.execute import raise_for_execution_errors
 
-from relink.batch import engine, reports, summary_page
+from relink.batch import engine
 from relink.batch import resume as done_records
 from relink.batch import summary as report
 from relink.batch.kernels import KernelPool
@@ -58,6 +57,7 @@ from relink.batch.parameters import (
     load_template,
 )
 from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun, BatchReport
+from relink.batch.summary_files import write_summary
 from relink.display import read_record
 from relink.errors import BatchError
 
@@ -65,7 +65,6 @@ from relink.errors import BatchError
 API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
 _log = logging.getLogger("relink.batch.runner")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 # What a reader of export files quotes from the file itself: the header cells it found.
 # Batch reports (summaries, executed notebooks) say what is wrong, never what a file holds:
 # a manifest may name a file that is not an export at all.
@@ -124,76 +123,6 @@ def run_batch(
     batch.finished = datetime.now(UTC)
     write_summary(batch)
     return batch
-
-
-def write_summary(batch: BatchReport) -> None:
-    """Write each account's report (missing or stale ones), then ``summary.csv``,
-    ``summary.xlsx``, ``summary.json`` and ``summary.html`` into the output folder.
-
-    With ``batch.previous`` (``--compare``) the JSON and the page say what changed since.
-    """
-    runs = batch.summary_order
-    reports.render_missing([run.notebook for run in runs if run.notebook is not None])
-    rows = [run.summary_row(batch.out_dir) for run in runs]
-    reasons = report.reasons_in(run.result for run in runs)
-    columns = report.summary_columns(reasons)
-    with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
-    report.write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
-    comparison = report.compare(batch.previous, rows) if batch.previous else None
-    batch.comparison = comparison
-    document = {
-        "schema_version": 1,
-        "notebook": batch.notebook.name,
-        "started": batch.started.isoformat(timespec="seconds"),
-        "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
-        "workers": batch.workers,
-        "interrupted": batch.interrupted,
-        "resumed": sum(run.resumed for run in runs),
-        "totals": report.fleet_totals(rows, reasons),
-        "compare": comparison,
-        "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
-    }
-    (batch.out_dir / "summary.json").write_text(
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    when = batch.started.strftime("%Y-%m-%d %H:%M UTC")
-    generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
-    resumed = document["resumed"]
-    if resumed:
-        generated += f"; {resumed} account(s) taken from an earlier run (--resume)"
-    if batch.interrupted:
-        generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
-    tickets = any("light" in (run.result or {}) for run in runs)
-    title = "relink batch ticket summary" if tickets else "relink batch audit summary"
-    page = summary_page.summary_html(
-        rows,
-        title=title,
-        generated=generated,
-        reasons=reasons,
-        tickets=tickets,
-        comparison=comparison,
-    )
-    (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
-
-
-def csv_safe(value: Any) -> Any:
-    """``value`` for a CSV cell a spreadsheet will not run: text that starts a formula
-    (``= + - @``, tab, carriage return, or the full-width ``＝ ＋ － ＠`` some spreadsheets
-    fold to them) gets a leading apostrophe.
-
-    A carriage return inside the text becomes a line feed: Python 3.11's writer would not quote
-    it, and a reader would split the row there.
-    """
-    if not isinstance(value, str):
-        return value
-    if value.startswith(_FORMULA_START):
-        value = "'" + value
-    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import nbformat
 from relink.batch import reports
 from relink.batch import summary as report
 from relink.batch.manifest import AccountJob
+from relink.batch.planning import plan_fields
 
 COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
 
@@ -67,6 +68,7 @@ class AccountRun:
             "verdict": result.get("verdict", ""),
             "orders": result.get("orders"),
             "blocked_orders": result.get("blocked_orders"),
+            **plan_fields(result),
             **{str(reason): count for reason, count in blocking.items()},
             "rows_in": result.get("rows_in"),
             "rows_rejected": result.get("rows_rejected"),
@@ -85,6 +87,8 @@ class AccountRun:
         )
         row["problem"] = report.problem_text(row, self.failed_section())
         row["resumed"] = self.resumed
+        message = reports.message_path(out_dir / self.job.folder)
+        row["message"] = message.relative_to(out_dir).as_posix() if message.is_file() else ""
         return row
 
     def failed_section(self) -> str:
@@ -117,6 +121,7 @@ class BatchReport:
     interrupted: bool = False
     previous: dict[str, Any] | None = None  # --compare: the previous batch's summary.json
     comparison: dict[str, Any] | None = None  # what changed since (written by write_summary)
+    calendar_events: int = 0  # events in safe-dates.ics (written by write_summary)
 
     @property
     def failed(self) -> list[AccountRun]:

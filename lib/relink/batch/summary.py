@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from relink.batch.planning import PLAN_COLUMNS, safe_days
 from relink.display import visible
 from relink.errors import BatchError
 
@@ -48,6 +49,7 @@ TAIL_COLUMNS: tuple[str, ...] = (
     "problem",  # what failed, in words (the error's one line and the account's file)
     "report",  # the account's report: its notebook as HTML without the code
     "resumed",  # taken from an earlier run into the same folder (--resume)
+    "message",  # the account's message for the merchant (plain text; .md beside it)
 )
 
 
@@ -62,8 +64,9 @@ def reasons_in(results: Iterable[dict[str, Any] | None]) -> list[str]:
 
 
 def summary_columns(reasons: Sequence[str]) -> tuple[str, ...]:
-    """The summary's columns, with one column per blocking reason."""
-    return (*HEAD_COLUMNS, *reasons, *TAIL_COLUMNS)
+    """The summary's columns: the verdict's, the plan's (:data:`PLAN_COLUMNS`: warnings and
+    safe dates), one per blocking reason, then the run's."""
+    return (*HEAD_COLUMNS, *PLAN_COLUMNS, *reasons, *TAIL_COLUMNS)
 
 
 def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
@@ -246,13 +249,17 @@ _COMPARE_LABELS = (
 
 def fleet_totals(rows: list[dict[str, Any]], reasons: Sequence[str]) -> dict[str, Any]:
     """Counts over every account: per state, per blocking reason (orders and accounts), the
-    blocked orders' histogram, failures per kind and the accounts with most blocked orders."""
+    blocked orders' histogram, failures per kind, the accounts with most blocked orders, export
+    warnings per code, and blocked accounts becoming safe per day
+    (:func:`~relink.batch.planning.safe_days`)."""
     states: Counter[str] = Counter(state_of(row) or "no result" for row in rows)
     orders_by_reason = {reason: 0 for reason in reasons}
     accounts_by_reason = {reason: 0 for reason in reasons}
     histogram = dict.fromkeys((label for label, _, _ in _BINS), 0)
     failures: Counter[str] = Counter()
+    warned: Counter[str] = Counter()
     for row in rows:
+        warned.update(code for code in str(row.get("warnings") or "").split(",") if code)
         for reason in reasons:
             count = _int(row.get(reason))
             orders_by_reason[reason] += count
@@ -279,6 +286,11 @@ def fleet_totals(rows: list[dict[str, Any]], reasons: Sequence[str]) -> dict[str
         "accounts_by_reason": accounts_by_reason,
         "blocked_orders_histogram": histogram,
         "failures_by_kind": dict(failures.most_common()),
+        # The exports that may not hold every order (stale, filtered...): their verdicts and
+        # dates stand, but need a fresh export before anyone acts on them.
+        "accounts_with_warnings": sum(bool(row.get("warnings")) for row in rows),
+        "warnings_by_code": dict(warned.most_common()),
+        "safe_days": safe_days(rows),
         "top_blocked": [
             {"account": row["account"], "blocked_orders": _int(row.get("blocked_orders"))}
             for row in top

@@ -25,19 +25,46 @@ _SCRIPT = r"""
       return k.replace(/_/g, " ") + " " + r[k];
     }).join(", ");
   }
+  function dates(r) {
+    var td = el("td");
+    if (r.e) {
+      td.textContent = r.e;
+      if (r.f && r.f !== r.e) {
+        td.appendChild(document.createElement("br"));
+        td.appendChild(el("small", "with the merchant's action: " + r.f));
+      }
+    } else if (r.q) {
+      var none = el("span", "no date"); none.style.color = data.blocked;
+      td.appendChild(none); td.appendChild(document.createElement("br"));
+      td.appendChild(el("small", r.q));
+    } else {
+      td.textContent = "-";
+    }
+    return td;
+  }
+  function warnings(td, r) {
+    if (!r.w.length) return;
+    var badge = el("span", "\u26a0 CHECK EXPORT", "verdict"), list = el("ul", null, "warn");
+    badge.style.background = data.warning;
+    r.w.forEach(function (w) { list.appendChild(el("li", w)); });
+    td.appendChild(document.createTextNode(" ")); td.appendChild(badge); td.appendChild(list);
+  }
   function row(r) {
     var tr = document.createElement("tr"), badge = el("span", r.l, "verdict");
     badge.style.background = r.c;
-    var links = el("td"), rep = link(r.h, "report"), nb = link(r.n, "notebook", "minor");
-    if (rep) links.appendChild(rep);
-    if (rep && nb) links.appendChild(document.createTextNode(" "));
-    if (nb) links.appendChild(nb);
+    var links = el("td"), found = [link(r.h, "report"), link(r.m, "message"),
+      link(r.n, "notebook", "minor")].filter(Boolean);
+    found.forEach(function (a, i) {
+      if (i) links.appendChild(document.createTextNode(" "));
+      links.appendChild(a);
+    });
     var cells = data.tickets
       ? [el("td", r.a), el("td"), el("td", r.t), el("td", r.g), el("td", r.d), el("td", r.v),
          el("td", r.b), el("td", r.p), links]
       : [el("td", r.a), el("td"), el("td", r.o), el("td", r.b), el("td", reasons(r.r)),
-         el("td", r.p), links];
+         r.u ? dates(r) : el("td", "-"), el("td", r.p), links];
     cells[1].appendChild(badge);
+    warnings(cells[1], r);
     if (data.tickets) {
       cells[3].appendChild(document.createElement("br"));
       cells[3].appendChild(el("small", "linked: " + (r.x || "(nothing)")));
@@ -50,14 +77,18 @@ _SCRIPT = r"""
     b: function (a, b) { return (b.b || 0) - (a.b || 0); },
     o: function (a, b) { return (b.o || 0) - (a.o || 0); },
     a: function (a, b) { return a.a.localeCompare(b.a); },
-    k: function (a, b) { return (b.k ? 1 : 0) - (a.k ? 1 : 0) || a.k.localeCompare(b.k); }
+    k: function (a, b) { return (b.k ? 1 : 0) - (a.k ? 1 : 0) || a.k.localeCompare(b.k); },
+    e: function (a, b) {  // dated first, soonest first; then blocked without a date
+      return (a.e ? 0 : a.q ? 1 : 2) - (b.e ? 0 : b.q ? 1 : 2) || a.e.localeCompare(b.e);
+    }
   };
   function draw() {
     var text = $("f-text").value.toLowerCase(), state = $("f-state").value;
-    var reason = $("f-reason").value, kind = $("f-kind").value;
+    var reason = $("f-reason").value, kind = $("f-kind").value, warn = $("f-warn").value;
     var found = rows.filter(function (r) {
       return (!text || r.a.toLowerCase().indexOf(text) >= 0) && (!state || r.s === state) &&
-        (!reason || r.r[reason]) && (!kind || r.k === kind);
+        (!reason || r.r[reason]) && (!kind || r.k === kind) &&
+        (!warn || (warn === "yes") === (r.w.length > 0));
     });
     found.sort(sorters[$("f-sort").value]);
     var frag = document.createDocumentFragment();
@@ -67,7 +98,7 @@ _SCRIPT = r"""
       (found.length < rows.length ? " (filtered from " + rows.length + ")" : "");
     more.hidden = found.length <= limit;
   }
-  ["f-text", "f-state", "f-reason", "f-kind", "f-sort"].forEach(function (id) {
+  ["f-text", "f-state", "f-reason", "f-kind", "f-warn", "f-sort"].forEach(function (id) {
     $(id).addEventListener("input", function () { limit = page; draw(); });
   });
   more.addEventListener("click", function () { limit += page * 5; draw(); });
@@ -114,6 +145,10 @@ th, td {{ border-bottom: 1px solid #e3e3e3; padding: 4px 6px; text-align: left;
 th {{ background: #f0f0f0; position: sticky; top: 0; }}
 td {{ overflow-wrap: anywhere; }}
 td:nth-child(1) {{ min-width: 9em; max-width: 16em; }}
+.warnbox {{ background: #fff4e0; border: 2px solid #b26a00; border-radius: 6px;
+  padding: .6em 1em; margin: 1em 0; }}
+.warnbox ul {{ margin: .4em 0 0; padding-left: 1.4em; max-height: 14em; overflow-y: auto; }}
+ul.warn {{ margin: .3em 0 0; padding-left: 1.1em; color: #8a5200; font-size: .85em; }}
 .verdict {{ color: #fff; padding: 1px 6px; border-radius: 4px; font-weight: bold;
   font-size: .85em; white-space: nowrap; }}
 a.minor {{ color: #777; font-size: .85em; }}
@@ -125,12 +160,14 @@ button {{ margin: .6em 0; }}
 <h1>{title}</h1>
 <p class="meta">{generated}</p>
 <p>{overview}</p>
+{warnings}
 {explanation}
 <div class="cards">{cards}</div>
 {comparison}
 <h2>Across the fleet</h2>
 {fleet}
 {per_account}
+{plan}
 <h2>Accounts</h2>
 {filters}
 <p class="meta">Showing <span id="shown">{shown}</span>; every account is in summary.csv and

@@ -11,7 +11,8 @@ for a batch of at most :data:`PER_ACCOUNT_CHART_LIMIT`).
 Only what the notebooks recorded appears: order-level counts for an audit, the ticket, light
 and steps for a runbook run, and never personal data. matplotlib is imported inside the
 functions that draw (:mod:`relink.batch.charts`); the page's inline script and style are in
-:mod:`relink.batch.summary_assets`.
+:mod:`relink.batch.summary_assets`; its plan (export warnings, safe dates, the accounts becoming
+safe per day, the calendar's link) in :mod:`relink.batch.summary_plan`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from relink.batch.charts import _fleet_html, _verdict_label, accounts_chart_svg
+from relink.batch.planning import PLAN_COLUMNS
 from relink.batch.summary import (
     _COMPARE_LABELS,
     HEAD_COLUMNS,
@@ -32,6 +34,15 @@ from relink.batch.summary import (
     state_of,
 )
 from relink.batch.summary_assets import _PAGE, _SCRIPT
+from relink.batch.summary_plan import (
+    NO_VALUE,
+    WARNING_COLOUR,
+    message_problems_note,
+    plan_section,
+    safe_date_cell,
+    warning_badge,
+    warnings_box,
+)
 from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
 
 PER_ACCOUNT_CHART_LIMIT = 30  # beyond this, only aggregate charts
@@ -46,6 +57,8 @@ def summary_html(
     reasons: Sequence[str] = (),
     tickets: bool = False,
     comparison: dict[str, Any] | None = None,
+    calendar: dict[str, Any] | None = None,
+    message_problems: Sequence[str] = (),
 ) -> str:
     """A self-contained HTML page summarising a batch run: totals, what blocks most across the
     fleet, aggregate charts, what changed since the previous batch, and a table to sort and
@@ -59,6 +72,12 @@ def summary_html(
     runbook's results) the page shows each account's ticket, target, steps done and final light,
     and counts lights rather than verdicts. Without JavaScript the table shows
     the first :data:`SERVER_ROWS` accounts, those that need attention first.
+
+    An audit's row may carry the plan (:data:`~relink.batch.planning.PLAN_COLUMNS`), its
+    ``message`` and ``warning_messages``: the page then shows its export warnings (a box on top,
+    a badge by the verdict), its safe dates, the blocked accounts becoming safe per day and
+    ``calendar`` (``{"file", "events"}``: the calendar's link). ``message_problems``: why some
+    merchant messages were not written.
     """
     totals = fleet_totals(rows, reasons)
     states = totals["states"]
@@ -86,15 +105,18 @@ def summary_html(
         chart = accounts_chart_svg(rows)
         per_account = f'<figure class="wide">{chart[chart.find("<svg") :]}</figure>'
     data = [{**_page_row(row, reasons), "i": index} for index, row in enumerate(ordered)]
+    plan = "" if tickets else plan_section(totals, calendar)
     return _PAGE.format(
         title=html.escape(title),
         generated=html.escape(generated),
         overview=html.escape(overview),
+        warnings=warnings_box(rows, totals),
         explanation=explanation,
         cards=_cards(totals, tickets),
         comparison=_comparison_html(comparison) if comparison else "",
         fleet=_fleet_html(totals, reasons, tickets),
         per_account=per_account,
+        plan=plan + message_problems_note(message_problems),
         filters=_filters_html(rows, reasons, tickets),
         header="".join(
             f"<th>{html.escape(name)}</th>"
@@ -102,7 +124,15 @@ def summary_html(
         ),
         body=body,
         shown=f"{shown} of {len(rows)}",
-        data=_script_json({"tickets": tickets, "reasons": list(reasons), "rows": data}),
+        data=_script_json(
+            {
+                "tickets": tickets,
+                "reasons": list(reasons),
+                "rows": data,
+                "warning": WARNING_COLOUR,
+                "blocked": BLOCKED_COLOUR,
+            }
+        ),
         script=_SCRIPT,
     )
 
@@ -113,6 +143,7 @@ _AUDIT_HEADER = (
     ("orders", "orders"),
     ("blocked", "blocked"),
     ("reasons", "blocking reasons"),
+    ("dates", "safe to unlink on"),
     ("problem", "problem"),
     ("links", "report"),
 )
@@ -158,7 +189,17 @@ def _page_row(row: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
         "d": str(row.get("steps_done") or "").replace(",", ", "),
         "v": str(row.get("override") or ""),
         "z": _attention_key(row)[0],
+        "m": str(row.get("message") or ""),
+        "w": [str(m) for m in row.get("warning_messages") or []] or _codes(row),
+        "e": row.get("earliest_safe_date") or "",
+        "f": row.get("earliest_safe_date_with_merchant_action") or "",
+        "q": (row.get("no_date_reason") or "") if row.get("verdict") == "blocked" else "",
+        "u": row.get("status") == "completed",
     }
+
+
+def _codes(row: dict[str, Any]) -> list[str]:
+    return [code for code in str(row.get("warnings") or "").split(",") if code]
 
 
 def _script_json(value: Any) -> str:
@@ -176,6 +217,8 @@ def _links(row: dict[str, Any]) -> str:
     links = []
     if row.get("report"):
         links.append(f'<a href="{html.escape(row["report"])}">report</a>')
+    if row.get("message"):
+        links.append(f'<a href="{html.escape(row["message"])}">message</a>')
     if row.get("notebook"):
         links.append(f'<a class="minor" href="{html.escape(row["notebook"])}">notebook</a>')
     return " ".join(links)
@@ -206,10 +249,11 @@ def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
     else:
         cells = [
             html.escape(str(row["account"])),
-            _badge(row),
+            _badge(row) + warning_badge(row),
             _number(row.get("orders")),
             _number(row.get("blocked_orders")),
             html.escape(_reasons_text(row, reasons)),
+            safe_date_cell(row) if row.get("status") == "completed" else NO_VALUE,
             problem,
             _links(row),
         ]
@@ -217,7 +261,7 @@ def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
 
 
 _ROW_KEYS = frozenset(
-    (*HEAD_COLUMNS, *TAIL_COLUMNS, "problem", "report", "resumed", "result", "section")
+    (*HEAD_COLUMNS, *PLAN_COLUMNS, *TAIL_COLUMNS, "result", "section", "warning_messages")
 )
 
 
@@ -236,6 +280,7 @@ def _cards(totals: dict[str, Any], tickets: bool) -> str:
             ("safe to unlink", states.get("safe", 0), SAFE_COLOUR),
             ("blocked", states.get("blocked", 0), BLOCKED_COLOUR),
             ("blocked orders", totals["blocked_orders"], BLOCKED_COLOUR),
+            ("export warnings", totals.get("accounts_with_warnings", 0), WARNING_COLOUR),
         ]
     failed = sum(totals["failures_by_kind"].values()) - states.get("red", 0)
     items.append(("failed / not run", failed, FAILED_COLOUR))
@@ -286,6 +331,9 @@ def _filters_html(rows: list[dict[str, Any]], reasons: Sequence[str], tickets: b
         + '<label>failure <select id="f-kind">'
         + options([("", "any"), *((k, k) for k in kinds)])
         + "</select></label>"
+        + '<label>export warnings <select id="f-warn">'
+        + options([("", "any"), ("yes", "with a warning"), ("no", "without")])
+        + "</select></label>"
         + '<label>sort <select id="f-sort">'
         + options(
             [
@@ -294,6 +342,7 @@ def _filters_html(rows: list[dict[str, Any]], reasons: Sequence[str], tickets: b
                 ("o", "most orders"),
                 ("a", "account name"),
                 ("k", "failure"),
+                ("e", "soonest safe date"),
             ]
         )
         + "</select></label></div>"

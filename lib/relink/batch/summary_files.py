@@ -1,0 +1,171 @@
+"""What a batch writes once its runs are over: each account's merchant message and report, then
+``summary.csv``, ``summary.xlsx``, ``summary.json``, ``summary.html`` and ``safe-dates.ics``.
+
+Written from the runs alone (the recorded results), so a resumed batch writes them over every
+account, those taken from the earlier run included.
+
+Each audited account's message for the merchant goes beside its notebook:
+``DIR/<account>/<account>.message.txt`` and ``.message.md``, rendered by
+:func:`relink.audit.message.merchant_message` from the account's recorded result (its
+top-level counts, forecast and warnings: no customer, no personal data). The summary page and
+the account's report link them. An account without an audit result (failed, not run, a
+runbook ticket) gets none, and a message an earlier run left there is removed, so a link never
+leads to a stale message. A file is rewritten only when its text changes, so that its report
+(:mod:`relink.batch.reports`) is rendered again only then.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from relink.batch import calendar_file, reports, summary_page
+from relink.batch import summary as report
+from relink.batch.planning import warning_items
+from relink.batch.runs import BatchReport
+from relink.errors import RelinkError
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def write_summary(batch: BatchReport) -> None:
+    """Write each account's merchant message and report (missing or stale ones), then
+    ``summary.csv``, ``summary.xlsx``, ``summary.json``, ``summary.html`` and the calendar
+    ``safe-dates.ics`` (:mod:`relink.batch.calendar_file`) into the output folder.
+
+    With ``batch.previous`` (``--compare``) the JSON and the page say what changed since.
+
+    Raises:
+        OSError: a file cannot be written.
+    """
+    runs = batch.summary_order
+    problems = {
+        problem
+        for run in runs
+        if (problem := write_messages(batch.out_dir / run.job.folder, run.result))
+    }
+    reports.render_missing([run.notebook for run in runs if run.notebook is not None])
+    rows = [run.summary_row(batch.out_dir) for run in runs]
+    reasons = report.reasons_in(run.result for run in runs)
+    columns = report.summary_columns(reasons)
+    with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(
+            handle, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
+        )
+        writer.writeheader()
+        writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
+    report.write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
+    comparison = report.compare(batch.previous, rows) if batch.previous else None
+    batch.comparison = comparison
+    dates = [
+        item
+        for run, row in zip(runs, rows, strict=True)
+        if (item := calendar_file.safe_date_of(row, run.job.folder, batch.out_dir))
+    ]
+    calendar = calendar_file.write_calendar(
+        batch.out_dir, dates, batch=batch.out_dir.resolve().name, stamp=batch.started
+    )
+    batch.calendar_events = len(dates)
+    totals = report.fleet_totals(rows, reasons)
+    document = {
+        "schema_version": 1,
+        "notebook": batch.notebook.name,
+        "started": batch.started.isoformat(timespec="seconds"),
+        "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
+        "workers": batch.workers,
+        "interrupted": batch.interrupted,
+        "resumed": sum(run.resumed for run in runs),
+        "totals": totals,
+        "calendar": {"file": calendar.name if calendar else None, "events": len(dates)},
+        "messages_not_written": sorted(problems),
+        "compare": comparison,
+        "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
+    }
+    (batch.out_dir / "summary.json").write_text(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    when = batch.started.strftime("%Y-%m-%d %H:%M UTC")
+    generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
+    resumed = document["resumed"]
+    if resumed:
+        generated += f"; {resumed} account(s) taken from an earlier run (--resume)"
+    if batch.interrupted:
+        generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
+    tickets = any("light" in (run.result or {}) for run in runs)
+    title = "relink batch ticket summary" if tickets else "relink batch audit summary"
+    # The warnings' messages, for the page only (the CSV has their codes, the JSON the result).
+    shown = [
+        {**row, "warning_messages": [item["message"] for item in warning_items(run.result)]}
+        for row, run in zip(rows, runs, strict=True)
+    ]
+    page = summary_page.summary_html(
+        shown,
+        title=title,
+        generated=generated,
+        reasons=reasons,
+        tickets=tickets,
+        comparison=comparison,
+        calendar=document["calendar"],
+        message_problems=sorted(problems),
+    )
+    (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell a spreadsheet will not run: text that starts a formula
+    (``= + - @``, tab, carriage return, or the full-width ``＝ ＋ － ＠`` some spreadsheets
+    fold to them) gets a leading apostrophe.
+
+    A carriage return inside the text becomes a line feed: Python 3.11's writer would not quote
+    it, and a reader would split the row there.
+    """
+    if not isinstance(value, str):
+        return value
+    if value.startswith(_FORMULA_START):
+        value = "'" + value
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def is_audit_record(result: Mapping[str, Any] | None) -> bool:
+    """A completed audit's record (not a runbook ticket's, which carries a ``light``)."""
+    return (
+        isinstance(result, Mapping)
+        and "light" not in result
+        and result.get("verdict") in ("safe", "blocked")
+    )
+
+
+def write_messages(folder: Path, result: Mapping[str, Any] | None) -> str:
+    """Write the account's messages (text and Markdown) into ``folder``; return ``""``, or why
+    none was written (one line) when the record cannot make one: a result recorded by an
+    earlier relink without a forecast, a custom template that fails
+    (``RELINK_MESSAGE_TEMPLATES``). Without an audit record, remove any message there.
+
+    Raises:
+        OSError: a message cannot be written or removed.
+    """
+    from relink.audit.message import merchant_message  # jinja2 and the audit: only here
+
+    problems = []
+    for kind in reports.MESSAGE_SUFFIXES:
+        path = reports.message_path(folder, kind)
+        text = None
+        if is_audit_record(result):
+            try:
+                text = merchant_message(dict(result), kind=kind)
+            except RelinkError as exc:
+                problems.append(str(exc))
+        if text is None:
+            path.unlink(missing_ok=True)
+            continue
+        data = text.encode("utf-8")
+        try:
+            unchanged = path.read_bytes() == data
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            reports.write_atomically(path, data)
+    return problems[0] if problems else ""
