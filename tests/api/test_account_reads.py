@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import date
 
 import pytest
 from api_seeds import OLD_AE, order, part
@@ -40,6 +41,24 @@ def test_orders_carry_parts_and_blocking_reasons(blocked):
     assert orders["beta", "#1007"].blocking_reasons == ("unknown_status",)
     assert orders["beta", "#1007"].dsers_status is None
     assert all(o.request_id for o in orders.values())
+
+
+def test_orders_carry_their_dates_when_known(seed):
+    dated = order("alpha", "#1", "awaiting_payment", part("D1", "awaiting_payment"))
+    dated["ordered_at"] = "2026-11-01"
+    dated["parts"][0]["placed_at"] = "2026-11-02"
+    account = seed([dated, order("alpha", "#2", "awaiting_order")])
+    body = account.call("GET", "/orders").json()["orders"]
+    assert body[0]["ordered_at"] == "2026-11-01"
+    assert body[0]["parts"][0]["placed_at"] == "2026-11-02"
+    assert body[1]["ordered_at"] is None  # seeded without: served as null, never made up
+    orders = account.client().orders(account.account_id)
+    assert orders[0].ordered_at == date(2026, 11, 1)
+    assert orders[0].parts[0].placed_at == date(2026, 11, 2)
+    # an order reaching the store through the admin route may come without dates
+    account.admin.add_order(account.account_id, order("beta", "#3", "awaiting_shipment"))
+    late = account.client().orders(account.account_id)[-1]
+    assert late.order == "#3" and late.ordered_at is None
 
 
 def test_orders_paginate_with_a_cursor(seed):

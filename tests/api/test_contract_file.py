@@ -61,5 +61,41 @@ def test_every_operation_documents_its_failures():
                 assert "X-Request-Id" in response["headers"]
 
 
+def test_order_dates_are_optional_dates_in_the_contract():
+    schemas = json.loads(CONTRACT_PATH.read_text(encoding="utf-8"))["components"]["schemas"]
+    for model, name in (("Order", "ordered_at"), ("Part", "placed_at")):
+        field = schemas[model]["properties"][name]
+        assert {"type": "string", "format": "date"} in field["anyOf"], (model, field)
+        assert {"type": "null"} in field["anyOf"]
+        assert name not in schemas[model].get("required", []), model  # older servers omit it
+
+
+def test_an_answer_without_dates_still_parses():
+    from relink.api.models import Order
+
+    body = {
+        "store": "s",
+        "order": "#1",
+        "dsers_status": "awaiting_payment",
+        "dsers_label": "Awaiting payment",
+        "parts": [
+            {
+                "aliexpress_order_id": "A1",
+                "dsers_status": "awaiting_payment",
+                "aliexpress_status": None,
+                "end_reason": None,
+                "logistics_status": None,
+                "tracking_number": None,
+                "stranded": False,
+            }
+        ],
+        "blocking": True,
+        "blocking_reasons": ["awaiting_payment"],
+        "stranded": False,
+    }
+    order = Order.model_validate(body)
+    assert order.ordered_at is None and order.parts[0].placed_at is None
+
+
 def test_status_filter_follows_statuses_module():
     assert set(get_args(StatusFilter)) == {*DSERS_STATUSES, "unknown"}

@@ -7,6 +7,7 @@ from api_seeds import NEW_AE, OLD_AE, order, part
 
 from relink.api.client import Client
 from relink.errors import RateLimitedError
+from relink.sandbox import store
 from relink.sandbox.launcher import start_sandbox
 
 
@@ -100,3 +101,22 @@ def test_quota_is_configurable_at_start(tmp_path):
         with pytest.raises(RateLimitedError) as caught:
             client.sync("acct-q")
         assert caught.value.retry_after > 3600
+
+
+def test_an_older_sandbox_file_gets_the_date_columns(tmp_path):
+    db_path = tmp_path / "older.sqlite"
+    store.initialise(db_path)
+    conn = store.connect(db_path)
+    conn.execute("ALTER TABLE parts DROP COLUMN placed_at")  # as files made before the dates
+    conn.execute("ALTER TABLE orders DROP COLUMN ordered_at")
+    conn.close()
+    with start_sandbox(db_path) as running:
+        running.admin.seed(
+            {
+                "account_id": "acct-older",
+                "token": "tok-older",
+                "orders": [order("s", "#1", "fulfilled", part("O1", "fulfilled"))],
+            }
+        )
+        (kept,) = Client(running.url, "tok-older", backoff_factor=0.01).orders("acct-older")
+    assert kept.ordered_at is None and kept.parts[0].placed_at is None

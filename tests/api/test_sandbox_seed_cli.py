@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 
 from relink.api.client import Client
 
@@ -46,6 +47,36 @@ def test_seed_from_export_cli(sandbox, tmp_path):
     assert orders["beta", "#1005"].parts == () and not orders["beta", "#1005"].blocking
     assert orders["beta", "#1006"].blocking_reasons == ("unknown_status",)
     assert orders["beta", "#1006"].dsers_label == "Shipped-ish"
+
+
+def test_seed_takes_the_export_order_dates(sandbox, tmp_path):
+    export = tmp_path / "dated.csv"
+    export.write_text(
+        "Store,Order No.,Status,AliExpress Order No.,Order Date\n"
+        "alpha,#1001,Awaiting Payment,E1,2026-11-03 10:15\n"
+        "alpha,#1002,Awaiting shipment,E2,2026-11-05 08:00\n"
+        "alpha,#1002,Awaiting shipment,E3,2026-11-04 09:00\n"
+        "alpha,#1003,Awaiting orders,,\n",
+        encoding="utf-8",
+    )
+    side = tmp_path / "aliexpress.csv"
+    side.write_text(
+        "aliexpress_order_id,order_status,placed_at\n"
+        "E1,PLACE_ORDER_SUCCESS,2026-11-04\n"
+        "E2,WAIT_SELLER_SEND_GOODS,\n",
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "relink.sandbox", "seed", "--db", str(sandbox.db_path)]
+    command += ["acct-dated", str(export), "--aliexpress", str(side), "--token", "tok-dated"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    orders = {o.order: o for o in Client(sandbox.url, "tok-dated").orders("acct-dated")}
+    assert orders["#1001"].ordered_at == date(2026, 11, 3)
+    assert orders["#1001"].parts[0].placed_at == date(2026, 11, 4)  # AliExpress's own day
+    assert orders["#1002"].ordered_at == date(2026, 11, 4)  # the order's earliest row
+    assert [p.placed_at for p in orders["#1002"].parts] == [date(2026, 11, 4)] * 2
+    assert orders["#1003"].ordered_at is None
 
 
 def test_seed_reports_an_unreadable_export(sandbox, tmp_path):

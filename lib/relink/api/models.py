@@ -12,7 +12,7 @@ request bodies forbid them (a misspelt field is refused, never ignored).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,6 +84,11 @@ class Part(ContractModel):
     stranded: bool = Field(
         description="True when DSers stopped syncing this part: it was in flight at an unlink."
     )
+    placed_at: date | None = Field(
+        default=None,
+        description="The day the AliExpress order was placed; null when unknown. AliExpress "
+        "closes an order still unpaid 20 days after it was placed.",
+    )
 
 
 class Order(ContractModel):
@@ -100,6 +105,10 @@ class Order(ContractModel):
         "unknown_status, sync_drift."
     )
     stranded: bool = Field(description="True when any part is stranded.")
+    ordered_at: date | None = Field(
+        default=None,
+        description="The day the store order was placed (its date in DSers); null when unknown.",
+    )
 
 
 class OrderPage(ContractModel):

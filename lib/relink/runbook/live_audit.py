@@ -6,18 +6,52 @@ why); :func:`audit_export` runs :mod:`relink.audit` on an export file. Both give
 action that clears each reason, worded by :func:`relink.audit.statuses.action_text`, with the
 AliExpress order numbers to act on.
 :func:`sync_changes` compares two live snapshots order by order (what a sync changed).
+
+Both also say when each blocked order is expected to clear (``clears_by``, ``how``) and when
+the account can be unlinked (``forecast``, the shape of the export audit's): the rules are
+:mod:`relink.audit.forecast`'s, counted from the day of ``at`` (the runbook's clock). A live
+part's wait counts from its ``placed_at``, else its order's ``ordered_at``; the API has no
+shipping history, so the waits are the forecast's defaults.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from relink.api.client import Client, Order
+import numpy as np
+
+from relink.api.client import Client, Order, Part
+from relink.audit import forecast as fc
 from relink.audit import statuses as st
+from relink.audit.blocker_text import REASON_INDEX
+from relink.audit.dates import NO_DATE, day_number, iso_day
+from relink.audit.forecast import ForecastSettings
 from relink.audit.verdict import Blocker
+
+_UNPAID = REASON_INDEX[st.AWAITING_PAYMENT]
+_UNKNOWN = REASON_INDEX[st.UNKNOWN_STATUS]
+
+
+def default_clock() -> Callable[[], datetime]:
+    """The runbook's clock when none is given: the machine's time (UTC).
+
+    With ``RELINK_TODAY`` set, the same clock moved to start on that day (reproducible runs
+    and committed notebook outputs count their forecast from it); the shift is fixed here, so
+    the clock never runs backwards.
+
+    Raises:
+        RelinkError: ``RELINK_TODAY`` is not an ISO date.
+    """
+    if not os.environ.get(fc.TODAY_VARIABLE, "").strip():
+        return lambda: datetime.now(UTC)
+    shift = fc.today() - datetime.now(UTC).date()
+    return lambda: datetime.now(UTC) + shift
 
 
 @dataclass(frozen=True)
@@ -32,6 +66,7 @@ class AuditSnapshot:
     statuses: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
     request_id: str | None = None  # of the last page read (live audits)
     linked: str | None = None  # the AliExpress account linked when the audit ran (live audits)
+    forecast: dict[str, Any] = field(default_factory=dict, repr=False)  # the export audit's shape
 
     @property
     def safe(self) -> bool:
@@ -47,6 +82,21 @@ class AuditSnapshot:
         if count:
             return f"Audit of {self.label}: {count} of {self.orders} orders block the unlink."
         return f"Audit of {self.label}: none of {self.orders} orders blocks the unlink."
+
+    def forecast_line(self) -> str:
+        """When the account is expected to be safe to unlink, in one sentence ("" when safe)."""
+        if self.safe or not self.forecast:
+            return ""
+        count = len(self.blockers)
+        head = f"Blocked: {count} order{'' if count == 1 else 's'}."
+        safe_on = self.forecast["earliest_safe_date"]
+        if safe_on is None:
+            return f"{head} No expected date: {self.forecast['reason']}."
+        line = f"{head} Expected safe to unlink on {safe_on}"
+        with_action = self.forecast["earliest_safe_date_with_merchant_action"]
+        if with_action != safe_on:
+            line += f" ({with_action} if the merchant cancels the unpaid orders)"
+        return line + "."
 
     def blocking(self) -> dict[str, int]:
         """Blocked orders per reason (an order with two reasons counts under both)."""
@@ -67,17 +117,53 @@ def _part_statuses(order: Order) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found or [_status_name(order.dsers_status)]))
 
 
-def _live_blocker(order: Order) -> Blocker:
-    unpaid, drift = [], []
-    for part in order.parts:
-        state = None
-        if part.aliexpress_status is not None:
-            state = st.aliexpress_state(part.aliexpress_status, part.end_reason)
-        if state is not None and not st.is_consistent(part.dsers_status, state):
-            explained = st.explain_drift(part.dsers_status, state, part.aliexpress_status)
-            drift.append(f"{part.aliexpress_order_id}: {explained.summary}")
-        elif part.dsers_status == st.AWAITING_PAYMENT:
-            unpaid.append(part.aliexpress_order_id)  # still unpaid on AliExpress: cancel it
+class _Row(NamedTuple):
+    """One part of a live order as the forecast reads it (an export row's equivalent)."""
+
+    key: int  # the order's position in the list read
+    reason: int  # REASON_INDEX of why its DSers status blocks; -1: it does not (or drift only)
+    drifting: bool
+    after_sync: int  # drifting: the reason it blocks for after a sync; -1 none, -2 a person
+    placed: int  # day its wait counts from; NO_DATE when unknown
+    number: str | None  # its AliExpress order number
+    drift_summary: str  # drifting: what a sync will change
+
+
+def _row(key: int, order: Order, part: Part | None) -> _Row:
+    """A part (None: the order itself) read as :func:`relink.audit.verdict.audit` reads a row."""
+    status = part.dsers_status if part else order.dsers_status
+    reason = REASON_INDEX.get(st.blocking_reason(status) or "", -1)
+    day = (part.placed_at if part else None) or order.ordered_at
+    placed = day_number(day) if day is not None else NO_DATE
+    number = part.aliexpress_order_id if part else None
+    if part is None or part.aliexpress_status is None:  # AliExpress has no record: no drift
+        return _Row(key, reason, False, -1, placed, number, "")
+    state = st.aliexpress_state(part.aliexpress_status, part.end_reason)
+    if st.is_consistent(status, state):
+        return _Row(key, reason, False, -1, placed, number, "")
+    explained = st.explain_drift(status, state, part.aliexpress_status)
+    after = -2 if explained.after_sync is None else REASON_INDEX.get(explained.after_sync, -1)
+    # an unpaid part AliExpress has otherwise blocks as drift alone: the sync clears it
+    reason = -1 if reason == _UNPAID else reason
+    return _Row(key, reason, True, after, placed, number, explained.summary)
+
+
+def _rows(key: int, order: Order) -> list[_Row]:
+    """The order's parts; the order's own status too when it blocks for a reason they lack."""
+    rows = [_row(key, order, part) for part in order.parts]
+    own = _row(key, order, None)
+    lacking = own.reason >= 0 and own.reason not in {r.reason for r in rows}
+    # an unpaid order whose parts are not unpaid blocks as their drift only (the server's rule)
+    if order.blocking and lacking and not (own.reason == _UNPAID and rows):
+        rows.append(own)
+    if order.blocking and not any(r.reason >= 0 or r.drifting for r in rows):
+        rows.append(own._replace(reason=_UNKNOWN))  # a reason relink cannot read: a person looks
+    return rows
+
+
+def _live_blocker(order: Order, rows: list[_Row], clears_by: str | None, how: str) -> Blocker:
+    unpaid = [r.number for r in rows if r.reason == _UNPAID and r.number]
+    drift = [f"{r.number}: {r.drift_summary}" for r in rows if r.drifting]
     reasons = tuple(order.blocking_reasons)
     return Blocker(
         store=order.store,
@@ -86,7 +172,46 @@ def _live_blocker(order: Order) -> Blocker:
         reasons=reasons,
         aliexpress_orders=tuple(p.aliexpress_order_id for p in order.parts),
         actions=tuple(st.action_text(reason, unpaid, drift) for reason in reasons),
+        clears_by=clears_by,
+        how=how,
     )
+
+
+def _forecast(
+    orders: list[Order], rows: list[_Row], as_of: date, settings: ForecastSettings
+) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
+    """The account's forecast, and each order's (clears_by, how), by relink.audit.forecast."""
+    keys = np.array([r.key for r in rows], dtype=np.int64)
+    reasons = np.array([r.reason for r in rows], dtype=np.int64)
+    drifting = np.array([r.drifting for r in rows], dtype=bool)
+    after_sync = np.array([r.after_sync for r in rows], dtype=np.int64)
+    placed = np.array([r.placed for r in rows], dtype=np.int64)
+    blocks = np.array([orders[r.key].blocking for r in rows], dtype=bool)
+    no_history = np.zeros(0, dtype=np.int64)  # the API has no shipping dates to learn from
+    estimates = fc.learn_estimates(no_history, no_history, settings)
+    parts = fc.part_forecast(placed, reasons, drifting, after_sync, as_of, estimates)
+    unpaid = [r for r in rows if r.reason == _UNPAID and orders[r.key].blocking]
+    account = fc.account_forecast(
+        parts,
+        keys,
+        blocks,
+        as_of,
+        estimates,
+        rejected_rows=0,
+        unpaid_numbers=list(dict.fromkeys(r.number for r in unpaid if r.number)),
+        unpaid_without_number=len({r.key for r in unpaid if not r.number}),
+    )
+    # per order as the export's blocked orders: its latest part, no date when one has none
+    clears = np.full(len(orders), fc.NOT_BLOCKING, dtype=np.int64)
+    bits = np.zeros(len(orders), dtype=np.int64)
+    np.maximum.at(clears, keys, parts.clears)
+    np.bitwise_or.at(bits, keys, parts.bits)
+    texts = fc.how_table(estimates).to_pylist()  # JSON-escaped: read back as plain text
+    cleared = []
+    for day, mask in zip(clears.tolist(), bits.tolist(), strict=True):
+        dated = not mask & fc.NO_ORDER_DATE and day not in (NO_DATE, fc.NOT_BLOCKING)
+        cleared.append((iso_day(day) if dated else None, json.loads(f'"{texts[mask]}"')))
+    return account, cleared
 
 
 def audit_live(
@@ -96,29 +221,41 @@ def audit_live(
     *,
     label: str = "the live account",
     linked: str | None = None,
+    settings: ForecastSettings | None = None,
 ) -> AuditSnapshot:
     """Audit the account as the API shows it now; ``linked``: what was linked when it ran.
+
+    The forecast counts from ``at``'s day, with ``settings`` (default: the forecast's).
 
     Raises:
         relink.errors.ApiError: a subclass, when the orders cannot be read.
     """
     orders = client.orders(account)
+    per_order = [_rows(key, order) for key, order in enumerate(orders)]
+    rows = [row for order_rows in per_order for row in order_rows]
+    account_forecast, cleared = _forecast(orders, rows, at.date(), settings or ForecastSettings())
     return AuditSnapshot(
         source="live",
         label=label,
         linked=linked,
         at=at,
         orders=len(orders),
-        blockers=tuple(_live_blocker(order) for order in orders if order.blocking),
+        blockers=tuple(
+            _live_blocker(order, order_rows, *clears)
+            for order, order_rows, clears in zip(orders, per_order, cleared, strict=True)
+            if order.blocking
+        ),
         statuses={(o.store, o.order): _status_name(o.dsers_status) for o in orders},
         request_id=orders[-1].request_id if orders else None,
+        forecast=account_forecast,
     )
 
 
 def audit_export(
     export_path: str | Path, aliexpress_path: str | Path | None, at: datetime
 ) -> AuditSnapshot:
-    """Audit an export file (and its AliExpress-side file) with :mod:`relink.audit`.
+    """Audit an export file (and its AliExpress-side file) with :mod:`relink.audit`, as of
+    ``at``'s day.
 
     Rejected rows count as blockers of their own (an audit never calls unreadable data safe).
 
@@ -130,7 +267,7 @@ def audit_export(
 
     export = read_export(export_path)
     side = read_aliexpress(aliexpress_path) if aliexpress_path else None
-    result = audit(export, side)
+    result = audit(export, side, as_of=at.date())
     blockers = [Blocker.from_entry(entry) for entry in result.blockers]
     for rejected in result.rejected + (result.aliexpress or {}).get("rejected", []):
         blockers.append(
@@ -149,6 +286,7 @@ def audit_export(
         at=at,
         orders=result.orders,
         blockers=tuple(blockers),
+        forecast=result.forecast,
     )
 
 
