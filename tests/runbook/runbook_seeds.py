@@ -23,7 +23,7 @@ def order(store: str, number: str, dsers: str, *parts: dict[str, Any]) -> dict[s
 def blocked_orders(prefix: str) -> list[dict[str, Any]]:
     """One unpaid order (the merchant must cancel it), one paid and not shipped (time must pass).
 
-    The paid one ships within 5 sandbox days and completes within 14 more: 20 days clear it.
+    The paid one ships within 7 sandbox days and the next sync fulfils it: 21 days clear both.
     """
     return [
         order("alpha", "#1001", "awaiting_payment", part(f"{prefix}-ae1", "awaiting_payment")),

@@ -141,12 +141,15 @@ CONSISTENT: dict[str, frozenset[str]] = {
     AWAITING_ORDER: frozenset({AE_CLOSED}),
 }
 
-# What a sync makes of the DSers status, given the AliExpress state.
+# What a sync makes of the DSers status, given the AliExpress state. A shipped part's sync
+# brings its tracking, with which DSers fulfils the store order: the forecast's "the supplier
+# ships and the tracking syncs" (a split order with parts still unshipped stays awaiting
+# fulfilment through those parts).
 SYNC_RESULT: dict[str, str | None] = {
     AE_AWAITING_PAYMENT: AWAITING_PAYMENT,
     AE_AWAITING_SHIPMENT: AWAITING_SHIPMENT,
     AE_AWAITING_FULFILLMENT: AWAITING_FULFILLMENT,
-    AE_SHIPPED: AWAITING_FULFILLMENT,
+    AE_SHIPPED: FULFILLED,
     AE_COMPLETED: FULFILLED,
     AE_CLOSED: CANCELED,
     AE_IN_DISPUTE: None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import date
 from typing import Any
 
 from relink.sandbox import store
@@ -20,7 +21,8 @@ from relink.sandbox.world import assumed_aliexpress_status
 def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
     """Create ``seed.account_id`` afresh (its previous orders, quota and replays are dropped).
 
-    AliExpress-side states start "now" in sandbox time, so their due times run from the seed.
+    AliExpress-side states start "now" in sandbox time; their due times run from each part's
+    ``placed_at`` day when it has one, else from the seed (:mod:`relink.sandbox.world`).
     Parts seeded without an AliExpress status get one that agrees with their DSers status.
     """
     now = store.sandbox_now(conn)
@@ -63,14 +65,15 @@ def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, no
         sqlite3.IntegrityError: the account already has this (store, order number).
     """
     cursor = conn.execute(
-        "INSERT INTO orders (account_id, store, order_number, dsers_status, dsers_label)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO orders (account_id, store, order_number, dsers_status, dsers_label,"
+        " ordered_at) VALUES (?, ?, ?, ?, ?, ?)",
         (
             account_id,
             order.store,
             order.order,
             order.dsers_status,
             order.dsers_label or order.dsers_status or "",
+            _iso(order.ordered_at),
         ),
     )
     for part in order.parts:
@@ -80,7 +83,7 @@ def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, no
         conn.execute(
             "INSERT INTO parts (order_id, aliexpress_order_id, dsers_status,"
             " dsers_tracking, ae_status, ae_end_reason, ae_logistics, ae_tracking,"
-            " ae_since) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " ae_since, placed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 cursor.lastrowid,
                 part.aliexpress_order_id,
@@ -91,8 +94,13 @@ def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, no
                 part.logistics_status,
                 part.tracking_number or part.dsers_tracking,
                 now,
+                _iso(part.placed_at),
             ),
         )
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
 
 
 # ---- reads ----
@@ -190,4 +198,35 @@ def end_on_aliexpress(conn: sqlite3.Connection, part_id: int, end_reason: str, a
     conn.execute(
         "UPDATE parts SET ae_status = 'FINISH', ae_end_reason = ?, ae_since = ? WHERE id = ?",
         (end_reason, at, part_id),
+    )
+
+
+def order_row(
+    conn: sqlite3.Connection, account_id: str, store_name: str, order_number: str
+) -> sqlite3.Row | None:
+    """The account's order (store, order number), or None."""
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM orders WHERE account_id = ? AND store = ? AND order_number = ?",
+        (account_id, store_name, order_number),
+    ).fetchone()
+    return row
+
+
+def correct_status(conn: sqlite3.Connection, order_id: int, status: str, at: float) -> None:
+    """A person corrects an order's unrecognised DSers status to ``status``, at sandbox time
+    ``at``: the order and its unrecognised parts take it; a part AliExpress has no record of
+    gets one agreeing with it, from ``at`` on."""
+    conn.execute(
+        "UPDATE orders SET dsers_status = ?, dsers_label = ? WHERE id = ?",
+        (status, status, order_id),
+    )
+    ae_status, end_reason = assumed_aliexpress_status(status)
+    conn.execute(
+        "UPDATE parts SET ae_status = ?, ae_end_reason = ?, ae_since = ?"
+        " WHERE order_id = ? AND ae_status IS NULL",
+        (ae_status, end_reason, at, order_id),
+    )
+    conn.execute(
+        "UPDATE parts SET dsers_status = ? WHERE order_id = ? AND dsers_status IS NULL",
+        (status, order_id),
     )

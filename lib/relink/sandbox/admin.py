@@ -14,6 +14,7 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 ``POST /_sandbox/accounts/{id}/whitelist``               lapse (or restore) the whitelist
 ``POST /_sandbox/accounts/{id}/aliexpress-orders/``      the merchant cancels an unpaid order
 ``{aliexpress_order_id}/cancel``
+``POST /_sandbox/accounts/{id}/orders/status``           a person corrects an unknown status
 ``GET  /_sandbox/accounts/{id}/operations``              destructive operations done, in order
 ``GET  /_sandbox/accounts/{id}/changes``                 every change (lease), oldest first
 ``GET|POST|DELETE /_sandbox/faults``                     list, switch on, switch off faults
@@ -38,6 +39,7 @@ from relink.sandbox.models import (
     Refusal,
     SeedAccount,
     SeedOrder,
+    StatusCorrection,
     WhitelistRequest,
 )
 from relink.sandbox.operations import aliexpress_state_of
@@ -136,6 +138,32 @@ def cancel(account_id: str, aliexpress_order_id: str, conn: Connection) -> dict[
             )
         accounts.end_on_aliexpress(conn, part["id"], MERCHANT_CANCEL_REASON, now)
     return {"aliexpress_order_id": aliexpress_order_id, "order_status": "FINISH"}
+
+
+@router.post("/accounts/{account_id}/orders/status")
+def correct_status(account_id: str, body: StatusCorrection, conn: Connection) -> dict[str, Any]:
+    """A person looked the order up and corrected its status, which relink does not know
+    (the unknown-status blocker's action); DSers has it at once, no sync needed.
+
+    404 ``order_not_found``; 409 ``status_known`` when the order and its parts all have a
+    status relink knows (a known status changes by the world's moves and syncs only).
+    """
+    with store.write_transaction(conn):
+        _existing(conn, account_id)
+        order = accounts.order_row(conn, account_id, body.store, body.order)
+        if order is None:
+            raise Refusal(404, "order_not_found", f"no order {body.store or '-'}/{body.order}")
+        parts = accounts.part_rows(conn, [order["id"]])[order["id"]]
+        if order["dsers_status"] is not None and all(p["dsers_status"] for p in parts):
+            raise Refusal(
+                409,
+                "status_known",
+                f"{body.store or '-'}/{body.order} is {order['dsers_status']}: only a status "
+                "relink does not know is corrected by hand",
+                blockers=[],
+            )
+        accounts.correct_status(conn, order["id"], body.dsers_status, store.sandbox_now(conn))
+    return {"store": body.store, "order": body.order, "dsers_status": body.dsers_status}
 
 
 @router.get("/accounts/{account_id}/operations")

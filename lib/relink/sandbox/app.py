@@ -265,5 +265,5 @@ def contract_text() -> str:
 
 def create_app(settings: SandboxSettings) -> ASGIApp:
     """The servable ASGI application: request ids, faults, then the API. Creates the database."""
-    store.initialise(settings.db_path)
+    store.initialise(settings.db_path, settings.start_day)
     return RequestIds(FaultInjector(build_api(settings), settings.db_path))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from relink.audit.forecast import today as audit_day
 from relink.errors import RelinkError
 from relink.sandbox import accounts, contract, store
 from relink.sandbox.app import SandboxSettings, contract_text
@@ -71,6 +72,12 @@ def sandbox() -> None:
     show_default=True,
     help="Sandbox minutes a change's lease runs without renewal.",
 )
+@click.option(
+    "--today",
+    metavar="YYYY-MM-DD",
+    help="Day a new database's clock starts on, at this machine's time of day  "
+    "[default: RELINK_TODAY, else today]",
+)
 @click.option("--log-level", default="warning", show_default=True)
 @click.option(
     "--lifeline/--no-lifeline",
@@ -85,10 +92,15 @@ def serve(
     sync_per_day: int,
     sync_interval_minutes: float,
     change_ttl_minutes: float,
+    today: str | None,
     log_level: str,
     lifeline: bool,
 ) -> None:
-    """Serve the account API; the first line printed is the URL it listens on."""
+    """Serve the account API; the first line printed is the URL it listens on.
+
+    Sandbox time is the machine's clock moved by whole days (a new database starts on --today)
+    plus what the admin route /_sandbox/clock/advance adds; it never runs backwards.
+    """
     from relink.sandbox.launcher import serve as run_server
 
     if admin and not _is_loopback(host):
@@ -102,9 +114,19 @@ def serve(
     if change_ttl_minutes <= 0:
         click.echo("relink: error: --change-ttl-minutes must be positive", err=True)
         sys.exit(2)
+    try:
+        start_day = audit_day(today) if today else None
+        store.initialise(db_path, start_day)  # a bad RELINK_TODAY is said here, in one line
+    except RelinkError as exc:
+        click.echo(f"relink: error: {exc}", err=True)
+        sys.exit(2)
     quota = SyncQuotaPolicy(per_day=sync_per_day, interval_seconds=sync_interval_minutes * 60)
     settings = SandboxSettings(
-        db_path=db_path, admin=admin, quota=quota, change_ttl_seconds=change_ttl_minutes * 60
+        db_path=db_path,
+        admin=admin,
+        quota=quota,
+        change_ttl_seconds=change_ttl_minutes * 60,
+        start_day=start_day,
     )
     run_server(settings, host, port, log_level=log_level, lifeline=lifeline)
 
@@ -147,10 +169,10 @@ def seed(
             token=issued,
             token_permissions=permissions,
         )
+        store.initialise(db_path)
     except RelinkError as exc:
         click.echo(f"relink: error: {exc}", err=True)
         sys.exit(2)
-    store.initialise(db_path)
     conn = store.connect(db_path)
     try:
         accounts.seed_account(conn, seed_data)

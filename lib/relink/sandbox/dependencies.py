@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,13 +29,15 @@ from relink.sandbox.quota import SyncQuotaPolicy
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    """How a sandbox runs: its database, whether admin routes exist, the sync quota, and how
-    long a change's lease runs without renewal (sandbox seconds)."""
+    """How a sandbox runs: its database, whether admin routes exist, the sync quota, how
+    long a change's lease runs without renewal (sandbox seconds), and the day a new database's
+    clock starts on (None: :func:`relink.sandbox.store.initialise`'s default, the audit's day)."""
 
     db_path: Path
     admin: bool = False
     quota: SyncQuotaPolicy = field(default_factory=SyncQuotaPolicy)
     change_ttl_seconds: float = changes.DEFAULT_TTL_SECONDS
+    start_day: date | None = None
 
 
 # ---- dependencies ----

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -56,7 +57,9 @@ def serve(
     kernel killed by ``relink batch``), so no sandbox outlives the process that wanted it.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP said outright: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+    # sockets that say so, and with it on every keep-alive answer waited ~40 ms for an ACK
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
@@ -106,10 +109,25 @@ class SandboxAdmin:
     def clock(self) -> float:
         return float(self._call("GET", "/clock")["now"])
 
+    def now(self) -> datetime:
+        """Sandbox time as an aware UTC datetime: a runbook clock that follows the sandbox's."""
+        return datetime.fromtimestamp(self.clock(), tz=UTC)
+
+    def day(self) -> date:
+        """The sandbox's day (UTC): the day a runbook on its clock counts its forecast from."""
+        return self.now().date()
+
     def advance(self, *, days: float = 0, seconds: float = 0) -> float:
         """Move sandbox time forward; returns the new sandbox time (epoch seconds)."""
         body = {"seconds": days * 86_400 + seconds}
         return float(self._call("POST", "/clock/advance", body)["now"])
+
+    def advance_to(self, day: date) -> float:
+        """Let whole days pass until the sandbox's day is ``day`` (none when it is not later);
+        returns the new sandbox time."""
+        now = self.clock()
+        days = (day - datetime.fromtimestamp(now, tz=UTC).date()).days
+        return self.advance(days=days) if days > 0 else now
 
     def login(self, account_id: str, aliexpress_account: str | None) -> None:
         self._call(
@@ -121,6 +139,11 @@ class SandboxAdmin:
 
     def cancel_unpaid(self, account_id: str, aliexpress_order_id: str) -> None:
         self._call("POST", f"/accounts/{account_id}/aliexpress-orders/{aliexpress_order_id}/cancel")
+
+    def correct_status(self, account_id: str, store: str, order: str, dsers_status: str) -> None:
+        """A person corrects an order's status that relink does not know (409 otherwise)."""
+        body = {"store": store, "order": order, "dsers_status": dsers_status}
+        self._call("POST", f"/accounts/{account_id}/orders/status", body)
 
     def operations(self, account_id: str) -> list[dict[str, Any]]:
         """The account's operation log: destructive operations done (disconnect, link),
@@ -206,10 +229,12 @@ def start_sandbox(
     extra_args: list[str] | None = None,
     startup_timeout: float = 30.0,
     log_path: str | Path | None = None,
+    today: date | None = None,
 ) -> RunningSandbox:
     """Start ``python -m relink.sandbox serve`` on a free loopback port and wait until it answers.
 
-    The server's log goes to ``log_path`` (default: next to the database, ``.log``).
+    The server's log goes to ``log_path`` (default: next to the database, ``.log``). A new
+    database's clock starts on ``today`` [default: ``RELINK_TODAY``, else the machine's date].
 
     Raises:
         RelinkError: the server did not start (the message points at its log).
@@ -219,6 +244,7 @@ def start_sandbox(
     command = [sys.executable, "-m", "relink.sandbox", "serve", "--host", "127.0.0.1"]
     command += ["--port", "0", "--db", str(db_path)]
     command += ["--admin"] if admin else []
+    command += ["--today", today.isoformat()] if today else []
     command += ["--lifeline", *(extra_args or [])]
     with open(log_file, "a", encoding="utf-8") as log:
         # stdin is the lifeline: only this process holds its write end, so the server stops

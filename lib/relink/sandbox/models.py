@@ -7,6 +7,7 @@ shape. The sandbox-only models (seeding, admin, faults) never appear in the comm
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -53,7 +54,10 @@ class Refusal(Exception):
 
 
 class SeedPart(BaseModel):
-    """An AliExpress part to seed. Without ``aliexpress_status`` one agreeing with DSers is used."""
+    """An AliExpress part to seed. Without ``aliexpress_status`` one agreeing with DSers is used.
+
+    ``placed_at``: the day the AliExpress order was placed (served as is; null: unknown).
+    """
 
     model_config = _STRICT
 
@@ -65,9 +69,12 @@ class SeedPart(BaseModel):
     logistics_status: str | None = None
     tracking_number: str | None = None
     dsers_tracking: str | None = None
+    placed_at: date | None = None
 
 
 class SeedOrder(BaseModel):
+    """A store order to seed; ``ordered_at`` is the day of the store order (null: unknown)."""
+
     model_config = _STRICT
 
     store: str = ""
@@ -75,6 +82,7 @@ class SeedOrder(BaseModel):
     dsers_status: str | None
     dsers_label: str | None = None
     parts: list[SeedPart] = []
+    ordered_at: date | None = None
 
 
 class SeedAccount(BaseModel):
@@ -104,6 +112,25 @@ class LoginRequest(BaseModel):
     model_config = _STRICT
 
     aliexpress_account: str | None
+
+
+class StatusCorrection(BaseModel):
+    """A person looked an order up and corrected its unrecognised DSers status."""
+
+    model_config = _STRICT
+
+    store: str = ""
+    order: str
+    dsers_status: Literal[
+        "pending",
+        "awaiting_order",
+        "awaiting_payment",
+        "awaiting_shipment",
+        "awaiting_fulfillment",
+        "fulfilled",
+        "canceled",
+        "failed",
+    ]
 
 
 class WhitelistRequest(BaseModel):

@@ -35,6 +35,7 @@ from relink.sandbox.world import (
     PartCheck,
     aliexpress_view,
     blocking_reasons,
+    day_start,
     order_status_from_parts,
     status_after_sync,
 )
@@ -80,13 +81,17 @@ def read_link_state(conn: sqlite3.Connection, account_id: str) -> LinkState:
 
 
 def aliexpress_state_of(part: sqlite3.Row, now: float) -> AliExpressState:
-    """Where a stored part's AliExpress order has got to at sandbox time ``now``."""
+    """Where a stored part's AliExpress order has got to at sandbox time ``now``.
+
+    Its waits count from its ``placed_at`` day when it has one (as the forecast counts them).
+    """
     stored = AliExpressState(
         part["ae_status"],
         part["ae_end_reason"],
         part["ae_logistics"],
         part["ae_tracking"],
         part["ae_since"],
+        day_start(part["placed_at"]),
     )
     return aliexpress_view(stored, part["aliexpress_order_id"], now)
 
@@ -104,6 +109,7 @@ def _order(row: sqlite3.Row, parts: list[sqlite3.Row], now: float) -> Order:
             logistics_status=view.logistics_status,
             tracking_number=part["dsers_tracking"],
             stranded=bool(part["stranded"]),
+            placed_at=part["placed_at"],
         )
         for part, view in zip(parts, views, strict=True)
     ]
@@ -117,6 +123,7 @@ def _order(row: sqlite3.Row, parts: list[sqlite3.Row], now: float) -> Order:
         blocking=bool(reasons),
         blocking_reasons=reasons,
         stranded=any(part.stranded for part in part_models),
+        ordered_at=row["ordered_at"],
     )
 
 

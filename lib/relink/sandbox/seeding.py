@@ -5,16 +5,24 @@ the audit accepts. Rows sharing (store, order number) are one order; each distin
 number among them is one part. Parts the AliExpress-side file does not mention get an
 AliExpress status agreeing with their DSers status
 (:func:`relink.sandbox.world.assumed_aliexpress_status`).
+
+Dates, read as the audit reads them (:mod:`relink.audit.dates`): an order's ``ordered_at`` is
+the earliest order date of its rows; a part's ``placed_at`` is the AliExpress-side file's
+``placed_at`` when it has one, else its order's date (the sandbox's AliExpress orders are
+placed the day of the store order), as the audit's forecast counts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from relink.audit.dates import EPOCH, NO_DATE, parse_days
 from relink.sandbox.models import SeedAccount, SeedOrder, SeedPart
 
 
@@ -24,6 +32,17 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def _days(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The column's dates as days (:data:`NO_DATE` when missing, unreadable or absent)."""
+    if column not in frame:
+        return np.full(len(frame), NO_DATE, dtype=np.int64)
+    return parse_days(frame[column]).days
+
+
+def _day(days: int) -> date | None:
+    return None if days == NO_DATE else EPOCH + timedelta(days=int(days))
 
 
 def seed_from_frames(
@@ -42,12 +61,14 @@ def seed_from_frames(
     """
     records: dict[str, dict[str, Any]] = {}
     if aliexpress_records is not None:
-        for record in aliexpress_records.to_dict("records"):
+        placed = _days(aliexpress_records, "placed_at")
+        for record, day in zip(aliexpress_records.to_dict("records"), placed, strict=True):
             number = _text(record.get("aliexpress_order"))
             if number is not None:
-                records.setdefault(number, record)
+                records.setdefault(number, {**record, "placed_day": day})
     seeded: dict[tuple[str, str], SeedOrder] = {}
-    for row in orders.to_dict("records"):
+    earliest: dict[tuple[str, str], int] = {}
+    for row, day in zip(orders.to_dict("records"), _days(orders, "order_date"), strict=True):
         store_name = _text(row.get("store")) or ""
         number = _text(row.get("order"))
         if number is None:
@@ -55,6 +76,7 @@ def seed_from_frames(
         status = _text(row.get("status_key"))
         label = _text(row.get("status"))
         order = seeded.get((store_name, number))
+        earliest[(store_name, number)] = min(earliest.get((store_name, number), NO_DATE), day)
         if order is None:
             order = SeedOrder(
                 store=store_name, order=number, dsers_status=status, dsers_label=label
@@ -74,8 +96,13 @@ def seed_from_frames(
                 logistics_status=_text(record.get("logistics_status")),
                 tracking_number=_text(record.get("tracking")),
                 dsers_tracking=_text(row.get("tracking")),
+                placed_at=_day(record.get("placed_day", NO_DATE)),
             )
         )
+    for key, order in seeded.items():
+        order.ordered_at = _day(earliest[key])
+        for part in order.parts:
+            part.placed_at = part.placed_at or order.ordered_at
     return SeedAccount(
         account_id=account_id,
         linked_aliexpress_account=linked,

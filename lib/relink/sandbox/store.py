@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from relink.audit.forecast import TODAY_VARIABLE, today
 
 # How long a writer waits for another writer before giving up (seconds).
 LOCK_WAIT_SECONDS = 5.0
@@ -56,6 +60,7 @@ CREATE TABLE IF NOT EXISTS orders (
     order_number TEXT NOT NULL,
     dsers_status TEXT,
     dsers_label TEXT NOT NULL,
+    ordered_at TEXT,
     UNIQUE (account_id, store, order_number)
 );
 CREATE TABLE IF NOT EXISTS parts (
@@ -69,7 +74,8 @@ CREATE TABLE IF NOT EXISTS parts (
     ae_logistics TEXT,
     ae_tracking TEXT,
     ae_since REAL NOT NULL,
-    stranded INTEGER NOT NULL DEFAULT 0
+    stranded INTEGER NOT NULL DEFAULT 0,
+    placed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS parts_by_order ON parts(order_id);
 CREATE TABLE IF NOT EXISTS sync_log (account_id TEXT NOT NULL, at REAL NOT NULL);
@@ -128,22 +134,52 @@ def connect(db_path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def initialise(db_path: str | Path) -> None:
-    """Create the schema if missing; WAL lets readers run while one writer writes."""
+def initialise(db_path: str | Path, start_day: date | None = None) -> None:
+    """Create the schema if missing; WAL lets readers run while one writer writes.
+
+    A new database's clock starts on ``start_day`` [default: the audit's day,
+    :func:`relink.audit.forecast.today`: ``RELINK_TODAY``, else the machine's date] at the
+    machine's time of day: moved by whole days, as the runbook's clock is
+    (:func:`relink.runbook.live_audit.default_clock`), so both read the same time. A database
+    that has a clock keeps it.
+
+    Raises:
+        RelinkError: the database is new and ``RELINK_TODAY`` is not an ISO date.
+    """
     conn = connect(db_path)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         _rename_table(conn, "audit_log", "operation_log")  # its name in older sandbox files
         conn.executescript(SCHEMA)
-        conn.execute("INSERT OR IGNORE INTO clock (id, offset_seconds) VALUES (1, 0)")
+        # dates added to the contract later: older sandbox files get the columns, empty
+        _add_column(conn, "orders", "ordered_at", "TEXT")
+        _add_column(conn, "parts", "placed_at", "TEXT")
+        if conn.execute("SELECT 1 FROM clock WHERE id = 1").fetchone() is None:
+            conn.execute(
+                "INSERT OR IGNORE INTO clock (id, offset_seconds) VALUES (1, ?)",
+                (_start_offset(start_day),),
+            )
     finally:
         conn.close()
+
+
+def _start_offset(start_day: date | None) -> float:
+    """The clock offset that puts a new sandbox on ``start_day`` (default: the audit's day)."""
+    if start_day is None and not os.environ.get(TODAY_VARIABLE, "").strip():
+        return 0.0  # the machine's time, unmoved, as the runbook's clock then is
+    return ((start_day or today()) - datetime.now(UTC).date()).total_seconds()
 
 
 def _rename_table(conn: sqlite3.Connection, old: str, new: str) -> None:
     tables = {row["name"] for row in conn.execute("SELECT name FROM sqlite_master")}
     if old in tables and new not in tables:
         conn.execute(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def _add_column(conn: sqlite3.Connection, table: str, column: str, kind: str) -> None:
+    columns = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+    if column not in columns:
+        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
 
 @contextmanager
