@@ -1,13 +1,17 @@
 """The runbook in a real browser: JupyterLab + headless Chromium, from blocked to green.
 
-The fixtures (``conftest.py``) start a sandbox with a blocked account, a JupyterLab server whose
-kernels talk to it, and a Chromium page that may only reach loopback. The test opens the runbook
-notebook, runs all its cells, and clicks through the panel as an analyst would: audit (blocked),
-the merchant cancels the unpaid order and time passes (through the sandbox's admin routes), sync,
-unlink (disabled, saying why, until the target AliExpress account is logged in; then confirming
-a dialog that names the account), relink, verify: the light turns green, and Unlink stays
-disabled for the finished ticket. The screenshot is kept in
-``test-artifacts/e2e-runbook-green.png``.
+The fixtures (``conftest.py``) start a JupyterLab server and a Chromium page that may only
+reach loopback. The lab has no ``RELINK_API_URL``: the kernel starts the embedded practice
+sandbox with the bundled sample accounts (on the samples' day, ``RELINK_TODAY``), so the panel
+shows its SANDBOX badge and its practice bar. The test opens the runbook notebook on the sample
+account northwind-home, runs all its cells, and clicks through the panel as an analyst in
+training would: audit (blocked, the forecast at the top, the reason beside each disabled
+button), then the practice bar plays the merchant and the clock (the merchant cancels the unpaid
+orders, 30 days pass), sync (nothing blocks; Sync then waits for the quota, saying when),
+unlink (disabled, saying why, until the practice bar logs the merchant in to the target
+AliExpress account; then confirming a dialog that names the account), relink, verify: the light
+turns green, and Unlink stays disabled for the finished ticket. The screenshot is kept in
+``test-artifacts/e2e-runbook-green.png``. Last, the whitelist lapses: the light turns amber.
 
 ``test_e2e_harness_renders_widgets`` checks the harness alone (Lab, Chromium, ipywidgets) on a
 throwaway notebook, so a failure there is the harness's, not the runbook's.
@@ -17,18 +21,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from relink.sandbox.launcher import RunningSandbox
+from relink.runbook.connection import EMBEDDED_OLD_ACCOUNT, EMBEDDED_TARGET_ACCOUNT
+from relink.samples import REFERENCE_DATE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NOTEBOOK = "change_aliexpress_account.ipynb"
-START = 120_000  # ms: kernel start and the first cells (imports, the first audit)
+ACCOUNT = "northwind-home"  # a bundled sample: unpaid, unshipped and drifting orders block it
+START = 120_000  # ms: kernel start, the embedded sandbox, the first cells (the first audit)
 STEP = 30_000  # ms: one step's calls against the local sandbox
 SCREENSHOT = "e2e-runbook-green.png"
 STEPS = ("audit", "sync", "unlink", "relink", "verify")
@@ -49,24 +56,21 @@ def _runbook_notebook(destination: Any, runbook: Any, parameters: dict[str, Any]
 
 
 def test_e2e_runbook_browser_blocked_to_green(
-    lab_server: Any,
-    loopback_page: Any,
-    blocked_account: Any,
-    e2e_sandbox: RunningSandbox,
-    runbook_path: Any,
+    lab_factory: Callable[[dict[str, str]], Any], loopback_page: Any, runbook_path: Any
 ) -> None:
-    account = blocked_account
-    admin = e2e_sandbox.admin
+    lab_server = lab_factory({"RELINK_TODAY": REFERENCE_DATE.date().isoformat()})
+    journal = lab_server.root / "journal.jsonl"
     _runbook_notebook(
         lab_server.root / NOTEBOOK,
         runbook_path,
         {
-            "account": account.account_id,
-            "target_aliexpress_account": account.target_aliexpress_account,
+            "account": ACCOUNT,
+            "target_aliexpress_account": EMBEDDED_TARGET_ACCOUNT,
             "operator": "e2e-browser",
             "export_path": "",
             "steps": "",  # the interactive panel
             "confirm": False,
+            "journal_path": str(journal),
         },
     )
     page = loopback_page.page
@@ -78,55 +82,64 @@ def test_e2e_runbook_browser_blocked_to_green(
     status = page.locator(".relink-status")
     blockers = page.locator(".relink-blockers")
     step = {name: page.locator(f".relink-step-{name}") for name in STEPS}
+    reason = {name: page.locator(f".relink-reason-{name}") for name in STEPS}
+    bar = page.locator(".relink-practice")
+    said = bar.locator(".relink-practice-said")
     # the last cell records the result: every cell has run and the panel is drawn
     expect(page.get_by_text("relink runbook result recorded:")).to_be_visible(timeout=START)
     expect(panel).to_be_visible()
-    expect(panel).to_contain_text(account.account_id)
+    title = panel.locator(".relink-title")
+    expect(title.locator(".relink-api-badge")).to_have_text("SANDBOX")
+    expect(title).to_contain_text(f"change the AliExpress account of {ACCOUNT}")
     expect(light.locator(".relink-light-dot.relink-light-green")).to_have_count(0)
+    expect(bar).to_be_visible()  # the embedded sandbox: the practice bar is offered
 
-    # 1. audit: the unpaid order blocks; the unlink is disabled and the panel says why
+    # 1. audit: orders block; the forecast is at the top, the unlink disabled, saying why
     expect(step["audit"]).to_be_enabled(timeout=STEP)
     step["audit"].click()
     expect(status).to_contain_text("Audit: done", timeout=STEP)
-    expect(blockers).to_contain_text("#1001", timeout=STEP)
-    expect(blockers).to_contain_text(account.unpaid_aliexpress_order_id)
-    expect(blockers).to_contain_text("block the unlink")
-    guards = page.locator(".relink-guards")
+    expect(panel.locator(".relink-forecast")).to_contain_text("Expected safe to unlink on")
+    expect(blockers).to_contain_text("block the unlink", timeout=STEP)
     expect(step["unlink"]).to_be_disabled(timeout=STEP)
-    expect(guards).to_contain_text("block the unlink: clear them first")
+    expect(reason["unlink"]).to_contain_text("Unlink is disabled: 5 order(s) block the unlink")
 
-    # the merchant's part: cancel the unpaid AliExpress order; time passes
-    admin.cancel_unpaid(account.account_id, account.unpaid_aliexpress_order_id)
-    admin.advance(days=1)
+    # the merchant's part and the clock, played by the practice bar
+    bar.locator(".relink-practice-cancel").click()
+    expect(said).to_contain_text("The merchant cancelled 1 unpaid AliExpress order", timeout=STEP)
+    bar.locator(".relink-practice-days input").fill("30")
+    bar.locator(".relink-practice-days input").press("Tab")  # the IntText sends its value
+    advance = bar.locator(".relink-practice-advance")
+    expect(advance).to_have_text("Let 30 days pass", timeout=STEP)
+    advance.click()
+    expect(said).to_contain_text("30 days passed", timeout=STEP)
 
-    # 2. sync: DSers learns of the cancellation, nothing blocks any more
+    # 2. sync: DSers learns of it all, nothing blocks any more; Sync then waits for the quota
     expect(step["sync"]).to_be_enabled(timeout=STEP)
     step["sync"].click()
     expect(status).to_contain_text("Sync: done", timeout=STEP)
     expect(status).to_contain_text("0 order(s) still block")
+    expect(status).to_contain_text(re.compile(r"9 syncs left today, next one at \d\d:\d\d UTC"))
     expect(blockers).to_contain_text("No blocker", timeout=STEP)
+    expect(step["sync"]).to_be_disabled(timeout=STEP)
+    expect(reason["sync"]).to_contain_text("Manual syncs are rationed: 9 syncs left today")
     # still disabled: the relink could not follow while the old AliExpress account is logged in
     expect(step["unlink"]).to_be_disabled(timeout=STEP)
-    expect(guards).to_contain_text(f"log in to {account.target_aliexpress_account}")
+    expect(reason["unlink"]).to_contain_text(f"log in to {EMBEDDED_TARGET_ACCOUNT}")
 
-    # the merchant logs in to the new AliExpress account; a fresh audit sees it
-    admin.login(account.account_id, account.target_aliexpress_account)
-    step["audit"].click()
-    expect(status).to_contain_text("Audit: done", timeout=STEP)
+    # the merchant logs in to the new AliExpress account (the target, filled in)
+    bar.locator(".relink-practice-login").click()
+    expect(said).to_contain_text(f"logged in to AliExpress as {EMBEDDED_TARGET_ACCOUNT}")
     expect(step["unlink"]).to_be_enabled(timeout=STEP)
 
     # 3. unlink: the confirmation names the account; cancelling sends nothing, confirming unlinks
     step["unlink"].click()
     confirm = page.locator(".relink-confirm")
     expect(confirm).to_be_visible(timeout=STEP)
-    expect(confirm).to_contain_text(
-        f"Unlink {account.old_aliexpress_account} from DSers account {account.account_id}"
-    )
+    expect(confirm).to_contain_text(f"Unlink {EMBEDDED_OLD_ACCOUNT} from DSers account {ACCOUNT}")
     expect(confirm).to_contain_text("Nothing blocks")
     confirm.locator(".relink-cancel-unlink").click()
     expect(confirm).to_have_count(0, timeout=STEP)
     expect(status).to_contain_text("nothing was sent", timeout=STEP)
-    assert admin.operations(account.account_id) == []
     step["unlink"].click()
     expect(confirm).to_be_visible(timeout=STEP)
     confirm.locator(".relink-confirm-unlink").click()
@@ -146,23 +159,30 @@ def test_e2e_runbook_browser_blocked_to_green(
     expect(status).to_contain_text("Verify: done", timeout=STEP)
     green = light.locator(".relink-light-dot.relink-light-green")
     expect(green).to_be_visible(timeout=STEP)
-    expect(light).to_contain_text(account.target_aliexpress_account)
+    expect(light).to_contain_text(EMBEDDED_TARGET_ACCOUNT)
     expect(step["unlink"]).to_be_disabled(timeout=STEP)
     expect(step["relink"]).to_be_disabled()
-    expect(guards).to_contain_text("is done")
+    expect(reason["unlink"]).to_contain_text("is done")
+    # green is the light's alone: a step done is written in the page's own colour
+    expect(status.locator(".relink-outcome-done")).not_to_have_css("color", "rgb(30, 123, 52)")
+    expect(green).to_have_css("color", "rgb(30, 123, 52)")  # relink.display's SAFE_COLOUR
 
     panel.scroll_into_view_if_needed()
     shot = loopback_page.screenshot(SCREENSHOT)
     assert shot.stat().st_size > 0
 
-    # the server saw exactly one disconnect and one link, in that order
-    operations = [entry["operation"] for entry in admin.operations(account.account_id)]
-    assert operations == ["disconnect", "link"]
-    # and the kernel journaled every step in the lab's folder
-    journal = lab_server.root / "runs" / account.account_id / "journal.jsonl"
+    # AliExpress drops the whitelist later: amber, as DSers would show it
+    bar.locator(".relink-practice-lapse").click()
+    expect(said).to_contain_text("from its whitelist", timeout=STEP)
+    expect(light.locator(".relink-light-dot.relink-light-amber")).to_be_visible(timeout=STEP)
+
+    # the kernel journaled every step: one unlink and one link sent, each once
     entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
     done = {e["step"] for e in entries if e.get("phase") == "finished" and e["outcome"] == "done"}
     assert done >= set(STEPS), entries
+    sent = [e["step"] for e in entries if e.get("phase") == "started"]
+    assert sent == ["unlink", "relink"], sent
+    assert sum(1 for e in entries if e.get("step") == "sync") == 1  # the bar spent no sync
 
 
 # A throwaway notebook with the panel's DOM contract in miniature: a button and a light.

@@ -23,6 +23,7 @@ from runbook_seeds import OLD_AE, TOKEN_MARKER, blocked_orders
 
 from relink.api.client import Client
 from relink.runbook.procedure import Runbook
+from relink.samples import REFERENCE_DATE
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
 
 
@@ -47,7 +48,12 @@ class Account:
     def runbook(self, target: str, **options: Any) -> Runbook:
         options.setdefault("journal_path", self.journal_path)
         options.setdefault("operator", "tester")
+        options.setdefault("server_clock", self.server_time)  # the sandbox's, which tests move
         return Runbook(self.client(), self.account_id, target, **options)
+
+    def server_time(self) -> datetime:
+        """The sandbox's clock (its times, such as the next sync allowed, are on it)."""
+        return datetime.fromtimestamp(self.admin.clock(), UTC)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RELINK_")}
@@ -80,12 +86,36 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
     running.stop()
 
 
+@pytest.fixture(scope="session")
+def samples_day_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """A sandbox whose clock starts on the samples' day (their dates count back from it) and
+    that no test moves: a sample seeded on it reads as its export does. Tests that let days
+    pass start a sandbox of their own."""
+    folder = tmp_path_factory.mktemp("samples-day-sandbox")
+    running = start_sandbox(folder / "sandbox.sqlite", today=REFERENCE_DATE.date())
+    yield running
+    running.stop()
+
+
 @pytest.fixture
 def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
     """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE, permissions=()) -> Account``.
 
     Blocked by default; ``permissions=("override",)`` lets the token force a disconnect.
     """
+    yield seeder(sandbox, tmp_path)
+    sandbox.admin.clear_faults()
+
+
+@pytest.fixture
+def seed_on_samples_day(samples_day_sandbox: RunningSandbox, tmp_path: Path) -> Any:
+    """``seed(...)`` on :func:`samples_day_sandbox`."""
+    return seeder(samples_day_sandbox, tmp_path)
+
+
+def seeder(sandbox: RunningSandbox, workdir: Path) -> Any:
+    """``make(orders=None, linked=OLD_AE, logged_in=OLD_AE, permissions=()) -> Account``: an
+    account of its own on ``sandbox``, with a fresh id and token."""
 
     def make(
         orders: list[dict[str, Any]] | None = None,
@@ -107,10 +137,9 @@ def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
                 "token_permissions": list(permissions),
             }
         )
-        return Account(account_id, token, sandbox.url, sandbox.admin, tmp_path)
+        return Account(account_id, token, sandbox.url, sandbox.admin, workdir)
 
-    yield make
-    sandbox.admin.clear_faults()
+    return make
 
 
 class FakeClock:

@@ -222,13 +222,20 @@ def test_an_override_does_not_cover_orders_that_appeared_after_the_audit(seed, c
     assert acct.operations() == []
 
 
-def test_sync_quota_spent_says_when_the_next_sync_is_allowed(seed, clock):
+def test_sync_quota_says_when_the_next_sync_is_allowed(seed, clock):
     acct = seed()
     book = acct.runbook(NEW_AE, clock=clock)
-    assert book.sync().outcome == "done"  # the paid order still blocks: a second sync is wanted
-    second = book.sync()
-    assert second.outcome == "refused"
-    assert "next sync is allowed in" in second.message and second.details["retry_after"] > 0
+    first = book.sync()
+    assert first.outcome == "done"  # the paid order still blocks: a second sync is wanted
+    assert "9 syncs left today, next one at " in first.message
+    assert first.details["remaining_today"] == 9
+    second = book.sync()  # refused by the guard: the quota the server stated is known
+    assert second.outcome == "refused" and "9 syncs left today, next one at " in second.message
+    other = acct.runbook(NEW_AE, clock=clock, journal_path=acct.workdir / "other.jsonl")
+    third = other.sync()  # this runbook does not know: the server refuses, with its wait
+    assert third.outcome == "refused" and third.details["retry_after"] > 0
+    assert "DSers refused the sync: the next manual sync is allowed at " in third.message
+    assert other.sync_quota is not None and not other.guard("sync").holds
 
 
 def test_verify_says_what_is_wrong(seed, clock):

@@ -5,12 +5,17 @@ ipywidgets swallows exceptions raised in callbacks, so every assertion is on sta
 
 from __future__ import annotations
 
+import html
 import json
+import re
+from datetime import UTC, datetime, time, timedelta
 
 import ipywidgets as w
-from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER
+from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part
 
-from relink.runbook.panel import RunbookPanel
+from relink.display import CLEAR_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
+from relink.runbook.guards import STEPS, SyncQuota, clock_time
+from relink.runbook.panel import RunbookPanel, blockers_or_note, blockers_view
 
 
 def enabled(panel: RunbookPanel) -> dict[str, bool]:
@@ -50,15 +55,15 @@ def test_clicking_through_the_procedure(seed, clock):
     assert enabled(panel) == {
         "audit": True, "sync": True, "unlink": False, "relink": False, "verify": True,
     }  # fmt: skip
-    # why a button is disabled is written next to the buttons, not only in a tooltip
-    assert "Unlink</b>: Audit first" in panel.guard_notes.value
+    # why a button is disabled is written next to it, not only in a tooltip
+    assert "<b>Unlink is disabled:</b> Audit first" in panel.reasons["unlink"].value
     assert confirm_box(panel) is None
 
     panel.buttons["audit"].click()
     assert "Audit: done" in panel.status.value
     assert "#1001" in panel.blockers.value and "#1002" in panel.blockers.value
     assert not enabled(panel)["unlink"]  # blockers, and no override permission
-    assert "2 order(s) block the unlink" in panel.guard_notes.value
+    assert "2 order(s) block the unlink" in panel.reasons["unlink"].value
 
     acct.admin.cancel_unpaid(acct.account_id, f"{acct.account_id}-ae1")
     acct.admin.advance(days=21)
@@ -67,7 +72,7 @@ def test_clicking_through_the_procedure(seed, clock):
     assert "awaiting_payment -&gt; canceled" in panel.status.value
     assert "No blocker" in panel.blockers.value
     assert not enabled(panel)["unlink"]  # the relink could not follow: log in first
-    assert f"log in to {NEW_AE}" in panel.guard_notes.value
+    assert f"log in to {NEW_AE}" in panel.reasons["unlink"].value
 
     acct.admin.login(acct.account_id, NEW_AE)
     panel.buttons["audit"].click()  # the panel learns of the login with the next read
@@ -98,11 +103,12 @@ def test_clicking_through_the_procedure(seed, clock):
         f"Linked to {NEW_AE}, whitelisted"
     )
     assert acct.operations() == ["disconnect", "link"]
-    # a finished ticket cannot be undone by one click
+    # a finished ticket cannot be undone by one click; the sync waits for the quota's spacing
     assert enabled(panel) == {
-        "audit": True, "sync": True, "unlink": False, "relink": False, "verify": True,
+        "audit": True, "sync": False, "unlink": False, "relink": False, "verify": True,
     }  # fmt: skip
-    assert "Ticket HD-7 is done" in panel.guard_notes.value
+    assert "Ticket HD-7 is done" in panel.reasons["unlink"].value
+    assert "9 syncs left today, next one at" in panel.reasons["sync"].value
 
     steps = [json.loads(x).get("step") for x in acct.journal_text().splitlines()]
     assert steps.count("unlink") == 2  # started, finished
@@ -137,7 +143,7 @@ def test_the_panel_says_who_holds_the_account(seed, clock):
         acct.runbook(NEW_AE, clock=clock, ticket="HD-kim", journal_path=acct.workdir / "k.jsonl")
     )
     assert not enabled(panel)["relink"]
-    assert "Ticket HD-sam (sam) holds" in panel.guard_notes.value
+    assert "Ticket HD-sam (sam) holds" in panel.reasons["relink"].value
 
 
 def test_buttons_are_disabled_while_a_call_runs(seed, clock):
@@ -177,3 +183,194 @@ def test_errors_are_shown_in_the_status_area(seed, clock):
     panel.buttons["verify"].click()
     assert "Verify: failed" in panel.status.value
     assert TOKEN_MARKER not in panel.status.value
+
+
+def test_the_blocked_panel_names_the_day_it_can_be_unlinked(seed, sandbox, clock):
+    # the shared sandbox's clock moves on with other tests: the dates follow its day
+    today = datetime.fromtimestamp(sandbox.admin.clock(), UTC).date()
+    clock.now = datetime.combine(today, time(9), UTC)  # the runbook's day is the sandbox's
+    unpaid = order("alpha", "#1001", "awaiting_payment", part("D-ae1", "awaiting_payment"))
+    unpaid["parts"][0]["placed_at"] = str(today - timedelta(days=15))  # closes in 5 days
+    paid = order("alpha", "#1002", "awaiting_shipment", part("D-ae2", "awaiting_shipment"))
+    paid["ordered_at"] = str(today - timedelta(days=5))  # expected to ship in 3 days (8 days)
+    acct = seed([unpaid, paid, order("beta", "#1003", "awaiting_order")])
+    book = acct.runbook(NEW_AE, clock=clock)
+    panel = RunbookPanel(book)
+    panel.buttons["audit"].click()
+    closes, ships = today + timedelta(days=5), today + timedelta(days=3)
+    line = (
+        f"Blocked: 2 orders. Expected safe to unlink on {closes} "
+        f"({ships} if the merchant cancels the unpaid orders)."
+    )
+    assert line in panel.forecast.value  # at the top of the panel, not under the table
+    assert line not in panel.blockers.value
+    assert "<th>clears by</th>" in panel.blockers.value
+    assert f"<td>{closes}</td>" in panel.blockers.value
+    assert f"<td>{ships}</td>" in panel.blockers.value
+    assert blockers_view(book).text.startswith(line)  # the headless table says it first
+
+    acct.admin.add_order(acct.account_id, order("beta", "#1004", None, part("D-ae4", None)))
+    panel.buttons["audit"].click()  # an order no date can be given for: says why
+    assert "Blocked: 3 orders. No expected date: 1 order(s) need a person" in panel.forecast.value
+
+
+def html_values(widget: w.Widget) -> list[str]:
+    """Every HTML shown in ``widget``'s tree, in order."""
+    found = [widget.value] if isinstance(widget, w.HTML) else []
+    for child in getattr(widget, "children", ()):
+        found += html_values(child)
+    return found
+
+
+def test_every_button_has_its_reason_written_beside_it(seed, clock):
+    panel = RunbookPanel(seed().runbook(NEW_AE, clock=clock))
+    guards = panel.runbook.guards()
+    assert "relink-guards" in panel.guard_rows._dom_classes
+    for row, step in zip(panel.guard_rows.children, STEPS, strict=True):
+        button, reason = row.children  # the reason is in the button's own row
+        assert button is panel.buttons[step] and reason is panel.reasons[step]
+        assert f"relink-reason-{step}" in reason._dom_classes
+        assert html.escape(guards[step].reason) in reason.value
+        if button.disabled:
+            assert f"<b>{step.capitalize()} is disabled:</b>" in reason.value
+        else:  # what an enabled step does, in a quieter style
+            assert "relink-reason-open" in reason.value and "disabled" not in reason.value
+    assert {s for s, b in panel.buttons.items() if b.disabled} == {"unlink", "relink"}
+    assert "Relink is disabled:</b> ae-old@example.com is still linked" in (
+        panel.reasons["relink"].value
+    )
+
+
+def test_the_top_says_ticket_api_and_forecast(seed, clock):
+    acct = seed()
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-9", api_label="api.example:8443")
+    panel = RunbookPanel(book)
+    title, light, forecast = panel.widget.children[:3]
+    assert "relink-title" in title._dom_classes and "relink-forecast" in forecast._dom_classes
+    assert '<span class="relink-api-badge relink-api-deployment"' in title.value
+    assert ">api.example:8443</span>" in title.value
+    assert f"Ticket HD-9: change the AliExpress account of {acct.account_id}" in title.value
+    assert NEW_AE in title.value and "relink-light-amber" in light.value
+    assert forecast.value == ""  # not audited: no forecast yet
+    panel.buttons["audit"].click()
+    assert forecast.value.startswith('<p class="relink-forecast-line"><b>Blocked: 2 orders.')
+    sandbox = RunbookPanel(acct.runbook(NEW_AE, clock=clock, ticket="HD-9", api_label="SANDBOX"))
+    assert '<span class="relink-api-badge relink-api-sandbox"' in sandbox.title.value
+
+
+def test_one_blockers_table_the_panels_or_the_cells(seed, clock):
+    acct = seed()
+    book = acct.runbook(NEW_AE, clock=clock)
+    panel = RunbookPanel(book)
+    panel.buttons["audit"].click()
+    panel.buttons["sync"].click()
+    assert [v for v in html_values(panel.widget) if "<table>" in v] == [panel.blockers.value]
+    assert panel.blockers.value.count("<table>") == 1 and "#1001" in panel.blockers.value
+    # the notebook's cell: a pointer in an interactive session, the table in a headless run
+    note = blockers_or_note(book, "")
+    assert "<table>" not in note.html and note.text.startswith("The panel above lists")
+    headless = blockers_or_note(book, "audit,sync")
+    assert headless.html.count("<table>") == 1 and "#1001" in headless.text
+
+
+def test_a_split_order_shows_the_status_of_each_part(seed, clock):
+    parts = part("S-ae1", "fulfilled"), part("S-ae2", "awaiting_shipment")
+    split = order("alpha", "#1001", "fulfilled", *parts)  # one part shipped, one not yet
+    acct = seed([split], logged_in=NEW_AE, permissions=("override",))
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock))
+    panel.buttons["audit"].click()
+    row = "<td>#1001</td><td>fulfilled; awaiting_shipment</td><td>awaiting_shipment</td>"
+    assert row in panel.blockers.value
+    # the server's refusal names the order by its own status ("fulfilled"): shown by part too
+    late = order("alpha", "#1009", "awaiting_payment", part("late-ae", "awaiting_payment"))
+    acct.admin.add_order(acct.account_id, late)
+    panel.buttons["unlink"].click()
+    panel.override.value = "merchant insists, in writing"
+    panel.confirm_button.click()
+    assert "Unlink: refused" in panel.status.value
+    assert "<td>#1001</td><td>fulfilled; awaiting_shipment</td>" in panel.status.value
+    assert "<td>#1009</td><td>awaiting_payment</td>" in panel.status.value
+    assert acct.operations() == []
+
+
+def test_the_sync_quota_in_words_and_sync_disabled_until_then(seed, clock):
+    acct = seed()
+    book = acct.runbook(NEW_AE, clock=clock)
+    panel = RunbookPanel(book)
+    before = acct.server_time()
+    panel.buttons["sync"].click()
+    quota = book.sync_quota
+    assert quota is not None and quota.remaining_today == 9
+    assert timedelta(seconds=599) <= quota.next_sync_at - before <= timedelta(minutes=11)
+    at = clock_time(quota.next_sync_at, acct.server_time())
+    assert re.match(r"\d\d:\d\d UTC", at)
+    said = f"9 syncs left today, next one at {at}."
+    assert "Sync: done" in panel.status.value and said in panel.status.value
+    assert not re.search(r"\d s\b", panel.status.value)  # no wait in seconds
+    # disabled until then, the reason beside it; the spacing is not called a spent quota
+    assert panel.buttons["sync"].disabled
+    reason = panel.reasons["sync"].value
+    assert f"<b>Sync is disabled:</b> Manual syncs are rationed: {said}" in reason
+    assert "spent" not in reason
+    book_result = book.sync()  # headless, the same guard: nothing sent
+    assert book_result.outcome == "refused" and said in book_result.message
+    acct.admin.advance(seconds=599)
+    panel.buttons["audit"].click()
+    assert panel.buttons["sync"].disabled
+    acct.admin.advance(seconds=62)  # past the time said (rounded up to its minute)
+    panel.buttons["audit"].click()  # any step redraws the buttons
+    assert not panel.buttons["sync"].disabled
+    assert "syncs the orders that block" in panel.reasons["sync"].value
+    panel.buttons["sync"].click()
+    assert "8 syncs left today, next one at" in panel.status.value
+
+
+def test_the_quota_said_from_a_refusal(seed, clock):
+    acct = seed()
+    acct.runbook(NEW_AE, clock=clock).sync()  # another runbook (or analyst) synced just now
+    book = acct.runbook(NEW_AE, clock=clock, journal_path=acct.workdir / "other.jsonl")
+    panel = RunbookPanel(book)
+    assert not panel.buttons["sync"].disabled  # this runbook does not know: DSers says
+    panel.buttons["sync"].click()
+    status = panel.status.value
+    assert "Sync: refused. DSers refused the sync: the next manual sync is allowed at " in status
+    assert not re.search(r"\d s\b", status)
+    assert panel.buttons["sync"].disabled  # until the time it said
+    assert "Manual syncs are rationed: the next manual sync is allowed at" in (
+        panel.reasons["sync"].value
+    )
+
+
+def test_sync_quota_words():
+    now = datetime(2026, 11, 20, 9, 0, 5, tzinfo=UTC)
+    assert clock_time(now, now) == "09:01 UTC"  # rounded up: at the time said, it is allowed
+    assert clock_time(now.replace(second=0), now) == "09:00 UTC"
+    tomorrow = now + timedelta(days=1)
+    assert clock_time(tomorrow, now) == "09:01 UTC on 2026-11-21"
+    assert SyncQuota(now, 1).text(now) == "1 sync left today, next one at 09:01 UTC"
+    assert SyncQuota(tomorrow, 0).text(now) == (
+        "no manual sync left today, the next one at 09:01 UTC on 2026-11-21"
+    )
+    assert SyncQuota.from_details(SyncQuota(now, 3).to_details()) == SyncQuota(now, 3)
+    assert SyncQuota.from_details({"retry_after": None}) is None
+
+
+def test_green_is_the_light_alone(seed, clock):
+    acct = seed()
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock))
+    panel.buttons["audit"].click()
+    panel.buttons["sync"].click()  # done, and orders still block: not the green light
+    assert "Sync: done" in panel.status.value and "still block" in panel.status.value
+    shown = "".join(html_values(panel.widget))
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", shown)
+    assert rules, "the panel's style is in its title"
+    greens = [selector.strip() for selector, body in rules if SAFE_COLOUR in body]
+    assert greens == [".relink-light-green"]
+    assert CLEAR_COLOUR not in shown
+    assert 'class="relink-outcome-done"' in panel.status.value
+    assert not [s for s, _ in rules if "relink-outcome-done" in s]  # a done step has no colour
+    refused = [body for selector, body in rules if "relink-outcome-refused" in selector]
+    assert refused == [f" color: {LIGHT_COLOURS['amber']}; "]
+    failed = [body for selector, body in rules if "relink-outcome-failed" in selector]
+    assert failed == [f" color: {FAILED_COLOUR}; "]
+    assert "relink-light-green" not in panel.light.value

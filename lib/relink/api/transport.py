@@ -23,7 +23,14 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import (
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ResponseError,
+    SSLError,
+)
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 from urllib3.util.retry import Retry
 
@@ -41,6 +48,9 @@ from relink.errors import (
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 log = logging.getLogger("relink.api.client")
+# a failure is raised to the caller, who says it once: without this, Python's last-resort
+# handler would print the warning below to stderr as well, before the caller's own line
+log.addHandler(logging.NullHandler())
 
 
 @dataclass(frozen=True)
@@ -224,7 +234,24 @@ def error_from_exception(exc: requests.RequestException, operation: str) -> ApiC
         isinstance(reason, Urllib3Timeout) and not isinstance(reason, NewConnectionError)
     )
     kind = "timed out" if timed_out else "no answer"
-    return ApiConnectionError(f"{operation}: {kind} ({type(reason).__name__})")
+    return ApiConnectionError(
+        f"{operation}: {kind} ({type(reason).__name__})",
+        details={"reason": "timed out" if timed_out else _reason_words(reason)},
+    )
+
+
+def _reason_words(reason: BaseException) -> str:
+    """Why no answer came, as said to people ("connection refused"), for ``details["reason"]``."""
+    causes = {type(reason), type(reason.__cause__), type(reason.__context__)}
+    if ConnectionRefusedError in causes:
+        return "connection refused"
+    if isinstance(reason, NameResolutionError):
+        return "host name not found"
+    if isinstance(reason, SSLError):
+        return "TLS handshake failed"
+    if isinstance(reason, ProtocolError | ConnectionError):
+        return "connection dropped"
+    return "no answer"
 
 
 def send(

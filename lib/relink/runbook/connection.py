@@ -21,13 +21,16 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+import requests
+
 from relink.api.client import Client
 from relink.api.settings import api_settings
-from relink.errors import RelinkError
+from relink.errors import ApiConnectionError, RelinkError
 
 if TYPE_CHECKING:
     from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
@@ -75,6 +78,32 @@ class Connection:
                 "accounts; set RELINK_API_URL and RELINK_API_TOKEN for real accounts)"
             )
         return f"Account API: deployment at {self.api_label}"
+
+    def server_time(self) -> datetime:
+        """The API's clock, which its times (the next sync allowed) are read against: the
+        embedded sandbox's own (practice moves it on), else this machine's UTC time."""
+        admin = self.admin
+        if admin is not None:
+            try:
+                return datetime.fromtimestamp(admin.clock(), UTC)
+            except (requests.RequestException, ValueError, KeyError):
+                pass  # a sandbox that does not answer: its clock runs as the machine's
+        return datetime.now(UTC)
+
+    def unreachable(self, exc: ApiConnectionError) -> ApiConnectionError:
+        """``exc`` said as the setting to fix: "cannot reach the account API at URL
+        (RELINK_API_URL): connection refused". An answer that came but could not be read
+        (``exc.code`` set) is returned as it is: the API was reached."""
+        if exc.code is not None:
+            return exc
+        parts = urlsplit(self.client.base_url)
+        where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"  # never a path or userinfo
+        why = exc.details.get("reason") or "no answer"
+        if self.embedded:
+            text = f"cannot reach the embedded practice sandbox at {where}: {why}"
+        else:
+            text = f"cannot reach the account API at {where} (RELINK_API_URL): {why}"
+        return ApiConnectionError(text, request_id=exc.request_id, details=exc.details)
 
 
 def connect(

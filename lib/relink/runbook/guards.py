@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relink.api.client import Account
@@ -139,6 +139,53 @@ class LinkView:
         }
 
 
+def clock_time(moment: datetime, now: datetime) -> str:
+    """``moment`` as people read it: "09:10 UTC", with its day when not ``now``'s
+    ("09:10 UTC on 2026-11-21"); rounded up to the minute, so that at the time said it is due."""
+    moment = moment.astimezone(UTC)
+    if moment.second or moment.microsecond:
+        moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    said = f"{moment:%H:%M} UTC"
+    return said if moment.date() == now.astimezone(UTC).date() else f"{said} on {moment.date()}"
+
+
+@dataclass(frozen=True)
+class SyncQuota:
+    """The manual-sync quota as the server last stated it.
+
+    ``next_sync_at``: the earliest time of the next sync, on the server's clock (the spacing
+    between syncs, or the daily quota when it is spent); ``remaining_today``: syncs left in the
+    day, None when unknown (a refusal says only when).
+    """
+
+    next_sync_at: datetime
+    remaining_today: int | None = None
+
+    def text(self, now: datetime) -> str:
+        """ "9 syncs left today, next one at 09:10 UTC", ``now`` being the server's time."""
+        when = clock_time(self.next_sync_at, now)
+        left = self.remaining_today
+        if left is None:
+            return f"the next manual sync is allowed at {when}"
+        if left <= 0:
+            return f"no manual sync left today, the next one at {when}"
+        return f"{left} sync{'' if left == 1 else 's'} left today, next one at {when}"
+
+    def to_details(self) -> dict[str, Any]:
+        return {
+            "remaining_today": self.remaining_today,
+            "next_sync_at": self.next_sync_at.isoformat(),
+        }
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any]) -> SyncQuota | None:
+        """The quota a sync result's details state, or None when they state none."""
+        moment = details.get("next_sync_at")
+        if not moment:
+            return None
+        return cls(datetime.fromisoformat(moment), details.get("remaining_today"))
+
+
 @dataclass(frozen=True)
 class GuardContext:
     """What the guards decide from: the last known link, audit and ticket. No call is made.
@@ -146,7 +193,9 @@ class GuardContext:
     ``audit_source`` is "live" or "export" (an export audit informs, never authorizes);
     ``audit_linked`` the AliExpress account linked when the audit ran; ``pending``: this step
     was sent and never answered; ``finished``: the ticket was verified green to its target;
-    ``holder``: another ticket's change holds the account (who, since when), else None.
+    ``holder``: another ticket's change holds the account (who, since when), else None;
+    ``sync_quota`` the quota the last sync answer stated, read at ``server_now`` (the API's
+    clock).
     """
 
     link: LinkView
@@ -160,6 +209,8 @@ class GuardContext:
     holder: str | None = None
     can_override: bool = False
     ticket: str = ""
+    sync_quota: SyncQuota | None = None
+    server_now: datetime | None = None
 
 
 def step_guard(step: str, context: GuardContext) -> Guard:
@@ -171,12 +222,12 @@ def step_guard(step: str, context: GuardContext) -> Guard:
         InputError: ``step`` is not one of :data:`STEPS`.
     """
     link = context.link
-    if step in ("audit", "verify"):
-        return Guard(True, "reads only")
+    if step == "audit":
+        return Guard(True, "reads only: what blocks the unlink, and what clears it")
+    if step == "verify":
+        return Guard(True, "reads only: the link as DSers shows it")
     if step == "sync":
-        if not link.linked:
-            return Guard(False, "Nothing is linked, so DSers cannot sync: relink first.")
-        return Guard(True, "syncs the orders that block or drift, then audits again")
+        return _sync_guard(context)
     if step not in DESTRUCTIVE:
         raise InputError(f"unknown step {step!r}: steps are {', '.join(STEPS)}")
     if context.finished:
@@ -194,6 +245,15 @@ def step_guard(step: str, context: GuardContext) -> Guard:
     if link.linked == link.target and link.whitelisted:
         return Guard(False, f"Already linked to {link.target} and whitelisted: verify.")
     return Guard(True, f"links {link.target} (it must be the one logged in)")
+
+
+def _sync_guard(context: GuardContext) -> Guard:
+    if not context.link.linked:
+        return Guard(False, "Nothing is linked, so DSers cannot sync: relink first.")
+    quota, now = context.sync_quota, context.server_now
+    if quota is not None and now is not None and now < quota.next_sync_at:
+        return Guard(False, f"Manual syncs are rationed: {quota.text(now)}.")
+    return Guard(True, "syncs the orders that block or drift, then audits again")
 
 
 def _unlink_guard(context: GuardContext) -> Guard:

@@ -9,7 +9,7 @@ step's :class:`~relink.runbook.guards.Guard`. It makes no call but the account r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from relink.runbook.guards import (
     GuardContext,
     LinkView,
     StepResult,
+    SyncQuota,
     step_guard,
     unlink_confirmation,
 )
@@ -42,6 +43,8 @@ class RunbookState:
     last_audit: AuditSnapshot | None
     max_audit_age: timedelta
     clock: Callable[[], datetime]
+    server_clock: Callable[[], datetime]  # the API's time, which its own times are read against
+    sync_quota: SyncQuota | None  # as the last sync answer (or refusal) in this session said
     ticket: Ticket
     lease: ChangeLease
     recorder: Recorder
@@ -78,6 +81,16 @@ class RunbookState:
         self.lease.read()
         return True
 
+    def refresh_link(self) -> LinkView:
+        """Read the link (and who holds the account) again, after the world changed.
+
+        Raises:
+            relink.errors.ApiError: a subclass, when the account cannot be read.
+        """
+        self.link = self._read_link()
+        self.lease.read()
+        return self.link
+
     def _reread_link(self) -> LinkView:
         """Read the link again and keep it (the sync's audit after)."""
         self.link = self._read_link()
@@ -97,7 +110,9 @@ class RunbookState:
         }
 
     def guard(self, step: str) -> Guard:
-        """Whether ``step`` may be attempted now, and why (or why not). Makes no call.
+        """Whether ``step`` may be attempted now, and why (or why not). Makes no call to the
+        account API (Sync's reads the API's clock once a sync stated when the next is allowed:
+        the embedded sandbox's is a local read).
 
         Raises:
             InputError: ``step`` is not one of STEPS.
@@ -115,11 +130,30 @@ class RunbookState:
             holder=self.lease.holder,
             can_override="override" in self.permissions,
             ticket=self.ticket.ticket_id,
+            sync_quota=self.sync_quota,
+            # the API's clock is read only when a stated quota needs it
+            server_now=self.server_clock() if step == "sync" and self.sync_quota else None,
         )
         return step_guard(step, context)
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
+
+    def override_not_green(self, results: Iterable[StepResult]) -> str:
+        """When ``results`` (a run's) unlinked by an override and the light is not green: what
+        that left, in one line ("" otherwise). Not a plain success: the overridden orders no
+        longer sync, and until the relink DSers cannot place orders."""
+        unlinked = self.last_results.get("unlink")
+        override = unlinked.details.get("override") if unlinked and unlinked.ok else None
+        if not override or self.link.light == "green":
+            return ""
+        if not any(result.step == "unlink" for result in results):
+            return ""
+        count = len(override.get("blockers") or [])
+        return (
+            f"override: the unlink went past {count} blocking order(s), which no longer sync, "
+            f"and the light is {self.link.light}: relink and verify now"
+        )
 
     def confirmation(self) -> str:
         """What the unlink's confirmation says: which account is unlinked from which."""

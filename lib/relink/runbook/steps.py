@@ -8,7 +8,7 @@ client, the :class:`~relink.runbook.lease.ChangeLease`, the
 
 - :func:`audit_result`: the audit step's finding (the export's, if any, for information);
 - :func:`sync_step`: audit, sync the orders that block or drift, audit again, say what changed
-  (or that the server's manual sync quota refuses it);
+  and the quota left (or when the server's quota allows the next one);
 - :func:`unlink_step`: the override and confirmation checks, then the guarded disconnect;
 - :func:`relink_step`: link the ticket's target once it is the one logged in.
 """
@@ -18,12 +18,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from relink.api.client import Client
 from relink.errors import GuardError, RateLimitedError
-from relink.runbook.guards import DONE, REFUSED, Guard, LinkView, StepResult
+from relink.runbook.guards import DONE, REFUSED, Guard, LinkView, StepResult, SyncQuota
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_live, sync_changes
 from relink.runbook.recorder import Attempt, Recorder
@@ -48,12 +48,17 @@ def sync_step(
     clock: Callable[[], datetime],
     linked: str | None,
     reread_link: Callable[[], LinkView],
+    server_clock: Callable[[], datetime],
+    quota: SyncQuota | None = None,
 ) -> tuple[StepResult, AuditSnapshot | None]:
     """Sync what blocks or drifts in ``account``, between two live audits.
 
     ``linked`` is the link as last read; ``reread_link`` reads it again (and keeps it) after
-    the sync. Returns the step's result and the live audit to hold from now on (None when the
-    server refused the sync: the last one stands).
+    the sync. The result says the quota left ("9 syncs left today, next one at 09:10 UTC",
+    read on ``server_clock``, the API's); its details hold it (:meth:`SyncQuota.to_details`),
+    for a refusal too (``quota``: the last one stated, for the syncs left). Returns the step's
+    result and the live audit to hold from now on (None when the server refused the sync: the
+    last one stands).
 
     Raises:
         relink.errors.ApiError: a subclass, when a call fails (the recorder words it).
@@ -67,26 +72,32 @@ def sync_step(
     try:
         outcome = client.sync(account, pairs, idempotency_key=key)
     except RateLimitedError as exc:  # a refusal, with the wait the server asks for
-        wait = f"in {exc.retry_after:g} s" if exc.retry_after is not None else "later"
         attempt["request_id"] = exc.request_id
-        message = f"The manual sync quota is spent: the next sync is allowed {wait}."
-        return StepResult("sync", REFUSED, message, {"retry_after": exc.retry_after}), None
+        return _sync_refused(exc.retry_after, server_clock(), quota), None
     attempt["request_id"] = outcome.request_id
     link = reread_link()
     after = audit_live(client, account, clock(), label=label, linked=link.linked)
     changes = sync_changes(before, after)
+    left = SyncQuota(outcome.next_sync_at, outcome.remaining_today)
     message = (
         f"Synced {len(pairs)} order(s): {len(changes)} changed; "
-        f"{len(after.blockers)} order(s) still block. "
-        f"Manual syncs left today: {outcome.remaining_today}."
+        f"{len(after.blockers)} order(s) still block. {left.text(server_clock())}."
     )
-    details = {
-        "changes": changes,
-        "remaining_today": outcome.remaining_today,
-        "next_sync_at": outcome.next_sync_at.isoformat(),
-        "replayed": outcome.replayed,
-    }
+    details = {"changes": changes, **left.to_details(), "replayed": outcome.replayed}
     return StepResult("sync", DONE, message, details), after
+
+
+def _sync_refused(retry_after: float | None, now: datetime, quota: SyncQuota | None) -> StepResult:
+    """The server's 429: when the next sync is allowed (``now``, the API's time, plus its
+    wait). It does not say how many syncs are left: the last sync's answer, when there was one
+    in this session, does."""
+    if retry_after is None:
+        message = "DSers refused the sync: manual syncs are rationed. Try again later."
+        return StepResult("sync", REFUSED, message, {"retry_after": None})
+    left = quota.remaining_today if quota is not None else None
+    said = SyncQuota(now + timedelta(seconds=retry_after), left)
+    message = f"DSers refused the sync: {said.text(now)}."
+    return StepResult("sync", REFUSED, message, {"retry_after": retry_after, **said.to_details()})
 
 
 def unlink_step(
