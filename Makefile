@@ -7,14 +7,17 @@ STAMP := $(VENV)/.relink-installed
 DEMO_DIR ?= demo-out
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format notebooks bench clean
+DESK ?= desk
+LAB_PORT ?= 8888
+
+.PHONY: install demo lab test lint format notebooks bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "relink needs Python 3.11 or newer (PYTHON=$(PYTHON))"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,dask,app]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +32,14 @@ demo: install
 	env -u RELINK_API_URL -u RELINK_API_TOKEN $(BIN)/relink rehearse northwind-home
 	@echo; echo "demo: sample exports in $(DEMO_DIR)/samples"
 	@echo "demo: batch summary in $(DEMO_DIR)/batch/summary.html (one notebook per account beside it)"
+
+## lab: JupyterLab from .venv on 127.0.0.1, in the desk (DESK, default desk/): one folder per
+## ticket, each with its own copy of the runbook (`relink open ACCOUNT --to AE --no-lab`, from
+## a terminal of this Lab too, adds one)
+lab: install
+	mkdir -p $(DESK)
+	RELINK_DESK=$(abspath $(DESK)) $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.root_dir=$(DESK) $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
 ## notebooks: re-run the committed notebooks in place on the sample data, store their outputs,
 ## and drop what changes on every run (each .ipynb is its own source: edit it in JupyterLab)

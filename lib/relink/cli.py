@@ -35,6 +35,9 @@ class LazyGroup(click.Group):
     """
 
     lazy: ClassVar[dict[str, str]] = {
+        "app": "relink.runbook.desk_cli:app_command",
+        "journal": "relink.runbook.desk_cli:journal_command",
+        "open": "relink.runbook.desk_cli:open_command",
         "rehearse": "relink.runbook.cli:rehearse_command",
         "run": "relink.runbook.cli:run_command",
         "sandbox": "relink.sandbox.cli:sandbox",
@@ -67,9 +70,17 @@ def main() -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "message", "message-md"]),
     default="table",
     show_default=True,
+    help="message / message-md: the merchant's message (plain text / Markdown).",
+)
+@click.option(
+    "--templates",
+    "templates_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of merchant message templates to use instead of relink's own "
+    "[env: RELINK_MESSAGE_TEMPLATES].",
 )
 @click.option(
     "--today",
@@ -101,6 +112,7 @@ def audit_command(
     export: Path,
     aliexpress_path: Path | None,
     output_format: str,
+    templates_dir: Path | None,
     today: str | None,
     stale_after_days: int,
     shipment_days: int,
@@ -129,6 +141,14 @@ def audit_command(
         result.write_json(sys.stdout.buffer)
         sys.stdout.buffer.write(b"\n")
         sys.stdout.buffer.flush()
+    elif output_format.startswith("message"):
+        from relink.audit.message import merchant_message  # jinja2: only for this format
+
+        kind = "markdown" if output_format == "message-md" else "text"
+        try:
+            click.echo(merchant_message(result, kind, templates_dir), nl=False)
+        except RelinkError as exc:
+            _fail(str(exc))
     else:
         click.echo(_capped_text(result), nl=False)
     sys.exit(EXIT_SAFE if result.safe else EXIT_BLOCKED)
@@ -305,6 +325,8 @@ def batch_command(
         for compared in compare_lines(outcome.comparison):
             click.echo(visible(compared))
     click.echo(f"summary: {out_dir / 'summary.html'}")
+    if outcome.calendar_events:
+        click.echo(f"calendar: {out_dir / 'safe-dates.ics'} ({outcome.calendar_events} event(s))")
     if outcome.interrupted:
         sys.exit(130)
     sys.exit(1 if outcome.failed else 0)

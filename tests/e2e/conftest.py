@@ -395,6 +395,107 @@ def runbook_path() -> Path:
     return RUNBOOK
 
 
+# --- the app: relink app (Voilà) --------------------------------------------------------------
+
+APP_TICKET = "HD-E2E-APP"
+APP_LINE = re.compile(r"^App: (http://127\.0\.0\.1:(\d+)/\?token=[0-9a-f]+)$", re.MULTILINE)
+
+
+@dataclass
+class AppServer:
+    """``relink app ACCOUNT --to AE`` started by a test; :meth:`stop` ends it and its kernels."""
+
+    url: str  # with the token, as the command printed it
+    ticket_folder: Path
+    log_path: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self, attempts: int = LAB_START_ATTEMPTS) -> None:
+        """Poll the log for the printed address, then the port; fail with the log."""
+        for attempt in range(attempts):
+            if self.process.poll() is not None:
+                pytest.fail(f"relink app exited with {self.process.returncode}:\n{self.log()}")
+            printed = APP_LINE.search(self.log())
+            if printed:
+                self.url = printed.group(1)
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", int(printed.group(2))), timeout=1),
+                ):
+                    return
+            time.sleep(min(0.05 * (attempt + 1), 0.25))
+        pytest.fail(f"relink app did not listen:\n{self.log()[-4000:]}")
+
+    def stop(self, timeout: float = 15.0) -> list[str]:
+        """SIGTERM to its group (Voilà shuts its kernels down); returns what had to be killed."""
+        try:
+            tree = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            tree = []
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout)
+        _, alive = psutil.wait_procs(tree, timeout=timeout)
+        killed = []
+        for proc in alive:
+            try:
+                killed.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+                proc.kill()
+            except psutil.NoSuchProcess:
+                pass
+        return killed
+
+
+@pytest.fixture
+def app_server(tmp_path: Path, blocked_account: BlockedAccount) -> Iterator[AppServer]:
+    """``relink app`` on the blocked account's ticket, on a free loopback port, kernels on the
+    test's sandbox (RELINK_API_* in the environment, as for JupyterLab; never parameters)."""
+    import importlib.util
+
+    if importlib.util.find_spec("voila") is None:
+        message = "voila is not installed (the relink[app] extra; make install installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    base = tmp_path / "app"
+    base.mkdir()
+    env = lab_environment(
+        base, {"RELINK_API_URL": blocked_account.url, "RELINK_API_TOKEN": blocked_account.token}
+    )
+    desk = base / "desk"
+    command = [
+        sys.executable, "-m", "relink", "app", blocked_account.account_id,
+        "--to", blocked_account.target_aliexpress_account, "--ticket", APP_TICKET,
+        "--operator", "e2e-app", "--desk", str(desk), "--port", str(free_port()), "--no-browser",
+    ]  # fmt: skip
+    log_path = base / "relink-app.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=base,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    folder = desk / blocked_account.account_id / APP_TICKET
+    server = AppServer(url="", ticket_folder=folder, log_path=log_path, process=process)
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        leftovers = server.stop()
+    assert not leftovers, f"processes outlived relink app and were killed: {leftovers}"
+
+
 # --- Chromium ---------------------------------------------------------------------------------
 
 

@@ -127,11 +127,14 @@ def test_runbook_shape_intro_parameters_thin_cells_record_last() -> None:
     """
     notebook = nbformat.read(RUNBOOK, as_version=4)
     assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].id == "intro"
-    for how in ("Interactively", "papermill", "relink batch", "relink run"):
-        assert how in notebook.cells[0].source
+    # How to run it is a cell of its own, left out of the app's page (Voilà: no code to run).
+    how_to = notebook.cells[1]
+    assert how_to.id == "intro-how" and "hide-in-app" in how_to.metadata.get("tags", [])
+    for how in ("relink open", "relink app", "Interactively", "papermill", "relink batch"):
+        assert how in how_to.source
     tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and tagged[0] is notebook.cells[1]
-    assert notebook.cells[1].id == "parameters"
+    assert len(tagged) == 1 and tagged[0] is notebook.cells[2]
+    assert notebook.cells[2].id == "parameters"
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     for cell in code:
         tree = ast.parse(cell.source)

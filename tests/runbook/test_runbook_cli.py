@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
+import subprocess
+import sys
 
 from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER
 
@@ -73,6 +76,44 @@ def test_api_unreachable_exits_3(seed):
     assert result.returncode == 3
     assert "relink: error:" in result.stderr and "Traceback" not in result.stderr
     assert TOKEN_MARKER not in result.stderr
+    # said once, naming the setting to fix
+    assert result.stderr == (
+        f"relink: error: cannot reach the account API at {acct.url} (RELINK_API_URL): "
+        "connection refused\n"
+    )
+
+
+def test_an_override_that_leaves_the_light_red_exits_4(seed):
+    acct = seed(logged_in=NEW_AE, permissions=("override",))
+    forced = acct.cli(
+        "--to", NEW_AE, "--steps", "audit,unlink", "--confirm",
+        "--override-reason", "the merchant insists, in writing",
+    )  # fmt: skip
+    assert forced.returncode == 4, forced.stdout + forced.stderr
+    assert "unlink: done" in forced.stdout and "light: red" in forced.stdout
+    assert (
+        "override: the unlink went past 2 blocking order(s), which no longer sync, and the "
+        "light is red: relink and verify now (exit 4)"
+    ) in forced.stdout
+    assert acct.operations() == ["disconnect"]
+    finished = acct.cli("--to", NEW_AE, "--steps", "relink,verify")
+    assert finished.returncode == 0, finished.stdout + finished.stderr  # green: a success
+    help_text = subprocess.run(
+        [sys.executable, "-m", "relink", "run", "--help"], capture_output=True, text=True
+    ).stdout
+    assert "4 every step done but an override unlinked past blockers" in " ".join(help_text.split())
+
+
+def test_relink_run_says_the_sync_quota_in_words(seed):
+    acct = seed()
+    first = acct.cli("--to", NEW_AE, "--steps", "audit,sync")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert re.search(r"sync: done: .* 9 syncs left today, next one at \d\d:\d\d UTC", first.stdout)
+    second = acct.cli("--to", NEW_AE, "--steps", "sync")  # a new process: DSers says when
+    assert second.returncode == 1
+    said = "sync: refused: DSers refused the sync: the next manual sync is allowed at "
+    assert said in second.stdout, second.stdout
+    assert not re.search(r"\d s\b", second.stdout) and "spent" not in second.stdout
 
 
 def test_a_torn_journal_line_followed_by_several_runs(seed):
@@ -112,32 +153,75 @@ def test_sandbox_is_said_when_no_api_is_configured(tmp_path):
 
 
 def test_two_runs_at_once_make_exactly_one_change(seed):
-    """Two terminals, one journal, no ticket given: two tickets, one change, one told who."""
+    """Two terminals, one journal, no ticket given: two tickets, one change, one told who.
+
+    The second run starts once the first has unlinked (its link answers slowly, so it holds
+    the account meanwhile): sequenced on the server's operations log, not on a sleep.
+    """
     import subprocess
     import sys
+    import time
 
     from runbook_seeds import settled_orders
 
     acct = seed(settled_orders("race"), logged_in=NEW_AE)
-    # the link answers slowly: the winner holds the account while the other reaches its unlink
-    acct.admin.add_fault(kind="slow", delay=2, count=5, path_contains=f"{acct.account_id}/link")
+    acct.admin.add_fault(kind="slow", delay=3, count=5, path_contains=f"{acct.account_id}/link")
     command = [sys.executable, "-m", "relink", "run", acct.account_id, "--to", NEW_AE]
-    runs = [
-        subprocess.Popen(
-            [*command, "--confirm", "--operator", name],
+
+    def start(name: str, *steps: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            [*command, "--confirm", "--operator", name, *steps],
             cwd=acct.workdir,
             env=acct.env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in ("sam", "kim")
-    ]
+
+    winner = start("sam")
+    deadline = time.monotonic() + 60
+    while "disconnect" not in acct.operations():
+        assert winner.poll() is None and time.monotonic() < deadline, winner.communicate()
+    # The other analyst tries to link while the first one's change is under way.
+    runs = [winner, start("kim", "--steps", "audit,relink")]
     outputs = [run.communicate(timeout=120) for run in runs]
-    codes = sorted(run.returncode for run in runs)
-    assert codes == [0, 1], outputs
+    assert [run.returncode for run in runs] == [0, 1], outputs
     assert acct.operations() == ["disconnect", "link"]
-    loser = next(out for run, (out, _) in zip(runs, outputs, strict=True) if run.returncode)
+    loser = outputs[1][0]
     assert "holds this account's change" in loser, loser
     tickets = {line.split(":")[0] for out, _ in outputs for line in out.splitlines()[1:2]}
     assert len(tickets) == 2  # each run its own ticket: the same journal, never the same ticket
+
+
+def test_relink_run_says_when_the_account_can_be_unlinked(seed):
+    from runbook_seeds import order, part
+
+    unpaid = order("alpha", "#1001", "awaiting_payment", part("C-ae1", "awaiting_payment"))
+    unpaid["ordered_at"] = "2026-11-05"
+    acct = seed([unpaid])
+    result = acct.cli("--to", NEW_AE, "--steps", "audit", RELINK_TODAY="2026-11-20")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "Blocked: 1 order. Expected safe to unlink on 2026-11-25 "
+        "(2026-11-20 if the merchant cancels the unpaid orders).\n"
+    ) in result.stdout
+
+
+def test_the_notebook_is_told_which_setting_to_fix(tmp_path):
+    """open_runbook (the notebook's first cell) names the URL and its setting, in one line."""
+    import pytest
+
+    from relink.errors import ApiConnectionError
+    from relink.runbook import open_runbook
+    from relink.runbook.connection import connect
+
+    with socket.socket() as sock:  # bound, never listening: the connection is refused
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        settings = {"RELINK_API_URL": url, "RELINK_API_TOKEN": f"{TOKEN_MARKER}-x"}
+        connection = connect(settings, tmp_path / "no.env", retries=0)
+        with pytest.raises(ApiConnectionError) as caught:
+            open_runbook("acct-x", NEW_AE, connection=connection, journal_path=tmp_path / "j")
+    said = f"cannot reach the account API at {url} (RELINK_API_URL): connection refused"
+    assert str(caught.value) == said
+    assert caught.value._render_traceback_() == [f"relink: ApiConnectionError: {said}"]

@@ -34,7 +34,7 @@ def test_parameters_hold_no_secret():
     names = set(papermill.inspect_notebook(str(NOTEBOOK)))
     assert names == {
         "account", "target_aliexpress_account", "ticket", "operator", "export_path",
-        "aliexpress_path", "steps", "confirm",
+        "aliexpress_path", "steps", "confirm", "journal_path",
     }  # fmt: skip
     assert not any("token" in name or "secret" in name for name in names)
 

@@ -1,7 +1,9 @@
 """``relink run`` and ``relink rehearse``: the runbook's steps from the command line.
 
-``relink.cli`` registers both commands lazily (so ``relink audit`` imports none of the HTTP
-client or the sandbox). Commands stay thin: parse, call, print, choose the exit code.
+The desk's commands (``relink open``, ``relink app``, ``relink journal``) are in
+:mod:`relink.runbook.desk_cli`. ``relink.cli`` registers every command lazily (so ``relink
+audit`` imports none of the HTTP client or the sandbox). Commands stay thin: parse, call,
+print, choose the exit code.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from relink.errors import RelinkError
 EXIT_UNREADABLE = 2
 
 
-def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
+def fail(message: str, code: int = EXIT_UNREADABLE) -> None:
+    """Say ``message`` on one line of stderr and exit with ``code``."""
     click.echo(f"relink: error: {message}", err=True)
     sys.exit(code)
 
 
 EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
+EXIT_RUN_OVERRIDDEN = 4  # done, but an override unlinked past blockers: the light is not green
 
 
 @click.command("run")
@@ -77,7 +81,9 @@ def run_command(
     refuses another unlink.
 
     Exit status: 0 every step done, 1 a step refused (by a guard or by the server; verify not
-    green), 2 usage or input error, 3 a step failed (the API failed or did not answer).
+    green), 2 usage or input error, 3 a step failed (the API failed or did not answer), 4 every
+    step done but an override unlinked past blockers and the light is not green (those orders
+    no longer sync: relink and verify now).
     """
     from relink.errors import InputError
 
@@ -107,12 +113,14 @@ def run_command(
             click.echo(f"journal: line(s) {lines} cut short by a crash, set apart", err=True)
         results = book.run(steps, confirm=confirm, override_reason=override_reason)
     except InputError as exc:
-        _fail(str(exc), EXIT_RUN_USAGE)
+        fail(str(exc), EXIT_RUN_USAGE)
     except RelinkError as exc:  # the API failed or did not answer, or no sandbox
-        _fail(str(exc), EXIT_RUN_FAILED)
+        fail(str(exc), EXIT_RUN_FAILED)
     for result in results:
         click.echo(f"{result.step}: {result.outcome}: {result.message}")
     if book.last_audit is not None:
+        if expected := book.last_audit.forecast_line():  # when it can be unlinked
+            click.echo(expected)
         for blocker in book.last_audit.blockers:
             reasons = ", ".join(blocker.reasons)
             click.echo(
@@ -121,7 +129,13 @@ def run_command(
     click.echo(f"light: {book.link.light}: {book.link.text}")
     last = results[-1].outcome if results else "done"
     codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
+    if codes[last] == EXIT_RUN_DONE and (warning := book.override_not_green(results)):
+        click.echo(f"{warning} (exit {EXIT_RUN_OVERRIDDEN})")
+        sys.exit(EXIT_RUN_OVERRIDDEN)
     sys.exit(codes[last])
+
+
+EXIT_REHEARSAL_GREEN, EXIT_REHEARSAL_NOT_GREEN, EXIT_REHEARSAL_FAILED = 0, 1, 3
 
 
 @click.command("rehearse")
@@ -133,16 +147,31 @@ def run_command(
     help="AliExpress account to link  [default: the embedded sandbox's new account]",
 )
 def rehearse_command(account: str, target: str) -> None:
-    """Rehearse a whole account change on the embedded sandbox (for training and the demo).
+    """Rehearse the whole change of a bundled sample ACCOUNT on a sandbox (training, the demo).
 
-    The merchant's part (cancelling unpaid orders, logging in to the new AliExpress account)
-    and the passing of time are played by the sandbox. Exit 0 when it ends green.
+    The analyst's steps are the runbook's. Each refusal is explained in one line (what blocked,
+    what the rehearsal does about it), then the rehearsal plays the world's part through the
+    sandbox's admin routes: a person corrects a status relink does not know, the merchant
+    cancels unpaid AliExpress orders, days pass until the forecast's date, the merchant logs in
+    to the new AliExpress account. The sandbox is its own, its clock on the samples' day.
+
+    \b
+    Exit status:
+      0  green: linked to the target and whitelisted
+      1  not green: the last line says why (a refusal the rehearsal has no move for)
+      2  cannot rehearse: not a bundled sample account, or RELINK_API_URL is set
+      3  the sandbox failed: it did not start, or a call failed
     """
+    from relink.errors import InputError
     from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT
     from relink.runbook.rehearsal import rehearse
 
     try:
-        green = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
+        ended = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
+    except InputError as exc:
+        fail(str(exc))
     except RelinkError as exc:
-        _fail(str(exc))
-    sys.exit(0 if green else 1)
+        fail(str(exc), EXIT_REHEARSAL_FAILED)
+    if ended.green:
+        sys.exit(EXIT_REHEARSAL_GREEN)
+    sys.exit(EXIT_REHEARSAL_FAILED if ended.failed else EXIT_REHEARSAL_NOT_GREEN)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from relink.api.client import Client
-from relink.errors import AuthError, InputError, NotFoundError
+from relink.errors import ApiConnectionError, AuthError, InputError, NotFoundError
 from relink.runbook import journal as jr
 from relink.runbook.connection import Connection, connect
 from relink.runbook.guards import (
@@ -38,10 +38,11 @@ from relink.runbook.guards import (
     REFUSED,
     LinkView,
     StepResult,
+    SyncQuota,
     parse_steps,
 )
 from relink.runbook.lease import ChangeLease
-from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live
+from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
 from relink.runbook.recorder import Recorder
 from relink.runbook.state import RunbookState
 from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_step
@@ -63,9 +64,12 @@ class Runbook(RunbookState):
         export_path: also audit this export (shown; it never authorizes the unlink).
         aliexpress_path: the export's AliExpress-side file, to check sync drift.
         max_audit_age: how old a live audit may be and still let the unlink through.
-        clock: the time used for audit ages (tests pass their own).
+        clock: the time used for audit ages, whose day the forecast counts from (tests pass
+            their own) [default: :func:`~relink.runbook.live_audit.default_clock`].
         api_label: where the calls go, as said to people ("SANDBOX", or the deployment's host).
         practice: the API is the embedded sandbox (numbered practice tickets).
+        server_clock: the API's clock, which the times it states (the next sync allowed) are
+            read against [default: this machine's UTC time].
 
     Raises:
         InputError: an empty account or target, an export path that does not exist, a ticket
@@ -88,6 +92,7 @@ class Runbook(RunbookState):
         clock: Callable[[], datetime] | None = None,
         api_label: str = "the account API",
         practice: bool = False,
+        server_clock: Callable[[], datetime] | None = None,
     ) -> None:
         if not account.strip() or not target.strip():
             raise InputError("the runbook needs an account and a target AliExpress account")
@@ -101,7 +106,9 @@ class Runbook(RunbookState):
         self.journal = jr.Journal(journal_path or jr.default_journal_path(self.account))
         self.export_path, self.aliexpress_path = str(export_path), str(aliexpress_path)
         self.max_audit_age = max_audit_age
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or default_clock()
+        self.server_clock = server_clock or (lambda: datetime.now(UTC))
+        self.sync_quota: SyncQuota | None = None
         self.last_audit: AuditSnapshot | None = None
         self.export_audit: AuditSnapshot | None = None
         self.connection: Connection | None = None  # set by open_runbook; keeps a sandbox alive
@@ -135,6 +142,7 @@ class Runbook(RunbookState):
             "account": self.account,
             "target": self.target,
             "operator": self.operator,
+            "api": self.api_label,  # where the calls went: `relink journal` shows it
         }
         self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
         self.recorder.reconcile(self.link)
@@ -182,7 +190,10 @@ class Runbook(RunbookState):
             clock=self.clock,
             linked=self.link.linked,
             reread_link=self._reread_link,
+            server_clock=self.server_clock,
+            quota=self.sync_quota,
         )
+        self.sync_quota = SyncQuota.from_details(result.details) or self.sync_quota
         if audit is not None:  # None: the server refused the sync, the last audit stands
             self.last_audit = audit
         return result
@@ -297,24 +308,30 @@ def open_runbook(
     """A runbook on the configured account API (or the embedded sandbox, see connect()).
 
     Raises:
-        InputError: see :class:`Runbook`. ApiError: the account cannot be read.
+        InputError: see :class:`Runbook`. ApiError: the account cannot be read;
+            ApiConnectionError when the API does not answer, naming the setting to fix
+            ("cannot reach the account API at URL (RELINK_API_URL): connection refused").
         RelinkError: the embedded sandbox could not start.
     """
     conn = connection or connect()
     if journal_path is None and conn.journal_dir is not None:
         journal_path = jr.default_journal_path(account.strip(), conn.journal_dir)
-    book = Runbook(
-        conn.client,
-        account,
-        target,
-        operator=operator,
-        ticket=ticket,
-        journal_path=journal_path,
-        export_path=export_path,
-        aliexpress_path=aliexpress_path,
-        max_audit_age=max_audit_age,
-        api_label=conn.api_label,
-        practice=conn.embedded,
-    )
+    try:
+        book = Runbook(
+            conn.client,
+            account,
+            target,
+            operator=operator,
+            ticket=ticket,
+            journal_path=journal_path,
+            export_path=export_path,
+            aliexpress_path=aliexpress_path,
+            max_audit_age=max_audit_age,
+            api_label=conn.api_label,
+            practice=conn.embedded,
+            server_clock=conn.server_time,
+        )
+    except ApiConnectionError as exc:
+        raise conn.unreachable(exc) from None
     book.connection = conn
     return book

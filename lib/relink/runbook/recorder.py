@@ -6,13 +6,17 @@ server's refusal, or a failure), notes the state after, and appends the finished
 Destructive steps call :meth:`Recorder.start` just before their request, which journals the
 idempotency key and the body; if no answer comes (connection dropped, 5xx after retries), the
 attempt stays *pending* and the next one re-sends the same body under the same key, in this
-process or, through the journal, in the next one.
+process or, through the journal, in the next one. After each line, the journal's page
+(``journal.html`` beside it, :func:`~relink.runbook.journal_page.write_journal_page`) is
+written again.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from relink.errors import (
@@ -25,8 +29,10 @@ from relink.errors import (
 )
 from relink.runbook import journal as jr
 from relink.runbook.guards import DONE, FAILED, REFUSED, LinkView, StepResult
+from relink.runbook.journal_page import write_journal_page
 from relink.runbook.live_audit import blockers_from_server
 
+_log = logging.getLogger("relink.runbook.recorder")
 IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
 Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...
 
@@ -55,6 +61,7 @@ class Recorder:
         self.who = dict(who)
         self.state = state
         self.refresh = refresh
+        self.page: Path | None = None  # the journal's page, once written
         entries = jr.for_ticket(entries, self.who["ticket"])
         self.last_results = {
             step: StepResult.from_entry(entry) for step, entry in jr.last_outcomes(entries).items()
@@ -79,13 +86,25 @@ class Recorder:
             **fields,
         }
 
+    def append(self, entry: dict[str, Any]) -> None:
+        """Journal ``entry``, then write the journal's page again.
+
+        The page is a convenience: failing to write it is logged, never a step's failure.
+
+        Raises:
+            OSError: the journal itself cannot be written.
+        """
+        self.journal.append(entry)
+        try:
+            self.page = write_journal_page(self.journal.path)
+        except Exception as exc:  # any: a page bug must not fail a step whose line is written
+            _log.warning("journal page beside %s not written: %s", self.journal.path, exc)
+
     def start(self, attempt: Attempt, request: dict[str, Any]) -> None:
         """Journal a destructive request (a fresh key and its body) before it is sent."""
         attempt["idempotency_key"] = str(uuid.uuid4())
         attempt["request"] = request
-        self.journal.append(
-            self.entry(attempt, jr.STARTED, request=request, before=attempt["before"])
-        )
+        self.append(self.entry(attempt, jr.STARTED, request=request, before=attempt["before"]))
 
     def resume(self, attempt: Attempt) -> dict[str, Any] | None:
         """The body of this step's unanswered attempt (now ``attempt``'s, key and all), or None."""
@@ -130,7 +149,7 @@ class Recorder:
                     step, attempt["attempt"], attempt["idempotency_key"], attempt["request"], {}
                 )
         self.refresh()
-        self.journal.append(
+        self.append(
             self.entry(
                 attempt,
                 jr.FINISHED,
@@ -200,7 +219,7 @@ class Recorder:
         pending = self.pending.pop(step)
         attempt = {"step": step, "attempt": pending.attempt}
         attempt["idempotency_key"] = pending.idempotency_key
-        self.journal.append(
+        self.append(
             self.entry(
                 attempt,
                 jr.FINISHED,

@@ -1,0 +1,331 @@
+"""The analyst's desk: one folder and one runbook notebook per ticket (``relink open``).
+
+The packaged runbook (:data:`relink.resources.RUNBOOK_NOTEBOOK`) is a template: running it in
+place would store one account's outputs in the tracked file. :func:`open_ticket_folder` copies
+it instead into ``DESK/<account>/<ticket>/<ticket>.ipynb`` with its parameters filled the
+papermill way (an ``injected-parameters`` cell), and the ticket's journal beside it
+(``journal.jsonl``). Folder names are :func:`relink.filenames.safe_name` of the ids; the
+folder's ``ticket.json`` records which ticket it holds, so two ids that make one folder name
+are told apart and refused.
+
+Which ticket: the one named, else the desk's latest ticket of the account for the same target
+(opening the same change twice never starts a second one), else a new id as
+:func:`relink.runbook.tickets.choose_ticket` makes them (``PRACTICE-n`` on the embedded
+sandbox). A practice ticket's journal is kept beside its notebook too, so ``relink journal``
+shows the practice afterwards; as the embedded sandbox lives only as long as its kernel, a
+practice ticket whose notebook has been run is over, and opening the same change again starts
+the next one (``PRACTICE-2``...).
+
+Opening again reuses the folder; a notebook that has been run (it has outputs) is never
+overwritten: it is the ticket's record. Secrets never become parameters: the kernels read
+``RELINK_API_URL``/``RELINK_API_TOKEN`` from their environment, which the servers of
+:mod:`relink.runbook.app` hand them (JupyterLab for ``relink open``, Voilà for ``relink app``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from relink.api.settings import api_settings, read_env_file
+from relink.display import visible
+from relink.errors import InputError
+from relink.filenames import safe_name
+from relink.resources import RUNBOOK_NOTEBOOK
+from relink.runbook import journal as jr
+from relink.runbook.tickets import choose_ticket
+
+DESK_VARIABLE = "RELINK_DESK"
+DEFAULT_DESK = Path("desk")
+RECORD_NAME = "ticket.json"  # which ticket a folder holds (its id, account, target, API)
+JOURNAL_NAME = "journal.jsonl"
+MAX_NAME_LENGTH = 200
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class TicketFolder:
+    """A ticket's folder on the desk, as :func:`open_ticket_folder` left it.
+
+    ``state``: ``new`` (folder and notebook written now), ``refreshed`` (a notebook never run,
+    written again from the template) or ``kept`` (a notebook that has been run, left as it is).
+    """
+
+    account: str
+    target: str
+    ticket: str
+    folder: Path
+    notebook: Path
+    journal: Path
+    practice: bool
+    state: str
+
+    def lines(self) -> list[str]:
+        """What to tell the analyst: the ticket, the notebook, the journal, what was kept."""
+        api = "practice on the embedded SANDBOX" if self.practice else "the account API"
+        opened = "new" if self.state == "new" else "reopened"
+        lines = [
+            f"Ticket {self.ticket}: {self.account} to {self.target} ({opened}; {api})",
+            f"notebook: {self.notebook}",
+        ]
+        lines.append(f"journal: {self.journal}")
+        if self.state == "kept":
+            lines.append(
+                f"kept: {self.notebook.name} has been run: it is the ticket's record and is "
+                "never overwritten (open it to continue the ticket)"
+            )
+        elif self.state == "refreshed":
+            lines.append(f"{self.notebook.name} had not been run: filled in again")
+        return [visible(line) for line in lines]
+
+
+def desk_folder(desk: str | Path | None = None, environ: dict[str, str] | None = None) -> Path:
+    """The desk: ``desk``, else ``$RELINK_DESK``, else ``./desk``."""
+    env = os.environ if environ is None else environ
+    return Path(desk or env.get(DESK_VARIABLE) or DEFAULT_DESK)
+
+
+def is_practice(environ: dict[str, str] | None = None, env_file: str | Path = ".env") -> bool:
+    """No account API is configured: the runbook will start the embedded practice sandbox.
+
+    Raises:
+        InputError: the API settings are split between the environment and ``env_file``.
+    """
+    return not api_settings(environ, env_file).get("RELINK_API_URL")
+
+
+def open_ticket_folder(
+    account: str,
+    target: str,
+    *,
+    ticket: str = "",
+    operator: str = "",
+    desk: str | Path | None = None,
+    export_path: str | Path = "",
+    aliexpress_path: str | Path = "",
+    environ: dict[str, str] | None = None,
+    env_file: str | Path = ".env",
+    template: str | Path = RUNBOOK_NOTEBOOK,
+) -> TicketFolder:
+    """Open (or reuse) the ticket's folder on the desk, with its runbook notebook filled in.
+
+    Raises:
+        InputError: an empty or unprintable account, target or operator; a ticket id that cannot
+            be used, or one opened for another target; an export that is not a file; a value
+            equal to the API token; a folder that holds another ticket; a split API setting.
+        OSError: the desk cannot be written.
+    """
+    account = _checked("account", account)
+    target = _checked("target AliExpress account", target)
+    if re.search(r"\s", target):
+        raise InputError(f"target AliExpress account {target!r}: no spaces in an account id")
+    operator = _checked("operator", operator, required=False)
+    files = {
+        name: _existing_file(path)
+        for name, path in (("export_path", export_path), ("aliexpress_path", aliexpress_path))
+    }
+    practice = is_practice(environ, env_file)
+    _refuse_secrets([account, target, ticket, operator], environ, env_file)
+    account_dir = desk_folder(desk, environ).resolve() / safe_name(account)
+    kind = "sandbox" if practice else "deployment"
+    entries = [record for record in _records(account_dir, account) if record["api"] == kind]
+    over: frozenset[str] = frozenset()
+    if practice:
+        # A practice sandbox lives as long as its kernel: a practice ticket that has been run
+        # cannot be continued, so the same command opens the next one.
+        over = frozenset(
+            entry["ticket"]
+            for entry in entries
+            if has_run(
+                account_dir / safe_name(entry["ticket"]) / f"{safe_name(entry['ticket'])}.ipynb"
+            )
+        )
+    chosen, _ = choose_ticket(
+        entries,
+        account=account,
+        target=target,
+        operator=operator,
+        linked_now=None,
+        requested=ticket,
+        practice=practice,
+        busy=over,
+    )
+    folder = account_dir / safe_name(chosen.ticket_id)
+    notebook = folder / f"{safe_name(chosen.ticket_id)}.ipynb"
+    journal = folder / JOURNAL_NAME
+    _claim(folder, chosen.ticket_id, account, target, kind, operator, notebook.name)
+    parameters: dict[str, Any] = {
+        "account": account,
+        "target_aliexpress_account": target,
+        "ticket": chosen.ticket_id,
+        "operator": operator,
+        **files,
+        "steps": "",
+        "confirm": False,
+        "journal_path": str(journal),
+    }
+    if notebook.is_file() and has_run(notebook):
+        state = "kept"
+    else:
+        state = "refreshed" if notebook.is_file() else "new"
+        write_ticket_notebook(Path(template), notebook, parameters)
+    return TicketFolder(
+        account, target, chosen.ticket_id, folder, notebook, journal, practice, state
+    )
+
+
+def has_run(notebook: str | Path) -> bool:
+    """Whether a notebook has been run: a code cell with outputs or an execution count."""
+    try:
+        node = nbformat.read(notebook, as_version=4)
+    except Exception:  # unreadable: certainly not ours to overwrite
+        return True
+    return any(
+        cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count"))
+        for cell in node.cells
+    )
+
+
+def write_ticket_notebook(template: Path, destination: Path, parameters: dict[str, Any]) -> None:
+    """``template`` without outputs and with ``parameters`` injected, written atomically.
+
+    Only the parameters the template declares are injected. The template itself is only read.
+
+    Raises:
+        InputError: the template is missing, unreadable, or has no ``parameters`` cell.
+    """
+    from papermill.parameterize import parameterize_notebook
+    from papermill.translators import PythonTranslator
+
+    try:
+        node = nbformat.read(template, as_version=4)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{template}: not a readable notebook ({type(exc).__name__})") from None
+    tagged = [cell for cell in node.cells if "parameters" in cell.metadata.get("tags", [])]
+    if not tagged:
+        raise InputError(f"{template}: no cell is tagged 'parameters'")
+    declared = {spec.name for spec in PythonTranslator.inspect(tagged[0])}
+    for cell in node.cells:
+        if cell.cell_type == "code":  # the template's stored outputs are another account's
+            cell.outputs, cell.execution_count = [], None
+    node.metadata.pop("widgets", None)
+    node.metadata["papermill"] = nbformat.NotebookNode()  # where papermill records parameters
+    filled = parameterize_notebook(
+        node, {name: value for name, value in parameters.items() if name in declared}
+    )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    nbformat.write(filled, partial)
+    os.replace(partial, destination)
+
+
+def _checked(what: str, value: str, *, required: bool = True) -> str:
+    cleaned = value.strip()
+    if required and not cleaned:
+        raise InputError(f"{what}: empty")
+    if len(cleaned) > MAX_NAME_LENGTH or _UNSAFE.search(cleaned):
+        raise InputError(
+            f"{what} {visible(cleaned[:60])!r}: use printable characters (at most "
+            f"{MAX_NAME_LENGTH})"
+        )
+    return cleaned
+
+
+def _existing_file(path: str | Path) -> str:
+    if not path:
+        return ""
+    if not Path(path).is_file():
+        raise InputError(f"{visible(path)}: no such file")
+    return str(Path(path).resolve())  # the kernel runs in the ticket's folder, not here
+
+
+def _refuse_secrets(
+    values: list[str], environ: dict[str, str] | None, env_file: str | Path
+) -> None:
+    env = os.environ if environ is None else environ
+    tokens = {env.get("RELINK_API_TOKEN", ""), read_env_file(env_file).get("RELINK_API_TOKEN", "")}
+    if any(value.strip() in tokens for value in values if value.strip()):
+        raise InputError(
+            "secrets never go in parameters (they are written into the notebook): the "
+            "runbook reads RELINK_API_TOKEN from its environment"
+        )
+
+
+def _records(account_dir: Path, account: str) -> list[dict[str, Any]]:
+    """The desk's tickets of ``account``, oldest first, as journal ``ticket`` entries."""
+    found = []
+    for path in sorted(account_dir.glob(f"*/{RECORD_NAME}")):
+        record = _read_record(path)
+        if record.get("account") == account:
+            found.append(
+                {
+                    "phase": jr.TICKET,
+                    "time": str(record.get("opened_at", "")),
+                    "ticket": str(record.get("ticket", "")),
+                    "account": account,
+                    "to_aliexpress_account": str(record.get("target", "")),
+                    "api": record.get("api"),
+                }
+            )
+    return sorted(found, key=lambda entry: entry["time"])
+
+
+def _read_record(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _claim(
+    folder: Path, ticket: str, account: str, target: str, kind: str, operator: str, name: str
+) -> None:
+    """Make ``folder`` the ticket's, or check that it already is.
+
+    Raises:
+        InputError: the folder exists and holds something else.
+    """
+    record_path = folder / RECORD_NAME
+    if folder.exists() and not record_path.is_file():
+        raise InputError(f"{folder}: exists and is not a ticket's folder (no {RECORD_NAME})")
+    record = {
+        "ticket": ticket,
+        "account": account,
+        "target": target,
+        "api": kind,
+        "opened_at": jr.utc_now_iso(),
+        "opened_by": operator or getpass.getuser(),
+        "notebook": name,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(record_path, "x", encoding="utf-8") as out:  # two opens at once: one wins
+            json.dump(record, out, indent=2)
+            out.write("\n")
+        return
+    except FileExistsError:
+        pass
+    held = _read_record(record_path)
+    if (held.get("ticket"), held.get("account")) != (ticket, account):
+        raise InputError(
+            f"{folder}: holds ticket {visible(held.get('ticket'))} of "
+            f"{visible(held.get('account'))}: pass another --ticket"
+        )
+    if held.get("target") != target:
+        raise InputError(
+            f"ticket {visible(ticket)} was opened to link {visible(held.get('target'))}, not "
+            f"{visible(target)}: a change of target is a new ticket (pass another --ticket)"
+        )
+    if held.get("api") != kind:
+        raise InputError(
+            f"ticket {visible(ticket)} was opened on the {held.get('api')} API, and this is "
+            f"the {kind}: a practice ticket and a real one are never the same ticket"
+        )

@@ -1,0 +1,223 @@
+"""`relink open --no-lab`: one folder and one filled-in runbook per ticket; the template untouched.
+
+Everything runs in-process on a temporary desk; no kernel, no server. The account API is never
+called: a ``RELINK_API_URL`` in the environment only says "not the practice sandbox".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+
+from relink.cli import main
+from relink.resources import RUNBOOK_NOTEBOOK
+from relink.runbook import app
+from relink.runbook.desk import has_run
+
+TOKEN = "tok-desk-7c1f0e9a-never-a-parameter"
+TARGET = "ae-new@example.com"
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without .env, the real API's settings, and a desk in it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RELINK_DESK", raising=False)
+    monkeypatch.setenv("RELINK_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RELINK_API_TOKEN", TOKEN)
+    return tmp_path / "desk"
+
+
+def relink_open(*args: str | Path) -> tuple[int, str, str]:
+    outcome = CliRunner().invoke(main, ["open", *map(str, args)])
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+def parameters_of(notebook: Path) -> dict[str, object]:
+    node = nbformat.read(notebook, as_version=4)
+    return dict(node.metadata["papermill"]["parameters"])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_ticket_gets_its_folder_notebook_and_journal(desk: Path) -> None:
+    code, out, err = relink_open("acme-1", "--to", TARGET, "--ticket", "HD-4411", "--desk", desk,
+                                 "--operator", "sam", "--no-lab")  # fmt: skip
+    assert code == 0, err
+    folder = desk / "acme-1" / "HD-4411"
+    assert sorted(p.name for p in folder.iterdir()) == ["HD-4411.ipynb", "ticket.json"]
+    assert "Ticket HD-4411: acme-1 to ae-new@example.com (new; the account API)" in out
+    assert f"notebook: {folder / 'HD-4411.ipynb'}" in out
+    assert f"journal: {folder / 'journal.jsonl'}" in out
+    record = json.loads((folder / "ticket.json").read_text())
+    assert {k: record[k] for k in ("ticket", "account", "target", "api")} == {
+        "ticket": "HD-4411", "account": "acme-1", "target": TARGET, "api": "deployment",
+    }  # fmt: skip
+
+
+def test_the_copy_has_its_parameters_injected_and_no_stored_output(desk: Path) -> None:
+    code, _, err = relink_open("acme-1", "--to", TARGET, "--ticket", "HD-1", "--desk", desk,
+                               "--operator", "sam", "--no-lab")  # fmt: skip
+    assert code == 0, err
+    notebook = desk / "acme-1" / "HD-1" / "HD-1.ipynb"
+    node = nbformat.read(notebook, as_version=4)
+    tags = [cell.metadata.get("tags", []) for cell in node.cells]
+    injected = tags.index(["injected-parameters"])
+    assert tags[injected - 1] == ["parameters"]  # papermill's place: right after the defaults
+    source = node.cells[injected].source
+    assert 'account = "acme-1"' in source and 'ticket = "HD-1"' in source
+    assert f'target_aliexpress_account = "{TARGET}"' in source and 'operator = "sam"' in source
+    assert f'journal_path = "{desk.resolve() / "acme-1" / "HD-1" / "journal.jsonl"}"' in source
+    assert parameters_of(notebook)["steps"] == "" and parameters_of(notebook)["confirm"] is False
+    assert not has_run(notebook)  # the template's sample outputs are not this account's
+    assert TOKEN not in notebook.read_text()  # the kernel reads it from its environment
+
+
+def test_the_template_is_never_modified(desk: Path) -> None:
+    before = sha256(RUNBOOK_NOTEBOOK)
+    for _ in range(2):
+        assert relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab")[0] == 0
+    assert sha256(RUNBOOK_NOTEBOOK) == before
+
+
+def test_opening_again_reuses_the_ticket_and_keeps_a_notebook_that_ran(desk: Path) -> None:
+    code, out, _ = relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 0
+    ticket = re.search(r"Ticket (T-\d{8}-\d{4}-[0-9a-f]{4}):", out).group(1)  # a new id
+    notebook = desk / "acme-1" / ticket / f"{ticket}.ipynb"
+    code, out, _ = relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 0 and f"Ticket {ticket}: acme-1 to {TARGET} (reopened;" in out
+    assert "had not been run: filled in again" in out
+    assert [p.name for p in (desk / "acme-1").iterdir()] == [ticket]
+
+    node = nbformat.read(notebook, as_version=4)  # the analyst ran it: outputs saved
+    node.cells[3].execution_count = 1
+    node.cells[3].outputs = [nbformat.v4.new_output("stream", text="Ticket opened\n")]
+    nbformat.write(node, notebook)
+    ran = notebook.read_bytes()
+    code, out, _ = relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab",
+                               "--operator", "kim")  # fmt: skip
+    assert code == 0
+    assert f"kept: {ticket}.ipynb has been run: it is the ticket's record" in out
+    assert notebook.read_bytes() == ran
+
+
+def test_practice_tickets_are_numbered_and_keep_their_journal_beside_the_notebook(
+    desk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELINK_API_URL")
+    monkeypatch.delenv("RELINK_API_TOKEN")
+    code, out, _ = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 0 and "Ticket PRACTICE-1: northwind-home" in out and "practice" in out
+    notebook = desk / "northwind-home" / "PRACTICE-1" / "PRACTICE-1.ipynb"
+    journal = notebook.parent / "journal.jsonl"
+    assert f"journal: {journal}" in out  # `relink journal` finds the practice afterwards
+    assert parameters_of(notebook)["journal_path"] == str(journal)
+    assert relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab",
+                       "--ticket", "PRACTICE-2")[0] == 0  # fmt: skip
+    code, out, _ = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert "Ticket PRACTICE-2:" in out  # the latest ticket of this target, continued
+    # A practice ticket that has been run is over (its sandbox died with its kernel): the
+    # same command opens the next one instead of continuing it.
+    ran = desk / "northwind-home" / "PRACTICE-2" / "PRACTICE-2.ipynb"
+    book = nbformat.read(ran, as_version=4)
+    book.cells[-1].execution_count = 1
+    nbformat.write(book, ran)
+    code, out, _ = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert "Ticket PRACTICE-3:" in out
+    # a practice ticket is never continued on a real account API, nor the other way round
+    monkeypatch.setenv("RELINK_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RELINK_API_TOKEN", TOKEN)
+    code, _, err = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab",
+                               "--ticket", "PRACTICE-1")  # fmt: skip
+    assert code == 2 and "a practice ticket and a real one are never the same ticket" in err
+
+
+def test_the_desk_comes_from_relink_desk(desk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELINK_DESK", str(desk / "elsewhere"))
+    assert relink_open("acme-1", "--to", TARGET, "--ticket", "HD-2", "--no-lab")[0] == 0
+    assert (desk / "elsewhere" / "acme-1" / "HD-2" / "HD-2.ipynb").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--to", TARGET], "account: empty"),
+        (["acme\x1b[2J", "--to", TARGET], "use printable characters"),
+        (["acme-1", "--to", "ae new@example.com"], "no spaces in an account id"),
+        (["acme-1", "--to", TARGET, "--ticket", "../../etc"], "use letters, digits"),
+        (["acme-1", "--to", TARGET, "--operator", TOKEN], "secrets never go in parameters"),
+        (["acme-1", "--to", TARGET, "--export", "missing.csv"], "missing.csv: no such file"),
+    ],
+)
+def test_bad_input_is_refused_in_one_line(desk: Path, args: list[str], message: str) -> None:
+    code, out, err = relink_open(*args, "--desk", desk, "--no-lab")
+    assert code == 2 and out == ""
+    assert err.startswith("relink: error: ") and err.count("\n") == 1, err
+    assert message in err and "Traceback" not in err
+    assert "\x1b" not in err
+    assert not desk.exists()  # nothing written for a refused ticket
+
+
+def test_a_ticket_keeps_its_target_and_its_folder(desk: Path) -> None:
+    assert relink_open("acme-1", "--to", TARGET, "--ticket", "HD/7", "--desk", desk,
+                       "--no-lab")[0] == 0  # fmt: skip
+    code, _, err = relink_open("acme-1", "--to", "ae-other@example.com", "--ticket", "HD/7",
+                               "--desk", desk, "--no-lab")  # fmt: skip
+    assert code == 2 and "a change of target is a new ticket" in err and err.count("\n") == 1
+    # HD-7 makes the same folder name as HD/7: refused, never mixed into its folder
+    code, _, err = relink_open("acme-1", "--to", TARGET, "--ticket", "HD-7", "--desk", desk,
+                               "--no-lab")  # fmt: skip
+    assert code == 2 and "holds ticket HD/7 of acme-1: pass another --ticket" in err
+
+
+def test_lab_listens_on_loopback_with_the_token_out_of_the_command_line(
+    desk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELINK_API_URL")
+    monkeypatch.delenv("RELINK_API_TOKEN")
+    Path(".env").write_text(f"RELINK_API_URL=http://127.0.0.1:9\nRELINK_API_TOKEN={TOKEN}\n")
+    started: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr(app.os, "execve", lambda _path, argv, env: started.append((argv, env)))
+    code, out, err = relink_open("acme-1", "--to", TARGET, "--ticket", "HD-9", "--desk", desk,
+                                 "--port", "18123")  # fmt: skip
+    assert code == 0, err
+    [(argv, env)] = started
+    assert argv[1:4] == ["-m", "jupyter", "lab"]
+    assert "--ServerApp.ip=127.0.0.1" in argv and "--ServerApp.port=18123" in argv
+    assert f"--ServerApp.root_dir={desk.resolve()}" in argv
+    assert str(desk.resolve() / "acme-1" / "HD-9" / "HD-9.ipynb") in argv
+    url = "http://127.0.0.1:18123/lab/tree/acme-1/HD-9/HD-9.ipynb?token="
+    assert f"JupyterLab: {url}{env['JUPYTER_TOKEN']}" in out
+    assert not any(env["JUPYTER_TOKEN"] in arg or TOKEN in arg for arg in argv)
+    # the kernels run in the ticket's folder: .env's API settings reach them in their environment
+    assert env["RELINK_API_TOKEN"] == TOKEN and env["RELINK_API_URL"] == "http://127.0.0.1:9"
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.5", "example.com", "::"])
+def test_the_app_refuses_a_host_beyond_loopback(host: str) -> None:
+    outcome = CliRunner().invoke(main, ["app", "--host", host])
+    assert outcome.exit_code == 2 and outcome.stdout == ""
+    assert outcome.stderr.count("\n") == 1 and "not a loopback address" in outcome.stderr
+    assert "--allow-remote" in outcome.stderr
+
+
+def test_loopback_hosts() -> None:
+    assert all(app.is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"))
+    app.check_host("0.0.0.0", allow_remote=True)  # explicitly allowed: no error
+
+
+def test_the_app_leaves_out_what_only_makes_sense_with_the_code_in_view() -> None:
+    node = nbformat.read(RUNBOOK_NOTEBOOK, as_version=4)
+    shown = app.hide_code_view_cells(None, node, ".")
+    ids = [cell.get("id") for cell in shown.cells]
+    assert {"intro", "parameters", "open", "steps", "panel-title", "panel"} <= set(ids)
+    assert not {"intro-how", "blockers", "record"} & set(ids)
