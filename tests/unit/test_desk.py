@@ -63,22 +63,42 @@ def test_a_ticket_gets_its_folder_notebook_and_journal(desk: Path) -> None:
     }  # fmt: skip
 
 
-def test_the_copy_has_its_parameters_injected_and_no_stored_output(desk: Path) -> None:
+def test_the_copy_holds_the_tickets_values_and_no_stored_output(desk: Path) -> None:
     code, _, err = relink_open("acme-1", "--to", TARGET, "--ticket", "HD-1", "--desk", desk,
                                "--operator", "sam", "--no-lab")  # fmt: skip
     assert code == 0, err
     notebook = desk / "acme-1" / "HD-1" / "HD-1.ipynb"
     node = nbformat.read(notebook, as_version=4)
     tags = [cell.metadata.get("tags", []) for cell in node.cells]
-    injected = tags.index(["injected-parameters"])
-    assert tags[injected - 1] == ["parameters"]  # papermill's place: right after the defaults
-    source = node.cells[injected].source
-    assert 'account = "acme-1"' in source and 'ticket = "HD-1"' in source
-    assert f'target_aliexpress_account = "{TARGET}"' in source and 'operator = "sam"' in source
-    assert f'journal_path = "{desk.resolve() / "acme-1" / "HD-1" / "journal.jsonl"}"' in source
-    assert parameters_of(notebook)["steps"] == "" and parameters_of(notebook)["confirm"] is False
+    assert ["injected-parameters"] not in tags
+    source = node.cells[tags.index(["parameters"])].source
+    assert 'account: str = "acme-1"  # DSers account id' in source
+    assert 'ticket: str = "HD-1"  #' in source and 'operator: str = "sam"  #' in source
+    assert f'target_aliexpress_account: str = "{TARGET}"  #' in source
+    journal = desk.resolve() / "acme-1" / "HD-1" / "journal.jsonl"
+    assert f'journal_path: str = "{journal}"  #' in source
+    assert 'steps: str = ""  #' in source and "confirm: bool = False  #" in source
+    assert parameters_of(notebook)["ticket"] == "HD-1"
     assert not has_run(notebook)  # the template's sample outputs are not this account's
     assert TOKEN not in notebook.read_text()  # the kernel reads it from its environment
+
+
+def test_running_the_copy_headless_keeps_the_ticket(desk: Path) -> None:
+    """papermill -p steps ... on the ticket's copy injects only what it is given."""
+    from papermill.parameterize import parameterize_notebook
+
+    assert relink_open("acme-1", "--to", TARGET, "--ticket", "HD-2", "--desk", desk,
+                       "--operator", "sam", "--no-lab")[0] == 0  # fmt: skip
+    notebook = desk / "acme-1" / "HD-2" / "HD-2.ipynb"
+    again = parameterize_notebook(nbformat.read(notebook, as_version=4), {"steps": "audit"})
+    wanted = {"parameters", "injected-parameters"}
+    namespace: dict[str, object] = {}
+    for cell in again.cells:
+        if wanted & set(cell.metadata.get("tags", [])):
+            exec(cell.source, namespace)  # the copy's own assignments, in the order a run does
+    assert namespace["steps"] == "audit" and namespace["ticket"] == "HD-2"
+    assert namespace["operator"] == "sam"
+    assert str(namespace["journal_path"]).endswith("HD-2/journal.jsonl")
 
 
 def test_the_template_is_never_modified(desk: Path) -> None:

@@ -2,11 +2,10 @@
 
 The packaged runbook (:data:`relink.resources.RUNBOOK_NOTEBOOK`) is a template: running it in
 place would store one account's outputs in the tracked file. :func:`open_ticket_folder` copies
-it instead into ``DESK/<account>/<ticket>/<ticket>.ipynb`` with its parameters filled the
-papermill way (an ``injected-parameters`` cell), and the ticket's journal beside it
-(``journal.jsonl``). Folder names are :func:`relink.filenames.safe_name` of the ids; the
-folder's ``ticket.json`` records which ticket it holds, so two ids that make one folder name
-are told apart and refused.
+it instead into ``DESK/<account>/<ticket>/<ticket>.ipynb`` with the ticket's values written
+into its ``parameters`` cell, and the ticket's journal beside it (``journal.jsonl``). Folder
+names are :func:`relink.filenames.safe_name` of the ids; the folder's ``ticket.json`` records
+which ticket it holds, so two ids that make one folder name are told apart and refused.
 
 Which ticket: the one named, else the desk's latest ticket of the account for the same target
 (opening the same change twice never starts a second one), else a new id as
@@ -194,14 +193,18 @@ def has_run(notebook: str | Path) -> bool:
 
 
 def write_ticket_notebook(template: Path, destination: Path, parameters: dict[str, Any]) -> None:
-    """``template`` without outputs and with ``parameters`` injected, written atomically.
+    """``template`` without outputs, its ``parameters`` cell holding the ticket's values,
+    written atomically.
 
-    Only the parameters the template declares are injected. The template itself is only read.
+    The values are written into the parameters cell itself (each declared name's default is
+    replaced, its comment kept), not into a papermill ``injected-parameters`` cell: running the
+    ticket's copy headless later (``papermill TICKET.ipynb out.ipynb -p steps audit,sync``)
+    injects only what it is given, and the ticket, operator and journal stay the copy's. Only
+    the parameters the template declares are written. The template itself is only read.
 
     Raises:
         InputError: the template is missing, unreadable, or has no ``parameters`` cell.
     """
-    from papermill.parameterize import parameterize_notebook
     from papermill.translators import PythonTranslator
 
     try:
@@ -212,18 +215,37 @@ def write_ticket_notebook(template: Path, destination: Path, parameters: dict[st
     if not tagged:
         raise InputError(f"{template}: no cell is tagged 'parameters'")
     declared = {spec.name for spec in PythonTranslator.inspect(tagged[0])}
+    chosen = {name: value for name, value in parameters.items() if name in declared}
+    tagged[0].source = _with_values(tagged[0].source, chosen)
     for cell in node.cells:
         if cell.cell_type == "code":  # the template's stored outputs are another account's
             cell.outputs, cell.execution_count = [], None
     node.metadata.pop("widgets", None)
-    node.metadata["papermill"] = nbformat.NotebookNode()  # where papermill records parameters
-    filled = parameterize_notebook(
-        node, {name: value for name, value in parameters.items() if name in declared}
-    )
+    # Where papermill records a notebook's parameters: tools read them from there.
+    node.metadata["papermill"] = nbformat.from_dict({"parameters": chosen})
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(f".{destination.name}.partial")
-    nbformat.write(filled, partial)
+    nbformat.write(node, partial)
     os.replace(partial, destination)
+
+
+_ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<annotation>\s*:[^=]+)?(?P<equals>\s*=\s*)")
+
+
+def _with_values(source: str, values: dict[str, Any]) -> str:
+    """The parameters cell with each named default replaced by its value (comments kept)."""
+    from papermill.translators import PythonTranslator
+
+    lines = []
+    for line in source.splitlines():
+        match = _ASSIGNMENT.match(line)
+        if match and match["name"] in values:
+            default = line[match.end() :]
+            comment = default[default.index("  #") :] if "  #" in default else ""
+            value = PythonTranslator.translate(values[match["name"]])
+            line = f"{line[: match.end()]}{value}{comment}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _checked(what: str, value: str, *, required: bool = True) -> str:
