@@ -102,6 +102,11 @@ def test_a_stale_export_warns_in_the_warning_colour_and_keeps_its_verdict(write_
     assert safe_words.endswith(
         "Read the warnings above first: the export may not hold every order."
     )
+    # The threshold is a parameter (relink batch -p stale_after_days 60): then it is fresh.
+    assert not notebook.open_audit(str(export), stale_after_days=60).result.warnings
+    for wrong in (-1, "3", 2.5, True):
+        with pytest.raises(RelinkError, match=r"^parameter stale_after_days must be"):
+            notebook.open_audit(str(export), stale_after_days=wrong)
 
 
 def test_a_filtered_export_warns_and_stays_blocked(write_csv) -> None:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from relink.audit import forecast, statuses
 from relink.audit.exports import read_aliexpress, read_export
+from relink.audit.forecast import ForecastSettings
 from relink.audit.message import merchant_message
 from relink.audit.verdict import AuditResult, audit
 from relink.display import (
@@ -59,21 +60,31 @@ def open_audit(
     aliexpress_path: str = "",
     account: str = "",
     today: str | date = "",
+    stale_after_days: int = ForecastSettings.stale_after_days,
 ) -> NotebookAudit:
     """Read and audit one account, filling the notebook's empty parameters with defaults.
 
     An empty ``export_path`` means the bundled sample account (with its AliExpress-side file,
     unless ``aliexpress_path`` names another); an empty ``account`` means the export's file name
     without its extension; an empty ``today`` means ``RELINK_TODAY``, else the machine's date
-    (the day the forecast counts from).
+    (the day the forecast counts from). ``stale_after_days``: warn when the export's newest
+    order is older than this (``relink batch -p stale_after_days 3``).
 
     Raises:
-        relink.errors.RelinkError: ``today`` is not a ``YYYY-MM-DD`` date, or an input cannot
+        relink.errors.RelinkError: ``today`` is not a ``YYYY-MM-DD`` date,
+            ``stale_after_days`` is not a whole number of days (0 or more), or an input cannot
             be audited (usually ``ExportError``). In a notebook it shows as one line, and the
             cell still fails so that papermill and ``relink batch`` record the run as failed
             at this cell.
     """
     as_of = audit_day(today)
+    if isinstance(stale_after_days, bool) or not isinstance(stale_after_days, int):
+        raise RelinkError(
+            f"parameter stale_after_days must be a whole number of days, not {stale_after_days!r}"
+        )
+    if stale_after_days < 0:
+        raise RelinkError(f"parameter stale_after_days must be 0 or more, not {stale_after_days}")
+    settings = ForecastSettings(stale_after_days=stale_after_days)
     if export_path:
         export, side = Path(export_path), Path(aliexpress_path) if aliexpress_path else None
     else:
@@ -82,7 +93,7 @@ def open_audit(
         side = Path(aliexpress_path) if aliexpress_path else sample.aliexpress
     orders = read_export(export)
     aliexpress = read_aliexpress(side) if side else None
-    result = audit(orders, aliexpress, as_of=as_of)
+    result = audit(orders, aliexpress, as_of=as_of, settings=settings)
     return NotebookAudit(account or export.stem, export, side, result)
 
 
