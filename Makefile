@@ -5,6 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.relink-installed
 DEMO_DIR ?= demo-out
+# The bundled samples' dates count back from this day (relink.samples.REFERENCE_DATE): the demo
+# audits as of it, so its forecast and freshness read as they would on the day of the exports.
+SAMPLES_DAY := 2026-11-20
 PYTEST_ARGS ?=
 
 DESK ?= desk
@@ -27,7 +30,7 @@ install: $(STAMP)
 demo: install
 	rm -rf $(DEMO_DIR)
 	$(BIN)/relink samples $(DEMO_DIR)/samples
-	$(BIN)/relink batch $(DEMO_DIR)/samples/manifest.csv --out $(DEMO_DIR)/batch
+	RELINK_TODAY=$(SAMPLES_DAY) $(BIN)/relink batch $(DEMO_DIR)/samples/manifest.csv --out $(DEMO_DIR)/batch
 	@echo
 	env -u RELINK_API_URL -u RELINK_API_TOKEN $(BIN)/relink rehearse northwind-home
 	@echo; echo "demo: sample exports in $(DEMO_DIR)/samples"

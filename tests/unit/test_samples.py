@@ -294,3 +294,13 @@ def test_large_export_has_exactly_n_rows(tmp_path, fmt):
 def test_large_export_rejects_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="fmt"):
         write_large_export(tmp_path / "x.ods", 10, fmt="ods")
+
+
+def test_the_demo_audits_as_of_the_samples_day() -> None:
+    """make demo audits the samples as of the day their dates count back from."""
+
+    from relink.samples import REFERENCE_DATE
+
+    makefile = (Path(__file__).parents[2] / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^SAMPLES_DAY := (\S+)$", makefile, re.M)[1] == str(REFERENCE_DATE.date())
+    assert "RELINK_TODAY=$(SAMPLES_DAY) $(BIN)/relink batch" in makefile
