@@ -84,7 +84,8 @@ class BlockerParts:
     drift_json: pa.Array  # per drifting part: its drift entry as JSON
     sync_will: pa.Array  # per drifting part: what a sync will change, JSON-escaped
     clears_by: pa.Array  # per order: the JSON value of clears_by ("\"YYYY-MM-DD\"" or null)
-    how: pa.Array  # per order: what clears it, JSON-escaped
+    clear_bits: np.ndarray  # per order: what clears it (its parts' flags), for ``how``
+    how: pa.Array  # per combination of flags: what clears an order, JSON-escaped
 
     @classmethod
     def of(cls, source: BlockerSource, is_blocked: np.ndarray) -> BlockerParts:
@@ -146,7 +147,8 @@ class BlockerParts:
             drift_json=pa.array([json.dumps(d, ensure_ascii=False) for d in drifted], pa.string()),
             sync_will=escaped(pa.array([d["sync_will"] for d in drifted], pa.string())),
             clears_by=clears_by,
-            how=source.how.take(pa.array(clear_bits)),
+            clear_bits=clear_bits,
+            how=source.how,
         )
 
     def entries(self, start: int, stop: int, *, joined: bool = False) -> pa.Array:
@@ -199,7 +201,8 @@ class BlockerParts:
             '], "clears_by": ',
             self.clears_by.slice(start, count),
             ', "how": "',
-            self.how.slice(start, count),
+            # the sentence per order is taken per slice: never one string per order held
+            self.how.take(pa.array(self.clear_bits[start:stop])),
             ENTRY_ENDS.take(pa.array(_entry_ends(stop, count, self.count, joined))),
             "",
         )
