@@ -49,6 +49,13 @@ def test_slashed_dates_follow_what_the_column_shows() -> None:
     assert _days(["25/12/2026", "12/25/2026"]) == [None, None]
 
 
+def test_month_names_and_spreadsheet_serials_are_read() -> None:
+    assert _days(
+        ["3 Nov 2026", "03-Nov-2026 10:15", "Nov 3, 2026", "November 3rd 2026 10:15 AM", "46329"]
+    ) == ["2026-11-03"] * 5
+    assert _days(["3 Noc 2026", "Mon 3, 2026", "12345", "46329 orders"]) == [None] * 4
+
+
 def test_impossible_and_foreign_dates_are_counted_never_guessed() -> None:
     values = ["2026-02-30", "2025-02-29", "2026-13-01", "soon", "20261103", "2024-02-29"]
     parsed = parse_days(pd.Series(values, dtype=pd.ArrowDtype(pa.string())))

@@ -2,11 +2,12 @@
 
 Exports write dates in many ways: ``2026-11-03 10:15``, ``2026-11-03T10:15:00Z``,
 ``03/11/2026 10:15`` (day first, Excel in Europe), ``11/03/2026`` (month first, Excel in the
-US). Only the day matters to the forecast, so the time and any UTC offset are ignored: a date
-is the calendar day as the file writes it. Slashed dates are read day first or month first as
-the column itself shows (a first field above 12 means day first); a column that never shows
-which is read month first and says so. A value that is not a date is never guessed: it is
-counted, and its row named, so the caller can warn.
+US), ``3 Nov 2026`` or ``Nov 3, 2026`` (English month names), or a spreadsheet's date serial
+written as a number (``46329``). Only the day matters to the forecast, so the time and any UTC
+offset are ignored: a date is the calendar day as the file writes it. Slashed dates are read
+day first or month first as the column itself shows (a first field above 12 means day first);
+a column that never shows which is read month first and says so. A value that is not a date is
+never guessed: it is counted, and its row named, so the caller can warn.
 
 Dates are ``int32`` days since 1970-01-01 (:data:`NO_DATE` when missing or unreadable): cheap
 to compare, reduce and turn back into ISO text with Arrow.
@@ -28,6 +29,16 @@ EPOCH = date(1970, 1, 1)
 
 _YEAR_FIRST = r"^\s*(?P<a>\d{4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,2})(?:$|[^0-9])"
 _YEAR_LAST = r"^\s*(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{4})(?:$|[^0-9])"
+
+# "3 Nov 2026", "03-Nov-2026"; "Nov 3, 2026", "November 3rd 2026" (English month names)
+_DAY_NAMED = r"^\s*(?P<d>\d{1,2})[ -](?P<m>[A-Za-z]{3,9})\.?[ ,-]+(?P<y>\d{4})(?:$|[^0-9])"
+_NAMED_DAY = (
+    r"^\s*(?P<m>[A-Za-z]{3,9})\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})(?:$|[^0-9])"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# A spreadsheet's date serial written as a number (days since 1899-12-30): 1954 to 2119 only.
+_SERIAL = r"^\s*(?P<n>[2-7]\d{4})(?:\.\d*)?\s*$"
+_SERIAL_EPOCH = -25569  # 1899-12-30 in days since 1970
 
 DAY_FIRST = "day first"
 MONTH_FIRST = "month first"
@@ -124,7 +135,27 @@ def _read(text: pa.Array, order: str | None) -> tuple[np.ndarray, str | None, bo
             assumed = not (day_first or month_first)
         d, m = (a, b) if order == DAY_FIRST else (b, a)
         days[slash_ok] = _from_parts(y, m, d)
+    for pattern in (_DAY_NAMED, _NAMED_DAY):
+        _read_named(text, pattern, days)
+    serial = pc.extract_regex(text, _SERIAL)
+    serial_ok = serial.is_valid().to_numpy(zero_copy_only=False) & (days == NO_DATE)
+    if serial_ok.any():
+        days[serial_ok] = (_ints(serial.field("n"))[serial_ok] + _SERIAL_EPOCH).astype(DAYS)
     return days, order, assumed
+
+
+def _read_named(text: pa.Array, pattern: str, days: np.ndarray) -> None:
+    """Fill ``days`` (where still unread) from dates with an English month name."""
+    named = pc.extract_regex(text, pattern)
+    found = named.is_valid().to_numpy(zero_copy_only=False) & (days == NO_DATE)
+    if not found.any():
+        return
+    names = pc.utf8_lower(pc.utf8_slice_codeunits(named.field("m"), 0, 3)).to_numpy(
+        zero_copy_only=False
+    )
+    month = np.array([_MONTHS.index(n) + 1 if n in _MONTHS else 0 for n in names[found]])
+    d, y = (_ints(named.field(name))[found] for name in ("d", "y"))
+    days[found] = _from_parts(y, month, d)
 
 
 def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
