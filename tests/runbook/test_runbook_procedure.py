@@ -267,3 +267,16 @@ def test_headless_run_stops_at_the_first_step_not_done(seed, clock):
     assert summary["light"] == "amber" and summary["override"] is None
     assert summary["steps"][1]["outcome"] == "refused"
     json.dumps(summary)  # JSON-able: relink batch reads it back
+
+
+def test_a_step_the_api_did_not_answer_names_the_setting_to_check():
+    from relink.errors import ApiConnectionError
+    from relink.runbook.recorder import failure_text
+
+    refused = ApiConnectionError(
+        "sync: no answer (NewConnectionError)", details={"reason": "connection refused"}
+    )
+    text = failure_text(refused, resolved=True)
+    assert text.startswith("The account API did not answer (connection refused;")
+    assert text.endswith("check that it is up and that RELINK_API_URL points at it.")
+    assert "It may have acted" in failure_text(refused, resolved=False)

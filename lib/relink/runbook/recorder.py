@@ -245,6 +245,13 @@ def conflict_result(step: str, exc: ConflictError) -> StepResult:
 
 def failure_text(exc: ApiError, resolved: bool) -> str:
     text = f"The account API gave no usable answer: {exc}."
+    if isinstance(exc, ApiConnectionError):
+        # Said the way a connection error is said when the runbook opens: the setting to check.
+        reason = exc.details.get("reason") or "no answer"
+        text = (
+            f"The account API did not answer ({reason}; {exc}): check that it is up and that "
+            "RELINK_API_URL points at it."
+        )
     if exc.code == IN_PROGRESS:
         text = f"The account API was busy with another call on this account: {exc}."
     if not resolved:
