@@ -266,6 +266,9 @@ def test_headless_run_stops_at_the_first_step_not_done(seed, clock):
     assert summary["ticket"] == book.ticket.ticket_id and summary["steps_done"] == ["audit"]
     assert summary["light"] == "amber" and summary["override"] is None
     assert summary["steps"][1]["outcome"] == "refused"
+    # the forecast travels with the record: the batch summary's date columns read it
+    assert summary["forecast"] == book.last_audit.forecast
+    assert set(summary["forecast"]) >= {"earliest_safe_date", "reason", "as_of"}
     json.dumps(summary)  # JSON-able: relink batch reads it back
 
 

@@ -235,6 +235,8 @@ def ticket_record(book: Runbook, results: Iterable[StepResult] = ()) -> dict[str
         "orders": audit.orders if audit else None,
         "blocked_orders": len(audit.blockers) if audit else None,
         "blocking": audit.blocking() if audit else {},
+        # the audit's forecast, in the export audit's shape: the batch summary's date columns
+        "forecast": (audit.forecast or None) if audit else None,
         "override": (
             {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
             if override
