@@ -225,29 +225,36 @@ class LabServer:
         down through the REST API first, and any process of the tree still alive at the end is
         killed and reported.
         """
-        try:  # kernels included: they are the server's children, in sessions of their own
-            tree = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            tree = []
         if self.process.poll() is None:
             with contextlib.suppress(requests.RequestException, ValueError):
                 for kernel in self.kernels():
                     self.api("DELETE", f"/api/kernels/{kernel['id']}")
-            _signal_group(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
-        _, alive = psutil.wait_procs(tree, timeout=timeout)
-        killed = []
-        for proc in alive:
-            try:
-                killed.append(f"{proc.pid} {' '.join(proc.cmdline())}")
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-        return killed
+        return _stop_tree(self.process, timeout)
+
+
+def _stop_tree(process: subprocess.Popen, timeout: float) -> list[str]:
+    """SIGTERM to a server's process group, SIGKILL if it lingers; then kill any process of its
+    tree (kernels run in sessions of their own) still alive, and return those."""
+    try:
+        tree = psutil.Process(process.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    if process.poll() is None:
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait(timeout)
+    _, alive = psutil.wait_procs(tree, timeout=timeout)
+    killed = []
+    for proc in alive:
+        try:
+            killed.append(f"{proc.pid} {' '.join(proc.cmdline())}")
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    return killed
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
@@ -431,26 +438,7 @@ class AppServer:
 
     def stop(self, timeout: float = 15.0) -> list[str]:
         """SIGTERM to its group (Voilà shuts its kernels down); returns what had to be killed."""
-        try:
-            tree = psutil.Process(self.process.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            tree = []
-        if self.process.poll() is None:
-            _signal_group(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                _signal_group(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout)
-        _, alive = psutil.wait_procs(tree, timeout=timeout)
-        killed = []
-        for proc in alive:
-            try:
-                killed.append(f"{proc.pid} {' '.join(proc.cmdline())}")
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-        return killed
+        return _stop_tree(self.process, timeout)
 
 
 @pytest.fixture
