@@ -31,7 +31,8 @@ RECORD_MIMES = (AUDIT_MIME, RUNBOOK_MIME)
 
 SAFE_COLOUR, BLOCKED_COLOUR = "#1e7b34", "#b3261e"
 FAILED_COLOUR, CLEAR_COLOUR = "#6d4c9f", "#8fbf9a"
-LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": "#b26a00", "red": BLOCKED_COLOUR}
+WARNING_COLOUR = "#b26a00"  # look again before acting: the amber light, an export's warnings
+LIGHT_COLOURS = {"green": SAFE_COLOUR, "amber": WARNING_COLOUR, "red": BLOCKED_COLOUR}
 
 # What a terminal would act on rather than show: C0 and C1 control characters, DEL, and the
 # bidirectional overrides that reorder what is shown (Trojan Source).
@@ -64,6 +65,19 @@ class Shown:
 
     def __repr__(self) -> str:
         return self.text
+
+
+@dataclass(frozen=True)
+class ShownMarkdown:
+    """Markdown a notebook renders, with its source as the plain text."""
+
+    markdown: str
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def __repr__(self) -> str:
+        return self.markdown
 
 
 @dataclass(frozen=True)

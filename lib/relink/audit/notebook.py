@@ -29,10 +29,11 @@ from relink.audit.verdict import AuditResult, audit
 from relink.display import (
     AUDIT_MIME,
     BLOCKED_COLOUR,
-    LIGHT_COLOURS,
     SAFE_COLOUR,
+    WARNING_COLOUR,
     Chart,
     Shown,
+    ShownMarkdown,
     figure_png,
     publish_record,
     visible,
@@ -42,7 +43,6 @@ from relink.samples import bundled_sample
 
 DEFAULT_SAMPLE = "northwind-home"
 MAX_ROWS = 200  # rows shown per table; the recorded result always holds them all
-WARNING_COLOUR = LIGHT_COLOURS["amber"]
 
 
 @dataclass(frozen=True)
@@ -278,19 +278,6 @@ def rejected_table(result: AuditResult) -> Shown:
     rejected = result.rejected + (result.aliexpress or {}).get("rejected", [])
     frame = pd.DataFrame(rejected, columns=["file", "row", "reason"])
     return _table(frame, "No rejected rows: every row was audited.")
-
-
-@dataclass(frozen=True)
-class ShownMarkdown:
-    """Markdown a notebook renders, with its source as the plain text."""
-
-    markdown: str
-
-    def _repr_markdown_(self) -> str:
-        return self.markdown
-
-    def __repr__(self) -> str:
-        return self.markdown
 
 
 def message_to_merchant(result: AuditResult) -> ShownMarkdown:

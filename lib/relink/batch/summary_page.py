@@ -36,14 +36,19 @@ from relink.batch.summary import (
 from relink.batch.summary_assets import _PAGE, _SCRIPT
 from relink.batch.summary_plan import (
     NO_VALUE,
-    WARNING_COLOUR,
     message_problems_note,
     plan_section,
     safe_date_cell,
     warning_badge,
     warnings_box,
 )
-from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
+from relink.display import (
+    BLOCKED_COLOUR,
+    FAILED_COLOUR,
+    LIGHT_COLOURS,
+    SAFE_COLOUR,
+    WARNING_COLOUR,
+)
 
 PER_ACCOUNT_CHART_LIMIT = 30  # beyond this, only aggregate charts
 SERVER_ROWS = 200  # rows written as HTML; the script shows the rest, page by page

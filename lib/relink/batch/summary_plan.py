@@ -14,9 +14,8 @@ from typing import Any
 
 from relink.batch.charts import safe_days_chart_svg
 from relink.batch.planning import safe_days_note
-from relink.display import BLOCKED_COLOUR
+from relink.display import BLOCKED_COLOUR, WARNING_COLOUR
 
-WARNING_COLOUR = "#b26a00"  # the runbook's amber: look again before acting
 WARNING_BOX_ACCOUNTS = 100  # accounts named in the box; every one is in summary.csv
 NO_VALUE = "-"  # what the record did not hold (an earlier relink, a failed run)
 

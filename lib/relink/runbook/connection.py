@@ -33,6 +33,7 @@ from relink.api.settings import api_settings
 from relink.errors import ApiConnectionError, RelinkError
 
 if TYPE_CHECKING:
+    from relink.samples import SampleAccount
     from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
 
 # The embedded sandbox's world: every sample account starts linked to (and logged in as) this
@@ -145,7 +146,6 @@ def _embedded(**client_options: object) -> Connection:
 def _start_embedded() -> _Embedded:
     from relink.samples import ACCOUNTS, bundled_sample
     from relink.sandbox.launcher import start_sandbox
-    from relink.sandbox.seeding import seed_from_export
 
     folder = Path(tempfile.mkdtemp(prefix="relink-sandbox-"))
     try:
@@ -155,18 +155,31 @@ def _start_embedded() -> _Embedded:
         raise
     atexit.register(_stop, sandbox, folder)
     token = secrets.token_urlsafe(24)
-    for sample in (bundled_sample(account.name) for account in ACCOUNTS):
-        seed = seed_from_export(
-            sample.account,
-            sample.export,
-            sample.aliexpress,
-            linked=EMBEDDED_OLD_ACCOUNT,
-            logged_in=EMBEDDED_OLD_ACCOUNT,
-            token=token,  # the same token each time: its scope grows to every sample account
-            token_permissions=["override"],  # practice includes forcing past blockers
-        )
-        sandbox.admin.seed(seed.model_dump(mode="json"))
+    for account in ACCOUNTS:
+        # the same token each time: its scope grows to every sample account
+        seed_practice_account(sandbox, bundled_sample(account.name), token)
     return _Embedded(sandbox, token, folder)
+
+
+def seed_practice_account(sandbox: RunningSandbox, sample: SampleAccount, token: str) -> None:
+    """Seed a bundled sample account as practice starts it: the old AliExpress account linked
+    and logged in, and ``token`` allowed to override (practice includes forcing past blockers).
+
+    Raises:
+        relink.errors.RelinkError: the sandbox refused the seed.
+    """
+    from relink.sandbox.seeding import seed_from_export
+
+    seed = seed_from_export(
+        sample.account,
+        sample.export,
+        sample.aliexpress,
+        linked=EMBEDDED_OLD_ACCOUNT,
+        logged_in=EMBEDDED_OLD_ACCOUNT,
+        token=token,
+        token_permissions=["override"],
+    )
+    sandbox.admin.seed(seed.model_dump(mode="json"))
 
 
 def _stop(sandbox: RunningSandbox, folder: Path) -> None:

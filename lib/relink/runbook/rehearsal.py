@@ -35,16 +35,15 @@ from relink.audit.verdict import Blocker
 from relink.errors import InputError, RelinkError
 from relink.runbook import practice
 from relink.runbook.connection import (
-    EMBEDDED_OLD_ACCOUNT,
     EMBEDDED_TARGET_ACCOUNT,
     Connection,
+    seed_practice_account,
 )
 from relink.runbook.guards import DONE, FAILED, StepResult
 from relink.runbook.live_audit import AuditSnapshot
 from relink.runbook.procedure import Runbook
 from relink.samples import ACCOUNTS, REFERENCE_DATE, SampleAccount, bundled_sample
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
-from relink.sandbox.seeding import seed_from_export
 
 MAX_ATTEMPTS = 8  # unlink attempts before the rehearsal gives up (the samples need 3)
 UNKNOWN_CORRECTED_TO = st.CANCELED  # what the person finds, when AliExpress has no say
@@ -98,16 +97,7 @@ def _seeded_runbook(
 ) -> Runbook:
     """Seed the sample as the embedded sandbox does, and open a runbook on the sandbox's clock."""
     token = secrets.token_urlsafe(24)
-    seed = seed_from_export(
-        sample.account,
-        sample.export,
-        sample.aliexpress,
-        linked=EMBEDDED_OLD_ACCOUNT,
-        logged_in=EMBEDDED_OLD_ACCOUNT,
-        token=token,
-        token_permissions=["override"],  # as the embedded sandbox's token: practice may force
-    )
-    sandbox.admin.seed(seed.model_dump(mode="json"))
+    seed_practice_account(sandbox, sample, token)
     client = Client(sandbox.url, token)
     book = Runbook(
         client,
