@@ -154,6 +154,16 @@ def test_the_installed_wheel_runs_samples_batch_rehearse_and_checks_its_contract
     executed = sorted((tmp_path / "B").glob("*/audit.ipynb"))
     assert len(executed) == 6, executed
     assert (tmp_path / "B" / "summary.html").is_file()
+    assert (tmp_path / "B" / "safe-dates.ics").read_text().count("BEGIN:VEVENT") >= 1
+    assert len(sorted((tmp_path / "B").glob("*/*.message.txt"))) == 6
+
+    # The desk: a ticket's notebook from the wheel's runbook template, and the journal command.
+    opened = run(installed, tmp_path, "-m", "relink", "open", "northwind-home",
+                 "--to", "ae-new@example.com", "--ticket", "HD-9", "--no-lab")  # fmt: skip
+    assert opened.returncode == 0, opened.stderr
+    assert (tmp_path / "desk" / "northwind-home" / "HD-9" / "HD-9.ipynb").is_file()
+    journal = run(installed, tmp_path, "-m", "relink", "journal", "--format", "json")
+    assert journal.returncode == 0 and journal.stdout.strip() == "[]", journal.stderr
 
     rehearse = run(installed, tmp_path, "-m", "relink", "rehearse")
     assert rehearse.returncode == 0, rehearse.stdout + rehearse.stderr
