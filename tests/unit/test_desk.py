@@ -241,3 +241,20 @@ def test_the_app_leaves_out_what_only_makes_sense_with_the_code_in_view() -> Non
     ids = [cell.get("id") for cell in shown.cells]
     assert {"intro", "parameters", "open", "steps", "panel-title", "panel"} <= set(ids)
     assert not {"intro-how", "blockers", "record"} & set(ids)
+
+
+def test_two_opens_of_one_ticket_at_once_share_one_whole_record(desk: Path) -> None:
+    """Two analysts open the same ticket at the same moment: one record, whole, and no leftovers."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "relink", "open", "acme-1", "--to", TARGET,
+               "--ticket", "HD-7", "--desk", str(desk), "--no-lab"]  # fmt: skip
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(8)]  # fmt: skip
+    outcomes = [(run.wait(timeout=120), *run.communicate()) for run in runs]
+    assert [code for code, _, _ in outcomes] == [0] * 8, outcomes
+    folder = desk / "acme-1" / "HD-7"
+    assert sorted(p.name for p in folder.iterdir()) == ["HD-7.ipynb", "ticket.json"]
+    assert json.loads((folder / "ticket.json").read_text())["ticket"] == "HD-7"
+    assert sum("(new;" in out for _, out, _ in outcomes) >= 1

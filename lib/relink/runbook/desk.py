@@ -27,6 +27,7 @@ import getpass
 import json
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -224,9 +225,16 @@ def write_ticket_notebook(template: Path, destination: Path, parameters: dict[st
     # Where papermill records a notebook's parameters: tools read them from there.
     node.metadata["papermill"] = nbformat.from_dict({"parameters": chosen})
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.partial")
-    nbformat.write(node, partial)
-    os.replace(partial, destination)
+    # A name of its own per writer: two opens of one ticket at once each replace the notebook
+    # whole, and neither renames the other's half-written file.
+    fd, partial = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            nbformat.write(node, out)
+        os.replace(partial, destination)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
 
 
 _ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<annotation>\s*:[^=]+)?(?P<equals>\s*=\s*)")
@@ -328,13 +336,19 @@ def _claim(
         "notebook": name,
     }
     folder.mkdir(parents=True, exist_ok=True)
+    # Written aside, then linked in place: a link fails if the name exists (two opens at once:
+    # one wins), and a process killed half-way leaves no half-written record behind.
+    fd, aside = tempfile.mkstemp(prefix=f".{RECORD_NAME}.", dir=folder)
     try:
-        with open(record_path, "x", encoding="utf-8") as out:  # two opens at once: one wins
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(record, out, indent=2)
             out.write("\n")
+        os.link(aside, record_path)
         return
     except FileExistsError:
         pass
+    finally:
+        Path(aside).unlink(missing_ok=True)
     held = _read_record(record_path)
     if (held.get("ticket"), held.get("account")) != (ticket, account):
         raise InputError(
