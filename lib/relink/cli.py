@@ -35,11 +35,11 @@ class LazyGroup(click.Group):
     """
 
     lazy: ClassVar[dict[str, str]] = {
-        "app": "relink.runbook.desk_cli:app_command",
-        "journal": "relink.runbook.desk_cli:journal_command",
-        "open": "relink.runbook.desk_cli:open_command",
-        "rehearse": "relink.runbook.cli:rehearse_command",
-        "run": "relink.runbook.cli:run_command",
+        "app": "relink.desk.cli:app_command",
+        "journal": "relink.desk.cli:journal_command",
+        "open": "relink.desk.cli:open_command",
+        "rehearse": "relink.practice.cli:rehearse_command",
+        "run": "relink.desk.run:run_command",
         "sandbox": "relink.sandbox.cli:sandbox",
     }
 

@@ -28,7 +28,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from relink.runbook.connection import EMBEDDED_OLD_ACCOUNT, EMBEDDED_TARGET_ACCOUNT
+from relink.practice.embedded import EMBEDDED_OLD_ACCOUNT, EMBEDDED_TARGET_ACCOUNT
 from relink.samples import REFERENCE_DATE
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

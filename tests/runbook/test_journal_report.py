@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER
 
 from relink.cli import main
+from relink.desk import journal_report
+from relink.desk.journal_page import JournalPageKeeper, journal_page_path, write_journal_page
+from relink.desk.journal_report import ROW_KEYS, collect, parse_day
 from relink.display import LIGHT_COLOURS
 from relink.runbook import journal as jr
-from relink.runbook import journal_report
-from relink.runbook.journal_page import journal_page_path, write_journal_page
-from relink.runbook.journal_report import ROW_KEYS, collect, parse_day
 
 
 def _ticket(ticket: str, account: str, operator: str, time: str) -> dict:
@@ -317,10 +317,12 @@ def test_write_journal_page_beside_its_journal(root):
 def test_a_real_step_writes_the_page_beside_the_journal(seed, clock):
     acct = seed()
     book = acct.runbook(NEW_AE, clock=clock, operator="sam", ticket="HD-5")
+    keeper = JournalPageKeeper()
+    book.recorder.subscribe(keeper)  # as relink.desk.open_runbook does
     page = acct.journal_path.with_name("journal.html")
     assert not page.exists()  # opening a ticket is not an attempt
     assert book.audit().outcome == "done"
-    assert book.recorder.page == page
+    assert keeper.page == page
     text = page.read_text(encoding="utf-8")
     assert "Journal of ticket HD-5" in text and 'class="badge o-done"' in text
     assert book.unlink(confirm=True).outcome == "refused"  # blocked: nothing is sent
@@ -334,16 +336,27 @@ def test_a_real_step_writes_the_page_beside_the_journal(seed, clock):
 
 
 def test_a_page_that_cannot_be_written_never_fails_a_step(seed, clock, monkeypatch, caplog):
-    from relink.runbook import recorder
+    from relink.desk import journal_page
 
     def broken(journal_path: Path) -> Path:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(recorder, "write_journal_page", broken)
+    monkeypatch.setattr(journal_page, "write_journal_page", broken)
     acct = seed()
     book = acct.runbook(NEW_AE, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="relink.runbook.recorder"):
+    keeper = JournalPageKeeper()
+    book.recorder.subscribe(keeper)
+    with caplog.at_level(logging.WARNING, logger="relink.desk.journal_page"):
         assert book.audit().outcome == "done"
     assert jr.last_outcomes(jr.Journal(acct.journal_path).entries())["audit"]["outcome"] == "done"
     assert "journal page beside" in caplog.text and "No space left" in caplog.text
-    assert book.recorder.page is None
+    assert keeper.page is None
+
+
+def test_the_change_alone_writes_no_page(seed, clock):
+    """The recorder knows nothing of pages: a runbook opened without the desk writes none."""
+    acct = seed()
+    book = acct.runbook(NEW_AE, clock=clock)
+    assert book.audit().outcome == "done"
+    assert acct.journal_path.is_file()
+    assert not acct.journal_path.with_name("journal.html").exists()

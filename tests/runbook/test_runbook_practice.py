@@ -18,8 +18,10 @@ import pytest
 from runbook_seeds import NEW_AE, OLD_AE, blocked_orders, order, part, settled_orders
 
 from relink.errors import InputError
-from relink.runbook import practice
-from relink.runbook.connection import Connection, connect
+from relink.practice import actions as practice
+from relink.practice.bar import PracticeBar
+from relink.practice.embedded import practice_connection
+from relink.runbook.connection import connect
 from relink.runbook.panel import RunbookPanel
 from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import RunningSandbox, start_sandbox
@@ -57,10 +59,9 @@ def practice_book(
                 "orders": orders if orders is not None else blocked_orders(account_id),
             }
         )
-        connection = Connection(
+        connection = practice_connection(
             connect({"RELINK_API_URL": practice_sandbox.url, "RELINK_API_TOKEN": token}).client,
-            embedded=True,
-            sandbox=practice_sandbox,
+            practice_sandbox,
         )
         book = Runbook(
             connection.client,
@@ -107,14 +108,14 @@ def test_no_practice_against_a_deployment(seed, clock, tmp_path):
         book.connection = connection
         assert practice.practice_admin(book) is None
         panel = RunbookPanel(book)
-        assert panel.practice is None
+        assert not any(isinstance(extra, PracticeBar) for extra in panel.extras)
         assert not {name for name in classes(panel.widget) if name.startswith("relink-practice")}
 
 
 def test_the_bar_is_on_the_embedded_sandbox(practice_book):
     book = practice_book()
     panel = RunbookPanel(book)
-    bar = panel.practice
+    [bar] = panel.extras
     assert bar is not None and bar.widget in panel.widget.children
     assert {"relink-practice", "relink-practice-said"} <= classes(panel.widget)
     assert [button.description for button in bar.buttons] == [
@@ -193,7 +194,7 @@ def test_the_bar_plays_a_practice_ticket_to_green(practice_book):
     unpaid = order("alpha", "#1001", "awaiting_payment", part("G-ae1", "awaiting_payment"))
     book = practice_book([unpaid, *settled_orders("g")])
     panel = RunbookPanel(book)
-    bar = panel.practice
+    [bar] = panel.extras
     assert bar is not None
     panel.buttons["audit"].click()
     bar.cancel.click()

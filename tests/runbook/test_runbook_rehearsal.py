@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from runbook_seeds import NEW_AE, order, part
 
-from relink.runbook.rehearsal import Rehearsal, play, rehearse
+from relink.practice.rehearsal import Rehearsal, play, rehearse
 from relink.samples import ACCOUNTS
 
 BLOCKED = {"northwind-home", "cedar-outdoor", "delta-gadgets", "emerald-beauty"}

@@ -25,17 +25,34 @@ ALLOWED: dict[str, set[str]] = {
     # notebook without knowing any audit rule. One module, not the package.
     "relink.batch": {"relink.api", "relink.audit.message"},
     "relink.sandbox": {"relink.api", "relink.audit", "relink.samples"},
-    "relink.runbook": {"relink.api", "relink.audit", "relink.sandbox", "relink.samples"},
+    "relink.runbook": {"relink.api", "relink.audit"},
+    "relink.practice": {
+        "relink.api",
+        "relink.audit",
+        "relink.runbook",
+        "relink.samples",
+        "relink.sandbox",
+    },
+    "relink.desk": {"relink.api", "relink.audit", "relink.runbook", "relink.practice"},
     "relink.cli": {
         "relink.audit",
         "relink.batch",
+        "relink.desk",
+        "relink.practice",
         "relink.runbook",
         "relink.samples",
         "relink.sandbox",
     },
     "relink.__main__": {"relink.cli"},
 }
-SHARED = {"relink", "relink.errors", "relink.display", "relink.resources", "relink.filenames"}
+SHARED = {
+    "relink",
+    "relink.errors",
+    "relink.display",
+    "relink.exits",
+    "relink.resources",
+    "relink.filenames",
+}
 
 
 def _module_name(path: Path) -> str:

@@ -16,9 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from relink.cli import main
+from relink.desk import app
+from relink.desk.folder import has_run
 from relink.resources import RUNBOOK_NOTEBOOK
-from relink.runbook import app
-from relink.runbook.desk import has_run
 
 TOKEN = "tok-desk-7c1f0e9a-never-a-parameter"
 TARGET = "ae-new@example.com"

@@ -1,7 +1,7 @@
 """The servers of the analyst's desk: JupyterLab on a ticket's notebook, or the same as an app.
 
 ``relink open`` ends in :func:`start_lab`: JupyterLab on loopback, rooted at the desk, opening
-the ticket's notebook (:mod:`relink.runbook.desk`). ``relink app`` ends in :func:`serve_app`:
+the ticket's notebook (:mod:`relink.desk.folder`). ``relink app`` ends in :func:`serve_app`:
 Voilà serving the ticket's notebook (or the whole desk) as a page without code. Parameters
 reach the notebook the simple way: Voilà serves the ticket's own parameterized copy, so Lab, the
 app and papermill all run the same file, with the same ticket and journal.
@@ -31,8 +31,8 @@ from typing import Any
 from urllib.parse import quote
 
 from relink.api.settings import api_settings
+from relink.desk.folder import TicketFolder
 from relink.errors import InputError
-from relink.runbook.desk import TicketFolder
 
 APP_HIDDEN_TAG = "hide-in-app"  # a runbook cell that only makes sense with the code in view
 LOOPBACK_NAMES = {"localhost"}

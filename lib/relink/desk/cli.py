@@ -1,7 +1,7 @@
 """``relink open``, ``relink app`` and ``relink journal``: the analyst's desk.
 
-A ticket's own notebook (:mod:`~relink.runbook.desk`), served by JupyterLab or Voilà
-(:mod:`~relink.runbook.app`), and what the journals say (:mod:`~relink.runbook.journal_report`).
+A ticket's own notebook (:mod:`~relink.desk.folder`), served by JupyterLab or Voilà
+(:mod:`~relink.desk.app`), and what the journals say (:mod:`~relink.desk.journal_report`).
 ``relink.cli`` registers them lazily. Commands stay thin: parse, call, print, choose the exit
 code.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from relink.errors import RelinkError
-from relink.runbook.cli import fail
+from relink.exits import fail
 
 
 @click.command("journal")
@@ -66,9 +66,9 @@ def journal_command(
 
     Exit status: 0 (also when no attempt matches), 2 a bad argument or an unreadable --root.
     """
+    from relink.desk import journal_page, journal_report
     from relink.display import visible
     from relink.errors import InputError
-    from relink.runbook import journal_page, journal_report
 
     try:
         day = journal_report.utc_today()  # journal times are UTC: so is the day
@@ -166,8 +166,8 @@ def open_command(
 
     Exit status: 0 opened (JupyterLab then runs in this terminal), 2 usage or input error.
     """
-    from relink.runbook import app
-    from relink.runbook import desk as desks
+    from relink.desk import app
+    from relink.desk import folder as desks
 
     try:
         desk_dir = desks.desk_folder(desk)
@@ -226,9 +226,9 @@ def app_command(
 
     Exit status: 0 the server stopped, 2 usage or input error.
     """
+    from relink.desk import app
+    from relink.desk import folder as desks
     from relink.errors import InputError
-    from relink.runbook import app
-    from relink.runbook import desk as desks
 
     try:
         app.check_host(host, allow_remote)

@@ -18,7 +18,7 @@ the next one (``PRACTICE-2``...).
 Opening again reuses the folder; a notebook that has been run (it has outputs) is never
 overwritten: it is the ticket's record. Secrets never become parameters: the kernels read
 ``RELINK_API_URL``/``RELINK_API_TOKEN`` from their environment, which the servers of
-:mod:`relink.runbook.app` hand them (JupyterLab for ``relink open``, Voilà for ``relink app``).
+:mod:`relink.desk.app` hand them (JupyterLab for ``relink open``, Voilà for ``relink app``).
 """
 
 from __future__ import annotations

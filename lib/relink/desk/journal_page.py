@@ -1,6 +1,6 @@
 """The journal as one self-contained HTML page, and each ticket's page beside its journal.
 
-:func:`report_html` renders what :func:`relink.runbook.journal_report.collect` found: one row per
+:func:`report_html` renders what :func:`relink.desk.journal_report.collect` found: one row per
 attempt, its outcome as a coloured badge (the colours of :mod:`relink.display`, with white text,
 so the page reads the same on a light or a dark background), every text escaped. The page
 loads nothing (its Content-Security-Policy forbids it) and works without its script, which only
@@ -13,12 +13,12 @@ recorder calls it after each attempt it journals, so the ticket's notebook can l
 from __future__ import annotations
 
 import html
+import logging
 import os
 import tempfile
 from pathlib import Path
 
-from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR, visible
-from relink.runbook.journal_report import (
+from relink.desk.journal_report import (
     AttemptRow,
     JournalReport,
     collect,
@@ -26,6 +26,7 @@ from relink.runbook.journal_report import (
     table_cells,
     where_text,
 )
+from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR, visible
 
 PAGE_HEADINGS = ("time (UTC)", "ticket", "account", "operator", "step", "outcome")
 PAGE_HEADINGS += ("from → to", "override reason", "api", "what the runbook said")
@@ -98,6 +99,9 @@ style-src 'unsafe-inline'; script-src 'unsafe-inline'">
 </body>
 </html>
 """
+
+
+_log = logging.getLogger("relink.desk.journal_page")
 
 
 def _escaped(text: object) -> str:
@@ -179,3 +183,22 @@ def write_journal_page(journal_path: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return page
+
+
+class JournalPageKeeper:
+    """Keeps a ticket's ``journal.html`` in step with its journal: subscribe it to a runbook's
+    recorder (``book.recorder.subscribe(keeper)``) and it rewrites the page after every line.
+
+    The page is a convenience beside the record: a disk that refuses it (full, read-only) is
+    logged and the step goes on, its journal line written. Any other error is a bug and is
+    raised.
+    """
+
+    def __init__(self) -> None:
+        self.page: Path | None = None  # the page, once written
+
+    def __call__(self, journal_path: Path) -> None:
+        try:
+            self.page = write_journal_page(journal_path)
+        except OSError as exc:
+            _log.warning("journal page beside %s not written: %s", journal_path, exc)

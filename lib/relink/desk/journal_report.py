@@ -1,6 +1,6 @@
 """Who changed what, and when: every step attempt of the journals under a folder, as rows.
 
-``relink journal`` and each ticket's journal page (:mod:`relink.runbook.journal_page`) read
+``relink journal`` and each ticket's journal page (:mod:`relink.desk.journal_page`) read
 journals through :func:`collect`. A row is one attempt's outcome: a ``finished`` entry, or a
 ``started`` one that no entry of its attempt followed (``pending``: the request was sent and
 its outcome never written). The ticket's ``ticket`` entry adds the from and to AliExpress

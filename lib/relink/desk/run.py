@@ -1,9 +1,9 @@
-"""``relink run`` and ``relink rehearse``: the runbook's steps from the command line.
+"""``relink run``: the runbook's steps from the command line.
 
-The desk's commands (``relink open``, ``relink app``, ``relink journal``) are in
-:mod:`relink.runbook.desk_cli`. ``relink.cli`` registers every command lazily (so ``relink
-audit`` imports none of the HTTP client or the sandbox). Commands stay thin: parse, call,
-print, choose the exit code.
+The desk's other commands (``relink open``, ``relink app``, ``relink journal``) are in
+:mod:`relink.desk.cli`; ``relink rehearse`` is practice's (:mod:`relink.practice.cli`).
+``relink.cli`` registers every command lazily (so ``relink audit`` imports none of the HTTP
+client or the sandbox). Commands stay thin: parse, call, print, choose the exit code.
 """
 
 from __future__ import annotations
@@ -14,15 +14,7 @@ from pathlib import Path
 import click
 
 from relink.errors import RelinkError
-
-EXIT_UNREADABLE = 2
-
-
-def fail(message: str, code: int = EXIT_UNREADABLE) -> None:
-    """Say ``message`` on one line of stderr and exit with ``code``."""
-    click.echo(f"relink: error: {message}", err=True)
-    sys.exit(code)
-
+from relink.exits import fail
 
 EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 EXIT_RUN_OVERRIDDEN = 4  # done, but an override unlinked past blockers: the light is not green
@@ -85,11 +77,9 @@ def run_command(
     step done but an override unlinked past blockers and the light is not green (those orders
     no longer sync: relink and verify now).
     """
-    from relink.errors import InputError
-
     # the HTTP client and the sandbox: only for this command
-    from relink.runbook import open_runbook
-    from relink.runbook.connection import connect
+    from relink.desk.opening import connect, open_runbook
+    from relink.errors import InputError
 
     try:
         connection = connect()
@@ -133,45 +123,3 @@ def run_command(
         click.echo(f"{warning} (exit {EXIT_RUN_OVERRIDDEN})")
         sys.exit(EXIT_RUN_OVERRIDDEN)
     sys.exit(codes[last])
-
-
-EXIT_REHEARSAL_GREEN, EXIT_REHEARSAL_NOT_GREEN, EXIT_REHEARSAL_FAILED = 0, 1, 3
-
-
-@click.command("rehearse")
-@click.argument("account", default="northwind-home")
-@click.option(
-    "--to",
-    "target",
-    default="",
-    help="AliExpress account to link  [default: the embedded sandbox's new account]",
-)
-def rehearse_command(account: str, target: str) -> None:
-    """Rehearse the whole change of a bundled sample ACCOUNT on a sandbox (training, the demo).
-
-    The analyst's steps are the runbook's. Each refusal is explained in one line (what blocked,
-    what the rehearsal does about it), then the rehearsal plays the world's part through the
-    sandbox's admin routes: a person corrects a status relink does not know, the merchant
-    cancels unpaid AliExpress orders, days pass until the forecast's date, the merchant logs in
-    to the new AliExpress account. The sandbox is its own, its clock on the samples' day.
-
-    \b
-    Exit status:
-      0  green: linked to the target and whitelisted
-      1  not green: the last line says why (a refusal the rehearsal has no move for)
-      2  cannot rehearse: not a bundled sample account, or RELINK_API_URL is set
-      3  the sandbox failed: it did not start, or a call failed
-    """
-    from relink.errors import InputError
-    from relink.runbook.connection import EMBEDDED_TARGET_ACCOUNT
-    from relink.runbook.rehearsal import rehearse
-
-    try:
-        ended = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
-    except InputError as exc:
-        fail(str(exc))
-    except RelinkError as exc:
-        fail(str(exc), EXIT_REHEARSAL_FAILED)
-    if ended.green:
-        sys.exit(EXIT_REHEARSAL_GREEN)
-    sys.exit(EXIT_REHEARSAL_FAILED if ended.failed else EXIT_REHEARSAL_NOT_GREEN)

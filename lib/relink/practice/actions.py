@@ -2,7 +2,7 @@
 sandbox only.
 
 On a practice ticket nobody else plays the merchant or waits for suppliers, so the panel offers
-a bar that does (:class:`relink.runbook.panel_practice.PracticeBar` holds its widgets). Each
+a bar that does (:class:`relink.practice.bar.PracticeBar` holds its widgets). Each
 action here is a plain function over the runbook and the sandbox's admin routes, and returns
 what it did in plain words. None spends a manual sync: the analyst still presses Sync. An action
 that changes what an audit would find (cancelling, time passing) audits again (a live audit,
@@ -17,15 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import requests
 
 from relink.errors import InputError, RelinkError
 from relink.runbook.procedure import Runbook
-
-if TYPE_CHECKING:
-    from relink.sandbox.launcher import SandboxAdmin
+from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
 
 MAX_DAYS = 365  # a year of waiting: longer says nothing more about the account
 T = TypeVar("T")
@@ -37,7 +35,8 @@ def practice_admin(book: Runbook) -> SandboxAdmin | None:
     connection = book.connection
     if connection is None or not connection.embedded:
         return None
-    return connection.admin
+    sandbox = connection.practice
+    return sandbox.admin if isinstance(sandbox, RunningSandbox) else None
 
 
 def unpaid_orders(book: Runbook) -> list[str]:

@@ -1,5 +1,5 @@
 """The panel's practice bar: buttons that play the merchant and the clock, on the embedded
-sandbox only. Widgets and wiring; the actions are :mod:`relink.runbook.practice`'s.
+sandbox only. Widgets and wiring; the actions are :mod:`relink.practice.actions`'s.
 
 DOM contract (the browser test relies on it): ``relink-practice`` holds the buttons
 ``relink-practice-cancel`` ("Merchant cancels the unpaid orders"), ``relink-practice-advance``
@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from relink.runbook import practice
+from relink.practice import actions as practice
 from relink.runbook.procedure import Runbook
-
-if TYPE_CHECKING:
-    from relink.sandbox.launcher import SandboxAdmin
+from relink.sandbox.launcher import SandboxAdmin
 
 DEFAULT_DAYS = 10
 _HEADER = (
@@ -44,7 +41,7 @@ class PracticeBar:
 
     Args:
         book: the practice ticket's runbook.
-        admin: the embedded sandbox's admin routes (:func:`relink.runbook.practice.practice_admin`).
+        admin: the embedded sandbox's admin routes (:func:`relink.practice.actions.practice_admin`).
         changed: called after each action, to redraw the panel (light, guards, blockers).
     """
 
@@ -107,3 +104,11 @@ class PracticeBar:
                 self.changed()
 
         return handler
+
+
+def practice_bar(book: Runbook, changed: Callable[[], None]) -> PracticeBar | None:
+    """The practice bar for ``book``'s panel (a :data:`~relink.runbook.connection.PanelExtra`);
+    None when its API is not the embedded sandbox, so the bar never shows against real
+    accounts."""
+    admin = practice.practice_admin(book)
+    return PracticeBar(book, admin, changed) if admin is not None else None

@@ -33,10 +33,10 @@ from relink.api.settings import api_settings
 from relink.audit import statuses as st
 from relink.audit.verdict import Blocker
 from relink.errors import InputError, RelinkError
-from relink.runbook import practice
-from relink.runbook.connection import (
+from relink.practice import actions as practice
+from relink.practice.embedded import (
     EMBEDDED_TARGET_ACCOUNT,
-    Connection,
+    practice_connection,
     seed_practice_account,
 )
 from relink.runbook.guards import DONE, FAILED, StepResult
@@ -110,7 +110,7 @@ def _seeded_runbook(
         practice=True,
         server_clock=sandbox.admin.now,
     )
-    book.connection = Connection(client, True, sandbox, folder / "runs")
+    book.connection = practice_connection(client, sandbox, folder / "runs")
     return book
 
 

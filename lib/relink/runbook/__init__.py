@@ -7,7 +7,7 @@
 :mod:`~relink.runbook.journal` and :mod:`~relink.runbook.recorder` write every attempt down;
 :mod:`~relink.runbook.live_audit` audits through the API; :mod:`~relink.runbook.connection`
 says where the API is (a deployment, or the embedded sandbox); :mod:`~relink.runbook.panel` is
-the notebook's ipywidgets panel; :mod:`~relink.runbook.rehearsal` rehearses a change.
+the notebook's ipywidgets panel; :mod:`~relink.practice.rehearsal` rehearses a change.
 
 ::
 

@@ -3,43 +3,32 @@
 ``RELINK_API_URL`` and ``RELINK_API_TOKEN`` are read by :func:`relink.api.settings.api_settings`
 (the environment, or a ``.env`` file; both from the same place).
 
-With no ``RELINK_API_URL`` anywhere, :func:`connect` starts the *embedded sandbox*: a real
-sandbox server on a free loopback port, on a temporary database seeded with every bundled
-sample account (``relink.samples``), so the notebook and ``relink run`` work as they are on a
-fresh checkout. It is started once per process, lives as long as the process (a notebook's
-kernel) and is stopped at exit. Its journal folder is temporary too: a journal describes one
-server's state, and that server's state dies with the process.
+With no ``RELINK_API_URL`` anywhere, :func:`connect` calls the ``fallback`` its caller gave:
+the desk and ``relink run`` pass :func:`relink.practice.embedded.embedded_connection`, the
+*embedded sandbox* with every bundled sample account. The change itself never starts a sandbox
+(it knows nothing of ``relink.sandbox``): a :class:`Connection` is all it is given, with the
+practice room's additions (its clock, the practice bar) as plain callables.
 
 Secrets never come from parameters: nothing here accepts a token as an argument.
 """
 
 from __future__ import annotations
 
-import atexit
-import secrets
-import shutil
-import tempfile
-import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import urlsplit
-
-import requests
 
 from relink.api.client import Client
 from relink.api.settings import api_settings
-from relink.errors import ApiConnectionError, RelinkError
+from relink.errors import ApiConnectionError, InputError, RelinkError
 
-if TYPE_CHECKING:
-    from relink.samples import SampleAccount
-    from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
-
-# The embedded sandbox's world: every sample account starts linked to (and logged in as) this
-# AliExpress account; the runbook's default target is the other one.
-EMBEDDED_OLD_ACCOUNT = "ae-old@example.com"
-EMBEDDED_TARGET_ACCOUNT = "ae-new@example.com"
+# A part the panel shows below its steps, built from the runbook and the panel's refresh
+# callback: returns an object whose ``widget`` is displayed, or None for nothing (the practice
+# bar is one). The change only calls it.
+PanelExtra = Callable[[Any, Callable[[], None]], Any]
 
 
 @dataclass
@@ -48,13 +37,14 @@ class Connection:
 
     client: Client
     embedded: bool = False
-    sandbox: RunningSandbox | None = field(default=None, repr=False)
     journal_dir: Path | None = None  # where journals go by default (None: ./runs)
-
-    @property
-    def admin(self) -> SandboxAdmin | None:
-        """The embedded sandbox's admin routes (time, merchant, login); None for a deployment."""
-        return self.sandbox.admin if self.sandbox is not None else None
+    # the API's own clock in epoch seconds (the practice sandbox's moves on); None: this machine
+    clock: Callable[[], float] | None = field(default=None, repr=False)
+    # widgets the panel adds below its steps (the practice bar on the embedded sandbox)
+    panel_extras: Sequence[PanelExtra] = field(default=(), repr=False)
+    # what the practice room keeps with the connection (its sandbox, for the practice actions);
+    # opaque to the change, which never reads it
+    practice: object = field(default=None, repr=False)
 
     @property
     def kind(self) -> str:
@@ -83,11 +73,10 @@ class Connection:
     def server_time(self) -> datetime:
         """The API's clock, which its times (the next sync allowed) are read against: the
         embedded sandbox's own (practice moves it on), else this machine's UTC time."""
-        admin = self.admin
-        if admin is not None:
+        if self.clock is not None:
             try:
-                return datetime.fromtimestamp(admin.clock(), UTC)
-            except (requests.RequestException, ValueError, KeyError):
+                return datetime.fromtimestamp(self.clock(), UTC)
+            except (RelinkError, ValueError, KeyError):
                 pass  # a sandbox that does not answer: its clock runs as the machine's
         return datetime.now(UTC)
 
@@ -108,80 +97,26 @@ class Connection:
 
 
 def connect(
-    environ: dict[str, str] | None = None, env_file: str | Path = ".env", **client_options: object
+    environ: dict[str, str] | None = None,
+    env_file: str | Path = ".env",
+    *,
+    fallback: Callable[..., Connection] | None = None,
+    **client_options: object,
 ) -> Connection:
-    """A connection to the configured account API, or to the embedded sandbox.
+    """A connection to the configured account API, else ``fallback(**client_options)``.
 
     Raises:
         InputError: only one of ``RELINK_API_URL``/``RELINK_API_TOKEN`` is set, or they come
-            from different places, or the URL is not https (nor http to this machine).
-        RelinkError: the embedded sandbox could not start.
+            from different places, or the URL is not https (nor http to this machine); or no
+            ``RELINK_API_URL`` is set and there is no fallback.
+        RelinkError: the fallback could not connect (the embedded sandbox did not start).
     """
     settings = api_settings(environ, env_file)
     if settings.get("RELINK_API_URL"):
         return Connection(Client.from_env(settings, **client_options))
-    return _embedded(**client_options)
-
-
-@dataclass
-class _Embedded:
-    sandbox: RunningSandbox
-    token: str = field(repr=False)
-    folder: Path = Path()
-
-
-_lock = threading.Lock()
-_running: _Embedded | None = None
-
-
-def _embedded(**client_options: object) -> Connection:
-    global _running
-    with _lock:
-        if _running is None or _running.sandbox.process.poll() is not None:
-            _running = _start_embedded()
-    client = Client(_running.sandbox.url, _running.token, **client_options)  # type: ignore[arg-type]
-    return Connection(client, True, _running.sandbox, _running.folder / "runs")
-
-
-def _start_embedded() -> _Embedded:
-    from relink.samples import ACCOUNTS, bundled_sample
-    from relink.sandbox.launcher import start_sandbox
-
-    folder = Path(tempfile.mkdtemp(prefix="relink-sandbox-"))
-    try:
-        sandbox = start_sandbox(folder / "sandbox.sqlite")
-    except RelinkError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    atexit.register(_stop, sandbox, folder)
-    token = secrets.token_urlsafe(24)
-    for account in ACCOUNTS:
-        # the same token each time: its scope grows to every sample account
-        seed_practice_account(sandbox, bundled_sample(account.name), token)
-    return _Embedded(sandbox, token, folder)
-
-
-def seed_practice_account(sandbox: RunningSandbox, sample: SampleAccount, token: str) -> None:
-    """Seed a bundled sample account as practice starts it: the old AliExpress account linked
-    and logged in, and ``token`` allowed to override (practice includes forcing past blockers).
-
-    Raises:
-        relink.errors.RelinkError: the sandbox refused the seed.
-    """
-    from relink.sandbox.seeding import seed_from_export
-
-    seed = seed_from_export(
-        sample.account,
-        sample.export,
-        sample.aliexpress,
-        linked=EMBEDDED_OLD_ACCOUNT,
-        logged_in=EMBEDDED_OLD_ACCOUNT,
-        token=token,
-        token_permissions=["override"],
-    )
-    sandbox.admin.seed(seed.model_dump(mode="json"))
-
-
-def _stop(sandbox: RunningSandbox, folder: Path) -> None:
-    sandbox.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    if fallback is None:
+        raise InputError(
+            "RELINK_API_URL is not set: set RELINK_API_URL and RELINK_API_TOKEN (the environment "
+            "or a .env file), or open the runbook from the desk to practise on the sandbox"
+        )
+    return fallback(**client_options)

@@ -6,7 +6,7 @@ rendering is :mod:`relink.runbook.panel_view`'s. The panel only enables what the
 guards allow, writes next to each button why it is disabled (or what it does), shows the
 light, the forecast, the last outcome and the one blockers table, and asks for the unlink's
 confirmation. On the embedded sandbox it adds the practice bar
-(:mod:`relink.runbook.panel_practice`). Callbacks run synchronously; ipywidgets swallows an
+(:mod:`relink.practice.bar`). Callbacks run synchronously; ipywidgets swallows an
 exception raised in a callback, so every one is caught and shown in the status area.
 
 DOM contract (the browser tests rely on it): ``relink-title`` (the API badge
@@ -22,7 +22,7 @@ embedded sandbox only, ``relink-practice``.
 
 The notebook calls this module's names: the renderers are re-exported from
 :mod:`~relink.runbook.panel_view`. The only modules importing ipywidgets are this one and
-:mod:`~relink.runbook.panel_practice`.
+:mod:`~relink.practice.bar`.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import ipywidgets as w
 
 from relink.display import LIGHT_COLOURS, Shown
 from relink.runbook.guards import STEPS, StepResult
-from relink.runbook.panel_practice import PracticeBar
 from relink.runbook.panel_view import (
     api_badge,
     blockers_or_note,
@@ -51,7 +50,6 @@ from relink.runbook.panel_view import (
     ticket_record,
     title_html,
 )
-from relink.runbook.practice import practice_admin
 from relink.runbook.procedure import Runbook
 
 __all__ = [
@@ -116,8 +114,12 @@ class RunbookPanel:
         self.status = _classed(w.HTML(), "relink-status")
         self.blockers = _classed(w.HTML(), "relink-blockers")
         self._build_confirmation()
-        admin = practice_admin(runbook)
-        self.practice = PracticeBar(runbook, admin, self.refresh) if admin is not None else None
+        connection = runbook.connection
+        extras = connection.panel_extras if connection is not None else ()
+        # parts from outside the change (the practice bar), each built once; their widgets
+        # show below the steps
+        built = (make_extra(runbook, self.refresh) for make_extra in extras)
+        self.extras = [widget for widget in built if widget is not None]
         self.widget = _classed(
             w.VBox(
                 [
@@ -127,7 +129,7 @@ class RunbookPanel:
                     self.guard_rows,
                     self.confirm_slot,
                     self.status,
-                    *([self.practice.widget] if self.practice else []),
+                    *(extra.widget for extra in self.extras),
                     self.blockers,
                 ]
             ),

@@ -305,13 +305,13 @@ def open_runbook(
     connection: Connection | None = None,
     max_audit_age: timedelta = DEFAULT_MAX_AUDIT_AGE,
 ) -> Runbook:
-    """A runbook on the configured account API (or the embedded sandbox, see connect()).
+    """A runbook on ``connection``, else on the configured account API (``RELINK_API_URL``;
+    :func:`relink.desk.open_runbook` falls back to the practice sandbox instead).
 
     Raises:
         InputError: see :class:`Runbook`. ApiError: the account cannot be read;
             ApiConnectionError when the API does not answer, naming the setting to fix
             ("cannot reach the account API at URL (RELINK_API_URL): connection refused").
-        RelinkError: the embedded sandbox could not start.
     """
     conn = connection or connect()
     if journal_path is None and conn.journal_dir is not None:

@@ -6,14 +6,12 @@ server's refusal, or a failure), notes the state after, and appends the finished
 Destructive steps call :meth:`Recorder.start` just before their request, which journals the
 idempotency key and the body; if no answer comes (connection dropped, 5xx after retries), the
 attempt stays *pending* and the next one re-sends the same body under the same key, in this
-process or, through the journal, in the next one. After each line, the journal's page
-(``journal.html`` beside it, :func:`~relink.runbook.journal_page.write_journal_page`) is
-written again.
+process or, through the journal, in the next one. The recorder knows nothing of pages: whoever
+wants one after each line (the desk's ``journal.html``) subscribes with :meth:`Recorder.subscribe`.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -29,10 +27,8 @@ from relink.errors import (
 )
 from relink.runbook import journal as jr
 from relink.runbook.guards import DONE, FAILED, REFUSED, LinkView, StepResult
-from relink.runbook.journal_page import write_journal_page
 from relink.runbook.live_audit import blockers_from_server
 
-_log = logging.getLogger("relink.runbook.recorder")
 IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
 Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...
 
@@ -61,7 +57,7 @@ class Recorder:
         self.who = dict(who)
         self.state = state
         self.refresh = refresh
-        self.page: Path | None = None  # the journal's page, once written
+        self.subscribers: list[Callable[[Path], None]] = []
         entries = jr.for_ticket(entries, self.who["ticket"])
         self.last_results = {
             step: StepResult.from_entry(entry) for step, entry in jr.last_outcomes(entries).items()
@@ -86,19 +82,22 @@ class Recorder:
             **fields,
         }
 
-    def append(self, entry: dict[str, Any]) -> None:
-        """Journal ``entry``, then write the journal's page again.
+    def subscribe(self, after_append: Callable[[Path], None]) -> None:
+        """Call ``after_append(journal_path)`` after every line this recorder journals.
 
-        The page is a convenience: failing to write it is logged, never a step's failure.
+        A subscriber handles its own failures: what it raises reaches the step's caller.
+        """
+        self.subscribers.append(after_append)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Journal ``entry``, then tell the subscribers.
 
         Raises:
             OSError: the journal itself cannot be written.
         """
         self.journal.append(entry)
-        try:
-            self.page = write_journal_page(self.journal.path)
-        except Exception as exc:  # any: a page bug must not fail a step whose line is written
-            _log.warning("journal page beside %s not written: %s", self.journal.path, exc)
+        for after_append in self.subscribers:
+            after_append(self.journal.path)
 
     def start(self, attempt: Attempt, request: dict[str, Any]) -> None:
         """Journal a destructive request (a fresh key and its body) before it is sent."""
