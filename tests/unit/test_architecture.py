@@ -52,6 +52,7 @@ SHARED = {
     "relink.exits",
     "relink.resources",
     "relink.filenames",
+    "relink.atomic_files",
 }
 
 

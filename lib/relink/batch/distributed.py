@@ -41,11 +41,11 @@ from typing import Any
 
 import nbformat
 
+from relink.atomic_files import write_atomically
 from relink.batch import resume as done_records
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
-from relink.batch.reports import write_atomically
 from relink.batch.runner import API_SETTINGS, _first_line, _run_account, _Settings
 from relink.batch.runs import FAILED, INTERRUPTED, NOT_RUN, AccountRun, BatchReport
 from relink.errors import BatchError

@@ -13,15 +13,15 @@ notebook); many reports are rendered in a few processes.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from relink.atomic_files import write_atomically
 
 # The lab template with its network-bound blocks emptied.
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
@@ -50,8 +50,6 @@ _NAV_STYLE = "font-family:sans-serif;padding:8px 16px;background:#eee;border-bot
 MESSAGE_SUFFIXES = {"text": ".message.txt", "markdown": ".message.md"}
 _URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}/[^\s\"'<>)]*", re.IGNORECASE)
 _exporter = None
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def report_path(notebook: Path) -> Path:
@@ -133,32 +131,6 @@ def remote_references(page: str) -> list[str]:
     for script in _SCRIPT.findall(page):
         found += _URL.findall(script)
     return found
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either the old file or the whole new one.
-
-    A temporary file in the same folder, flushed and fsynced, then renamed over ``path``; the
-    folder is fsynced too, so the rename survives a crash.
-    """
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o666 & ~_UMASK)  # as open() would create it, not mkstemp's 0600
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    with contextlib.suppress(OSError):
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
 
 
 def _render_quietly(notebook: Path) -> None:

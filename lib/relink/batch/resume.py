@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from relink.batch.reports import write_atomically
+from relink.atomic_files import write_atomically
 
 RECORD_NAME = ".relink-run.json"
 SCHEMA_VERSION = 1
@@ -76,7 +76,7 @@ def write_record(folder: Path, **fields: Any) -> None:
 
 def forget(folder: Path) -> None:
     """Remove an account's done-record before it runs again, and the temporary files of a
-    write a ``kill -9`` cut short (:func:`~relink.batch.reports.write_atomically`'s)."""
+    write a ``kill -9`` cut short (:func:`~relink.atomic_files.write_atomically`'s)."""
     record_path(folder).unlink(missing_ok=True)
     for leftover in folder.glob(".*.tmp"):
         leftover.unlink(missing_ok=True)

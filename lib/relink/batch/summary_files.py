@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from relink.atomic_files import write_atomically
 from relink.batch import calendar_file, reports, summary_page
 from relink.batch import summary as report
 from relink.batch.planning import warning_items
@@ -167,5 +168,5 @@ def write_messages(folder: Path, result: Mapping[str, Any] | None) -> str:
         except OSError:
             unchanged = False
         if not unchanged:
-            reports.write_atomically(path, data)
+            write_atomically(path, data)
     return problems[0] if problems else ""

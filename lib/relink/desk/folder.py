@@ -27,7 +27,6 @@ import getpass
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from typing import Any
 import nbformat
 
 from relink.api.settings import api_settings, read_env_file
+from relink.atomic_files import write_atomically
 from relink.display import visible
 from relink.errors import InputError
 from relink.filenames import safe_name
@@ -225,16 +225,8 @@ def write_ticket_notebook(template: Path, destination: Path, parameters: dict[st
     # Where papermill records a notebook's parameters: tools read them from there.
     node.metadata["papermill"] = nbformat.from_dict({"parameters": chosen})
     destination.parent.mkdir(parents=True, exist_ok=True)
-    # A name of its own per writer: two opens of one ticket at once each replace the notebook
-    # whole, and neither renames the other's half-written file.
-    fd, partial = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            nbformat.write(node, out)
-        os.replace(partial, destination)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    # two opens of one ticket at once each replace the notebook whole
+    write_atomically(destination, nbformat.writes(node), mode=0o600)
 
 
 _ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<annotation>\s*:[^=]+)?(?P<equals>\s*=\s*)")
@@ -336,19 +328,14 @@ def _claim(
         "notebook": name,
     }
     folder.mkdir(parents=True, exist_ok=True)
-    # Written aside, then linked in place: a link fails if the name exists (two opens at once:
-    # one wins), and a process killed half-way leaves no half-written record behind.
-    fd, aside = tempfile.mkstemp(prefix=f".{RECORD_NAME}.", dir=folder)
+    # exclusive: of two opens at once one wins; a kill half-way leaves no half a record
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(record, out, indent=2)
-            out.write("\n")
-        os.link(aside, record_path)
+        write_atomically(
+            record_path, json.dumps(record, indent=2) + "\n", mode=0o600, exclusive=True
+        )
         return
     except FileExistsError:
         pass
-    finally:
-        Path(aside).unlink(missing_ok=True)
     held = _read_record(record_path)
     if (held.get("ticket"), held.get("account")) != (ticket, account):
         raise InputError(

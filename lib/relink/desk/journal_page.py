@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from relink.atomic_files import write_atomically
 from relink.desk.journal_report import (
     AttemptRow,
     JournalReport,
@@ -173,16 +172,7 @@ def write_journal_page(journal_path: Path) -> Path:
         title = f"Journal of ticket {tickets[0][0]} ({tickets[0][1]})"
     else:
         title = f"Journal {journal_path.name}"
-    page = journal_page_path(journal_path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{page.name}.", dir=page.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(report_html(report, title))
-        os.replace(temporary, page)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return page
+    return write_atomically(journal_page_path(journal_path), report_html(report, title), mode=0o600)
 
 
 class JournalPageKeeper:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from relink.atomic_files import fsync_folder
 from relink.filenames import safe_name
 
 STARTED, FINISHED, TICKET = "started", "finished", "ticket"
@@ -95,7 +96,7 @@ class Journal:
         finally:
             os.close(fd)  # closing releases the lock
         if created:
-            _fsync_directory(self.path.parent)  # so the new file's name survives a power cut
+            fsync_folder(self.path.parent)  # so the new file's name survives a power cut
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
@@ -184,16 +185,3 @@ def pending_attempts(entries: list[dict[str, Any]]) -> dict[str, Pending]:
             entry=entry,
         )
     return pending
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return  # some systems (Windows) cannot open a directory: the file itself is synced
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
