@@ -4,6 +4,7 @@ machine, no success without JSON, URL and token from one place, no admin routes 
 from __future__ import annotations
 
 import http.server
+import socket
 import subprocess
 import sys
 import threading
@@ -13,8 +14,9 @@ import pytest
 
 from relink.api.client import Client
 from relink.api.settings import api_settings, read_env_file
-from relink.errors import ApiConnectionError, ApiError, InputError
+from relink.errors import ApiConnectionError, ApiError, ConflictError, InputError, ServerError
 from relink.runbook.connection import Connection
+from relink.sandbox.launcher import SandboxAdmin
 
 SECRET = "tok-SECRET-transport"
 
@@ -171,3 +173,25 @@ def test_serve_admin_on_a_network_address_is_refused(tmp_path):
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "--admin" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_sandbox_admin_fails_with_the_clients_errors_and_never_retries(canned):
+    host, port = canned.server_address[:2]
+    admin = SandboxAdmin(f"http://{host}:{port}")
+    canned.status, canned.body = 409, b'{"error": {"code": "not_unpaid", "message": "paid"}}'
+    with pytest.raises(ConflictError) as refused:
+        admin.cancel_unpaid("acct", "C1")
+    assert (refused.value.status, refused.value.code, canned.calls) == (409, "not_unpaid", 1)
+    canned.status, canned.body = 503, b""
+    with pytest.raises(ServerError):
+        admin.advance(days=1)
+    assert canned.calls == 2  # a world's move is not repeated
+
+
+def test_a_sandbox_admin_that_gets_no_answer_raises_a_connection_error():
+    with socket.socket() as free:  # a port nobody listens on once this closes
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    with pytest.raises(ApiConnectionError) as caught:
+        SandboxAdmin(f"http://127.0.0.1:{port}", timeout=2).clock()
+    assert caught.value.details["reason"] == "connection refused"

@@ -106,13 +106,16 @@ class CappedRetry(Retry):
 
 
 def build_session(
-    token: str,
+    token: str | None,
     *,
     retries: int = 3,
     backoff_factor: float = 0.5,
     max_retry_after: float = 30.0,
 ) -> requests.Session:
-    """A session that authenticates with ``token`` and retries as the module docstring says."""
+    """A session that authenticates with ``token`` and retries as the module docstring says.
+
+    Without a token (the sandbox's admin routes need none) no ``Authorization`` is sent.
+    """
     retry = CappedRetry(
         total=retries,
         connect=retries,
@@ -130,7 +133,8 @@ def build_session(
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.auth = BearerAuth(token)
+    if token:
+        session.auth = BearerAuth(token)
     session.headers["Accept"] = "application/json"
     return session
 

@@ -19,9 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-import requests
-
-from relink.errors import InputError, RelinkError
+from relink.errors import ApiError, InputError, RelinkError
 from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
 
@@ -144,9 +142,8 @@ def _admin(what: str, call: Callable[[], T]) -> T:
     """An admin call; the sandbox's refusal or silence as one line."""
     try:
         return call()
-    except requests.RequestException as exc:
-        status = getattr(exc.response, "status_code", None)
-        why = f"HTTP {status}" if status else type(exc).__name__
+    except ApiError as exc:  # the sandbox refused, or did not answer
+        why = f"HTTP {exc.status}" if exc.status else exc.details.get("reason") or "no answer"
         raise RelinkError(f"the practice sandbox could not {what} ({why})") from None
 
 

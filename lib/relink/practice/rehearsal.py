@@ -24,15 +24,15 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
-
-import requests
+from typing import TypeVar
 
 from relink.api.client import Client, Order
 from relink.api.settings import api_settings
 from relink.audit import statuses as st
 from relink.audit.verdict import Blocker
-from relink.errors import InputError, RelinkError
+from relink.errors import ApiError, InputError, RelinkError
 from relink.practice import actions as practice
 from relink.practice.embedded import (
     EMBEDDED_TARGET_ACCOUNT,
@@ -47,6 +47,7 @@ from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
 
 MAX_ATTEMPTS = 8  # unlink attempts before the rehearsal gives up (the samples need 3)
 UNKNOWN_CORRECTED_TO = st.CANCELED  # what the person finds, when AliExpress has no say
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,17 @@ class _Play:
         )
         try:
             return self._play()
-        except requests.RequestException as exc:  # an admin route refused or did not answer
-            status = getattr(exc.response, "status_code", None) or type(exc).__name__
-            reason = f"the sandbox did not make a move of the world ({status})"
-            return self._end(reason, failed=True)
-        except RelinkError as exc:  # a practice move or a read of the orders failed
+        except RelinkError as exc:  # a move of the world, a practice move or a read failed
             return self._end(str(exc), failed=True)
+
+    def _world(self, call: Callable[[], T]) -> T:
+        """A move of the world through the admin routes; the sandbox's refusal or silence as
+        one line (it ends the rehearsal, failed)."""
+        try:
+            return call()
+        except ApiError as exc:  # an admin route refused or did not answer
+            status = exc.status or exc.details.get("reason") or "no answer"
+            raise RelinkError(f"the sandbox did not make a move of the world ({status})") from None
 
     def _play(self) -> Rehearsal:
         if (failed := self._step(self.book.audit())) is not None:
@@ -275,7 +281,8 @@ class _Play:
             order = orders.get((blocker.store, blocker.order))
             label = order.dsers_label if order is not None else "unknown"
             status = _status_aliexpress_implies(order) or UNKNOWN_CORRECTED_TO
-            self.admin.correct_status(self.account, blocker.store, blocker.order, status)
+            correct = self.admin.correct_status
+            self._world(partial(correct, self.account, blocker.store, blocker.order, status))
             self.echo(
                 f"[person] looks up {blocker.store} {blocker.order} in DSers ({label!r}, a status "
                 f"relink does not know) and corrects it to {st.DSERS_LABELS[status]} (what the "
@@ -291,16 +298,16 @@ class _Play:
         today = self.clock().date()
         day = date.fromisoformat(safe_on)
         if day > today:
-            self.admin.advance_to(day)
-            self.clock.read()
+            self._world(lambda: self.admin.advance_to(day))
+            self._world(self.clock.read)
             self.echo(
                 f"[time] {_days(day - today)} pass: the sandbox's day is {day}, the forecast's "
                 "date (suppliers ship; AliExpress closes unpaid orders whose 20 days are up)"
             )
         else:  # what was due before the export was made moves on by the end of today
             later = today + timedelta(days=1)
-            self.admin.advance_to(later)
-            self.clock.read()
+            self._world(lambda: self.admin.advance_to(later))
+            self._world(self.clock.read)
             self.echo(
                 f"[time] the forecast's date is today and {_blocking(audit)}: what is due moves "
                 f"on by the end of the day; the night passes, the sandbox's day is {later}"
@@ -319,8 +326,8 @@ class _Play:
             return f"sync refused: {result.message}"
         wait = max(0.0, (quota.next_sync_at - self.clock()).total_seconds()) + 1
         self.echo(f"  why: {result.message} The rehearsal lets {wait:.0f} s pass.")
-        self.admin.advance(seconds=wait)
-        self.clock.read()
+        self._world(lambda: self.admin.advance(seconds=wait))
+        self._world(self.clock.read)
         return self._answered(self.book.sync())
 
 

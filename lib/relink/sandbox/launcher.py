@@ -22,7 +22,8 @@ from typing import IO, Any
 import requests
 import uvicorn
 
-from relink.errors import RelinkError
+from relink.api.transport import build_session, send
+from relink.errors import ApiConnectionError, ApiError, RelinkError
 from relink.sandbox.app import SandboxSettings, create_app
 
 ANNOUNCEMENT = "relink sandbox listening on "
@@ -84,23 +85,37 @@ def _exit_on_eof(server: uvicorn.Server) -> None:
     server.should_exit = True
 
 
+def admin_session() -> requests.Session:
+    """A session for the sandbox's own routes: the API client's (its adapter, no redirects, one
+    error mapping), without a token (the admin routes need none) and without retries (a world's
+    move is not idempotent, and a sandbox that refuses says so at once)."""
+    return build_session(None, retries=0)
+
+
 @dataclass
 class SandboxAdmin:
     """Calls the sandbox-only ``/_sandbox`` routes (the server must run with ``--admin``).
 
-    Every method raises ``requests.HTTPError`` when the sandbox refuses.
+    Calls go through :func:`relink.api.transport.send`, so failures are :mod:`relink.errors`
+    types, as the client's: every method raises :class:`~relink.errors.ApiError` (its subclass
+    by status: ``ConflictError``, ``NotFoundError``...) when the sandbox refuses, and
+    :class:`~relink.errors.ApiConnectionError` when it does not answer.
     """
 
     url: str
-    session: requests.Session = field(default_factory=requests.Session, repr=False)
+    session: requests.Session = field(default_factory=admin_session, repr=False)
     timeout: float = 10.0
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = self.session.request(
-            method, f"{self.url}/_sandbox{path}", json=body, timeout=self.timeout
+        answer = send(
+            self.session,
+            method,
+            f"{self.url}/_sandbox{path}",
+            operation=f"sandbox {method} /_sandbox{path}",
+            body=body,
+            timeout=(self.timeout, self.timeout),
         )
-        response.raise_for_status()
-        return response.json()
+        return answer.body
 
     def seed(self, seed: dict[str, Any]) -> dict[str, Any]:
         """Create an account afresh (see :class:`relink.sandbox.models.SeedAccount`)."""
@@ -213,12 +228,16 @@ def _first_line(process: subprocess.Popen[str], timeout: float) -> str | None:
 
 def _wait_until_answering(url: str, attempts: int = 100) -> bool:
     """Poll the server's OpenAPI route a bounded number of times."""
-    for attempt in range(attempts):
-        try:
-            if requests.get(f"{url}/openapi.json", timeout=1).status_code == 200:
+    with admin_session() as session:
+        for attempt in range(attempts):
+            try:
+                send(session, "GET", f"{url}/openapi.json", operation="openapi", timeout=(1, 1))
+            except ApiConnectionError:  # no answer (yet)
+                time.sleep(min(0.01 * (attempt + 1), 0.2))
+            except ApiError:  # an answer, not the contract (yet)
+                pass
+            else:
                 return True
-        except requests.RequestException:
-            time.sleep(min(0.01 * (attempt + 1), 0.2))
     return False
 
 
