@@ -320,7 +320,7 @@ def batch_command(
         + (", interrupted" if outcome.interrupted else "")
     )
     if outcome.comparison is not None:
-        from relink.batch.summary import compare_lines
+        from relink.batch.summary.rows import compare_lines
 
         for compared in compare_lines(outcome.comparison):
             click.echo(visible(compared))

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
-from relink.batch import summary_files
 from relink.batch.manifest import AccountJob, collect_jobs
 from relink.batch.parameters import Template, check_parameters, destructive_steps
+from relink.batch.summary import files as summary_files
 from relink.cli import main
 from relink.errors import BatchError
 from relink.filenames import safe_name

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
-from relink.batch import summary_files
 from relink.batch.manifest import AccountJob, collect_jobs
+from relink.batch.summary import files as summary_files
 from relink.cli import main
 from relink.errors import BatchError
 from relink.filenames import safe_name

@@ -13,8 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from relink.batch import calendar_file, planning, reports, resume, summary_page
-from relink.batch import summary as report
+from relink.batch import resume
+from relink.batch.summary import calendar_file, planning, reports
+from relink.batch.summary import page as summary_page
+from relink.batch.summary import rows as report
 
 REASONS = ["awaiting_payment", "awaiting_shipment", "sync_drift"]
 

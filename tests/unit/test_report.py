@@ -10,8 +10,9 @@ from relink import display
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.text import audit_text
 from relink.audit.verdict import audit
-from relink.batch import charts, summary_page
-from relink.batch import summary as report
+from relink.batch.summary import charts
+from relink.batch.summary import page as summary_page
+from relink.batch.summary import rows as report
 from relink.samples import bundled_sample
 
 

@@ -44,7 +44,6 @@ from papermill.execute import raise_for_execution_errors
 
 from relink.batch import engine
 from relink.batch import resume as done_records
-from relink.batch import summary as report
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import (
@@ -57,7 +56,8 @@ from relink.batch.parameters import (
     load_template,
 )
 from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun, BatchReport
-from relink.batch.summary_files import write_summary
+from relink.batch.summary import rows as report
+from relink.batch.summary.files import write_summary
 from relink.display import read_record
 from relink.errors import BatchError
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import nbformat
 
-from relink.batch import reports
-from relink.batch import summary as report
 from relink.batch.manifest import AccountJob
-from relink.batch.planning import plan_fields
+from relink.batch.summary import reports
+from relink.batch.summary import rows as report
+from relink.batch.summary.planning import plan_fields
 
 COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
 

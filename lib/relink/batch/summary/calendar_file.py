@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from relink.atomic_files import write_atomically
-from relink.batch.planning import is_blocked_audit, read_day
+from relink.batch.summary.planning import is_blocked_audit, read_day
 from relink.display import visible
 
 CALENDAR_NAME = "safe-dates.ics"

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from relink.atomic_files import write_atomically
-from relink.batch import calendar_file, reports, summary_page
-from relink.batch import summary as report
-from relink.batch.planning import warning_items
 from relink.batch.runs import BatchReport
+from relink.batch.summary import calendar_file, reports
+from relink.batch.summary import page as summary_page
+from relink.batch.summary import rows as report
+from relink.batch.summary.planning import warning_items
 from relink.errors import RelinkError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")

@@ -22,9 +22,18 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from relink.batch.charts import _fleet_html, _verdict_label, accounts_chart_svg
-from relink.batch.planning import PLAN_COLUMNS
-from relink.batch.summary import (
+from relink.batch.summary.assets import _PAGE, _SCRIPT
+from relink.batch.summary.charts import _fleet_html, _verdict_label, accounts_chart_svg
+from relink.batch.summary.plan import (
+    NO_VALUE,
+    message_problems_note,
+    plan_section,
+    safe_date_cell,
+    warning_badge,
+    warnings_box,
+)
+from relink.batch.summary.planning import PLAN_COLUMNS
+from relink.batch.summary.rows import (
     _COMPARE_LABELS,
     HEAD_COLUMNS,
     TAIL_COLUMNS,
@@ -32,15 +41,6 @@ from relink.batch.summary import (
     error_kind,
     fleet_totals,
     state_of,
-)
-from relink.batch.summary_assets import _PAGE, _SCRIPT
-from relink.batch.summary_plan import (
-    NO_VALUE,
-    message_problems_note,
-    plan_section,
-    safe_date_cell,
-    warning_badge,
-    warnings_box,
 )
 from relink.display import (
     BLOCKED_COLOUR,

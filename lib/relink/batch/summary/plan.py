@@ -12,8 +12,8 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from relink.batch.charts import safe_days_chart_svg
-from relink.batch.planning import safe_days_note
+from relink.batch.summary.charts import safe_days_chart_svg
+from relink.batch.summary.planning import safe_days_note
 from relink.display import BLOCKED_COLOUR, WARNING_COLOUR
 
 WARNING_BOX_ACCOUNTS = 100  # accounts named in the box; every one is in summary.csv

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from relink.batch.planning import PLAN_COLUMNS, safe_days
+from relink.batch.summary.planning import PLAN_COLUMNS, safe_days
 from relink.display import visible
 from relink.errors import BatchError
 
