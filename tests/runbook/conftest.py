@@ -13,7 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,12 @@ import pytest
 from runbook_seeds import OLD_AE, TOKEN_MARKER, blocked_orders
 
 from relink.api.client import Client
+from relink.runbook.options import TicketOptions
 from relink.runbook.procedure import Runbook
 from relink.samples import REFERENCE_DATE
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
+
+_TICKET_FIELDS = {field.name for field in fields(TicketOptions)}
 
 
 @dataclass
@@ -46,10 +49,14 @@ class Account:
         return Client(self.url, self.token, **options)
 
     def runbook(self, target: str, **options: Any) -> Runbook:
-        options.setdefault("journal_path", self.journal_path)
-        options.setdefault("operator", "tester")
+        """A runbook on this account; ``options`` are TicketOptions' fields (operator, ticket,
+        journal_path...) and Runbook's keywords (clock, api_label...) alike."""
+        ticket_fields = {name: options.pop(name) for name in _TICKET_FIELDS if name in options}
+        ticket_fields.setdefault("journal_path", self.journal_path)
+        ticket_fields.setdefault("operator", "tester")
         options.setdefault("server_clock", self.server_time)  # the sandbox's, which tests move
-        return Runbook(self.client(), self.account_id, target, **options)
+        chosen = TicketOptions(**ticket_fields)
+        return Runbook(self.client(), self.account_id, target, chosen, **options)
 
     def server_time(self) -> datetime:
         """The sandbox's clock (its times, such as the next sync allowed, are on it)."""

@@ -212,7 +212,7 @@ def test_the_notebook_is_told_which_setting_to_fix(tmp_path):
     import pytest
 
     from relink.errors import ApiConnectionError
-    from relink.runbook import open_runbook
+    from relink.runbook import TicketOptions, open_runbook
     from relink.runbook.connection import connect
 
     with socket.socket() as sock:  # bound, never listening: the connection is refused
@@ -221,7 +221,8 @@ def test_the_notebook_is_told_which_setting_to_fix(tmp_path):
         settings = {"RELINK_API_URL": url, "RELINK_API_TOKEN": f"{TOKEN_MARKER}-x"}
         connection = connect(settings, tmp_path / "no.env", retries=0)
         with pytest.raises(ApiConnectionError) as caught:
-            open_runbook("acct-x", NEW_AE, connection=connection, journal_path=tmp_path / "j")
+            options = TicketOptions(journal_path=tmp_path / "j")
+            open_runbook("acct-x", NEW_AE, options, connection=connection)
     said = f"cannot reach the account API at {url} (RELINK_API_URL): connection refused"
     assert str(caught.value) == said
     assert caught.value._render_traceback_() == [f"relink: ApiConnectionError: {said}"]

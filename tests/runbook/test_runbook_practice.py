@@ -22,6 +22,7 @@ from relink.practice import actions as practice
 from relink.practice.bar import PracticeBar
 from relink.practice.embedded import practice_connection
 from relink.runbook.connection import connect
+from relink.runbook.options import TicketOptions
 from relink.runbook.panel import RunbookPanel
 from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import RunningSandbox, start_sandbox
@@ -67,8 +68,7 @@ def practice_book(
             connection.client,
             account_id,
             NEW_AE,
-            operator="tester",
-            journal_path=tmp_path / f"{account_id}.jsonl",
+            TicketOptions(operator="tester", journal_path=tmp_path / f"{account_id}.jsonl"),
             clock=clock,
             api_label="SANDBOX",
             practice=True,

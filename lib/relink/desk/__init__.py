@@ -13,6 +13,6 @@ change (:mod:`relink.runbook`) meets practice (:mod:`relink.practice`): with no
     book = open_runbook("northwind-home", "ae-new@example.com", ticket="HD-4411")
 """
 
-from relink.desk.opening import connect, open_runbook
+from relink.desk.opening import connect, open_runbook, open_ticket
 
-__all__ = ["connect", "open_runbook"]
+__all__ = ["connect", "open_runbook", "open_ticket"]

@@ -168,18 +168,17 @@ def open_command(
     """
     from relink.desk import app
     from relink.desk import folder as desks
+    from relink.runbook.options import TicketOptions
 
     try:
         desk_dir = desks.desk_folder(desk)
-        opened = desks.open_ticket_folder(
-            account,
-            target,
-            ticket=ticket,
+        options = TicketOptions(
             operator=operator,
-            desk=desk_dir,
+            ticket=ticket,
             export_path=export_path or "",
             aliexpress_path=aliexpress_path or "",
         )
+        opened = desks.open_ticket_folder(account, target, options, desk=desk_dir)
         for line in opened.lines():
             click.echo(line)
         if no_lab:
@@ -229,6 +228,7 @@ def app_command(
     from relink.desk import app
     from relink.desk import folder as desks
     from relink.errors import InputError
+    from relink.runbook.options import TicketOptions
 
     try:
         app.check_host(host, allow_remote)
@@ -238,9 +238,8 @@ def app_command(
             raise InputError("Voilà is not installed here: pip install 'relink[app]'")
         desk_dir = desks.desk_folder(desk)
         if account:
-            opened = desks.open_ticket_folder(
-                account, target, ticket=ticket, operator=operator, desk=desk_dir
-            )
+            options = TicketOptions(operator=operator, ticket=ticket)
+            opened = desks.open_ticket_folder(account, target, options, desk=desk_dir)
             for line in opened.lines():
                 click.echo(line)
             served = opened.notebook

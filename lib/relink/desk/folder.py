@@ -40,6 +40,7 @@ from relink.errors import InputError
 from relink.filenames import safe_name
 from relink.resources import RUNBOOK_NOTEBOOK
 from relink.runbook import journal as jr
+from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
 from relink.runbook.tickets import choose_ticket
 
 DESK_VARIABLE = "RELINK_DESK"
@@ -104,17 +105,15 @@ def is_practice(environ: dict[str, str] | None = None, env_file: str | Path = ".
 def open_ticket_folder(
     account: str,
     target: str,
+    options: TicketOptions = DEFAULT_OPTIONS,
     *,
-    ticket: str = "",
-    operator: str = "",
     desk: str | Path | None = None,
-    export_path: str | Path = "",
-    aliexpress_path: str | Path = "",
     environ: dict[str, str] | None = None,
     env_file: str | Path = ".env",
     template: str | Path = RUNBOOK_NOTEBOOK,
 ) -> TicketFolder:
-    """Open (or reuse) the ticket's folder on the desk, with its runbook notebook filled in.
+    """Open (or reuse) the ticket's folder on the desk, with its runbook notebook filled in
+    (``options``' ticket, operator and files; its journal is the folder's).
 
     Raises:
         InputError: an empty or unprintable account, target or operator; a ticket id that cannot
@@ -126,10 +125,11 @@ def open_ticket_folder(
     target = _checked("target AliExpress account", target)
     if re.search(r"\s", target):
         raise InputError(f"target AliExpress account {target!r}: no spaces in an account id")
-    operator = _checked("operator", operator, required=False)
+    operator = _checked("operator", options.operator, required=False)
+    ticket = options.ticket
     files = {
-        name: _existing_file(path)
-        for name, path in (("export_path", export_path), ("aliexpress_path", aliexpress_path))
+        "export_path": _existing_file(options.export_path),
+        "aliexpress_path": _existing_file(options.aliexpress_path),
     }
     practice = is_practice(environ, env_file)
     _refuse_secrets([account, target, ticket, operator], environ, env_file)

@@ -10,8 +10,9 @@ from relink.desk.journal_page import JournalPageKeeper
 from relink.practice.embedded import embedded_connection
 from relink.runbook import connection as change_connection
 from relink.runbook.connection import Connection
-from relink.runbook.procedure import DEFAULT_MAX_AUDIT_AGE, Runbook
-from relink.runbook.procedure import open_runbook as open_change
+from relink.runbook.opening import open_runbook as open_change
+from relink.runbook.options import DEFAULT_MAX_AUDIT_AGE, DEFAULT_OPTIONS, TicketOptions
+from relink.runbook.procedure import Runbook
 
 
 def connect(
@@ -42,22 +43,36 @@ def open_runbook(
     max_audit_age: timedelta = DEFAULT_MAX_AUDIT_AGE,
 ) -> Runbook:
     """A ticket's runbook (:func:`relink.runbook.open_runbook`) on :func:`connect`'s API, whose
-    ``journal.html`` is written again after every journal line.
+    ``journal.html`` is written again after every journal line. The keywords are the notebook's
+    parameters; they become one :class:`~relink.runbook.options.TicketOptions`.
 
     Raises:
         InputError, ApiError, RelinkError: as :func:`relink.runbook.open_runbook` and
             :func:`connect`.
     """
-    book = open_change(
-        account,
-        target,
-        operator,
+    options = TicketOptions(
+        operator=operator,
         ticket=ticket,
+        journal_path=journal_path,
         export_path=export_path,
         aliexpress_path=aliexpress_path,
-        journal_path=journal_path,
-        connection=connection or connect(),
         max_audit_age=max_audit_age,
     )
+    return open_ticket(account, target, options, connection=connection)
+
+
+def open_ticket(
+    account: str,
+    target: str,
+    options: TicketOptions = DEFAULT_OPTIONS,
+    *,
+    connection: Connection | None = None,
+) -> Runbook:
+    """:func:`open_runbook` with the options as one value (``relink run``'s way).
+
+    Raises:
+        InputError, ApiError, RelinkError: as :func:`open_runbook`.
+    """
+    book = open_change(account, target, options, connection=connection or connect())
     book.recorder.subscribe(JournalPageKeeper())
     return book

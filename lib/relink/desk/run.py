@@ -78,21 +78,20 @@ def run_command(
     no longer sync: relink and verify now).
     """
     # the HTTP client and the sandbox: only for this command
-    from relink.desk.opening import connect, open_runbook
+    from relink.desk.opening import connect, open_ticket
     from relink.errors import InputError
+    from relink.runbook import TicketOptions
 
     try:
         connection = connect()
         click.echo(connection.describe())
-        book = open_runbook(
-            account,
-            target,
-            operator,
+        options = TicketOptions(
+            operator=operator,
             ticket=ticket,
-            export_path=export_path or "",
             journal_path=journal_path,
-            connection=connection,
+            export_path=export_path or "",
         )
+        book = open_ticket(account, target, options, connection=connection)
         click.echo(
             f"Ticket {book.ticket.ticket_id}: {book.account} from "
             f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"

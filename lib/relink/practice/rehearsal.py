@@ -41,6 +41,7 @@ from relink.practice.embedded import (
 )
 from relink.runbook.guards import DONE, FAILED, StepResult
 from relink.runbook.live_audit import AuditSnapshot
+from relink.runbook.options import TicketOptions
 from relink.runbook.procedure import Runbook
 from relink.samples import ACCOUNTS, REFERENCE_DATE, SampleAccount, bundled_sample
 from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
@@ -104,8 +105,7 @@ def _seeded_runbook(
         client,
         sample.account,
         target,
-        operator="rehearsal",
-        journal_path=folder / "journal.jsonl",
+        TicketOptions(operator="rehearsal", journal_path=folder / "journal.jsonl"),
         clock=sandbox.admin.now,  # the forecast counts from the sandbox's day
         api_label="SANDBOX",
         practice=True,

@@ -17,7 +17,9 @@ the notebook's ipywidgets panel; :mod:`~relink.practice.rehearsal` rehearses a c
 """
 
 from relink.runbook.guards import STEPS, UNLINK_WARNING, Guard, LinkView, StepResult
-from relink.runbook.procedure import Runbook, open_runbook
+from relink.runbook.opening import open_runbook
+from relink.runbook.options import TicketOptions
+from relink.runbook.procedure import Runbook
 from relink.runbook.tickets import Ticket
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "Runbook",
     "StepResult",
     "Ticket",
+    "TicketOptions",
     "open_runbook",
 ]

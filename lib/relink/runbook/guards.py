@@ -309,3 +309,19 @@ def _unlink_guard(context: GuardContext) -> Guard:
     if context.pending:
         return Guard(True, "an unlink was sent and never answered: it is re-sent, same key")
     return Guard(True, "a fresh live audit found no blocker and the target is logged in")
+
+
+def override_left(last_unlink: StepResult | None, light: str, results: Iterable[StepResult]) -> str:
+    """When ``results`` (a run's) unlinked by an override and the light is not green: what
+    that left, in one line ("" otherwise). Not a plain success: the overridden orders no
+    longer sync, and until the relink DSers cannot place orders."""
+    override = last_unlink.details.get("override") if last_unlink and last_unlink.ok else None
+    if not override or light == "green":
+        return ""
+    if not any(result.step == "unlink" for result in results):
+        return ""
+    count = len(override.get("blockers") or [])
+    return (
+        f"override: the unlink went past {count} blocking order(s), which no longer sync, "
+        f"and the light is {light}: relink and verify now"
+    )

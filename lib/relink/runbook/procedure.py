@@ -11,7 +11,7 @@
 
 A runbook works on one ticket (:mod:`~relink.runbook.tickets`), held on the server as a lease
 (:mod:`~relink.runbook.lease`); the guards are :mod:`~relink.runbook.guards`, what they
-read is :class:`~relink.runbook.state.RunbookState` (this class's base), and the steps' calls
+read is the runbook's own (the link, the last audit, the lease, the journal), and the steps' calls
 are :mod:`~relink.runbook.steps`. Every step returns
 a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or ``failed``) and
 never raises for an API failure. Each attempt is journaled by :mod:`~relink.runbook.recorder`;
@@ -29,41 +29,48 @@ from pathlib import Path
 from typing import Any
 
 from relink.api.client import Client
-from relink.errors import ApiConnectionError, AuthError, InputError, NotFoundError
+from relink.errors import (
+    ApiError,
+    AuthError,
+    GuardError,
+    InputError,
+    NotFoundError,
+)
 from relink.runbook import journal as jr
-from relink.runbook.connection import Connection, connect
+from relink.runbook.connection import Connection
 from relink.runbook.guards import (
     DESTRUCTIVE,
     DONE,
     REFUSED,
+    STEPS,
+    Guard,
+    GuardContext,
     LinkView,
     StepResult,
     SyncQuota,
+    override_left,
     parse_steps,
+    step_guard,
+    unlink_confirmation,
 )
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
+from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
 from relink.runbook.recorder import Recorder
-from relink.runbook.state import RunbookState
 from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_step
 from relink.runbook.tickets import open_ticket
 
-DEFAULT_MAX_AUDIT_AGE = timedelta(minutes=5)
 
-
-class Runbook(RunbookState):
+class Runbook:
     """The procedure for one account, one ticket: from the audit to the green link.
 
     Args:
         client: the account API client (see :mod:`relink.runbook.connection` for building one).
         account: the DSers account id.
         target: the AliExpress account the ticket asks to link.
-        operator: who runs it (journaled with every attempt).
-        ticket: the ticket id ("" = continue the journal's ticket for this target, or open one).
-        journal_path: the journal file [default: ``runs/<account>/journal.jsonl``].
-        export_path: also audit this export (shown; it never authorizes the unlink).
-        aliexpress_path: the export's AliExpress-side file, to check sync drift.
-        max_audit_age: how old a live audit may be and still let the unlink through.
+        options: who runs it, which ticket, the journal [default:
+            ``runs/<account>/journal.jsonl``], an export to show, the audit's maximum age
+            (:class:`~relink.runbook.options.TicketOptions`).
         clock: the time used for audit ages, whose day the forecast counts from (tests pass
             their own) [default: :func:`~relink.runbook.live_audit.default_clock`].
         api_label: where the calls go, as said to people ("SANDBOX", or the deployment's host).
@@ -82,13 +89,8 @@ class Runbook(RunbookState):
         client: Client,
         account: str,
         target: str,
+        options: TicketOptions = DEFAULT_OPTIONS,
         *,
-        operator: str = "",
-        ticket: str = "",
-        journal_path: str | Path | None = None,
-        export_path: str | Path = "",
-        aliexpress_path: str | Path = "",
-        max_audit_age: timedelta = DEFAULT_MAX_AUDIT_AGE,
         clock: Callable[[], datetime] | None = None,
         api_label: str = "the account API",
         practice: bool = False,
@@ -96,16 +98,18 @@ class Runbook(RunbookState):
     ) -> None:
         if not account.strip() or not target.strip():
             raise InputError("the runbook needs an account and a target AliExpress account")
-        for path in (export_path, aliexpress_path):
+        for path in (options.export_path, options.aliexpress_path):
             if path and not Path(path).is_file():
                 raise InputError(f"{path}: no such file")
         self.client = client
         self.account, self.target = account.strip(), target.strip()
-        self.operator = operator.strip() or getpass.getuser()
+        self.options = options
+        self.operator = options.operator.strip() or getpass.getuser()
         self.api_label = api_label
-        self.journal = jr.Journal(journal_path or jr.default_journal_path(self.account))
-        self.export_path, self.aliexpress_path = str(export_path), str(aliexpress_path)
-        self.max_audit_age = max_audit_age
+        self.journal = jr.Journal(options.journal_path or jr.default_journal_path(self.account))
+        self.export_path = str(options.export_path)
+        self.aliexpress_path = str(options.aliexpress_path)
+        self.max_audit_age = options.max_audit_age
         self.clock = clock or default_clock()
         self.server_clock = server_clock or (lambda: datetime.now(UTC))
         self.sync_quota: SyncQuota | None = None
@@ -132,7 +136,7 @@ class Runbook(RunbookState):
             target=self.target,
             operator=self.operator,
             linked_now=self.link.linked,
-            requested=ticket,
+            requested=options.ticket,
             practice=practice,
         )
         self.lease = ChangeLease(client, self.ticket, self.operator)
@@ -152,6 +156,113 @@ class Runbook(RunbookState):
             f"Runbook(account={self.account!r}, target={self.target!r}, "
             f"ticket={self.ticket.ticket_id!r})"
         )
+
+    # ---- what it knows, and the guards it derives ----
+
+    @property
+    def last_results(self) -> dict[str, StepResult]:
+        """The last outcome of each step of this ticket: this session's, else the journal's."""
+        return self.recorder.last_results
+
+    @property
+    def pending_steps(self) -> list[str]:
+        """Destructive steps sent without an answer: their next attempt re-sends them."""
+        return sorted(self.recorder.pending)
+
+    @property
+    def finished(self) -> bool:
+        """The ticket is done: it was verified linked to its target and whitelisted (for good:
+        a whitelist that lapses later is another ticket's work)."""
+        return "verify" in self.recorder.ever_done
+
+    # ---- state and guards ----
+
+    def _read_link(self) -> LinkView:
+        account = self.client.account(self.account)
+        self.permissions = tuple(account.permissions)
+        return LinkView.from_account(account, self.target)
+
+    def _refresh(self) -> bool:
+        """Re-read the link; False (keeping the last known one) when the API does not answer."""
+        try:
+            self.link = self._read_link()
+        except ApiError:
+            return False
+        self.lease.read()
+        return True
+
+    def refresh_link(self) -> LinkView:
+        """Read the link (and who holds the account) again, after the world changed.
+
+        Raises:
+            relink.errors.ApiError: a subclass, when the account cannot be read.
+        """
+        self.link = self._read_link()
+        self.lease.read()
+        return self.link
+
+    def _reread_link(self) -> LinkView:
+        """Read the link again and keep it (the sync's audit after)."""
+        self.link = self._read_link()
+        return self.link
+
+    def audit_age(self) -> timedelta | None:
+        return None if self.last_audit is None else self.clock() - self.last_audit.at
+
+    def state(self) -> dict[str, Any]:
+        """What the journal keeps as "before" and "after": the link and the last audit."""
+        age = self.audit_age()
+        return {
+            **self.link.to_dict(),
+            "blockers": None if self.last_audit is None else len(self.last_audit.blockers),
+            "audit_source": None if self.last_audit is None else self.last_audit.source,
+            "audit_age_s": None if age is None else round(age.total_seconds(), 1),
+        }
+
+    def guard(self, step: str) -> Guard:
+        """Whether ``step`` may be attempted now, and why (or why not). Makes no call to the
+        account API (Sync's reads the API's clock once a sync stated when the next is allowed:
+        the embedded sandbox's is a local read).
+
+        Raises:
+            InputError: ``step`` is not one of STEPS.
+        """
+        audit = self.last_audit
+        context = GuardContext(
+            link=self.link,
+            audit_age=self.audit_age(),
+            max_audit_age=self.max_audit_age,
+            audit_source=audit.source if audit else None,
+            audit_linked=audit.linked if audit else None,
+            blockers=len(audit.blockers) if audit else 0,
+            pending=step in self.recorder.pending,
+            finished=self.finished,
+            holder=self.lease.holder,
+            can_override="override" in self.permissions,
+            ticket=self.ticket.ticket_id,
+            sync_quota=self.sync_quota,
+            # the API's clock is read only when a stated quota needs it
+            server_now=self.server_clock() if step == "sync" and self.sync_quota else None,
+        )
+        return step_guard(step, context)
+
+    def guards(self) -> dict[str, Guard]:
+        return {step: self.guard(step) for step in STEPS}
+
+    def override_not_green(self, results: Iterable[StepResult]) -> str:
+        """When ``results`` (a run's) unlinked by an override and the light is not green: what
+        that left, in one line ("" otherwise)."""
+        return override_left(self.last_results.get("unlink"), self.link.light, results)
+
+    def confirmation(self) -> str:
+        """What the unlink's confirmation says: which account is unlinked from which."""
+        return unlink_confirmation(self.account, self.link.linked, self.target)
+
+    def _check(self, step: str) -> Guard:
+        guard = self.guard(step)
+        if not guard.holds:
+            raise GuardError(guard.reason)
+        return guard
 
     # ---- the steps ----
 
@@ -291,47 +402,3 @@ class Runbook(RunbookState):
             if not result.ok:
                 break
         return results
-
-
-def open_runbook(
-    account: str,
-    target: str,
-    operator: str = "",
-    *,
-    ticket: str = "",
-    export_path: str | Path = "",
-    aliexpress_path: str | Path = "",
-    journal_path: str | Path | None = None,
-    connection: Connection | None = None,
-    max_audit_age: timedelta = DEFAULT_MAX_AUDIT_AGE,
-) -> Runbook:
-    """A runbook on ``connection``, else on the configured account API (``RELINK_API_URL``;
-    :func:`relink.desk.open_runbook` falls back to the practice sandbox instead).
-
-    Raises:
-        InputError: see :class:`Runbook`. ApiError: the account cannot be read;
-            ApiConnectionError when the API does not answer, naming the setting to fix
-            ("cannot reach the account API at URL (RELINK_API_URL): connection refused").
-    """
-    conn = connection or connect()
-    if journal_path is None and conn.journal_dir is not None:
-        journal_path = jr.default_journal_path(account.strip(), conn.journal_dir)
-    try:
-        book = Runbook(
-            conn.client,
-            account,
-            target,
-            operator=operator,
-            ticket=ticket,
-            journal_path=journal_path,
-            export_path=export_path,
-            aliexpress_path=aliexpress_path,
-            max_audit_age=max_audit_age,
-            api_label=conn.api_label,
-            practice=conn.embedded,
-            server_clock=conn.server_time,
-        )
-    except ApiConnectionError as exc:
-        raise conn.unreachable(exc) from None
-    book.connection = conn
-    return book
