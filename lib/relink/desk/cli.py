@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from relink.errors import RelinkError
 from relink.exits import fail
+
+if TYPE_CHECKING:
+    from relink.desk.journal_report import JournalReport
 
 
 @click.command("journal")
@@ -66,7 +70,7 @@ def journal_command(
 
     Exit status: 0 (also when no attempt matches), 2 a bad argument or an unreadable --root.
     """
-    from relink.desk import journal_page, journal_report
+    from relink.desk import journal_report
     from relink.display import visible
     from relink.errors import InputError
 
@@ -82,17 +86,19 @@ def journal_command(
         )
     except InputError as exc:
         fail(visible(str(exc)))
-    described = " ".join(
-        words
-        for words in (
-            f"since {first}" if first else "",
-            f"until {last}" if last else "",
-            f"for {account}" if account else "",
-            f"by {operator}" if operator else "",
-            f"in ticket {ticket}" if ticket else "",
-        )
-        if words
+    described = journal_report.describe_filters(
+        since=first, until=last, account=account, operator=operator, ticket=ticket
     )
+    _say_journal(report, output_format, described, out)
+
+
+def _say_journal(
+    report: JournalReport, output_format: str, described: str, out: Path | None
+) -> None:
+    """Print (or write to ``out``) the report in ``output_format``, its notes on stderr."""
+    from relink.desk import journal_page, journal_report
+    from relink.display import visible
+
     if output_format == "json":
         text = journal_report.report_json(report)
     elif output_format == "html":

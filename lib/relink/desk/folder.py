@@ -136,17 +136,7 @@ def open_ticket_folder(
     account_dir = desk_folder(desk, environ).resolve() / safe_name(account)
     kind = "sandbox" if practice else "deployment"
     entries = [record for record in _records(account_dir, account) if record["api"] == kind]
-    over: frozenset[str] = frozenset()
-    if practice:
-        # A practice sandbox lives as long as its kernel: a practice ticket that has been run
-        # cannot be continued, so the same command opens the next one.
-        over = frozenset(
-            entry["ticket"]
-            for entry in entries
-            if has_run(
-                account_dir / safe_name(entry["ticket"]) / f"{safe_name(entry['ticket'])}.ipynb"
-            )
-        )
+    over = _practice_tickets_over(account_dir, entries) if practice else frozenset()
     chosen, _ = choose_ticket(
         entries,
         account=account,
@@ -171,13 +161,29 @@ def open_ticket_folder(
         "confirm": False,
         "journal_path": str(journal),
     }
-    if notebook.is_file() and has_run(notebook):
-        state = "kept"
-    else:
-        state = "refreshed" if notebook.is_file() else "new"
-        write_ticket_notebook(Path(template), notebook, parameters)
+    state = _place_notebook(Path(template), notebook, parameters)
     return TicketFolder(
         account, target, chosen.ticket_id, folder, notebook, journal, practice, state
+    )
+
+
+def _place_notebook(template: Path, notebook: Path, parameters: dict[str, Any]) -> str:
+    """Write the ticket's notebook unless it has been run (it is then the ticket's record);
+    say which: ``new``, ``refreshed`` or ``kept``."""
+    if notebook.is_file() and has_run(notebook):
+        return "kept"
+    state = "refreshed" if notebook.is_file() else "new"
+    write_ticket_notebook(template, notebook, parameters)
+    return state
+
+
+def _practice_tickets_over(account_dir: Path, entries: list[dict[str, Any]]) -> frozenset[str]:
+    """The practice tickets whose notebook has been run. A practice sandbox lives as long as
+    its kernel: such a ticket cannot be continued, so the same command opens the next one."""
+    return frozenset(
+        entry["ticket"]
+        for entry in entries
+        if has_run(account_dir / safe_name(entry["ticket"]) / f"{safe_name(entry['ticket'])}.ipynb")
     )
 
 

@@ -354,3 +354,25 @@ def report_table(report: JournalReport, filters: str = "") -> str:
 def report_json(report: JournalReport) -> str:
     """The rows as a JSON list of objects with the keys of :data:`ROW_KEYS`."""
     return json.dumps([row.to_dict() for row in report.rows], ensure_ascii=False, indent=2) + "\n"
+
+
+def describe_filters(
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    account: str = "",
+    operator: str = "",
+    ticket: str = "",
+) -> str:
+    """The filters a report was collected with, in words ("since 2026-11-20 for acct-a")."""
+    return " ".join(
+        words
+        for words in (
+            f"since {since}" if since else "",
+            f"until {until}" if until else "",
+            f"for {account}" if account else "",
+            f"by {operator}" if operator else "",
+            f"in ticket {ticket}" if ticket else "",
+        )
+        if words
+    )

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from relink.errors import RelinkError
 from relink.exits import fail
+
+if TYPE_CHECKING:
+    from relink.runbook import Runbook, StepResult
 
 EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
 EXIT_RUN_OVERRIDDEN = 4  # done, but an override unlinked past blockers: the light is not green
@@ -105,6 +109,12 @@ def run_command(
         fail(str(exc), EXIT_RUN_USAGE)
     except RelinkError as exc:  # the API failed or did not answer, or no sandbox
         fail(str(exc), EXIT_RUN_FAILED)
+    _say_outcome(book, results)
+    sys.exit(_exit_status(book, results))
+
+
+def _say_outcome(book: Runbook, results: list[StepResult]) -> None:
+    """Each step's outcome, what still blocks and when it clears, and the light."""
     for result in results:
         click.echo(f"{result.step}: {result.outcome}: {result.message}")
     if book.last_audit is not None:
@@ -116,9 +126,13 @@ def run_command(
                 f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}"
             )
     click.echo(f"light: {book.link.light}: {book.link.text}")
+
+
+def _exit_status(book: Runbook, results: list[StepResult]) -> int:
+    """The exit status of ``relink run`` for the last step's outcome (see run_command)."""
     last = results[-1].outcome if results else "done"
     codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
     if codes[last] == EXIT_RUN_DONE and (warning := book.override_not_green(results)):
         click.echo(f"{warning} (exit {EXIT_RUN_OVERRIDDEN})")
-        sys.exit(EXIT_RUN_OVERRIDDEN)
-    sys.exit(codes[last])
+        return EXIT_RUN_OVERRIDDEN
+    return codes[last]

@@ -117,16 +117,7 @@ class Runbook:
         self.export_audit: AuditSnapshot | None = None
         self.connection: Connection | None = None  # set by open_runbook; keeps a sandbox alive
         self.permissions: tuple[str, ...] = ()
-        try:
-            self.link = self._read_link()
-        except (NotFoundError, AuthError) as exc:
-            if exc.status == 401:
-                raise
-            # 404, or 403 for an id outside the token's scope: a wrong account id, said once
-            raise InputError(
-                f"account {self.account!r}: no such account on {api_label}, or not one this "
-                f"token may act on (HTTP {exc.status} {exc.code})"
-            ) from None
+        self.link = self._first_read()
         content = self.journal.read()
         self.journal_unreadable_lines = content.unreadable_lines
         self.ticket = open_ticket(
@@ -150,6 +141,23 @@ class Runbook:
         }
         self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
         self.recorder.reconcile(self.link)
+
+    def _first_read(self) -> LinkView:
+        """The link as the runbook opens; a wrong account id said once, as the id to fix.
+
+        Raises:
+            InputError: no such account, or one outside the token's scope (404/403).
+            AuthError: the token itself is refused (401).
+        """
+        try:
+            return self._read_link()
+        except (NotFoundError, AuthError) as exc:
+            if exc.status == 401:
+                raise
+            raise InputError(
+                f"account {self.account!r}: no such account on {self.api_label}, or not one "
+                f"this token may act on (HTTP {exc.status} {exc.code})"
+            ) from None
 
     def __repr__(self) -> str:
         return (
