@@ -112,6 +112,53 @@ def disconnect(
             ``override_not_permitted``, 422 ``acknowledgement_required``, 409
             ``blockers_changed``.
     """
+    change, linked = _check_link_to_undo(conn, account_id, body)
+    orders = all_orders(conn, account_id)
+    blockers = _blockers([order for _, order in orders])
+    if blockers and not body.force:
+        raise Refusal(
+            409,
+            "blocked",
+            f"{len(blockers)} order(s) block the disconnect; DSers would stop syncing them",
+            blockers=blockers,
+        )
+    acknowledged = _check_override(body, blockers, permissions) if body.force else []
+    reason = (body.reason or "").strip()
+    stranded = _strand_in_flight(conn, orders)
+    conn.execute(
+        "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
+        (account_id,),
+    )
+    store.record_operation(
+        conn,
+        account_id,
+        "disconnect",
+        request_id=request_id,
+        idempotency_key=idempotency_key,
+        detail=_disconnect_detail(body, change, linked, reason, blockers, acknowledged),
+    )
+    return DisconnectResult(
+        account_id=account_id,
+        disconnected_aliexpress_account=linked,
+        forced=bool(body.force),
+        reason=reason or None,
+        stranded=stranded,
+        change_id=change["change_id"],
+        acknowledged_blockers=acknowledged,
+    )
+
+
+def _check_link_to_undo(
+    conn: sqlite3.Connection, account_id: str, body: DisconnectRequest
+) -> tuple[sqlite3.Row, str]:
+    """The held change and the linked AliExpress account, once the link may be undone: it is
+    the one the caller expects, not the change's target, and the target is logged in.
+
+    Raises:
+        Refusal: 404 unknown account; 422 ``confirmation_required``; 409 ``change_not_held``,
+            ``not_linked``, ``link_changed``, ``already_linked_to_target``,
+            ``target_not_logged_in``.
+    """
     account = require_account(conn, account_id)
     if not body.confirm:
         raise Refusal(422, "confirmation_required", "disconnect needs confirm: true")
@@ -140,17 +187,13 @@ def disconnect(
             f"log in to {target} on AliExpress first (logged in now: {logged_in or 'nobody'}): "
             "unlink only when the relink can follow at once",
         )
-    orders = all_orders(conn, account_id)
-    blockers = _blockers([order for _, order in orders])
-    if blockers and not body.force:
-        raise Refusal(
-            409,
-            "blocked",
-            f"{len(blockers)} order(s) block the disconnect; DSers would stop syncing them",
-            blockers=blockers,
-        )
-    acknowledged = _check_override(body, blockers, permissions) if body.force else []
-    reason = (body.reason or "").strip()
+    return change, linked
+
+
+def _strand_in_flight(
+    conn: sqlite3.Connection, orders: list[tuple[sqlite3.Row, Order]]
+) -> list[OrderRef]:
+    """Mark every in-flight part stranded (never synced again); the orders that had one."""
     stranded: list[OrderRef] = []
     for row, order in orders:
         in_flight = [p for p in order.parts if p.dsers_status in st.IN_FLIGHT and not p.stranded]
@@ -161,10 +204,18 @@ def disconnect(
             "UPDATE parts SET stranded = 1 WHERE order_id = ? AND dsers_status IN (?, ?, ?)",
             (row["id"], *sorted(st.IN_FLIGHT)),
         )
-    conn.execute(
-        "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
-        (account_id,),
-    )
+    return stranded
+
+
+def _disconnect_detail(
+    body: DisconnectRequest,
+    change: sqlite3.Row,
+    linked: str,
+    reason: str,
+    blockers: list[Blocker],
+    acknowledged: list[OrderRef],
+) -> dict[str, Any]:
+    """What the operation log keeps of a disconnect (a forced one's reason and blockers too)."""
     detail: dict[str, Any] = {
         "aliexpress_account": linked,
         "forced": bool(body.force),
@@ -176,23 +227,7 @@ def disconnect(
         detail["reason"] = reason
         detail["blockers"] = len(blockers)
         detail["acknowledged_blockers"] = [ref.model_dump() for ref in acknowledged]
-    store.record_operation(
-        conn,
-        account_id,
-        "disconnect",
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-        detail=detail,
-    )
-    return DisconnectResult(
-        account_id=account_id,
-        disconnected_aliexpress_account=linked,
-        forced=bool(body.force),
-        reason=reason or None,
-        stranded=stranded,
-        change_id=change["change_id"],
-        acknowledged_blockers=acknowledged,
-    )
+    return detail
 
 
 def link(
@@ -215,30 +250,8 @@ def link(
     account = require_account(conn, account_id)
     change = require_held(conn, account_id, body.change_id)
     wanted = body.aliexpress_account
-    if wanted != change["to_ae"]:
-        raise Refusal(
-            409,
-            "not_change_target",
-            f"change {change['change_id']} (ticket {change['ticket']}) links "
-            f"{change['to_ae']}, not {wanted}",
-        )
-    logged_in = account["logged_in_ae"]
-    if logged_in != wanted:
-        raise Refusal(
-            409,
-            "wrong_aliexpress_account",
-            f"linking takes the logged-in AliExpress account ({logged_in or 'nobody'}), "
-            f"not {wanted}: log in to {wanted} first",
-        )
-    linked = account["linked_ae"]
-    reauthorise = linked == wanted and not account["whitelisted"]
-    if linked is not None and not reauthorise:
-        message = (
-            f"{wanted} is already linked and whitelisted: nothing to do"
-            if linked == wanted
-            else f"{linked} is still linked: disconnect it first"
-        )
-        raise Refusal(409, "already_linked", message)
+    _check_link_target(account, change, wanted)
+    reauthorise = _check_link_free(account, wanted)
     conn.execute(
         "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
         (wanted, account_id),
@@ -258,3 +271,45 @@ def link(
         },
     )
     return read_link_state(conn, account_id)
+
+
+def _check_link_target(account: sqlite3.Row, change: sqlite3.Row, wanted: str) -> None:
+    """``wanted`` is the change's target, and the AliExpress account logged in.
+
+    Raises:
+        Refusal: 409 ``not_change_target``, ``wrong_aliexpress_account``.
+    """
+    if wanted != change["to_ae"]:
+        raise Refusal(
+            409,
+            "not_change_target",
+            f"change {change['change_id']} (ticket {change['ticket']}) links "
+            f"{change['to_ae']}, not {wanted}",
+        )
+    logged_in = account["logged_in_ae"]
+    if logged_in != wanted:
+        raise Refusal(
+            409,
+            "wrong_aliexpress_account",
+            f"linking takes the logged-in AliExpress account ({logged_in or 'nobody'}), "
+            f"not {wanted}: log in to {wanted} first",
+        )
+
+
+def _check_link_free(account: sqlite3.Row, wanted: str) -> bool:
+    """Whether linking ``wanted`` re-authorises it (linked, no longer whitelisted); else
+    nothing is linked.
+
+    Raises:
+        Refusal: 409 ``already_linked`` (``wanted`` linked and whitelisted, or another linked).
+    """
+    linked = account["linked_ae"]
+    reauthorise = linked == wanted and not account["whitelisted"]
+    if linked is not None and not reauthorise:
+        message = (
+            f"{wanted} is already linked and whitelisted: nothing to do"
+            if linked == wanted
+            else f"{linked} is still linked: disconnect it first"
+        )
+        raise Refusal(409, "already_linked", message)
+    return reauthorise

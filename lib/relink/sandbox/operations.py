@@ -176,15 +176,7 @@ def sync(
         Refusal: 404 unknown account or order, 409 ``not_linked``, 429 quota spent.
     """
     account = require_account(conn, account_id)
-    everything = all_orders(conn, account_id)
-    chosen = everything
-    if body.orders is not None:
-        wanted = {(ref.store, ref.order) for ref in body.orders}
-        chosen = [pair for pair in everything if (pair[1].store, pair[1].order) in wanted]
-        missing = wanted - {(order.store, order.order) for _, order in chosen}
-        if missing:
-            names = ", ".join(f"{store_name or '-'}/{number}" for store_name, number in missing)
-            raise Refusal(404, "order_not_found", f"no such order(s): {names}")
+    chosen = _orders_to_sync(all_orders(conn, account_id), body.orders)
     if account["linked_ae"] is None:
         raise Refusal(409, "not_linked", "no AliExpress account is linked: nothing can sync")
     quota = spend_sync(conn, account_id, policy)
@@ -196,34 +188,7 @@ def sync(
         parts = accounts.part_rows(conn, [row["id"]])[row["id"]]
         if any(part["stranded"] for part in parts):
             stranded.append(OrderRef(store=order.store, order=order.order))
-        new_statuses = []
-        for part in parts:
-            if part["stranded"]:
-                new_statuses.append(part["dsers_status"])
-                continue
-            synced += 1
-            view = aliexpress_state_of(part, now)
-            after = status_after_sync(part["dsers_status"], view)
-            new_statuses.append(after)
-            conn.execute(
-                "UPDATE parts SET dsers_status = ?, dsers_tracking = ? WHERE id = ?",
-                (after, view.tracking_number or part["dsers_tracking"], part["id"]),
-            )
-            if after != part["dsers_status"] and after is not None:
-                changes.append(
-                    StatusChange(
-                        store=order.store,
-                        order=order.order,
-                        aliexpress_order_id=part["aliexpress_order_id"],
-                        before=part["dsers_status"],
-                        after=after,
-                    )
-                )
-        if parts:
-            conn.execute(
-                "UPDATE orders SET dsers_status = ? WHERE id = ?",
-                (order_status_from_parts(new_statuses), row["id"]),
-            )
+        synced += _sync_order(conn, row, order, parts, now, changes)
     return SyncResult(
         account_id=account_id,
         synced_parts=synced,
@@ -231,3 +196,77 @@ def sync(
         stranded=stranded,
         quota=quota,
     )
+
+
+def _orders_to_sync(
+    everything: list[tuple[sqlite3.Row, Order]], refs: tuple[OrderRef, ...] | None
+) -> list[tuple[sqlite3.Row, Order]]:
+    """The orders named by ``refs`` (every order when None).
+
+    Raises:
+        Refusal: 404 ``order_not_found``, naming the orders the account does not have.
+    """
+    if refs is None:
+        return everything
+    wanted = {(ref.store, ref.order) for ref in refs}
+    chosen = [pair for pair in everything if (pair[1].store, pair[1].order) in wanted]
+    missing = wanted - {(order.store, order.order) for _, order in chosen}
+    if missing:
+        names = ", ".join(f"{store_name or '-'}/{number}" for store_name, number in missing)
+        raise Refusal(404, "order_not_found", f"no such order(s): {names}")
+    return chosen
+
+
+def _sync_order(
+    conn: sqlite3.Connection,
+    row: sqlite3.Row,
+    order: Order,
+    parts: list[sqlite3.Row],
+    now: float,
+    changes: list[StatusChange],
+) -> int:
+    """Sync the order's parts that are not stranded, then the order's status from its parts'.
+
+    Appends each status that changed to ``changes``; returns the number of parts synced.
+    """
+    synced = 0
+    new_statuses: list[str | None] = []
+    for part in parts:
+        if part["stranded"]:
+            new_statuses.append(part["dsers_status"])
+            continue
+        synced += 1
+        new_statuses.append(_sync_part(conn, order, part, now, changes))
+    if parts:
+        conn.execute(
+            "UPDATE orders SET dsers_status = ? WHERE id = ?",
+            (order_status_from_parts(new_statuses), row["id"]),
+        )
+    return synced
+
+
+def _sync_part(
+    conn: sqlite3.Connection,
+    order: Order,
+    part: sqlite3.Row,
+    now: float,
+    changes: list[StatusChange],
+) -> str | None:
+    """Copy the part's AliExpress state (and tracking) into DSers; its new DSers status."""
+    view = aliexpress_state_of(part, now)
+    after = status_after_sync(part["dsers_status"], view)
+    conn.execute(
+        "UPDATE parts SET dsers_status = ?, dsers_tracking = ? WHERE id = ?",
+        (after, view.tracking_number or part["dsers_tracking"], part["id"]),
+    )
+    if after != part["dsers_status"] and after is not None:
+        changes.append(
+            StatusChange(
+                store=order.store,
+                order=order.order,
+                aliexpress_order_id=part["aliexpress_order_id"],
+                before=part["dsers_status"],
+                after=after,
+            )
+        )
+    return after
