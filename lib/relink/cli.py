@@ -272,6 +272,7 @@ def batch_command(
     from relink.batch import manifest
     from relink.batch import runner as batch
     from relink.batch.distributed import on_cluster
+    from relink.batch.summary import compare_lines, summary_row
 
     try:
         jobs = manifest.collect_jobs(inputs, allow_outside_paths=allow_outside_paths)
@@ -296,7 +297,7 @@ def batch_command(
     for run in sorted(outcome.failed, key=lambda run: not run.left_red):
         cell = f" at In [{run.failed_execution_count}]" if run.failed_execution_count else ""
         ticket = f" (ticket {run.job.ticket})" if run.job.ticket else ""
-        problem = run.summary_row(outcome.out_dir)["problem"] or run.error  # in words
+        problem = summary_row(run, outcome.out_dir)["problem"] or run.error  # in words
         failed = f"relink batch: {run.job.account}{ticket} failed{cell}: {problem}"
         click.echo(visible(failed), err=True)
     completed = [run for run in outcome.runs if run.status == batch.COMPLETED]
@@ -320,8 +321,6 @@ def batch_command(
         + (", interrupted" if outcome.interrupted else "")
     )
     if outcome.comparison is not None:
-        from relink.batch.summary.rows import compare_lines
-
         for compared in compare_lines(outcome.comparison):
             click.echo(visible(compared))
     click.echo(f"summary: {out_dir / 'summary.html'}")

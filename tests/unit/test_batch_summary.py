@@ -14,9 +14,11 @@ import nbformat
 import pytest
 
 from relink.batch import resume
-from relink.batch.summary import calendar_file, planning, reports
+from relink.batch.summary import calendar_file, compare, files, planning, reports
 from relink.batch.summary import page as summary_page
-from relink.batch.summary import rows as report
+from relink.batch.summary import rows as summary_rows
+from relink.batch.summary.totals import fleet_totals
+from relink.errors import BatchError
 
 REASONS = ["awaiting_payment", "awaiting_shipment", "sync_drift"]
 
@@ -45,7 +47,7 @@ def fleet(count: int, seed: int = 7) -> list[dict]:
              "warnings": "stale_export" if number % 9 == 0 else ""}
         )  # fmt: skip
     for row in rows:
-        row["problem"] = report.problem_text(row)
+        row["problem"] = summary_rows.problem_text(row)
     return rows
 
 
@@ -62,7 +64,7 @@ def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
     assert len(data["rows"]) == 10_000
     assert data["rows"][0]["s"] == "failed"  # needs attention first
-    totals = report.fleet_totals(rows, REASONS)
+    totals = fleet_totals(rows, REASONS)
     assert sum(totals["blocked_orders_histogram"].values()) == 10_000 - 200
     assert totals["failures_by_kind"] == {"ExportError": 200}
     assert len(totals["top_blocked"]) == 10
@@ -91,14 +93,14 @@ def test_page_escapes_account_names_in_html_and_in_the_embedded_rows() -> None:
 def test_failures_are_said_in_words() -> None:
     row = {"account": "west", "status": "failed", "export": "west.csv", "failed_cell": 6}
     row["error"] = "ExportError: no status column (looked for: Status)"
-    assert report.problem_text(row, "Verdict") == (
+    assert summary_rows.problem_text(row, "Verdict") == (
         "west.csv: no status column (looked for: Status) (section “Verdict”)"
     )
-    assert report.problem_text({**row, "status": "interrupted"}).startswith("interrupted")
-    assert report.problem_text({**row, "status": "completed", "error": ""}) == ""
-    assert report.error_kind(row) == "ExportError"
+    assert summary_rows.problem_text({**row, "status": "interrupted"}).startswith("interrupted")
+    assert summary_rows.problem_text({**row, "status": "completed", "error": ""}) == ""
+    assert summary_rows.error_kind(row) == "ExportError"
     page = summary_page.summary_html(
-        [{**row, "problem": report.problem_text(row, "Verdict")}], title="t", generated="g"
+        [{**row, "problem": summary_rows.problem_text(row, "Verdict")}], title="t", generated="g"
     )
     assert "In [" not in page and "west.csv: no status column" in page
 
@@ -117,17 +119,17 @@ def test_compare_says_what_changed(tmp_path: Path) -> None:
         {"account": "c", "status": "failed", "verdict": ""},
         {"account": "new", "status": "completed", "verdict": "safe"},
     ]
-    comparison = report.compare(report.load_previous(tmp_path), now)
+    comparison = compare.compare(compare.load_previous(tmp_path), now)
     assert comparison["became_safe"] == ["a"] and comparison["became_blocked"] == ["b"]
     assert comparison["failed"] == ["c"]
     assert (comparison["new_accounts"], comparison["gone_accounts"]) == (["new"], ["gone"])
-    assert report.compare_lines(comparison)[0].endswith(
+    assert compare.compare_lines(comparison)[0].endswith(
         "1 became safe, 1 became blocked, 1 failed, 1 new, 1 gone"
     )
     page = summary_page.summary_html(now, title="t", generated="g", comparison=comparison)
     assert "Since the previous batch" in page and "became blocked" in page
-    with pytest.raises(report.BatchError, match="no summary of an earlier batch"):
-        report.load_previous(tmp_path / "nowhere")
+    with pytest.raises(BatchError, match="no summary of an earlier batch"):
+        compare.load_previous(tmp_path / "nowhere")
 
 
 def test_xlsx_writes_formula_looking_text_as_text(tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_xlsx_writes_formula_looking_text_as_text(tmp_path: Path) -> None:
         {"account": "-2", "status": "failed", "orders": None, "error": "http://example.com"},
     ]  # fmt: skip
     columns = ("account", "status", "orders", "error", "resumed")
-    report.write_xlsx(tmp_path / "summary.xlsx", columns, rows)
+    files.write_xlsx(tmp_path / "summary.xlsx", columns, rows)
     with zipfile.ZipFile(tmp_path / "summary.xlsx") as book:
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
         assert "<f>" not in sheet and "<hyperlink" not in sheet  # no formula, no link
@@ -297,7 +299,7 @@ def test_warnings_are_impossible_to_miss_and_never_make_an_account_safe() -> Non
     older = next(row for row in data["rows"] if row["a"] == "older")
     assert (older["e"], older["q"], older["w"]) == ("", "", [])  # shown as "-"
     assert "<td>-</td>" in page
-    totals = report.fleet_totals(rows, REASONS)
+    totals = fleet_totals(rows, REASONS)
     assert totals["states"] == {"blocked": 3, "safe": 1}
     assert totals["warnings_by_code"] == {"stale_export": 1, "looks_filtered": 1}
     assert "When blocked accounts become safe" in page and "Blocked accounts becoming" in page

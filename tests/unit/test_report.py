@@ -12,7 +12,7 @@ from relink.audit.text import audit_text
 from relink.audit.verdict import audit
 from relink.batch.summary import charts
 from relink.batch.summary import page as summary_page
-from relink.batch.summary import rows as report
+from relink.batch.summary import rows as summary_rows
 from relink.samples import bundled_sample
 
 
@@ -62,7 +62,7 @@ def test_summary_page_is_self_contained_and_escaped() -> None:
         row("west", status="failed", verdict="", error="ExportError: <b>", failed_cell=5),
     ]
     rows[2] |= {"failed_execution_count": 3, "export": "west.csv"}
-    rows[2]["problem"] = report.problem_text(rows[2], "Verdict")
+    rows[2]["problem"] = summary_rows.problem_text(rows[2], "Verdict")
     page = summary_page.summary_html(
         rows, title="Batch & co", generated="today", reasons=["awaiting_payment", "sync_drift"]
     )
@@ -81,4 +81,4 @@ def test_summary_columns_cover_every_blocking_reason() -> None:
     from relink.audit import statuses
 
     for reason in statuses.BLOCKING_REASONS:
-        assert reason in report.summary_columns(statuses.BLOCKING_REASONS)
+        assert reason in summary_rows.summary_columns(statuses.BLOCKING_REASONS)

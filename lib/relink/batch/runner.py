@@ -9,7 +9,7 @@ kernel, reporting to papermill's execution manager, so the executed notebook car
 metadata and injected-parameters cell, exactly as ``papermill`` would write it), save it as
 ``DIR/<account>/<notebook name>``, then read the recorded result back from it
 (:func:`relink.display.read_record`). Finally write the summary
-(:func:`relink.batch.summary_files.write_summary`).
+(:func:`relink.batch.summary.write_summary`).
 
 A failing run does not stop the others: it is listed with the error and the failing cell, and
 its partial notebook is kept (with papermill's error markers). Ctrl-C cancels the runs in
@@ -56,8 +56,7 @@ from relink.batch.parameters import (
     load_template,
 )
 from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun, BatchReport
-from relink.batch.summary import rows as report
-from relink.batch.summary.files import write_summary
+from relink.batch.summary import load_previous, write_summary
 from relink.display import read_record
 from relink.errors import BatchError
 
@@ -112,7 +111,7 @@ def run_batch(
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
-    batch.previous = report.load_previous(compare) if compare else None
+    batch.previous = load_previous(compare) if compare else None
     settings = _Settings(template, extra, out, cell_timeout, on_done)
     todo = _skip_done(batch, settings) if resume else batch
     if distribute is not None:

@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from relink.batch.summary.rows import verdict_label
 from relink.display import (
     BLOCKED_COLOUR,
     CLEAR_COLOUR,
@@ -48,7 +49,7 @@ def _chart_svg(rows: list[dict[str, Any]]) -> str:
     axes.barh(positions, clear, left=blocked, color=CLEAR_COLOUR, label="orders not blocking")
     axes.set_yticks(positions, labels=names)
     for index, row in enumerate(rows):
-        label, colour = _verdict_label(row)
+        label, colour = verdict_label(row)
         axes.annotate(
             label,
             (blocked[index] + clear[index], index),
@@ -69,7 +70,7 @@ def _chart_svg(rows: list[dict[str, Any]]) -> str:
 
 def safe_days_chart_svg(plan: dict[str, Any]) -> str:
     """Blocked accounts becoming safe per day from the batch's as-of day
-    (:func:`relink.batch.planning.safe_days`): if nothing is done, and with the merchant's
+    (:func:`relink.batch.summary.planning.safe_days`): if nothing is done, and with the merchant's
     action. Sized by the number of days, never by the number of accounts."""
     from matplotlib import rc_context
 
@@ -133,7 +134,11 @@ def bars_svg(items: Sequence[tuple[str, int, str]], *, title: str, unit: str = "
     return "".join(parts)
 
 
-def _fleet_html(totals: dict[str, Any], reasons: Sequence[str], tickets: bool) -> str:
+def fleet_html(totals: dict[str, Any], reasons: Sequence[str], tickets: bool) -> str:
+    """The page's "Across the fleet" section from the totals
+    (:func:`~relink.batch.summary.totals.fleet_totals`): accounts per verdict or light, blocked
+    orders and accounts per reason, the histogram of blocked orders and failures by kind (small
+    inline SVG charts), and the accounts with most blocked orders."""
     charts = []
     colours = {"safe": SAFE_COLOUR, "blocked": BLOCKED_COLOUR, **LIGHT_COLOURS}
     states = [
@@ -188,13 +193,3 @@ def _fleet_html(totals: dict[str, Any], reasons: Sequence[str], tickets: bool) -
         table = f'<div class="top"><h3>Most blocked orders</h3><ol>{items}</ol></div>'
     figures = "".join(f"<figure>{chart}</figure>" for chart in charts)
     return f'<div class="charts">{figures}{table}</div>'
-
-
-def _verdict_label(row: dict[str, Any]) -> tuple[str, str]:
-    if row.get("light") in LIGHT_COLOURS:
-        return str(row["light"]).upper(), LIGHT_COLOURS[row["light"]]
-    if row["status"] != "completed":
-        return row["status"].upper(), FAILED_COLOUR
-    if row["verdict"] == "safe":
-        return "SAFE", SAFE_COLOUR
-    return "BLOCKED", BLOCKED_COLOUR

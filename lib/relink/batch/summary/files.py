@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,10 @@ from relink.atomic_files import write_atomically
 from relink.batch.runs import BatchReport
 from relink.batch.summary import calendar_file, reports
 from relink.batch.summary import page as summary_page
-from relink.batch.summary import rows as report
+from relink.batch.summary.compare import compare
 from relink.batch.summary.planning import warning_items
+from relink.batch.summary.rows import reasons_in, summary_columns, summary_row
+from relink.batch.summary.totals import fleet_totals
 from relink.errors import RelinkError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -50,17 +52,17 @@ def write_summary(batch: BatchReport) -> None:
         if (problem := write_messages(batch.out_dir / run.job.folder, run.result))
     }
     reports.render_missing([run.notebook for run in runs if run.notebook is not None])
-    rows = [run.summary_row(batch.out_dir) for run in runs]
-    reasons = report.reasons_in(run.result for run in runs)
-    columns = report.summary_columns(reasons)
+    rows = [summary_row(run, batch.out_dir) for run in runs]
+    reasons = reasons_in(run.result for run in runs)
+    columns = summary_columns(reasons)
     with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(
             handle, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
         )
         writer.writeheader()
         writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
-    report.write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
-    comparison = report.compare(batch.previous, rows) if batch.previous else None
+    write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
+    comparison = compare(batch.previous, rows) if batch.previous else None
     batch.comparison = comparison
     dates = [
         item
@@ -71,7 +73,7 @@ def write_summary(batch: BatchReport) -> None:
         batch.out_dir, dates, batch=batch.out_dir.resolve().name, stamp=batch.started
     )
     batch.calendar_events = len(dates)
-    totals = report.fleet_totals(rows, reasons)
+    totals = fleet_totals(rows, reasons)
     document = {
         "schema_version": 1,
         "notebook": batch.notebook.name,
@@ -114,6 +116,46 @@ def write_summary(batch: BatchReport) -> None:
         message_problems=sorted(problems),
     )
     (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
+
+
+def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """``summary.xlsx``: the CSV's columns and rows, as a workbook with a filter on every column.
+
+    Every text is written as a string, never as a formula, a number or a link, whatever it
+    starts with (``=``, ``+``, ``@``, ``http``); numbers stay numbers.
+    """
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    try:
+        sheet = workbook.add_worksheet("accounts")
+        bold = workbook.add_format({"bold": True})
+        sheet.freeze_panes(1, 1)
+        for column, name in enumerate(columns):
+            sheet.write_string(0, column, name, bold)
+        for number, row in enumerate(rows, start=1):
+            for column, name in enumerate(columns):
+                value = row.get(name)
+                if value is None or value == "":
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_boolean(number, column, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(number, column, value)
+                else:
+                    sheet.write_string(number, column, str(value)[:32767])
+        sheet.autofilter(0, 0, max(1, len(rows)), len(columns) - 1)
+        sheet.set_column(0, 0, 24)
+    finally:
+        workbook.close()
 
 
 def csv_safe(value: Any) -> Any:

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from relink.batch.summary.assets import _PAGE, _SCRIPT
-from relink.batch.summary.charts import _fleet_html, _verdict_label, accounts_chart_svg
+from relink.batch.summary.charts import accounts_chart_svg, fleet_html
+from relink.batch.summary.compare import COMPARE_LABELS
 from relink.batch.summary.plan import (
     NO_VALUE,
     message_problems_note,
@@ -34,14 +35,14 @@ from relink.batch.summary.plan import (
 )
 from relink.batch.summary.planning import PLAN_COLUMNS
 from relink.batch.summary.rows import (
-    _COMPARE_LABELS,
     HEAD_COLUMNS,
     TAIL_COLUMNS,
-    _int,
+    as_count,
     error_kind,
-    fleet_totals,
     state_of,
+    verdict_label,
 )
+from relink.batch.summary.totals import fleet_totals
 from relink.display import (
     BLOCKED_COLOUR,
     FAILED_COLOUR,
@@ -119,7 +120,7 @@ def summary_html(
         explanation=explanation,
         cards=_cards(totals, tickets),
         comparison=_comparison_html(comparison) if comparison else "",
-        fleet=_fleet_html(totals, reasons, tickets),
+        fleet=fleet_html(totals, reasons, tickets),
         per_account=per_account,
         plan=plan + message_problems_note(message_problems),
         filters=_filters_html(rows, reasons, tickets),
@@ -170,12 +171,12 @@ def _attention_key(row: dict[str, Any]) -> tuple[int, int]:
     """Red and failed accounts first, then blocked ones by blocked orders, then the rest (a
     runbook batch's green and amber tickets in input order, as the CSV lists them)."""
     state = state_of(row)
-    blocked = -_int(row.get("blocked_orders")) if state == "blocked" else 0
+    blocked = -as_count(row.get("blocked_orders")) if state == "blocked" else 0
     return (_STATE_RANK.get(state, 9), blocked)
 
 
 def _page_row(row: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
-    label, colour = _verdict_label(row)
+    label, colour = verdict_label(row)
     return {
         "a": str(row["account"]),
         "s": state_of(row),
@@ -183,7 +184,7 @@ def _page_row(row: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
         "c": colour,
         "o": row.get("orders"),
         "b": row.get("blocked_orders"),
-        "r": {reason: _int(row.get(reason)) for reason in reasons if _int(row.get(reason))},
+        "r": {reason: as_count(row.get(reason)) for reason in reasons if as_count(row.get(reason))},
         "p": str(row.get("problem") or ""),
         "k": error_kind(row),
         "n": str(row.get("notebook") or ""),
@@ -214,7 +215,7 @@ def _script_json(value: Any) -> str:
 
 
 def _badge(row: dict[str, Any]) -> str:
-    label, colour = _verdict_label(row)
+    label, colour = verdict_label(row)
     return f'<span class="verdict" style="background:{colour}">{html.escape(label)}</span>'
 
 
@@ -230,7 +231,7 @@ def _links(row: dict[str, Any]) -> str:
 
 
 def _reasons_text(row: dict[str, Any], reasons: Sequence[str]) -> str:
-    found = [(r, _int(row.get(r))) for r in reasons if _int(row.get(r))]
+    found = [(r, as_count(row.get(r))) for r in reasons if as_count(row.get(r))]
     return ", ".join(f"{reason.replace('_', ' ')} {count}" for reason, count in found)
 
 
@@ -301,7 +302,7 @@ def _comparison_html(comparison: dict[str, Any]) -> str:
     parts = [f"<h2>Since the previous batch</h2><p>Compared with {previous}"]
     parts.append(f" ({html.escape(str(when))})." if when else ".")
     parts.append('</p><ul class="changes">')
-    for key, label in _COMPARE_LABELS:
+    for key, label in COMPARE_LABELS:
         names = comparison.get(key) or []
         shown = ", ".join(html.escape(str(name)) for name in names[:100])
         more = f" and {len(names) - 100} more (summary.json)" if len(names) > 100 else ""

@@ -1,24 +1,24 @@
-"""The batch summary's rows and what is read from them: the columns, each account's state,
-problem and failure kind, the totals over the fleet, what changed since an earlier batch
-(``--compare``), and ``summary.xlsx``.
+"""The batch summary's rows: the columns, each account's row (:func:`summary_row`), and what is
+read from a row: its state, its label and colour, its problem in words and its failure's kind.
 
 Only what the notebooks recorded appears: order-level counts for an audit, the ticket, light
-and steps for a runbook run, and never personal data. The page that shows them is
-:mod:`relink.batch.summary_page`.
+and steps for a runbook run, and never personal data. The totals over the fleet are
+:mod:`~relink.batch.summary.totals`, what changed since an earlier batch
+:mod:`~relink.batch.summary.compare`, the files :mod:`~relink.batch.summary.files` and the page
+:mod:`~relink.batch.summary.page`.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from relink.batch.summary.planning import PLAN_COLUMNS, safe_days
-from relink.display import visible
-from relink.errors import BatchError
+from relink.batch.runs import AccountRun
+from relink.batch.summary import reports
+from relink.batch.summary.planning import PLAN_COLUMNS, plan_fields
+from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
 
 # ticket ... api: what a runbook run recorded (empty for an audit). The blocking reasons'
 # columns come between the two halves, named as the notebooks recorded them (batch knows no
@@ -69,44 +69,52 @@ def summary_columns(reasons: Sequence[str]) -> tuple[str, ...]:
     return (*HEAD_COLUMNS, *PLAN_COLUMNS, *reasons, *TAIL_COLUMNS)
 
 
-def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    """``summary.xlsx``: the CSV's columns and rows, as a workbook with a filter on every column.
+def summary_row(run: AccountRun, out_dir: Path) -> dict[str, Any]:
+    """One row of the summary (:func:`summary_columns`) for ``run``; paths are relative to
+    ``out_dir``, where the summary goes.
 
-    Every text is written as a string, never as a formula, a number or a link, whatever it
-    starts with (``=``, ``+``, ``@``, ``http``); numbers stay numbers.
+    The ticket columns (``ticket`` to ``api``) are empty for an audit result.
     """
-    import xlsxwriter
-
-    workbook = xlsxwriter.Workbook(
-        str(path),
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
+    result = run.result or {}
+    blocking = result.get("blocking") or {}
+    override = result.get("override")
+    if isinstance(override, dict):
+        override = override.get("reason") or "yes"
+    row: dict[str, Any] = {
+        "account": run.job.account,
+        "status": run.status,
+        "ticket": result.get("ticket") or run.job.ticket,
+        "target": result.get("target_aliexpress_account") or run.job.target,
+        "light": result.get("light", ""),
+        "steps_done": ",".join(str(step) for step in result.get("steps_done") or []),
+        "linked": result.get("linked_aliexpress_account") or "",
+        "override": str(override or ""),
+        "api": result.get("api") or "",
+        "verdict": result.get("verdict", ""),
+        "orders": result.get("orders"),
+        "blocked_orders": result.get("blocked_orders"),
+        **plan_fields(result),
+        **{str(reason): count for reason, count in blocking.items()},
+        "rows_in": result.get("rows_in"),
+        "rows_rejected": result.get("rows_rejected"),
+        "export": run.job.export.name,
+        "notebook": run.notebook.relative_to(out_dir).as_posix() if run.notebook else "",
+        "duration_s": None if run.duration is None else round(run.duration, 2),
+        "error": run.error,
+        "failed_cell": run.failed_cell,
+        "failed_execution_count": run.failed_execution_count,
+    }
+    report_file = reports.report_path(run.notebook) if run.notebook else None
+    row["report"] = (
+        report_file.relative_to(out_dir).as_posix()
+        if report_file is not None and report_file.is_file()
+        else ""
     )
-    try:
-        sheet = workbook.add_worksheet("accounts")
-        bold = workbook.add_format({"bold": True})
-        sheet.freeze_panes(1, 1)
-        for column, name in enumerate(columns):
-            sheet.write_string(0, column, name, bold)
-        for number, row in enumerate(rows, start=1):
-            for column, name in enumerate(columns):
-                value = row.get(name)
-                if value is None or value == "":
-                    continue
-                if isinstance(value, bool):
-                    sheet.write_boolean(number, column, value)
-                elif isinstance(value, int | float):
-                    sheet.write_number(number, column, value)
-                else:
-                    sheet.write_string(number, column, str(value)[:32767])
-        sheet.autofilter(0, 0, max(1, len(rows)), len(columns) - 1)
-        sheet.set_column(0, 0, 24)
-    finally:
-        workbook.close()
+    row["problem"] = problem_text(row, run.failed_section())
+    row["resumed"] = run.resumed
+    message = reports.message_path(out_dir / run.job.folder)
+    row["message"] = message.relative_to(out_dir).as_posix() if message.is_file() else ""
+    return row
 
 
 def problem_text(row: dict[str, Any], section: str = "") -> str:
@@ -166,26 +174,6 @@ def error_kind(row: dict[str, Any]) -> str:
     return "no result" if "recorded no" in error else "other"
 
 
-def load_previous(folder: str | Path) -> dict[str, Any]:
-    """The ``summary.json`` of an earlier batch, for ``--compare``.
-
-    Raises:
-        BatchError: the folder has no readable summary.json.
-    """
-    path = Path(folder) / "summary.json"
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        problem = getattr(exc, "strerror", None) or "not JSON"
-        raise BatchError(
-            f"{path}: no summary of an earlier batch to compare with ({problem})"
-        ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("accounts"), list):
-        raise BatchError(f"{path}: not a relink batch summary")
-    document["folder"] = str(folder)
-    return document
-
-
 def state_of(row: dict[str, Any]) -> str:
     """An account's state to compare batches by: safe, blocked, a light, or failed."""
     if row.get("light"):
@@ -195,123 +183,22 @@ def state_of(row: dict[str, Any]) -> str:
     return str(row.get("verdict") or "")
 
 
-def compare(previous: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """What changed since ``previous`` (:func:`load_previous`): accounts that became safe,
-    became blocked, failed, changed otherwise, and accounts new or gone."""
-    before = {
-        str(row.get("account")): state_of(row)
-        for row in previous["accounts"]
-        if isinstance(row, dict)
-    }
-    now = {str(row["account"]): state_of(row) for row in rows}
-    changes = [
-        {"account": account, "before": before[account], "now": state}
-        for account, state in now.items()
-        if account in before and before[account] != state
-    ]
-    good, bad = ("safe", "green"), ("blocked", "amber", "red")
-    return {
-        "previous": previous.get("folder", ""),
-        "previous_started": previous.get("started"),
-        "became_safe": [c["account"] for c in changes if c["now"] in good],
-        "became_blocked": [c["account"] for c in changes if c["now"] in bad],
-        "failed": [c["account"] for c in changes if c["now"] == "failed"],
-        "changed": changes,
-        "new_accounts": [account for account in now if account not in before],
-        "gone_accounts": [account for account in before if account not in now],
-    }
+def verdict_label(row: dict[str, Any]) -> tuple[str, str]:
+    """What the page and the chart write beside an account, and its colour: the ticket's light
+    (GREEN, AMBER, RED), the run's status when it did not complete (FAILED, NOT RUN...), or
+    the verdict (SAFE, BLOCKED)."""
+    if row.get("light") in LIGHT_COLOURS:
+        return str(row["light"]).upper(), LIGHT_COLOURS[row["light"]]
+    if row["status"] != "completed":
+        return row["status"].upper(), FAILED_COLOUR
+    if row["verdict"] == "safe":
+        return "SAFE", SAFE_COLOUR
+    return "BLOCKED", BLOCKED_COLOUR
 
 
-def compare_lines(comparison: dict[str, Any]) -> list[str]:
-    """``comparison`` as a few lines for the terminal."""
-    lines = [
-        f"since {comparison['previous']}: {len(comparison['became_safe'])} became safe, "
-        f"{len(comparison['became_blocked'])} became blocked, {len(comparison['failed'])} "
-        f"failed, {len(comparison['new_accounts'])} new, {len(comparison['gone_accounts'])} gone"
-    ]
-    for key, label in _COMPARE_LABELS:
-        names = comparison[key]
-        if names:
-            shown = ", ".join(visible(name) for name in names[:20])
-            more = f" and {len(names) - 20} more" if len(names) > 20 else ""
-            lines.append(f"  {label}: {shown}{more}")
-    return lines
-
-
-_COMPARE_LABELS = (
-    ("became_safe", "became safe"),
-    ("became_blocked", "became blocked"),
-    ("failed", "failed"),
-    ("new_accounts", "new"),
-    ("gone_accounts", "gone"),
-)
-
-
-def fleet_totals(rows: list[dict[str, Any]], reasons: Sequence[str]) -> dict[str, Any]:
-    """Counts over every account: per state, per blocking reason (orders and accounts), the
-    blocked orders' histogram, failures per kind, the accounts with most blocked orders, export
-    warnings per code, and blocked accounts becoming safe per day
-    (:func:`~relink.batch.planning.safe_days`)."""
-    states: Counter[str] = Counter(state_of(row) or "no result" for row in rows)
-    orders_by_reason = {reason: 0 for reason in reasons}
-    accounts_by_reason = {reason: 0 for reason in reasons}
-    histogram = dict.fromkeys((label for label, _, _ in _BINS), 0)
-    failures: Counter[str] = Counter()
-    warned: Counter[str] = Counter()
-    for row in rows:
-        warned.update(code for code in str(row.get("warnings") or "").split(",") if code)
-        for reason in reasons:
-            count = _int(row.get(reason))
-            orders_by_reason[reason] += count
-            accounts_by_reason[reason] += count > 0
-        if row.get("status") == "completed" and row.get("blocked_orders") is not None:
-            blocked = _int(row.get("blocked_orders"))
-            for label, low, high in _BINS:
-                if low <= blocked <= high:
-                    histogram[label] += 1
-                    break
-        kind = error_kind(row)
-        if kind:
-            failures[kind] += 1
-    top = sorted(
-        (row for row in rows if _int(row.get("blocked_orders")) > 0),
-        key=lambda row: -_int(row.get("blocked_orders")),
-    )[:10]
-    return {
-        "accounts": len(rows),
-        "states": dict(states.most_common()),
-        "orders": sum(_int(row.get("orders")) for row in rows),
-        "blocked_orders": sum(_int(row.get("blocked_orders")) for row in rows),
-        "blocked_orders_by_reason": orders_by_reason,
-        "accounts_by_reason": accounts_by_reason,
-        "blocked_orders_histogram": histogram,
-        "failures_by_kind": dict(failures.most_common()),
-        # The exports that may not hold every order (stale, filtered...): their verdicts and
-        # dates stand, but need a fresh export before anyone acts on them.
-        "accounts_with_warnings": sum(bool(row.get("warnings")) for row in rows),
-        "warnings_by_code": dict(warned.most_common()),
-        "safe_days": safe_days(rows),
-        "top_blocked": [
-            {"account": row["account"], "blocked_orders": _int(row.get("blocked_orders"))}
-            for row in top
-        ],
-    }
-
-
-_BINS = (
-    ("0", 0, 0),
-    ("1", 1, 1),
-    ("2", 2, 2),
-    ("3–5", 3, 5),
-    ("6–10", 6, 10),
-    ("11–20", 11, 20),
-    ("21–50", 21, 50),
-    ("51–100", 51, 100),
-    ("over 100", 101, 10**12),
-)
-
-
-def _int(value: Any) -> int:
+def as_count(value: Any) -> int:
+    """A row's count (``orders``, ``blocked_orders``, a reason's) as an int: 0 when the record
+    holds none or something that is not a number."""
     try:
         return int(value or 0)
     except (TypeError, ValueError):
