@@ -5,7 +5,7 @@ else from the client. Each task carries the notebook (its JSON), the account's p
 its files' paths; the exports are read where the worker runs, so the paths must mean the same
 file there (a shared filesystem; fsspec URLs are not supported: a manifest names local files).
 
-On a worker, accounts run exactly as locally (:func:`relink.batch.runner._run_account`): a
+On a worker, accounts run exactly as locally (:func:`relink.batch.runner.execute_account`): a
 fresh kernel from a :class:`~relink.batch.kernels.KernelPool` (one per worker process, started
 when the batch registers its worker plugin, else by the first task, and kept warm for the next
 batches), papermill's parameterisation and records, the API settings dropped from the kernels
@@ -46,7 +46,7 @@ from relink.batch import resume as done_records
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
-from relink.batch.runner import API_SETTINGS, _first_line, _run_account, _Settings
+from relink.batch.runner import API_SETTINGS, RunSettings, execute_account, first_line
 from relink.batch.runs import FAILED, INTERRUPTED, NOT_RUN, AccountRun, BatchReport
 from relink.errors import BatchError
 
@@ -61,12 +61,12 @@ RETRIES = 1  # for a task that raises (it never does for a failing notebook): on
 PLUGIN_NAME = "relink-kernels"
 
 
-def on_cluster(scheduler: str) -> Callable[[BatchReport, _Settings], None]:
+def on_cluster(scheduler: str) -> Callable[[BatchReport, RunSettings], None]:
     """What :func:`relink.batch.runner.run_batch` takes as ``distribute``: run there."""
     return functools.partial(run_distributed, scheduler=scheduler)
 
 
-def run_distributed(batch: BatchReport, settings: _Settings, scheduler: str) -> None:
+def run_distributed(batch: BatchReport, settings: RunSettings, scheduler: str) -> None:
     """Run every account of ``batch`` on the Dask cluster at ``scheduler``; fill in the runs.
 
     Raises:
@@ -164,7 +164,7 @@ def _announce(client: Any, scheduler: str, threads: int) -> str:
     return line + (f"; dashboard: {dashboard}" if dashboard else "")
 
 
-def _common_spec(settings: _Settings, drop_env: tuple[str, ...]) -> dict[str, Any]:
+def _common_spec(settings: RunSettings, drop_env: tuple[str, ...]) -> dict[str, Any]:
     template = settings.template
     text = json.dumps(template.notebook, sort_keys=True)
     return {
@@ -199,7 +199,7 @@ def _apply(run: AccountRun, future: Any, out_dir: Path) -> None:
         except BaseException as error:  # cancelled: no exception to ask for
             exc = error
         run.status = FAILED
-        run.error = f"{type(exc).__name__}: {_first_line(str(exc))}"
+        run.error = f"{type(exc).__name__}: {first_line(str(exc))}"
         return
     outcome = future.result()
     run.status, run.error = outcome["status"], outcome["error"]
@@ -320,11 +320,11 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
     try:
         pool = await _pool(common["drop_env"], size)
     except Exception as exc:  # the fork server did not start: this account fails, others go on
-        run.status, run.error = FAILED, f"{type(exc).__name__}: {_first_line(str(exc))}"
+        run.status, run.error = FAILED, f"{type(exc).__name__}: {first_line(str(exc))}"
         run.duration = time.perf_counter() - started
     else:
         with tempfile.TemporaryDirectory(prefix="relink-task-") as scratch:
-            settings = _Settings(
+            settings = RunSettings(
                 template,
                 common["extra"],
                 Path(scratch),
@@ -332,7 +332,7 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
                 None,
                 record_dir=Path(common["out_dir"]),
             )
-            await _run_account(run, pool, settings)
+            await execute_account(run, pool, settings)
             folder = Path(scratch) / job.folder
             written = sorted(folder.iterdir(), key=lambda path: path.name != template.path.name)
             files = [(path.name, path.read_bytes()) for path in written if path.is_file()]

@@ -80,7 +80,7 @@ def run_batch(
     on_done: Callable[[AccountRun, int, int], None] | None = None,
     cell_timeout: float | None = None,
     allow_destructive: bool = False,
-    distribute: Callable[[BatchReport, _Settings], None] | None = None,
+    distribute: Callable[[BatchReport, RunSettings], None] | None = None,
     resume: bool = False,
     compare: str | Path | None = None,
 ) -> BatchReport:
@@ -112,7 +112,7 @@ def run_batch(
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
     batch.previous = load_previous(compare) if compare else None
-    settings = _Settings(template, extra, out, cell_timeout, on_done)
+    settings = RunSettings(template, extra, out, cell_timeout, on_done)
     todo = _skip_done(batch, settings) if resume else batch
     if distribute is not None:
         distribute(todo, settings)
@@ -125,7 +125,13 @@ def run_batch(
 
 
 @dataclass(frozen=True)
-class _Settings:
+class RunSettings:
+    """What every account's run of one batch shares: the notebook, the parameters given to every
+    account (``-p``), where the notebooks go, the cell timeout and the progress callback.
+
+    :func:`relink.batch.distributed.run_distributed` builds one per task on a Dask worker.
+    """
+
     template: Template
     extra: dict[str, Any]
     out_dir: Path
@@ -136,7 +142,7 @@ class _Settings:
     record_dir: Path | None = None
 
 
-async def _run_all(batch: BatchReport, settings: _Settings) -> None:
+async def _run_all(batch: BatchReport, settings: RunSettings) -> None:
     """Run every account; on cancellation (Ctrl-C) stop the runs in flight and return."""
     queue: asyncio.Queue[AccountRun] = asyncio.Queue()
     for run in batch.runs:
@@ -150,7 +156,7 @@ async def _run_all(batch: BatchReport, settings: _Settings) -> None:
         nonlocal done
         while not queue.empty():
             run = queue.get_nowait()
-            await _run_account(run, pool, settings)
+            await execute_account(run, pool, settings)
             done += 1
             if settings.on_done:
                 settings.on_done(run, done, len(batch.runs))
@@ -172,7 +178,7 @@ async def _run_all(batch: BatchReport, settings: _Settings) -> None:
         await pool.close()
 
 
-def _skip_done(batch: BatchReport, settings: _Settings) -> BatchReport:
+def _skip_done(batch: BatchReport, settings: RunSettings) -> BatchReport:
     """--resume: take back every account an earlier batch finished with the same inputs
     (:mod:`relink.batch.resume`); return a report of the runs still to do."""
     todo = []
@@ -192,13 +198,13 @@ def _skip_done(batch: BatchReport, settings: _Settings) -> BatchReport:
     return BatchReport(batch.out_dir, batch.notebook, batch.workers, todo)
 
 
-def _inputs_hash(job: AccountJob, settings: _Settings) -> str:
+def _inputs_hash(job: AccountJob, settings: RunSettings) -> str:
     parameters = account_parameters(job, settings.template, settings.extra)
     return done_records.inputs_hash(job.export, job.aliexpress, settings.template.path, parameters)
 
 
 def _write_done_record(
-    run: AccountRun, settings: _Settings, parameters: dict[str, Any], notebook_sha256: str
+    run: AccountRun, settings: RunSettings, parameters: dict[str, Any], notebook_sha256: str
 ) -> None:
     job = run.job
     try:
@@ -220,7 +226,10 @@ def _write_done_record(
     )
 
 
-async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -> None:
+async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettings) -> None:
+    """Run one account on a kernel of ``pool`` (locally or on a Dask worker) and fill ``run`` in;
+    save its notebook, then its done-record. A failing notebook is a failed run, never raised;
+    Ctrl-C raises :class:`asyncio.CancelledError` once what ran is saved."""
     job = run.job
     folder = settings.out_dir / job.folder
     folder.mkdir(exist_ok=True)
@@ -259,7 +268,7 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
             run.status, run.error = FAILED, LEFT_RED
         _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
     except PapermillExecutionError as exc:
-        run.status, run.error = FAILED, f"{exc.ename}: {_first_line(report_text(exc.evalue))}"
+        run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
         # Index in the saved notebook: papermill inserted two marker cells before the failing one.
         run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
     except (asyncio.CancelledError, Exception) as exc:
@@ -271,7 +280,7 @@ async def _run_account(run: AccountRun, pool: KernelPool, settings: _Settings) -
             raise asyncio.CancelledError from None
         # A dead kernel, a kernel that never started: this account fails, the others go on.
         _log.debug("run of %s failed", job.account, exc_info=True)
-        run.status, run.error = FAILED, f"{type(exc).__name__}: {_first_line(str(exc))}"
+        run.status, run.error = FAILED, f"{type(exc).__name__}: {first_line(str(exc))}"
     finally:
         if kernel is not None:
             pool.release(kernel)
@@ -305,5 +314,6 @@ def _copy(template: NotebookNode) -> NotebookNode:
     return nbformat.from_dict(json.loads(json.dumps(template)))
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-empty line of an error message, stripped ("" for none)."""
     return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
