@@ -7,12 +7,30 @@ run`` (:mod:`~relink.desk.run`: the steps headless) and ``relink journal``
 change (:mod:`relink.runbook`) meets practice (:mod:`relink.practice`): with no
 ``RELINK_API_URL``, a ticket runs on the embedded sandbox.
 
-::
+A ticket's notebook takes its tools from here::
 
-    from relink.desk import open_runbook
+    from relink.desk import open_runbook, panel
     book = open_runbook("northwind-home", "ae-new@example.com", ticket="HD-4411")
+    panel.panel_or_note(book, steps="")
+
+The names are loaded on first use (PEP 562), so ``relink journal`` does not pay for the
+sandbox's web stack or the widgets.
 """
 
-from relink.desk.opening import connect, open_runbook, open_ticket
+from __future__ import annotations
 
-__all__ = ["connect", "open_runbook", "open_ticket"]
+from typing import Any
+
+__all__ = ["connect", "open_runbook", "open_ticket", "panel"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"connect", "open_runbook", "open_ticket"}:
+        from relink.desk import opening
+
+        return getattr(opening, name)
+    if name == "panel":  # the change's panel, as the notebook shows it
+        from relink.runbook import panel
+
+        return panel
+    raise AttributeError(f"module 'relink.desk' has no attribute {name!r}")
