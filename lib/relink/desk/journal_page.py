@@ -2,9 +2,11 @@
 
 :func:`report_html` renders what :func:`relink.desk.journal_report.collect` found: one row per
 attempt, its outcome as a coloured badge (the colours of :mod:`relink.display`, with white text,
-so the page reads the same on a light or a dark background), every text escaped. The page
-loads nothing (its Content-Security-Policy forbids it) and works without its script, which only
-sorts the table when a heading is clicked.
+so the page reads the same on a light or a dark background), every text escaped. The page is
+the Jinja2 template ``templates/journal.html.j2`` on the skeleton all relink pages share
+(``relink/pages/page.html.j2``, as the batch summary), its script ``templates/journal.js`` read
+and inlined at render time. It loads nothing (its Content-Security-Policy forbids it) and works
+without its script, which only sorts the table when a heading is clicked.
 
 :func:`write_journal_page` writes ``journal.html`` beside ``journal.jsonl``; the runbook's
 recorder calls it after each attempt it journals, so the ticket's notebook can link the page.
@@ -12,9 +14,13 @@ recorder calls it after each attempt it journals, so the ticket's notebook can l
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from pathlib import Path
+
+import jinja2
+from jinja2.filters import do_mark_safe
 
 from relink.atomic_files import write_atomically
 from relink.desk.journal_report import (
@@ -30,75 +36,13 @@ from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_CO
 PAGE_HEADINGS = ("time (UTC)", "ticket", "account", "operator", "step", "outcome")
 PAGE_HEADINGS += ("from → to", "override reason", "api", "what the runbook said")
 _OUTCOME_CLASSES = {"done": "o-done", "refused": "o-refused", "failed": "o-failed"}
-
-_STYLE = """
-:root {{ color-scheme: light dark; }}
-body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 0;
-  background: Canvas; color: CanvasText; }}
-main {{ max-width: 1400px; margin: 0 auto; padding: 1em 1.5em; }}
-h1 {{ font-size: 1.4em; margin: .3em 0; }}
-.meta {{ opacity: .75; font-size: .9em; }}
-.table {{ overflow-x: auto; }}
-table {{ border-collapse: collapse; width: 100%; font-size: .9em; }}
-th, td {{ border-bottom: 1px solid #8886; padding: 4px 6px; text-align: left;
-  vertical-align: top; }}
-th {{ position: sticky; top: 0; background: Canvas; cursor: pointer; white-space: nowrap; }}
-td {{ overflow-wrap: break-word; }} td.nowrap {{ white-space: nowrap; }}
-.badge {{ color: #fff; padding: 1px 6px; border-radius: 4px; font-weight: bold;
-  font-size: .85em; white-space: nowrap; }}
-.o-done {{ background: {done}; }} .o-refused {{ background: {refused}; }}
-.o-failed {{ background: {failed}; }} .o-other {{ background: {other}; }}
-.sandbox {{ border: 1px solid {refused}; border-radius: 3px; padding: 0 4px; }}
-"""
-STYLE = _STYLE.format(
-    done=SAFE_COLOUR, refused=LIGHT_COLOURS["amber"], failed=BLOCKED_COLOUR, other=FAILED_COLOUR
-)
-
-# Sorts by a column on a click on its heading (again: the other way); rows keep data-sort keys.
-_SCRIPT = """
-document.querySelectorAll("th").forEach(function (th, column) {
-  th.addEventListener("click", function () {
-    var body = document.getElementById("attempts"), rows = Array.from(body.rows);
-    var down = th.dataset.dir !== "asc"; th.dataset.dir = down ? "asc" : "desc";
-    rows.sort(function (a, b) {
-      var x = a.cells[column].dataset.sort || a.cells[column].textContent;
-      var y = b.cells[column].dataset.sort || b.cells[column].textContent;
-      return (x < y ? -1 : x > y ? 1 : 0) * (down ? 1 : -1);
-    });
-    rows.forEach(function (row) { body.appendChild(row); });
-  });
-});
-"""
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; \
-style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<title>{title}</title>
-<style>{style}</style>
-</head>
-<body>
-<main>
-<h1>{title}</h1>
-<p class="meta">{summary}</p>
-{notes}
-<div class="table">
-<table>
-<thead><tr>{headings}</tr></thead>
-<tbody id="attempts">
-{rows}
-</tbody>
-</table>
-</div>
-</main>
-<script>{script}</script>
-</body>
-</html>
-"""
-
+# The outcome badges' colours: relink's palette, with white text.
+_COLOURS = {
+    "done": SAFE_COLOUR,
+    "refused": LIGHT_COLOURS["amber"],
+    "failed": BLOCKED_COLOUR,
+    "other": FAILED_COLOUR,
+}
 
 _log = logging.getLogger("relink.desk.journal_page")
 
@@ -138,16 +82,46 @@ def report_html(report: JournalReport, title: str = "relink journal", filters: s
         summary = f"{len(report.rows)} attempt(s){spec} in {where_text(report)}"
     else:
         summary = no_attempts_text(report, filters)
-    notes = "".join(f'<p class="meta">{_escaped(note)}</p>' for note in report.notes())
-    return _PAGE.format(
-        title=_escaped(title),
-        style=STYLE,
-        summary=_escaped(summary),
-        notes=notes,
-        headings="".join(f"<th>{html.escape(heading)}</th>" for heading in PAGE_HEADINGS),
+    environment = _environment()
+    script = environment.loader.get_source(environment, "journal.js")[0]
+    if "</script" in script.lower():  # the asset is inlined as it is: it must not end its element
+        raise ValueError("journal.js: an inline script cannot hold '</script'")
+    return environment.get_template("journal.html.j2").render(
+        title=visible(title),
+        subtitle=visible(summary),
+        notes=[visible(note) for note in report.notes()],
+        headings=PAGE_HEADINGS,
         rows="\n".join(_row_html(row) for row in report.rows),
-        script=_SCRIPT,
+        colours=_COLOURS,
+        script=script,
     )
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The desk's templates (``templates/``), and the page skeleton every relink page shares
+    (``relink/pages/page.html.j2``, which the batch summary extends too). Text is escaped as
+    :func:`html.escape` escapes it, quotes included, as the page always was."""
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.PackageLoader("relink.desk", "templates"),
+                jinja2.PackageLoader("relink", "pages"),
+            ]
+        ),
+        autoescape=True,
+        finalize=_as_html,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def _as_html(value: object) -> object:
+    """What a template writes for ``value``: markup (``|safe``) as it is, anything else as
+    escaped text."""
+    return value if hasattr(value, "__html__") else do_mark_safe(html.escape(str(value)))
 
 
 def journal_page_path(journal_path: Path) -> Path:

@@ -9,29 +9,34 @@ aggregates: their size does not grow with the number of accounts (one bar per ac
 for a batch of at most :data:`PER_ACCOUNT_CHART_LIMIT`).
 
 Only what the notebooks recorded appears: order-level counts for an audit, the ticket, light
-and steps for a runbook run, and never personal data. matplotlib is imported inside the
-functions that draw (:mod:`relink.batch.charts`); the page's inline script and style are in
-:mod:`relink.batch.summary_assets`; its plan (export warnings, safe dates, the accounts becoming
-safe per day, the calendar's link) in :mod:`relink.batch.summary_plan`.
+and steps for a runbook run, and never personal data. The page is the Jinja2 template
+``templates/summary.html.j2`` (its sections in ``summary_sections.html.j2``) on the skeleton all
+relink pages share (``relink/pages/page.html.j2``), with its script ``templates/summary.js``
+read and inlined at render time; this module gives them what to show. matplotlib is imported
+inside the functions that draw (:mod:`~relink.batch.summary.charts`); the plan (export
+warnings, safe dates, the accounts becoming safe per day, the calendar's link) is
+:mod:`~relink.batch.summary.plan`.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from relink.batch.summary.assets import _PAGE, _SCRIPT
+import jinja2
+from jinja2.filters import do_mark_safe
+
 from relink.batch.summary.charts import accounts_chart_svg, fleet_html
 from relink.batch.summary.compare import COMPARE_LABELS
 from relink.batch.summary.plan import (
     NO_VALUE,
-    message_problems_note,
-    plan_section,
+    plan_view,
     safe_date_cell,
+    warned_accounts,
     warning_badge,
-    warnings_box,
 )
 from relink.batch.summary.planning import PLAN_COLUMNS
 from relink.batch.summary.rows import (
@@ -71,76 +76,72 @@ def summary_html(
     filter (inline script and style only: no network, no external file; a Content Security
     Policy forbids fetching anything).
 
-    ``rows`` are batch summary rows (:func:`~relink.batch.summary.summary_columns`, with
+    ``rows`` are batch summary rows (:func:`~relink.batch.summary.rows.summary_columns`, with
     ``problem`` and ``report``), ``reasons`` the blocking reasons
-    (:func:`~relink.batch.summary.reasons_in`); ``notebook`` and ``report`` are paths relative to
-    the page, so the links work wherever the output folder is copied. With ``tickets`` (the
-    runbook's results) the page shows each account's ticket, target, steps done and final light,
-    and counts lights rather than verdicts. Without JavaScript the table shows
+    (:func:`~relink.batch.summary.rows.reasons_in`); ``notebook`` and ``report`` are paths
+    relative to the page, so the links work wherever the output folder is copied. With
+    ``tickets`` (the runbook's results) the page shows each account's ticket, target, steps done
+    and final light, and counts lights rather than verdicts. Without JavaScript the table shows
     the first :data:`SERVER_ROWS` accounts, those that need attention first.
 
-    An audit's row may carry the plan (:data:`~relink.batch.planning.PLAN_COLUMNS`), its
+    An audit's row may carry the plan (:data:`~relink.batch.summary.planning.PLAN_COLUMNS`), its
     ``message`` and ``warning_messages``: the page then shows its export warnings (a box on top,
     a badge by the verdict), its safe dates, the blocked accounts becoming safe per day and
     ``calendar`` (``{"file", "events"}``: the calendar's link). ``message_problems``: why some
     merchant messages were not written.
     """
     totals = fleet_totals(rows, reasons)
-    states = totals["states"]
-    if tickets:
-        overview = (
-            f"{len(rows)} account(s): {states.get('green', 0)} green, {states.get('amber', 0)} "
-            f"amber, {states.get('red', 0)} left red (failed: DSers cannot place their orders), "
-            f"{len(rows) - sum(states.get(k, 0) for k in ('green', 'amber', 'red'))} with no "
-            "result (failed or interrupted)."
-        )
-        explanation = _TICKETS_EXPLANATION
-    else:
-        audited = states.get("safe", 0) + states.get("blocked", 0)
-        overview = (
-            f"{len(rows)} account(s): {states.get('safe', 0)} safe to unlink, "
-            f"{states.get('blocked', 0)} blocked, {len(rows) - audited} not audited (failed or "
-            "interrupted)."
-        )
-        explanation = _AUDIT_EXPLANATION
     ordered = sorted(rows, key=_attention_key)
-    body = "\n".join(_html_row(row, tickets=tickets) for row in ordered[:SERVER_ROWS])
-    shown = min(len(rows), SERVER_ROWS)
-    per_account = ""
-    if 0 < len(rows) <= PER_ACCOUNT_CHART_LIMIT:
-        chart = accounts_chart_svg(rows)
-        per_account = f'<figure class="wide">{chart[chart.find("<svg") :]}</figure>'
-    data = [{**_page_row(row, reasons), "i": index} for index, row in enumerate(ordered)]
-    plan = "" if tickets else plan_section(totals, calendar)
-    return _PAGE.format(
-        title=html.escape(title),
-        generated=html.escape(generated),
-        overview=html.escape(overview),
-        warnings=warnings_box(rows, totals),
-        explanation=explanation,
+    data = {
+        "tickets": tickets,
+        "reasons": list(reasons),
+        "rows": [{**_page_row(row, reasons), "i": index} for index, row in enumerate(ordered)],
+        "warning": WARNING_COLOUR,
+        "blocked": BLOCKED_COLOUR,
+    }
+    return _render(
+        title=title,
+        subtitle=generated,
+        overview=_overview(totals["states"], len(rows), tickets),
+        warnings=warned_accounts(rows, totals),
+        tickets=tickets,
         cards=_cards(totals, tickets),
-        comparison=_comparison_html(comparison) if comparison else "",
+        comparison=_changes(comparison) if comparison else None,
         fleet=fleet_html(totals, reasons, tickets),
-        per_account=per_account,
-        plan=plan + message_problems_note(message_problems),
-        filters=_filters_html(rows, reasons, tickets),
-        header="".join(
-            f"<th>{html.escape(name)}</th>"
-            for _, name in (_TICKET_HEADER if tickets else _AUDIT_HEADER)
-        ),
-        body=body,
-        shown=f"{shown} of {len(rows)}",
-        data=_script_json(
-            {
-                "tickets": tickets,
-                "reasons": list(reasons),
-                "rows": data,
-                "warning": WARNING_COLOUR,
-                "blocked": BLOCKED_COLOUR,
-            }
-        ),
-        script=_SCRIPT,
+        per_account=_per_account_chart(rows),
+        plan=None if tickets else plan_view(totals, calendar),
+        message_problems=list(message_problems),
+        filters=_filters(rows, reasons, tickets),
+        header=[name for _, name in (_TICKET_HEADER if tickets else _AUDIT_HEADER)],
+        body="\n".join(_html_row(row, tickets=tickets) for row in ordered[:SERVER_ROWS]),
+        shown=f"{min(len(rows), SERVER_ROWS)} of {len(rows)}",
+        data=_script_json(data),
     )
+
+
+def _overview(states: dict[str, int], accounts: int, tickets: bool) -> str:
+    """The sentence under the title: how many accounts, and how they ended."""
+    if tickets:
+        lights = sum(states.get(light, 0) for light in ("green", "amber", "red"))
+        return (
+            f"{accounts} account(s): {states.get('green', 0)} green, {states.get('amber', 0)} "
+            f"amber, {states.get('red', 0)} left red (failed: DSers cannot place their orders), "
+            f"{accounts - lights} with no result (failed or interrupted)."
+        )
+    audited = states.get("safe", 0) + states.get("blocked", 0)
+    return (
+        f"{accounts} account(s): {states.get('safe', 0)} safe to unlink, "
+        f"{states.get('blocked', 0)} blocked, {accounts - audited} not audited (failed or "
+        "interrupted)."
+    )
+
+
+def _per_account_chart(rows: list[dict[str, Any]]) -> str:
+    """One bar per account, for a batch of at most :data:`PER_ACCOUNT_CHART_LIMIT`; else none."""
+    if not 0 < len(rows) <= PER_ACCOUNT_CHART_LIMIT:
+        return ""
+    chart = accounts_chart_svg(rows)
+    return f'<figure class="wide">{chart[chart.find("<svg") :]}</figure>'
 
 
 _AUDIT_HEADER = (
@@ -275,7 +276,8 @@ def _number(value: Any) -> str:
     return "" if value is None or value == "" else html.escape(str(value))
 
 
-def _cards(totals: dict[str, Any], tickets: bool) -> str:
+def _cards(totals: dict[str, Any], tickets: bool) -> list[tuple[str, int, str]]:
+    """The cards under the overview: (label, count, colour) each."""
     states = totals["states"]
     if tickets:
         items = [("accounts", totals["accounts"], "#333")]
@@ -290,77 +292,76 @@ def _cards(totals: dict[str, Any], tickets: bool) -> str:
         ]
     failed = sum(totals["failures_by_kind"].values()) - states.get("red", 0)
     items.append(("failed / not run", failed, FAILED_COLOUR))
-    return "".join(
-        f'<div class="card"><b style="color:{colour}">{count:,}</b>{html.escape(label)}</div>'
-        for label, count, colour in items
-    )
+    return items
 
 
-def _comparison_html(comparison: dict[str, Any]) -> str:
-    previous = html.escape(str(comparison.get("previous") or ""))
-    when = comparison.get("previous_started") or ""
-    parts = [f"<h2>Since the previous batch</h2><p>Compared with {previous}"]
-    parts.append(f" ({html.escape(str(when))})." if when else ".")
-    parts.append('</p><ul class="changes">')
-    for key, label in COMPARE_LABELS:
-        names = comparison.get(key) or []
-        shown = ", ".join(html.escape(str(name)) for name in names[:100])
-        more = f" and {len(names) - 100} more (summary.json)" if len(names) > 100 else ""
-        parts.append(
-            f'<li class="{key}"><b>{len(names):,}</b> {html.escape(label)}'
-            + (f"<details><summary>which</summary>{shown}{more}</details>" if names else "")
-            + "</li>"
-        )
-    parts.append("</ul>")
-    return "".join(parts)
+def _changes(comparison: dict[str, Any]) -> dict[str, Any]:
+    """What the page says of ``--compare`` (:func:`~relink.batch.summary.compare.compare`)."""
+    return {
+        "previous": str(comparison.get("previous") or ""),
+        "started": comparison.get("previous_started") or "",
+        "lists": [
+            (key, label, [str(name) for name in comparison.get(key) or []])
+            for key, label in COMPARE_LABELS
+        ],
+    }
 
 
-def _filters_html(rows: list[dict[str, Any]], reasons: Sequence[str], tickets: bool) -> str:
+def _filters(rows: list[dict[str, Any]], reasons: Sequence[str], tickets: bool) -> dict[str, Any]:
+    """The choices of the table's filters: the states and failures the rows have, the reasons."""
     states = sorted({state_of(row) for row in rows}, key=lambda s: _STATE_RANK.get(s, 9))
     kinds = sorted({error_kind(row) for row in rows} - {""})
+    return {
+        "what": "light" if tickets else "result",
+        "states": [("", "all"), *((state, state) for state in states)],
+        "reasons": [("", "any"), *((r, r.replace("_", " ")) for r in reasons)],
+        "kinds": [("", "any"), *((kind, kind) for kind in kinds)],
+        "warnings": [("", "any"), ("yes", "with a warning"), ("no", "without")],
+        "sorts": _SORTS,
+    }
 
-    def options(values: Iterable[tuple[str, str]]) -> str:
-        return "".join(
-            f'<option value="{html.escape(v)}">{html.escape(label)}</option>' for v, label in values
-        )
 
-    what = "light" if tickets else "result"
-    return (
-        '<div class="filters" hidden>'
-        '<label>account <input id="f-text" type="search" placeholder="name contains"></label>'
-        f'<label>{what} <select id="f-state">'
-        + options([("", "all"), *((s, s) for s in states)])
-        + "</select></label>"
-        + '<label>blocked by <select id="f-reason">'
-        + options([("", "any"), *((r, r.replace("_", " ")) for r in reasons)])
-        + "</select></label>"
-        + '<label>failure <select id="f-kind">'
-        + options([("", "any"), *((k, k) for k in kinds)])
-        + "</select></label>"
-        + '<label>export warnings <select id="f-warn">'
-        + options([("", "any"), ("yes", "with a warning"), ("no", "without")])
-        + "</select></label>"
-        + '<label>sort <select id="f-sort">'
-        + options(
+_SORTS = (
+    ("z", "needs attention first"),
+    ("b", "most blocked orders"),
+    ("o", "most orders"),
+    ("a", "account name"),
+    ("k", "failure"),
+    ("e", "soonest safe date"),
+)
+
+
+def _render(**context: Any) -> str:
+    """``summary.html.j2`` with ``context``, its script (``summary.js``) inlined."""
+    environment = _environment()
+    script = environment.loader.get_source(environment, "summary.js")[0]
+    if "</script" in script.lower():  # the asset is inlined as it is: it must not end its element
+        raise ValueError("summary.js: an inline script cannot hold '</script'")
+    return environment.get_template("summary.html.j2").render(script=script, **context)
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The summary's templates (``templates/``), and the page skeleton every relink page shares
+    (``relink/pages/page.html.j2``, which the journal page extends too). Text is escaped as
+    :func:`html.escape` escapes it, quotes included, as the page always was."""
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
             [
-                ("z", "needs attention first"),
-                ("b", "most blocked orders"),
-                ("o", "most orders"),
-                ("a", "account name"),
-                ("k", "failure"),
-                ("e", "soonest safe date"),
+                jinja2.PackageLoader("relink.batch.summary", "templates"),
+                jinja2.PackageLoader("relink", "pages"),
             ]
-        )
-        + "</select></label></div>"
+        ),
+        autoescape=True,
+        finalize=_as_html,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )
 
 
-_AUDIT_EXPLANATION = """<p>An account can be unlinked from its AliExpress account only when it
-is SAFE. For a blocked account, its report lists every blocked order and what clears it.</p>"""
-_TICKET_EXPLANATION_TEXT = (
-    "Each row is one ticket: the account, the AliExpress account the ticket asks for, the steps "
-    "done and the light at the end. GREEN: linked to the target. AMBER: linked, but not as the "
-    "ticket asks. RED: nothing linked, DSers cannot place the account's orders; these accounts "
-    "are listed first and need someone now."
-)
-_TICKETS_EXPLANATION = f"<p>{html.escape(_TICKET_EXPLANATION_TEXT)}</p>"
+def _as_html(value: Any) -> Any:
+    """What a template writes for ``value``: markup (``|safe``) as it is, anything else as
+    escaped text."""
+    return value if hasattr(value, "__html__") else do_mark_safe(html.escape(str(value)))

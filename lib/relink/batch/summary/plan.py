@@ -20,30 +20,29 @@ WARNING_BOX_ACCOUNTS = 100  # accounts named in the box; every one is in summary
 NO_VALUE = "-"  # what the record did not hold (an earlier relink, a failed run)
 
 
-def warnings_box(rows: Sequence[dict[str, Any]], totals: dict[str, Any]) -> str:
-    """The box at the top of the page when an account's export carries a warning; ``""``."""
+def warned_accounts(
+    rows: Sequence[dict[str, Any]], totals: dict[str, Any]
+) -> dict[str, Any] | None:
+    """What the box at the top of the page says when an account's export carries a warning
+    (``None`` when none does): how many accounts, the warnings' codes with their counts, and the
+    first :data:`WARNING_BOX_ACCOUNTS` accounts with their verdict and messages."""
     warned = [row for row in rows if row.get("warnings")]
     if not warned:
-        return ""
+        return None
     codes = ", ".join(
         f"{code.replace('_', ' ')} ({count:,})"
         for code, count in totals.get("warnings_by_code", {}).items()
     )
-    items = "".join(
-        f"<li><b>{html.escape(str(row['account']))}</b> ({html.escape(_verdict(row))}): "
-        + html.escape(" ".join(row.get("warning_messages") or [str(row["warnings"])]))
-        + "</li>"
+    accounts = [
+        (
+            str(row["account"]),
+            _verdict(row),
+            " ".join(row.get("warning_messages") or [str(row["warnings"])]),
+        )
         for row in warned[:WARNING_BOX_ACCOUNTS]
-    )
+    ]
     more = len(warned) - WARNING_BOX_ACCOUNTS
-    if more > 0:
-        items += f"<li>and {more:,} more (column <code>warnings</code> of summary.csv)</li>"
-    return (
-        f'<div class="warnbox"><b>⚠ {len(warned):,} account(s) were audited from an export '
-        f"that may not hold every order</b> ({html.escape(codes)}). Their verdicts and dates "
-        "stand for what the export holds: export again before acting on them. A warning never "
-        f"makes a blocked account safe.<ul>{items}</ul></div>"
-    )
+    return {"count": len(warned), "codes": codes, "accounts": accounts, "more": more}
 
 
 def warning_badge(row: dict[str, Any]) -> str:
@@ -77,36 +76,21 @@ def safe_date_cell(row: dict[str, Any]) -> str:
     return NO_VALUE
 
 
-def plan_section(totals: dict[str, Any], calendar: dict[str, Any] | None) -> str:
-    """The per-day chart with its note, and the calendar's link (or why there is none)."""
+def plan_view(totals: dict[str, Any], calendar: dict[str, Any] | None) -> dict[str, Any]:
+    """What the page's plan section shows: the per-day chart (none without a day), its note,
+    and the calendar's file name and events (``calendar``: ``{"file", "events"}``)."""
     plan = totals["safe_days"]
-    parts = ["<h2>When blocked accounts become safe</h2>"]
+    chart = ""
     if plan["days"] and plan["as_of"]:
-        chart = safe_days_chart_svg(plan)
-        parts.append(f'<figure class="wide">{chart[chart.find("<svg") :]}</figure>')
-    parts.append(f'<p class="meta">{html.escape(safe_days_note(plan))}</p>')
-    events = (calendar or {}).get("events") or 0
-    if (calendar or {}).get("file"):
-        name = html.escape(str(calendar["file"]))
-        parts.append(
-            f'<p>Calendar: <a href="{name}" download>{name}</a>, {events:,} all-day event(s), '
-            "one per blocked account with a date, on its earliest safe date if nothing is done "
-            "(import it again after a re-run: its events are updated, not duplicated).</p>"
-        )
-    else:
-        parts.append(
-            "<p>No calendar: no blocked account has an expected safe date in this batch.</p>"
-        )
-    return "\n".join(parts)
-
-
-def message_problems_note(problems: Sequence[str]) -> str:
-    """Why some merchant messages were not written (a record without a forecast, a custom
-    template that failed); ``""`` when every audited account has its message."""
-    if not problems:
-        return ""
-    shown = "; ".join(html.escape(problem) for problem in problems[:5])
-    return f'<p class="meta">Some messages for the merchant were not written: {shown}.</p>'
+        svg = safe_days_chart_svg(plan)
+        chart = svg[svg.find("<svg") :]
+    calendar = calendar or {}
+    return {
+        "chart": chart,
+        "note": safe_days_note(plan),
+        "calendar": str(calendar["file"]) if calendar.get("file") else "",
+        "events": calendar.get("events") or 0,
+    }
 
 
 def _verdict(row: dict[str, Any]) -> str:
