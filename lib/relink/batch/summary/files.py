@@ -11,12 +11,13 @@ top-level counts, forecast and warnings: no customer, no personal data). The sum
 the account's report link them. An account without an audit result (failed, not run, a
 runbook ticket) gets none, and a message an earlier run left there is removed, so a link never
 leads to a stale message. A file is rewritten only when its text changes, so that its report
-(:mod:`relink.batch.reports`) is rendered again only then.
+(:mod:`~relink.batch.summary.reports`) is rendered again only then.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -38,42 +39,35 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 def write_summary(batch: BatchReport) -> None:
     """Write each account's merchant message and report (missing or stale ones), then
     ``summary.csv``, ``summary.xlsx``, ``summary.json``, ``summary.html`` and the calendar
-    ``safe-dates.ics`` (:mod:`relink.batch.calendar_file`) into the output folder.
+    ``safe-dates.ics`` (:mod:`~relink.batch.summary.calendar_file`) into the output folder,
+    each file atomically (whole or not at all).
 
-    With ``batch.previous`` (``--compare``) the JSON and the page say what changed since.
+    With ``batch.previous`` (``--compare``) the JSON and the page say what changed since; sets
+    ``batch.comparison`` and ``batch.calendar_events``.
 
     Raises:
         OSError: a file cannot be written.
     """
-    runs = batch.summary_order
-    problems = {
-        problem
-        for run in runs
-        if (problem := write_messages(batch.out_dir / run.job.folder, run.result))
-    }
+    out, runs = batch.out_dir, batch.summary_order
+    problems = sorted(
+        {problem for run in runs if (problem := write_messages(out / run.job.folder, run.result))}
+    )
     reports.render_missing([run.notebook for run in runs if run.notebook is not None])
-    rows = [summary_row(run, batch.out_dir) for run in runs]
+    rows = [summary_row(run, out) for run in runs]
     reasons = reasons_in(run.result for run in runs)
-    columns = summary_columns(reasons)
-    with (batch.out_dir / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(
-            handle, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
-        )
-        writer.writeheader()
-        writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
-    write_xlsx(batch.out_dir / "summary.xlsx", columns, rows)
-    comparison = compare(batch.previous, rows) if batch.previous else None
-    batch.comparison = comparison
+    write_csv(out / "summary.csv", summary_columns(reasons), rows)
+    write_xlsx(out / "summary.xlsx", summary_columns(reasons), rows)
+    batch.comparison = compare(batch.previous, rows) if batch.previous else None
     dates = [
         item
         for run, row in zip(runs, rows, strict=True)
-        if (item := calendar_file.safe_date_of(row, run.job.folder, batch.out_dir))
+        if (item := calendar_file.safe_date_of(row, run.job.folder, out))
     ]
-    calendar = calendar_file.write_calendar(
-        batch.out_dir, dates, batch=batch.out_dir.resolve().name, stamp=batch.started
+    written = calendar_file.write_calendar(
+        out, dates, batch=out.resolve().name, stamp=batch.started
     )
     batch.calendar_events = len(dates)
-    totals = fleet_totals(rows, reasons)
+    calendar = {"file": written.name if written else None, "events": len(dates)}
     document = {
         "schema_version": 1,
         "notebook": batch.notebook.name,
@@ -82,52 +76,81 @@ def write_summary(batch: BatchReport) -> None:
         "workers": batch.workers,
         "interrupted": batch.interrupted,
         "resumed": sum(run.resumed for run in runs),
-        "totals": totals,
-        "calendar": {"file": calendar.name if calendar else None, "events": len(dates)},
-        "messages_not_written": sorted(problems),
-        "compare": comparison,
+        "totals": fleet_totals(rows, reasons),
+        "calendar": calendar,
+        "messages_not_written": problems,
+        "compare": batch.comparison,
         "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
     }
-    (batch.out_dir / "summary.json").write_text(
-        json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    write_atomically(
+        out / "summary.json", json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     )
+    page = _page(batch, rows, reasons, calendar, problems)
+    write_atomically(out / "summary.html", page)
+
+
+def _page(
+    batch: BatchReport,
+    rows: list[dict[str, Any]],
+    reasons: Sequence[str],
+    calendar: dict[str, Any],
+    problems: Sequence[str],
+) -> str:
+    """``summary.html`` of ``rows`` (in :attr:`BatchReport.summary_order`)."""
+    runs = batch.summary_order
     when = batch.started.strftime("%Y-%m-%d %H:%M UTC")
     generated = f"relink batch, {when}: notebook {batch.notebook.name}, {batch.workers} worker(s)"
-    resumed = document["resumed"]
+    resumed = sum(run.resumed for run in runs)
     if resumed:
         generated += f"; {resumed} account(s) taken from an earlier run (--resume)"
     if batch.interrupted:
         generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
     tickets = any("light" in (run.result or {}) for run in runs)
-    title = "relink batch ticket summary" if tickets else "relink batch audit summary"
     # The warnings' messages, for the page only (the CSV has their codes, the JSON the result).
     shown = [
         {**row, "warning_messages": [item["message"] for item in warning_items(run.result)]}
         for row, run in zip(rows, runs, strict=True)
     ]
-    page = summary_page.summary_html(
+    return summary_page.summary_html(
         shown,
-        title=title,
+        title="relink batch ticket summary" if tickets else "relink batch audit summary",
         generated=generated,
         reasons=reasons,
         tickets=tickets,
-        comparison=comparison,
-        calendar=document["calendar"],
-        message_problems=sorted(problems),
+        comparison=batch.comparison,
+        calendar=calendar,
+        message_problems=problems,
     )
-    (batch.out_dir / "summary.html").write_text(page, encoding="utf-8")
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """``summary.csv`` (atomically): ``columns``, then one line per row, each cell
+    :func:`csv_safe`; a column a row lacks is empty, a key not in ``columns`` left out.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    text = io.StringIO()
+    writer = csv.DictWriter(
+        text, fieldnames=columns, restval="", extrasaction="ignore", lineterminator="\n"
+    )
+    writer.writeheader()
+    writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
+    write_atomically(path, text.getvalue())
 
 
 def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    """``summary.xlsx``: the CSV's columns and rows, as a workbook with a filter on every column.
+    """``summary.xlsx`` (atomically): the CSV's columns and rows, as a workbook with a filter on
+    every column.
 
     Every text is written as a string, never as a formula, a number or a link, whatever it
     starts with (``=``, ``+``, ``@``, ``http``); numbers stay numbers.
     """
     import xlsxwriter
 
+    buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(
-        str(path),
+        buffer,
         {
             "constant_memory": True,
             "strings_to_formulas": False,
@@ -156,6 +179,7 @@ def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -
         sheet.set_column(0, 0, 24)
     finally:
         workbook.close()
+    write_atomically(path, buffer.getvalue())
 
 
 def csv_safe(value: Any) -> Any:

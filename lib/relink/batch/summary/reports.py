@@ -46,7 +46,7 @@ _REMOTE_ATTRIBUTE = re.compile(
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _NAV_STYLE = "font-family:sans-serif;padding:8px 16px;background:#eee;border-bottom:1px solid #ccc"
-# The account's message for the merchant, beside its notebook (relink.batch.summary_files).
+# The account's message for the merchant, beside its notebook (relink.batch.summary.files).
 MESSAGE_SUFFIXES = {"text": ".message.txt", "markdown": ".message.md"}
 _URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}/[^\s\"'<>)]*", re.IGNORECASE)
 _exporter = None
@@ -139,7 +139,9 @@ def _render_quietly(notebook: Path) -> None:
     try:
         render_report(notebook)
     except Exception:  # one unreadable notebook must not stop the summary
-        logging.getLogger("relink.batch.reports").debug("no report for %s", notebook, exc_info=True)
+        logging.getLogger("relink.batch.summary.reports").debug(
+            "no report for %s", notebook, exc_info=True
+        )
 
 
 def _html_exporter():  # nbconvert is imported only when a report is rendered

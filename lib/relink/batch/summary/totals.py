@@ -28,7 +28,7 @@ def fleet_totals(rows: list[dict[str, Any]], reasons: Sequence[str]) -> dict[str
     """Counts over every account: per state, per blocking reason (orders and accounts), the
     blocked orders' histogram, failures per kind, the accounts with most blocked orders, export
     warnings per code, and blocked accounts becoming safe per day
-    (:func:`~relink.batch.planning.safe_days`)."""
+    (:func:`~relink.batch.summary.planning.safe_days`)."""
     states: Counter[str] = Counter(state_of(row) or "no result" for row in rows)
     orders_by_reason = {reason: 0 for reason in reasons}
     accounts_by_reason = {reason: 0 for reason in reasons}
