@@ -272,7 +272,7 @@ def batch_command(
     from relink.batch import manifest
     from relink.batch import runner as batch
     from relink.batch.distributed import on_cluster
-    from relink.batch.summary import compare_lines, summary_row
+    from relink.batch.summary import EXIT_INTERRUPTED, terminal_report
 
     try:
         jobs = manifest.collect_jobs(inputs, allow_outside_paths=allow_outside_paths)
@@ -293,42 +293,13 @@ def batch_command(
         _fail(visible(str(exc)))  # names of files and accounts: shown, never run by the terminal
     except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
         click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
-        sys.exit(130)
-    for run in sorted(outcome.failed, key=lambda run: not run.left_red):
-        cell = f" at In [{run.failed_execution_count}]" if run.failed_execution_count else ""
-        ticket = f" (ticket {run.job.ticket})" if run.job.ticket else ""
-        problem = summary_row(run, outcome.out_dir)["problem"] or run.error  # in words
-        failed = f"relink batch: {run.job.account}{ticket} failed{cell}: {problem}"
-        click.echo(visible(failed), err=True)
-    completed = [run for run in outcome.runs if run.status == batch.COMPLETED]
-    if any("light" in (run.result or {}) for run in outcome.runs):
-        lights = [(run.result or {}).get("light") for run in outcome.runs]
-        counts = ", ".join(f"{lights.count(light)} {light}" for light in ("green", "amber"))
-        line = (
-            f"relink batch: {len(outcome.runs)} account(s): {counts}, {lights.count('red')} "
-            f"left red, {len(outcome.failed)} failed"
-        )
-    else:
-        safe = sum(run.result.get("verdict") == "safe" for run in completed)
-        line = (
-            f"relink batch: {len(outcome.runs)} account(s): {len(completed)} audited ({safe} "
-            f"safe, {len(completed) - safe} blocked), {len(outcome.failed)} failed"
-        )
-    resumed = sum(run.resumed for run in outcome.runs)
-    click.echo(
-        line
-        + (f", {resumed} taken from the earlier run (--resume)" if resumed else "")
-        + (", interrupted" if outcome.interrupted else "")
-    )
-    if outcome.comparison is not None:
-        for compared in compare_lines(outcome.comparison):
-            click.echo(visible(compared))
-    click.echo(f"summary: {out_dir / 'summary.html'}")
-    if outcome.calendar_events:
-        click.echo(f"calendar: {out_dir / 'safe-dates.ics'} ({outcome.calendar_events} event(s))")
-    if outcome.interrupted:
-        sys.exit(130)
-    sys.exit(1 if outcome.failed else 0)
+        sys.exit(EXIT_INTERRUPTED)
+    report = terminal_report(outcome)  # names already escaped for the terminal
+    for line in report.errors:
+        click.echo(line, err=True)
+    for line in report.lines:
+        click.echo(line)
+    sys.exit(report.exit_code)
 
 
 class _BatchProgress:

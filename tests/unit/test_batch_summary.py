@@ -351,3 +351,55 @@ def test_calendar_has_one_all_day_event_per_dated_blocked_account(tmp_path: Path
     # No dated blocked account: no calendar, and an earlier one is removed.
     assert calendar_file.write_calendar(tmp_path, [], batch="wave-1", stamp=started) is None
     assert not path.exists()
+
+
+def test_terminal_report_counts_names_failures_and_decides_the_exit(tmp_path: Path) -> None:
+    """What `relink batch` prints at the end, and its exit status, without running a kernel."""
+    from relink.batch import runner
+    from relink.batch.manifest import AccountJob
+    from relink.batch.summary import terminal_report
+
+    def run(account: str, status: str, result: dict | None = None, ticket: str = ""):
+        job = AccountJob(account, tmp_path / f"{account}.csv", None, account, ticket=ticket)
+        return runner.AccountRun(job, status, result=result)
+
+    safe = run("north", runner.COMPLETED, {"verdict": "safe"})
+    blocked = run("south", runner.COMPLETED, {"verdict": "blocked"})
+    broken = run("west\x1b[2J", runner.FAILED, ticket="T-9")
+    broken.error, broken.failed_execution_count = "ExportError: no status column", 3
+    batch = runner.BatchReport(tmp_path, Path("audit.ipynb"), 2, [safe, blocked, broken])
+    report = terminal_report(batch)
+    assert report.errors == [
+        "relink batch: west\\x1b[2J (ticket T-9) failed at In [3]: west\\x1b[2J.csv: no status "
+        "column"  # in words, with its file; a name's control characters shown, never run
+    ]
+    assert report.lines == [
+        "relink batch: 3 account(s): 2 audited (1 safe, 1 blocked), 1 failed",
+        f"summary: {tmp_path / 'summary.html'}",
+    ]
+    assert report.exit_code == 1
+
+    safe.resumed, batch.calendar_events = True, 2
+    batch.comparison = {"previous": "old", "became_safe": ["north"], "became_blocked": [],
+                        "failed": [], "new_accounts": [], "gone_accounts": []}  # fmt: skip
+    batch.runs, batch.interrupted = [safe, blocked], True
+    report = terminal_report(batch)
+    assert report.errors == [] and report.exit_code == 130
+    assert report.lines == [
+        "relink batch: 2 account(s): 2 audited (1 safe, 1 blocked), 0 failed, 1 taken from the "
+        "earlier run (--resume), interrupted",
+        "since old: 1 became safe, 0 became blocked, 0 failed, 0 new, 0 gone",
+        "  became safe: north",
+        f"summary: {tmp_path / 'summary.html'}",
+        f"calendar: {tmp_path / 'safe-dates.ics'} (2 event(s))",
+    ]
+    batch.interrupted = False
+    assert terminal_report(batch).exit_code == 0
+
+    green = run("g", runner.COMPLETED, {"light": "green"})
+    red = run("r", runner.FAILED, {"light": "red"})
+    red.error = runner.LEFT_RED
+    tickets = runner.BatchReport(tmp_path, Path("runbook.ipynb"), 1, [green, red])
+    report = terminal_report(tickets)
+    assert report.lines[0] == "relink batch: 2 account(s): 1 green, 0 amber, 1 left red, 1 failed"
+    assert report.errors == [f"relink batch: r failed: {runner.LEFT_RED}"]

@@ -9,7 +9,8 @@ merchant message and report (:mod:`~relink.batch.summary.reports`), then ``summa
 :mod:`~relink.batch.summary.rows`) carries the plan of safe dates and export warnings
 (:mod:`~relink.batch.summary.planning`); the fleet's counts are
 :mod:`~relink.batch.summary.totals`, what changed since an earlier batch (``--compare``)
-:mod:`~relink.batch.summary.compare`.
+:mod:`~relink.batch.summary.compare`. What the command prints at the end, and its exit status,
+is :func:`terminal_report` (:mod:`~relink.batch.summary.terminal`).
 
 The rest of relink uses the names below; the modules are the summary's own.
 """
@@ -19,5 +20,14 @@ from __future__ import annotations
 from relink.batch.summary.compare import compare_lines, load_previous
 from relink.batch.summary.files import write_summary
 from relink.batch.summary.rows import summary_row
+from relink.batch.summary.terminal import EXIT_INTERRUPTED, TerminalReport, terminal_report
 
-__all__ = ["compare_lines", "load_previous", "summary_row", "write_summary"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "TerminalReport",
+    "compare_lines",
+    "load_previous",
+    "summary_row",
+    "terminal_report",
+    "write_summary",
+]
