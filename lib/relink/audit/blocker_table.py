@@ -16,15 +16,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relink.audit import statuses
 from relink.audit.blocker_text import (
     ACTIONS_HEAD,
     ACTIONS_MIDDLE,
     ACTIONS_TAIL,
+    CLASS_REASONS,
     ENTRY_ENDS,
-    REASON_INDEX,
     REASONS_PIECE,
-    UNPAID,
     arrow_text,
     escaped,
     first_of,
@@ -32,8 +30,10 @@ from relink.audit.blocker_text import (
     quoted_per_group,
     status_names,
 )
-from relink.audit.dates import NO_DATE, iso_days
-from relink.audit.forecast import NO_ORDER_DATE
+from relink.audit.classification import PART_COLUMNS
+from relink.audit.dates import iso_days
+from relink.audit.forecast import order_days
+from relink.audit.statuses import AWAITING_PAYMENT
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class BlockerSource:
 
     rows: pd.DataFrame
     keys: np.ndarray
-    row_reasons: np.ndarray
-    drifting: np.ndarray
+    classes: np.ndarray  # per row: its part class (relink.audit.classification.part_codes)
     drift_by_row: dict[int, dict[str, Any]]
     blocked_keys: np.ndarray  # ascending
     clears: np.ndarray  # per row: the day it stops blocking (see relink.audit.forecast)
@@ -89,8 +88,7 @@ class BlockerParts:
 
     @classmethod
     def of(cls, source: BlockerSource, is_blocked: np.ndarray) -> BlockerParts:
-        rows, keys, row_reasons = source.rows, source.keys, source.row_reasons
-        drifting, drift_by_row = source.drifting, source.drift_by_row
+        rows, keys = source.rows, source.keys
         selected = np.flatnonzero(is_blocked[keys]) if len(keys) else np.zeros(0, np.int64)
         selected = selected[np.argsort(keys[selected], kind="stable")]
         part_keys = keys[selected]
@@ -98,49 +96,29 @@ class BlockerParts:
         starts = np.flatnonzero(np.r_[True, changes]) if len(selected) else selected
         group = np.cumsum(np.r_[False, changes]) if len(selected) else selected
         count = len(starts)
-        reasons = row_reasons[selected]
-        drifts = drifting[selected]
+        classes = source.classes[selected]
         taken = pa.array(selected, pa.int64())
         ae = arrow_text(rows["aliexpress_order"]).take(taken)
         has_ae = ae.is_valid().to_numpy(zero_copy_only=False)
         names = status_names(rows["status_key"], rows["status"], selected)
-
-        bits = np.where(reasons >= 0, np.left_shift(1, np.maximum(reasons, 0)), 0)
-        bits |= np.where(drifts, 1 << REASON_INDEX[statuses.SYNC_DRIFT], 0)
-        masks = np.bitwise_or.reduceat(bits, starts) if count else bits
-
-        # Awaiting payment names the distinct unpaid AliExpress orders (those AliExpress has as
-        # unpaid too, when the AliExpress side was given), each once per order.
-        unpaid = np.flatnonzero((reasons == UNPAID) & has_ae)
-        unpaid_keep = np.zeros(len(selected), dtype=bool)
-        unpaid_keep[unpaid[first_of(group[unpaid], ae.take(pa.array(unpaid, pa.int64())))]] = True
-        how_many = np.minimum(np.bincount(group[unpaid_keep], minlength=count), 2)
-
-        if count:
-            clears = np.maximum.reduceat(source.clears[selected], starts)
-            clear_bits = np.bitwise_or.reduceat(source.clear_bits[selected], starts)
-        else:
-            clears = clear_bits = np.zeros(0, dtype=np.int64)
-        # A drifting, unknown or undated order gets no date of its own (the account's date
-        # still counts a drifting one: see relink.audit.forecast).
-        clears = np.where((clear_bits & NO_ORDER_DATE) != 0, NO_DATE, clears)
-        clears_by = pc.binary_join_element_wise('"', iso_days(clears), '"', "").fill_null("null")
-
+        bits = CLASS_REASONS[classes]
+        unpaid_keep = _first_unpaid(group, ae, PART_COLUMNS.reason[AWAITING_PAYMENT][classes])
+        clears_by, clear_bits = _clears(source, selected, starts)
         first = pa.array(selected[starts], pa.int64())
-        drift_parts = np.flatnonzero(drifts)
-        drifted = [drift_by_row[i] for i in selected[drift_parts]]
+        drift_parts = np.flatnonzero(PART_COLUMNS.drifting[classes])
+        drifted = [source.drift_by_row[i] for i in selected[drift_parts]]
         return cls(
             count=count,
             starts=starts,
             group=group,
-            masks=masks,
+            masks=np.bitwise_or.reduceat(bits, starts) if count else bits,
             stores=escaped(arrow_text(rows["store"]).take(first).fill_null("")),
             orders=escaped(arrow_text(rows["order"]).take(first).fill_null("")),
             rows=rows["row"].to_numpy(dtype=np.int64)[selected],
             ae=escaped(ae),
             ae_keep=has_ae & first_of(group, ae),
             unpaid_keep=unpaid_keep,
-            how_many=how_many,
+            how_many=np.minimum(np.bincount(group[unpaid_keep], minlength=count), 2),
             names=names,
             names_keep=first_of(group, names),
             drift_parts=drift_parts,
@@ -206,6 +184,32 @@ class BlockerParts:
             ENTRY_ENDS.take(pa.array(_entry_ends(stop, count, self.count, joined))),
             "",
         )
+
+
+def _first_unpaid(group: np.ndarray, ae: pa.Array, unpaid: np.ndarray) -> np.ndarray:
+    """Per part: the first unpaid part of its order with its AliExpress number.
+
+    Awaiting payment names the distinct unpaid AliExpress orders (those AliExpress has as
+    unpaid too, when the AliExpress side was given), each once per order.
+    """
+    chosen = np.flatnonzero(unpaid & ae.is_valid().to_numpy(zero_copy_only=False))
+    keep = np.zeros(len(group), dtype=bool)
+    keep[chosen[first_of(group[chosen], ae.take(pa.array(chosen, pa.int64())))]] = True
+    return keep
+
+
+def _clears(
+    source: BlockerSource, selected: np.ndarray, starts: np.ndarray
+) -> tuple[pa.Array, np.ndarray]:
+    """Per order (its parts ``selected``, each order's first at ``starts``): the JSON value of
+    its ``clears_by``, and what clears it (its parts' flags OR-ed)."""
+    if len(starts):
+        clears = np.maximum.reduceat(source.clears[selected], starts)
+        clear_bits = np.bitwise_or.reduceat(source.clear_bits[selected], starts)
+    else:
+        clears = clear_bits = np.zeros(0, dtype=np.int64)
+    days = iso_days(order_days(clears, clear_bits))
+    return pc.binary_join_element_wise('"', days, '"', "").fill_null("null"), clear_bits
 
 
 def _entry_ends(stop: int, count: int, total: int, joined: bool) -> np.ndarray:

@@ -15,8 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relink.audit import statuses
-
-REASON_INDEX = {reason: i for i, reason in enumerate(statuses.BLOCKING_REASONS)}
+from relink.audit.classification import PART_CLASSES
 
 
 def json_body(text: str) -> str:
@@ -107,8 +106,13 @@ def status_names(status_key: pd.Series, label: pd.Series, selected: np.ndarray) 
     return pc.replace_with_mask(known, pa.array(unknown), written)
 
 
-UNPAID = REASON_INDEX[statuses.AWAITING_PAYMENT]
 _REASON_NAMES = statuses.BLOCKING_REASONS
+# Per part class (relink.audit.classification.PART_CLASSES): its reasons, bit i for reason i.
+# An order's reasons are its parts' OR-ed, and pick the fixed text of its entry below.
+CLASS_REASONS = np.array(
+    [sum(1 << i for i, r in enumerate(_REASON_NAMES) if r in c.reasons) for c in PART_CLASSES],
+    dtype=np.int64,
+)
 
 
 def _payment_pieces() -> tuple[pa.Array, pa.Array]:

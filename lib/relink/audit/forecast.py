@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from relink.audit import statuses
-from relink.audit.blocker_text import REASON_INDEX, escaped
+from relink.audit import classification, statuses
+from relink.audit.blocker_text import escaped
 from relink.audit.dates import DAYS, NO_DATE, ParsedDates, day_number, iso_day, parse_days
 from relink.errors import RelinkError
 
@@ -149,27 +149,22 @@ class PartForecast:
 
 
 def part_forecast(
-    placed: np.ndarray,
-    row_reasons: np.ndarray,
-    drifting: np.ndarray,
-    after_sync: np.ndarray,
-    as_of: date,
-    estimates: Estimates,
+    placed: np.ndarray, classes: np.ndarray, as_of: date, estimates: Estimates
 ) -> PartForecast:
-    """Each row's clearing day (see the module's docstring for the rules).
+    """Each part's clearing day (see the module's docstring for the rules).
 
-    ``after_sync``: per drifting row, the reason index of the status a sync will give it when
-    that status still blocks (a hidden in-flight order); -1 when the sync clears it, -2 when
-    a sync cannot (a dispute, or a code relink does not know). For the account's date, a
-    drifting row clears today when the sync clears it, else by its new status's rule.
+    ``placed``: the day each part's wait counts from; ``classes``: each part's class
+    (:func:`relink.audit.classification.part_codes`). A drifting part clears today when the
+    sync clears it, else by the rule of the status the sync gives it.
     """
     now = day_number(as_of)
-    effective = np.where(drifting, after_sync, row_reasons)
-    unpaid = effective == REASON_INDEX[statuses.AWAITING_PAYMENT]
-    shipment = effective == REASON_INDEX[statuses.AWAITING_SHIPMENT]
-    fulfilment = effective == REASON_INDEX[statuses.AWAITING_FULFILLMENT]
-    unknown = ~drifting & (row_reasons == REASON_INDEX[statuses.UNKNOWN_STATUS])
-    stuck = drifting & (after_sync == -2)
+    columns = classification.PART_COLUMNS
+    drifting = columns.drifting[classes]
+    unpaid = columns.wait[statuses.AWAITING_PAYMENT][classes]
+    shipment = columns.wait[statuses.AWAITING_SHIPMENT][classes]
+    fulfilment = columns.wait[statuses.AWAITING_FULFILLMENT][classes]
+    unknown = columns.person_must_look[classes]
+    stuck = columns.person_must_settle[classes]
     dated = placed != NO_DATE
     waits = np.zeros(len(placed), dtype=DAYS)
     waits[unpaid] = estimates.payment_window_days
@@ -199,8 +194,45 @@ def part_forecast(
     return PartForecast(clears, with_action, bits, placed)
 
 
+def order_days(clears: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Per blocked order, from its parts' latest ``clears`` and their ``bits`` OR-ed: the day
+    it is expected to stop blocking; :data:`NO_DATE` for a drifting, unknown or undated order
+    (the account's date still counts a drifting one: see :func:`account_forecast`)."""
+    return np.where((bits & NO_ORDER_DATE) != 0, NO_DATE, clears)
+
+
+@dataclass(frozen=True)
+class OrderClearing:
+    """When one blocked order is expected to stop blocking, and what clears it, in words."""
+
+    clears_by: str | None  # ISO date; None when no date can be given
+    how: str
+
+
+def order_clearing(
+    parts: PartForecast, keys: np.ndarray, orders: int, estimates: Estimates
+) -> list[OrderClearing]:
+    """Per order (``keys``: each part's order, 0 to ``orders`` - 1): its parts' forecast as
+    the export audit's blocked orders show it (``clears_by``, ``how``)."""
+    clears = np.full(orders, NOT_BLOCKING, dtype=np.int64)
+    bits = np.zeros(orders, dtype=np.int64)
+    np.maximum.at(clears, keys, parts.clears)
+    np.bitwise_or.at(bits, keys, parts.bits)
+    days = order_days(clears, bits)
+    sentences = how_sentences(estimates)
+    return [
+        OrderClearing(None if day in (NO_DATE, NOT_BLOCKING) else iso_day(day), sentences[flags])
+        for day, flags in zip(days.tolist(), bits.tolist(), strict=True)
+    ]
+
+
 def how_table(estimates: Estimates) -> pa.Array:
-    """What clears an order, in words, for every combination of bits (JSON-escaped)."""
+    """:func:`how_sentences`, JSON-escaped (as inside a JSON string), as one Arrow array."""
+    return escaped(pa.array(how_sentences(estimates), pa.string()))
+
+
+def how_sentences(estimates: Estimates) -> list[str]:
+    """What clears an order, in words, for every combination of a part forecast's bits."""
     window = estimates.payment_window_days
     source = estimates.wording()
     texts = []
@@ -245,7 +277,7 @@ def how_table(estimates: Estimates) -> pa.Array:
             pieces.append("no order date in the export, so no date can be given")
         text = "; ".join(pieces)
         texts.append(text[:1].upper() + text[1:] + "." if text else "")
-    return escaped(pa.array(texts, pa.string()))
+    return texts
 
 
 def placement_days(

@@ -1,7 +1,11 @@
 """Decide, order by order, what blocks unlinking the AliExpress account.
 
-Pure pandas: a read :class:`~relink.audit.exports.Export` (and optionally the AliExpress side)
-in, an :class:`AuditResult` out. No files, no printing, no environment.
+Column-wise (numpy, pandas, pyarrow): a read :class:`~relink.audit.exports.Export` (and
+optionally the AliExpress side) in, an :class:`AuditResult` out. No files, no printing, no
+environment. :func:`audit` runs in named steps: each row classified as a part
+(:mod:`~relink.audit.classification`, the one rule of what blocks), the orders tallied per
+reason and status, the blocking rows dated (:mod:`~relink.audit.forecast`), the export's
+freshness checked, and the result assembled.
 
 The blocked orders' JSON text is built by :mod:`~relink.audit.blocker_table` (from the pieces
 of :mod:`~relink.audit.blocker_text`); the AliExpress comparison is :mod:`~relink.audit.drift`.
@@ -23,9 +27,10 @@ import pyarrow.compute as pc
 
 from relink.audit import forecast, freshness, statuses
 from relink.audit.blocker_table import BlockerParts, BlockerSource
-from relink.audit.blocker_text import REASON_INDEX, UNPAID, arrow_text
-from relink.audit.dates import NO_DATE, parse_days
-from relink.audit.drift import compare, drift_entry, rejections
+from relink.audit.blocker_text import arrow_text
+from relink.audit.classification import PART_COLUMNS, STATUS_KEYS, part_codes
+from relink.audit.dates import NO_DATE, ParsedDates, parse_days
+from relink.audit.drift import compare, drift_entry, rejections, summary
 from relink.audit.exports import AliExpressSide, Export
 from relink.audit.forecast import ForecastSettings
 
@@ -225,52 +230,115 @@ def audit(
     """
     as_of = forecast.today(as_of)
     settings = settings or ForecastSettings()
-    rows = export.orders
-    keys = rows["order_key"].to_numpy(dtype=np.int64)
-    key_space = int(keys.max()) + 1 if len(keys) else 0
-    status_codes = rows["status_key"].cat.codes.to_numpy()
-    # Reason index per status code; the last entry serves code -1 (unknown status).
-    reason_of_status = np.array(
-        [REASON_INDEX.get(s, -1) for s in statuses.DSERS_STATUSES]
-        + [REASON_INDEX[statuses.UNKNOWN_STATUS]]
-    )
-    row_reasons = reason_of_status[status_codes]
-
-    drifting = np.zeros(len(rows), dtype=bool)
-    drift_by_row: dict[int, dict[str, Any]] = {}
-    summary = None
-    if aliexpress is not None:
-        drift_rows, summary = compare(rows, aliexpress)
-        drifting[drift_rows.index.to_numpy()] = True
-        drift_by_row = {i: drift_entry(rows, i, drift_rows) for i in drift_rows.index}
-        # An "awaiting payment" part that AliExpress does not have as unpaid (closed it, or
-        # has it paid) is not asked to be cancelled: the sync alone clears it.
-        row_reasons = np.where(drifting & (row_reasons == UNPAID), -1, row_reasons)
-
-    blocks = (row_reasons >= 0) | drifting
-    is_blocked = np.zeros(key_space, dtype=bool)
-    is_blocked[keys[blocks]] = True
-    blocked_keys = np.flatnonzero(is_blocked)  # sorted, like np.unique, in linear time
-    blocking = {
-        reason: _distinct(keys[row_reasons == index], key_space)
-        for index, reason in enumerate(statuses.BLOCKING_REASONS)
-    }
-    blocking[statuses.SYNC_DRIFT] = _distinct(keys[drifting], key_space)
-    by_status = {
-        status: _distinct(keys[status_codes == code], key_space)
-        for code, status in enumerate(statuses.DSERS_STATUSES)
-    }
-    by_status["unknown"] = _distinct(keys[status_codes == -1], key_space)
-
+    parts = _classified(export.orders, aliexpress)
+    blocking, by_status = _tally(parts)
+    dates = _dated(export, aliexpress, parts, as_of, settings)
+    span, warnings = _freshness(export, parts, dates, by_status, as_of, settings)
     rejected = rejections(export.path.name, export.rejected)
-    ae_rejected = 0 if summary is None else summary["rows_rejected"]
-    clean = not len(blocked_keys) and not rejected and not ae_rejected
+    ae_rejected = 0 if parts.summary is None else parts.summary["rows_rejected"]
+    clean = not parts.blocked_keys.size and not rejected and not ae_rejected
+    rows_unread = len(export.rejected) + ae_rejected
+    return AuditResult(
+        verdict="safe" if clean else "blocked",
+        rows_in=export.rows_in,
+        rows_rejected=len(export.rejected),
+        orders=parts.orders(),
+        blocked_orders=len(parts.blocked_keys),
+        blocking=blocking,
+        blocker_source=_blocker_source(parts, dates),
+        rejected=rejected,
+        by_status=by_status,
+        drift=list(parts.drift.values()),
+        aliexpress=parts.summary,
+        export=export.path.name,
+        forecast=_account_forecast(parts, dates, as_of, rows_unread),
+        order_dates=span,
+        warnings=warnings,
+    )
 
-    # The forecast looks at the rows that block only: a few arrays of their length.
-    blocking_rows = np.flatnonzero(blocks)
+
+@dataclass(frozen=True)
+class _Parts:
+    """An export's rows as classified parts of orders."""
+
+    rows: pd.DataFrame
+    keys: np.ndarray  # per row: its order, 0 to key_space - 1
+    key_space: int
+    statuses: np.ndarray  # per row: its DSers status's position in STATUS_KEYS
+    classes: np.ndarray  # per row: its part class (classification.part_codes)
+    drift: dict[int, dict[str, Any]]  # per drifting row: its entry in the result's ``drift``
+    summary: dict[str, Any] | None  # the result's ``aliexpress``
+
+    @cached_property
+    def blocks(self) -> np.ndarray:
+        return PART_COLUMNS.blocks[self.classes]
+
+    @cached_property
+    def blocked_keys(self) -> np.ndarray:
+        """The orders with a blocking part, ascending (like np.unique, in linear time)."""
+        is_blocked = np.zeros(self.key_space, dtype=bool)
+        is_blocked[self.keys[self.blocks]] = True
+        return np.flatnonzero(is_blocked)
+
+    def orders(self, where: np.ndarray | None = None) -> int:
+        """How many distinct orders have a row ``where`` holds (every row's: all orders)."""
+        return _distinct(self.keys if where is None else self.keys[where], self.key_space)
+
+
+def _classified(rows: pd.DataFrame, aliexpress: AliExpressSide | None) -> _Parts:
+    """Step 1: each row's part class, from its DSers status and AliExpress's record of it."""
+    keys = rows["order_key"].to_numpy(dtype=np.int64)
+    codes = rows["status_key"].cat.codes.to_numpy()  # categories: DSERS_STATUSES; -1 unknown
+    status_positions = np.where(codes >= 0, codes, STATUS_KEYS.index(None))
+    comparison = compare(rows, aliexpress)
+    classes = part_codes(status_positions, comparison.states)
+    drifting = np.flatnonzero(PART_COLUMNS.drifting[classes])
+    drift = {int(i): drift_entry(rows, i, comparison) for i in drifting}
+    ae_summary = None
+    if aliexpress is not None:
+        ae_summary = summary(rows, aliexpress, comparison, len(drifting))
+    key_space = int(keys.max()) + 1 if len(keys) else 0
+    return _Parts(rows, keys, key_space, status_positions, classes, drift, ae_summary)
+
+
+def _tally(parts: _Parts) -> tuple[dict[str, int], dict[str, int]]:
+    """Step 2: how many orders block for each reason, and how many have each DSers status."""
+    blocking = {
+        reason: parts.orders(PART_COLUMNS.reason[reason][parts.classes])
+        for reason in statuses.BLOCKING_REASONS
+    }
+    by_status = {
+        status or "unknown": parts.orders(parts.statuses == position)
+        for position, status in enumerate(STATUS_KEYS)
+    }
+    return blocking, by_status
+
+
+@dataclass(frozen=True)
+class _Dates:
+    """The forecast's per-part work: the blocking rows' dates and what clears them."""
+
+    rows: np.ndarray  # the blocking rows, ascending
+    parsed: ParsedDates  # every row's order date
+    estimates: forecast.Estimates
+    parts: forecast.PartForecast  # per blocking row
+    unpaid_numbers: list[str]
+    unpaid_without_number: np.ndarray  # per row: an unpaid part without its AliExpress number
+
+
+def _dated(
+    export: Export,
+    aliexpress: AliExpressSide | None,
+    parts: _Parts,
+    as_of: date,
+    settings: ForecastSettings,
+) -> _Dates:
+    """Step 3: when each blocking row clears (a few arrays of their length only)."""
+    rows = parts.rows
+    blocking_rows = np.flatnonzero(parts.blocks)
     placed, parsed = forecast.placement_days(
         rows["order_date"],
-        keys,
+        parts.keys,
         rows["aliexpress_order"],
         _aliexpress_placed(aliexpress),
         blocking_rows,
@@ -281,72 +349,61 @@ def audit(
         shipped if shipped is not None else parsed.days[:0],
         settings,
     )
-    after_sync = np.full(len(blocking_rows), -1, dtype=np.int8)
-    for index, entry in drift_by_row.items():
-        after = entry["after_sync"]
-        position = np.searchsorted(blocking_rows, index)
-        after_sync[position] = -2 if after is None else REASON_INDEX.get(after, -1)
-    parts = forecast.part_forecast(
-        placed,
-        row_reasons[blocking_rows],
-        drifting[blocking_rows],
-        after_sync,
-        as_of,
-        estimates,
-    )
-    row_clears = np.full(len(rows), forecast.NOT_BLOCKING, dtype=parts.clears.dtype)
-    row_clears[blocking_rows] = parts.clears
-    row_bits = np.zeros(len(rows), dtype=parts.bits.dtype)
-    row_bits[blocking_rows] = parts.bits
-    unpaid_numbers, no_number = _unpaid_numbers(keys, row_reasons == UNPAID, rows)
+    part_forecast = forecast.part_forecast(placed, parts.classes[blocking_rows], as_of, estimates)
+    unpaid = PART_COLUMNS.reason[statuses.AWAITING_PAYMENT][parts.classes]
+    numbers, no_number = _unpaid_numbers(parts.keys, unpaid, rows)
+    return _Dates(blocking_rows, parsed, estimates, part_forecast, numbers, no_number)
+
+
+def _freshness(
+    export: Export,
+    parts: _Parts,
+    dates: _Dates,
+    by_status: dict[str, int],
+    as_of: date,
+    settings: ForecastSettings,
+) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
+    """Step 4: the span of the export's order dates, and its warnings (stale, filtered...)."""
     dates_column = export.columns.get("order_date")
-    span = freshness.order_date_span(
-        parsed if dates_column else None, dates_column, rows["row"].to_numpy()
-    )
+    parsed = dates.parsed if dates_column else None
+    span = freshness.order_date_span(parsed, dates_column, parts.rows["row"].to_numpy())
     warnings = freshness.export_warnings(
-        span,
-        parsed if dates_column else None,
-        by_status,
-        _distinct(keys, key_space),
-        as_of,
-        settings.stale_after_days,
+        span, parsed, by_status, parts.orders(), as_of, settings.stale_after_days
     )
-    account_forecast = forecast.account_forecast(
-        parts,
-        keys[blocking_rows],
-        np.ones(len(blocking_rows), dtype=bool),
+    return span, warnings
+
+
+def _account_forecast(
+    parts: _Parts, dates: _Dates, as_of: date, rows_unread: int
+) -> dict[str, Any]:
+    """Step 5: when the account can be unlinked (the result's ``forecast``)."""
+    return forecast.account_forecast(
+        dates.parts,
+        parts.keys[dates.rows],
+        np.ones(len(dates.rows), dtype=bool),
         as_of,
-        estimates,
-        rejected_rows=len(export.rejected) + ae_rejected,
-        unpaid_numbers=unpaid_numbers,
-        unpaid_without_number=_distinct(keys[no_number], key_space),
+        dates.estimates,
+        rejected_rows=rows_unread,
+        unpaid_numbers=dates.unpaid_numbers,
+        unpaid_without_number=parts.orders(dates.unpaid_without_number),
     )
-    return AuditResult(
-        verdict="safe" if clean else "blocked",
-        rows_in=export.rows_in,
-        rows_rejected=len(export.rejected),
-        orders=_distinct(keys, key_space),
-        blocked_orders=len(blocked_keys),
-        blocking=blocking,
-        blocker_source=BlockerSource(
-            rows,
-            keys,
-            row_reasons,
-            drifting,
-            drift_by_row,
-            blocked_keys,
-            row_clears,
-            row_bits,
-            forecast.how_table(estimates),
-        ),
-        rejected=rejected,
-        by_status=by_status,
-        drift=list(drift_by_row.values()),
-        aliexpress=summary,
-        export=export.path.name,
-        forecast=account_forecast,
-        order_dates=span,
-        warnings=warnings,
+
+
+def _blocker_source(parts: _Parts, dates: _Dates) -> BlockerSource:
+    """What the blocked orders' entries are built from, when someone asks for them."""
+    row_clears = np.full(len(parts.rows), forecast.NOT_BLOCKING, dtype=dates.parts.clears.dtype)
+    row_clears[dates.rows] = dates.parts.clears
+    row_bits = np.zeros(len(parts.rows), dtype=dates.parts.bits.dtype)
+    row_bits[dates.rows] = dates.parts.bits
+    return BlockerSource(
+        parts.rows,
+        parts.keys,
+        parts.classes,
+        parts.drift,
+        parts.blocked_keys,
+        row_clears,
+        row_bits,
+        forecast.how_table(dates.estimates),
     )
 
 

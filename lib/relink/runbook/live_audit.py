@@ -16,7 +16,6 @@ shipping history, so the waits are the forecast's defaults.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,13 +28,10 @@ import numpy as np
 from relink.api.client import Client, Order, Part
 from relink.audit import forecast as fc
 from relink.audit import statuses as st
-from relink.audit.blocker_text import REASON_INDEX
-from relink.audit.dates import NO_DATE, day_number, iso_day
-from relink.audit.forecast import ForecastSettings
+from relink.audit.classification import PartClass, classify, classify_part, own_status_counts
+from relink.audit.dates import NO_DATE, day_number
+from relink.audit.forecast import ForecastSettings, OrderClearing
 from relink.audit.verdict import Blocker
-
-_UNPAID = REASON_INDEX[st.AWAITING_PAYMENT]
-_UNKNOWN = REASON_INDEX[st.UNKNOWN_STATUS]
 
 
 def default_clock() -> Callable[[], datetime]:
@@ -121,49 +117,41 @@ class _Row(NamedTuple):
     """One part of a live order as the forecast reads it (an export row's equivalent)."""
 
     key: int  # the order's position in the list read
-    reason: int  # REASON_INDEX of why its DSers status blocks; -1: it does not (or drift only)
-    drifting: bool
-    after_sync: int  # drifting: the reason it blocks for after a sync; -1 none, -2 a person
+    part: PartClass
     placed: int  # day its wait counts from; NO_DATE when unknown
     number: str | None  # its AliExpress order number
     drift_summary: str  # drifting: what a sync will change
 
 
 def _row(key: int, order: Order, part: Part | None) -> _Row:
-    """A part (None: the order itself) read as :func:`relink.audit.verdict.audit` reads a row."""
-    status = part.dsers_status if part else order.dsers_status
-    reason = REASON_INDEX.get(st.blocking_reason(status) or "", -1)
+    """A part (None: the order itself, without AliExpress record) as the audit reads a row."""
     day = (part.placed_at if part else None) or order.ordered_at
     placed = day_number(day) if day is not None else NO_DATE
-    number = part.aliexpress_order_id if part else None
-    if part is None or part.aliexpress_status is None:  # AliExpress has no record: no drift
-        return _Row(key, reason, False, -1, placed, number, "")
-    state = st.aliexpress_state(part.aliexpress_status, part.end_reason)
-    if st.is_consistent(status, state):
-        return _Row(key, reason, False, -1, placed, number, "")
-    explained = st.explain_drift(status, state, part.aliexpress_status)
-    after = -2 if explained.after_sync is None else REASON_INDEX.get(explained.after_sync, -1)
-    # an unpaid part AliExpress has otherwise blocks as drift alone: the sync clears it
-    reason = -1 if reason == _UNPAID else reason
-    return _Row(key, reason, True, after, placed, number, explained.summary)
+    if part is None:
+        return _Row(key, classify(order.dsers_status), placed, None, "")
+    found = classify_part(part.dsers_status, part.aliexpress_status, part.end_reason)
+    summary = ""
+    if found.drifting:
+        code = part.aliexpress_status or ""
+        summary = st.explain_drift(found.status, found.aliexpress or "", code).summary
+    return _Row(key, found, placed, part.aliexpress_order_id, summary)
 
 
 def _rows(key: int, order: Order) -> list[_Row]:
-    """The order's parts; the order's own status too when it blocks for a reason they lack."""
+    """The order's parts; its own status too when it counts as one more part
+    (:func:`relink.audit.classification.own_status_counts`)."""
     rows = [_row(key, order, part) for part in order.parts]
-    own = _row(key, order, None)
-    lacking = own.reason >= 0 and own.reason not in {r.reason for r in rows}
-    # an unpaid order whose parts are not unpaid blocks as their drift only (the server's rule)
-    if order.blocking and lacking and not (own.reason == _UNPAID and rows):
-        rows.append(own)
-    if order.blocking and not any(r.reason >= 0 or r.drifting for r in rows):
-        rows.append(own._replace(reason=_UNKNOWN))  # a reason relink cannot read: a person looks
+    if order.blocking and own_status_counts(order.dsers_status, [r.part for r in rows]):
+        rows.append(_row(key, order, None))
+    if order.blocking and not any(r.part.blocks for r in rows):
+        # the server's reason is one relink cannot read: a person looks
+        rows.append(_row(key, order, None)._replace(part=classify(None)))
     return rows
 
 
-def _live_blocker(order: Order, rows: list[_Row], clears_by: str | None, how: str) -> Blocker:
-    unpaid = [r.number for r in rows if r.reason == _UNPAID and r.number]
-    drift = [f"{r.number}: {r.drift_summary}" for r in rows if r.drifting]
+def _live_blocker(order: Order, rows: list[_Row], cleared: OrderClearing) -> Blocker:
+    unpaid = [r.number for r in rows if r.part.unpaid and r.number]
+    drift = [f"{r.number}: {r.drift_summary}" for r in rows if r.part.drifting]
     reasons = tuple(order.blocking_reasons)
     return Blocker(
         store=order.store,
@@ -172,25 +160,23 @@ def _live_blocker(order: Order, rows: list[_Row], clears_by: str | None, how: st
         reasons=reasons,
         aliexpress_orders=tuple(p.aliexpress_order_id for p in order.parts),
         actions=tuple(st.action_text(reason, unpaid, drift) for reason in reasons),
-        clears_by=clears_by,
-        how=how,
+        clears_by=cleared.clears_by,
+        how=cleared.how,
     )
 
 
 def _forecast(
     orders: list[Order], rows: list[_Row], as_of: date, settings: ForecastSettings
-) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
-    """The account's forecast, and each order's (clears_by, how), by relink.audit.forecast."""
+) -> tuple[dict[str, Any], list[OrderClearing]]:
+    """The account's forecast, and each order's clearing, by relink.audit.forecast."""
     keys = np.array([r.key for r in rows], dtype=np.int64)
-    reasons = np.array([r.reason for r in rows], dtype=np.int64)
-    drifting = np.array([r.drifting for r in rows], dtype=bool)
-    after_sync = np.array([r.after_sync for r in rows], dtype=np.int64)
+    classes = np.array([r.part.code for r in rows], dtype=np.int64)
     placed = np.array([r.placed for r in rows], dtype=np.int64)
     blocks = np.array([orders[r.key].blocking for r in rows], dtype=bool)
     no_history = np.zeros(0, dtype=np.int64)  # the API has no shipping dates to learn from
     estimates = fc.learn_estimates(no_history, no_history, settings)
-    parts = fc.part_forecast(placed, reasons, drifting, after_sync, as_of, estimates)
-    unpaid = [r for r in rows if r.reason == _UNPAID and orders[r.key].blocking]
+    parts = fc.part_forecast(placed, classes, as_of, estimates)
+    unpaid = [r for r in rows if r.part.unpaid and orders[r.key].blocking]
     account = fc.account_forecast(
         parts,
         keys,
@@ -202,16 +188,7 @@ def _forecast(
         unpaid_without_number=len({r.key for r in unpaid if not r.number}),
     )
     # per order as the export's blocked orders: its latest part, no date when one has none
-    clears = np.full(len(orders), fc.NOT_BLOCKING, dtype=np.int64)
-    bits = np.zeros(len(orders), dtype=np.int64)
-    np.maximum.at(clears, keys, parts.clears)
-    np.bitwise_or.at(bits, keys, parts.bits)
-    texts = fc.how_table(estimates).to_pylist()  # JSON-escaped: read back as plain text
-    cleared = []
-    for day, mask in zip(clears.tolist(), bits.tolist(), strict=True):
-        dated = not mask & fc.NO_ORDER_DATE and day not in (NO_DATE, fc.NOT_BLOCKING)
-        cleared.append((iso_day(day) if dated else None, json.loads(f'"{texts[mask]}"')))
-    return account, cleared
+    return account, fc.order_clearing(parts, keys, len(orders), estimates)
 
 
 def audit_live(
@@ -241,7 +218,7 @@ def audit_live(
         at=at,
         orders=len(orders),
         blockers=tuple(
-            _live_blocker(order, order_rows, *clears)
+            _live_blocker(order, order_rows, clears)
             for order, order_rows, clears in zip(orders, per_order, cleared, strict=True)
             if order.blocking
         ),

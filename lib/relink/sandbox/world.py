@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from relink.audit import statuses as st
+from relink.audit.classification import classify_part, order_reasons
 
 DAY_SECONDS = 86_400.0
 UNPAID_CLOSE_DAYS = 20  # AliExpress's payment window: the forecast's payment_window_days
@@ -221,26 +222,13 @@ class PartCheck:
 def blocking_reasons(order_status: str | None, parts: Iterable[PartCheck]) -> list[str]:
     """Why an order blocks an unlink (``relink.audit.statuses.BLOCKING_REASONS`` order), or ``[]``.
 
-    An order blocks when its status or any part's status is in flight or unrecognised, or when
-    a part's DSers status disagrees with what AliExpress says (``sync_drift``).
+    The audit's rules (:func:`relink.audit.classification.order_reasons`): an order blocks when
+    its status or any part's status is in flight or unrecognised, or when a part's DSers status
+    disagrees with what AliExpress says (``sync_drift``); an unpaid part that AliExpress has
+    otherwise (closed it, paid, disputed) is drift alone.
     """
-    found: set[str] = set()
-    checks = list(parts)
-    drifting = [
-        part.aliexpress.order_status is not None
-        and not st.is_consistent(part.dsers_status, part.aliexpress.implied)
-        for part in checks
+    classes = [
+        classify_part(part.dsers_status, part.aliexpress.order_status, part.aliexpress.end_reason)
+        for part in parts
     ]
-    if any(drifting):
-        found.add(st.SYNC_DRIFT)
-    # An unpaid part that AliExpress has otherwise (closed it, paid, disputed) is drift alone:
-    # its action is the sync, and nobody is to be asked to cancel it.
-    for part, drifts in zip(checks, drifting, strict=True):
-        reason = st.blocking_reason(part.dsers_status)
-        if reason and not (drifts and reason == st.AWAITING_PAYMENT):
-            found.add(reason)
-    reason = st.blocking_reason(order_status)
-    drift_only = reason == st.AWAITING_PAYMENT and checks and st.AWAITING_PAYMENT not in found
-    if reason and not drift_only:
-        found.add(reason)
-    return [reason for reason in st.BLOCKING_REASONS if reason in found]
+    return list(order_reasons(order_status, classes))
