@@ -5,13 +5,13 @@
 :mod:`~relink.batch.provisioner` kernel provisioner, or standard ones),
 :mod:`~relink.batch.parameters` checks the notebook and its parameters,
 :mod:`~relink.batch.runner` runs the notebook per account (papermill's parameterisation and
-records, the :mod:`~relink.batch.engine` papermill engine), :mod:`~relink.batch.runs` holds what
-became of each run, and :mod:`~relink.batch.summary_files` writes what a team lead reads: the
-summary (:mod:`~relink.batch.summary`, :mod:`~relink.batch.summary_page`,
-:mod:`~relink.batch.charts`), the plan of safe dates and export warnings
-(:mod:`~relink.batch.planning`, :mod:`~relink.batch.summary_plan`), the calendar
-(:mod:`~relink.batch.calendar_file`), each account's report and merchant message. It knows no
-audit rule: it reads back what each notebook recorded.
+records, the :mod:`~relink.batch.engine` papermill engine; :mod:`~relink.batch.distributed` the
+same on a Dask cluster, :mod:`~relink.batch.resume` the done-records of ``--resume``), and
+:mod:`~relink.batch.runs` holds what became of each run. The summary, :mod:`relink.batch.summary`,
+is what a team lead reads: the summary files and page, the plan of safe dates and export
+warnings, the calendar, each account's report and merchant message, and what the command prints
+at the end (its public names: ``write_summary``, ``load_previous``, ``terminal_report``...). It
+knows no audit rule: it reads back what each notebook recorded.
 
 The names below are imported on first use: papermill loads its ``relink`` engine
 (:mod:`relink.batch.engine`) from its entry point while papermill itself is still importing,
