@@ -19,6 +19,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -113,45 +114,12 @@ def _read_wanted(
     """
     import pyarrow.csv as pa_csv
 
-    physical = _LINE_END.split(text, maxsplit=skip + 1)
-    if len(physical) < skip + 2:
-        return None  # the header line does not end within the sample
-    if skip and not _HINT.fullmatch(physical[0].strip()):
+    if not _arrow_reads_alike(path, text, encoding, delimiter, header, skip):
         return None
-    if _first_row(physical[skip], delimiter) != header:
-        return None  # a quoted header cell spans lines: Arrow skips physical lines
-    if encoding.startswith("utf-8") and not _valid_utf8(path):
-        return None  # pandas reads it again as Windows-1252
     names = [f"f{i}" for i in range(len(header))]
     wanted = [names[i] for i in sorted(set(positions.values()))]
     try:
-        table = pa_csv.read_csv(
-            path,
-            read_options=pa_csv.ReadOptions(
-                skip_rows=skip + 1,
-                column_names=names,
-                encoding=_ARROW_ENCODINGS[encoding],
-                block_size=_BLOCK,
-                # One thread: with values that may hold newlines, Arrow's parallel chunking
-                # costs more than it gains (measured: same or longer wall time on 2 cores,
-                # 1.7x the CPU time, 20% more memory).
-                use_threads=False,
-            ),
-            parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=True,
-                ignore_empty_lines=False,
-                # A row with more or fewer fields than the header: pandas decides.
-                invalid_row_handler=lambda row: "error",
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                include_columns=wanted,
-                column_types=dict.fromkeys(wanted, pa.string()),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        table = pa_csv.read_csv(path, *_arrow_options(names, wanted, encoding, delimiter, skip))
     except (pa.ArrowException, UnicodeError, OSError, ValueError, KeyError):
         return None
     frame = pd.DataFrame(
@@ -162,6 +130,54 @@ def _read_wanted(
     )
     frame.insert(0, "row", pd.RangeIndex(2, len(frame) + 2))
     return frame
+
+
+def _arrow_reads_alike(
+    path: Path, text: str, encoding: str, delimiter: str, header: list[str], skip: int
+) -> bool:
+    """Whether Arrow, which cannot see everything pandas does, reads the header as pandas."""
+    physical = _LINE_END.split(text, maxsplit=skip + 1)
+    if len(physical) < skip + 2:
+        return False  # the header line does not end within the sample
+    if skip and not _HINT.fullmatch(physical[0].strip()):
+        return False
+    if _first_row(physical[skip], delimiter) != header:
+        return False  # a quoted header cell spans lines: Arrow skips physical lines
+    # pandas reads a file that is not UTF-8 throughout again as Windows-1252
+    return not encoding.startswith("utf-8") or _valid_utf8(path)
+
+
+def _arrow_options(
+    names: list[str], wanted: list[str], encoding: str, delimiter: str, skip: int
+) -> tuple[Any, Any, Any]:
+    """Arrow's read, parse and convert options: the wanted columns, as text, as pandas would."""
+    import pyarrow.csv as pa_csv
+
+    read = pa_csv.ReadOptions(
+        skip_rows=skip + 1,
+        column_names=names,
+        encoding=_ARROW_ENCODINGS[encoding],
+        block_size=_BLOCK,
+        # One thread: with values that may hold newlines, Arrow's parallel chunking costs
+        # more than it gains (measured: same or longer wall time on 2 cores, 1.7x the CPU
+        # time, 20% more memory).
+        use_threads=False,
+    )
+    parse = pa_csv.ParseOptions(
+        delimiter=delimiter,
+        newlines_in_values=True,
+        ignore_empty_lines=False,
+        # A row with more or fewer fields than the header: pandas decides.
+        invalid_row_handler=lambda row: "error",
+    )
+    convert = pa_csv.ConvertOptions(
+        include_columns=wanted,
+        column_types=dict.fromkeys(wanted, pa.string()),
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    return read, parse, convert
 
 
 def _valid_utf8(path: Path) -> bool:

@@ -239,56 +239,18 @@ def timeline_figure(timeline: BlockerTimeline) -> Figure:
     from matplotlib.figure import Figure
 
     per_day = timeline.per_day
-    days = per_day["day"].to_numpy().astype("datetime64[D]")
-    counts = per_day["orders"].to_numpy()
     labels = list(dict.fromkeys(per_day.sort_values("reasons", key=_reason_order)["reasons"]))
-    colours = _colours(labels)
     figure = Figure(figsize=(10, 3.6), layout="constrained")
     axes = figure.subplots()
-    # Stack each day's groups in the order of the labels: bottoms are the running sum per day.
-    below = per_day.groupby("day")["orders"].cumsum().to_numpy() - counts
     tallest = int(per_day.groupby("day")["orders"].sum().max())
     if timeline.dated_orders <= MAX_DOTS and tallest <= MAX_DOTS_PER_DAY:
-        for label in labels:
-            chosen = (per_day["reasons"] == label).to_numpy()
-            xs: list[np.datetime64] = []
-            ys: list[int] = []
-            for day, count, bottom in zip(days[chosen], counts[chosen], below[chosen], strict=True):
-                xs += [day] * int(count)
-                ys += range(int(bottom) + 1, int(bottom + count) + 1)
-            axes.plot(xs, ys, "o", color=colours[label], label=label, ms=8, zorder=3)
+        _draw_stacks(axes, per_day, labels, dots=True)
         axes.set_ylim(0, tallest + 1)
         axes.set_ylabel("blocked orders (one dot each)")
     else:
-        for label in labels:
-            chosen = (per_day["reasons"] == label).to_numpy()
-            axes.bar(
-                days[chosen],
-                counts[chosen],
-                bottom=below[chosen],
-                width=0.8,
-                color=colours[label],
-                label=label,
-                zorder=2,
-            )
+        _draw_stacks(axes, per_day, labels, dots=False)
         axes.set_ylabel("blocked orders per day")
-    _day_line(axes, timeline.as_of, TODAY_COLOUR, "-", f"today {timeline.as_of}")
-    if timeline.earliest_safe_date:
-        _day_line(
-            axes,
-            timeline.earliest_safe_date,
-            SAFE_COLOUR,
-            "--",
-            f"safe from {timeline.earliest_safe_date} if nothing is done",
-        )
-        if timeline.with_merchant_action != timeline.earliest_safe_date:
-            _day_line(
-                axes,
-                timeline.with_merchant_action,
-                SAFE_COLOUR,
-                ":",
-                f"safe from {timeline.with_merchant_action} if the merchant cancels",
-            )
+    _day_lines(axes, timeline)
     axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=10))
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
     axes.yaxis.get_major_locator().set_params(integer=True)
@@ -300,6 +262,46 @@ def timeline_figure(timeline: BlockerTimeline) -> Figure:
         title += f"\nnot drawn: {timeline.undated_orders:,} without a date ({by_reasons})"
     axes.set_title(title, loc="left")
     return figure
+
+
+def _draw_stacks(axes: Axes, per_day: pd.DataFrame, labels: list[str], *, dots: bool) -> None:
+    """Each day's orders stacked by reasons, in the order of ``labels``: one dot per order
+    (``dots``), else one bar per day and reasons."""
+    days = per_day["day"].to_numpy().astype("datetime64[D]")
+    counts = per_day["orders"].to_numpy()
+    colours = _colours(labels)
+    # Bottoms are the running sum per day.
+    below = per_day.groupby("day")["orders"].cumsum().to_numpy() - counts
+    for label in labels:
+        chosen = (per_day["reasons"] == label).to_numpy()
+        if not dots:
+            axes.bar(
+                days[chosen],
+                counts[chosen],
+                bottom=below[chosen],
+                width=0.8,
+                color=colours[label],
+                label=label,
+                zorder=2,
+            )
+            continue
+        xs: list[np.datetime64] = []
+        ys: list[int] = []
+        for day, count, bottom in zip(days[chosen], counts[chosen], below[chosen], strict=True):
+            xs += [day] * int(count)
+            ys += range(int(bottom) + 1, int(bottom + count) + 1)
+        axes.plot(xs, ys, "o", color=colours[label], label=label, ms=8, zorder=3)
+
+
+def _day_lines(axes: Axes, timeline: BlockerTimeline) -> None:
+    """A line for today, and for the earliest safe dates (with and without the merchant)."""
+    _day_line(axes, timeline.as_of, TODAY_COLOUR, "-", f"today {timeline.as_of}")
+    safe, with_action = timeline.earliest_safe_date, timeline.with_merchant_action
+    if safe:
+        _day_line(axes, safe, SAFE_COLOUR, "--", f"safe from {safe} if nothing is done")
+        if with_action != safe:
+            label = f"safe from {with_action} if the merchant cancels"
+            _day_line(axes, with_action, SAFE_COLOUR, ":", label)
 
 
 def _day_line(axes: Axes, day: str | None, colour: str, style: str, label: str) -> None:

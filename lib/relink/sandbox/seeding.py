@@ -59,13 +59,7 @@ def seed_from_frames(
 
     ``token_permissions`` (e.g. ``["override"]``) are granted to ``token`` on this account.
     """
-    records: dict[str, dict[str, Any]] = {}
-    if aliexpress_records is not None:
-        placed = _days(aliexpress_records, "placed_at")
-        for record, day in zip(aliexpress_records.to_dict("records"), placed, strict=True):
-            number = _text(record.get("aliexpress_order"))
-            if number is not None:
-                records.setdefault(number, {**record, "placed_day": day})
+    records = _aliexpress_records(aliexpress_records)
     seeded: dict[tuple[str, str], SeedOrder] = {}
     earliest: dict[tuple[str, str], int] = {}
     for row, day in zip(orders.to_dict("records"), _days(orders, "order_date"), strict=True):
@@ -73,32 +67,18 @@ def seed_from_frames(
         number = _text(row.get("order"))
         if number is None:
             continue
-        status = _text(row.get("status_key"))
-        label = _text(row.get("status"))
-        order = seeded.get((store_name, number))
-        earliest[(store_name, number)] = min(earliest.get((store_name, number), NO_DATE), day)
-        if order is None:
-            order = SeedOrder(
-                store=store_name, order=number, dsers_status=status, dsers_label=label
+        key = (store_name, number)
+        earliest[key] = min(earliest.get(key, NO_DATE), day)
+        if key not in seeded:
+            seeded[key] = SeedOrder(
+                store=store_name,
+                order=number,
+                dsers_status=_text(row.get("status_key")),
+                dsers_label=_text(row.get("status")),
             )
-            seeded[(store_name, number)] = order
-        part_number = _text(row.get("aliexpress_order"))
-        if part_number is None or any(p.aliexpress_order_id == part_number for p in order.parts):
-            continue
-        record = records.get(part_number, {})
-        order.parts.append(
-            SeedPart(
-                aliexpress_order_id=part_number,
-                dsers_status=status,
-                dsers_label=label,
-                aliexpress_status=_text(record.get("order_status")),
-                end_reason=_text(record.get("end_reason")) or "",
-                logistics_status=_text(record.get("logistics_status")),
-                tracking_number=_text(record.get("tracking")),
-                dsers_tracking=_text(row.get("tracking")),
-                placed_at=_day(record.get("placed_day", NO_DATE)),
-            )
-        )
+        part = _part(row, seeded[key], records)
+        if part is not None:
+            seeded[key].parts.append(part)
     for key, order in seeded.items():
         order.ordered_at = _day(earliest[key])
         for part in order.parts:
@@ -110,6 +90,41 @@ def seed_from_frames(
         orders=list(seeded.values()),
         token=token,
         token_permissions=list(token_permissions),
+    )
+
+
+def _aliexpress_records(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
+    """The AliExpress-side records by AliExpress order number, each with its ``placed_day``."""
+    records: dict[str, dict[str, Any]] = {}
+    if frame is None:
+        return records
+    placed = _days(frame, "placed_at")
+    for record, day in zip(frame.to_dict("records"), placed, strict=True):
+        number = _text(record.get("aliexpress_order"))
+        if number is not None:
+            records.setdefault(number, {**record, "placed_day": day})
+    return records
+
+
+def _part(
+    row: dict[str, Any], order: SeedOrder, records: dict[str, dict[str, Any]]
+) -> SeedPart | None:
+    """The part a row adds to its order: None when it has no AliExpress order number, or one
+    the order already has (a line-item row)."""
+    number = _text(row.get("aliexpress_order"))
+    if number is None or any(p.aliexpress_order_id == number for p in order.parts):
+        return None
+    record = records.get(number, {})
+    return SeedPart(
+        aliexpress_order_id=number,
+        dsers_status=_text(row.get("status_key")),
+        dsers_label=_text(row.get("status")),
+        aliexpress_status=_text(record.get("order_status")),
+        end_reason=_text(record.get("end_reason")) or "",
+        logistics_status=_text(record.get("logistics_status")),
+        tracking_number=_text(record.get("tracking")),
+        dsers_tracking=_text(row.get("tracking")),
+        placed_at=_day(record.get("placed_day", NO_DATE)),
     )
 
 
