@@ -23,7 +23,7 @@ from relink.audit.statuses import (
     normalise_status,
 )
 from relink.large_exports import write_large_export
-from relink.samples import SampleAccount, write_samples
+from relink.samples import SampleAccount, bundled_sample, write_samples
 
 # The format each export is meant to have: (encoding, delimiter); None for XLSX.
 FORMATS = {
@@ -269,6 +269,16 @@ def test_northwind_drift_orphans_and_missing_numbers(by_name):
     dsers_numbers = {r["ae"] for r in rows if r["ae"]}
     assert ae.keys() - dsers_numbers, "an AliExpress record with no DSers row"
     assert dsers_numbers - ae.keys(), "a DSers row whose number the AliExpress file lacks"
+
+
+def test_the_audit_notebook_defaults_to_the_bundled_sample() -> None:
+    """The audit finds the bundled sample's files itself: it never imports relink.samples."""
+    from relink.audit import notebook
+
+    sample = bundled_sample(notebook.DEFAULT_SAMPLE)
+    defaults = (notebook.DEFAULT_EXPORT, notebook.DEFAULT_ALIEXPRESS)
+    assert defaults == (sample.export, sample.aliexpress)
+    assert all(path.is_file() for path in defaults)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
