@@ -1,14 +1,16 @@
 """Large, realistic DSers exports for the benchmarks, streamed in bounded memory.
 
 :func:`write_large_export` writes exactly N data rows (CSV or XLSX) with the header of the
-first sample account (:data:`relink.samples.ACCOUNTS`), its people and products, and a status
-mix like theirs (about 4% of orders block; ``blocked`` sets another share). About 6% of placed
-orders are split in two AliExpress parts, and 10% of parts get a second line-item row. Every
-row comes from ``random.Random(seed)``, never the clock: one seed, byte-identical files.
+first sample account (:data:`relink.samples.ACCOUNTS`), the sample accounts' people and
+products, and a status mix like theirs (about 4% of orders block; ``blocked`` sets another
+share). About 6% of placed orders are split in two AliExpress parts, and 10% of parts get a
+second line-item row. Every row comes from ``random.Random(seed)``, never the clock: one seed,
+byte-identical files.
 
-::
+Benchmark data, not part of the installed package: the benchmarks beside it import it as
+``large_exports`` (a script's folder is on its path)::
 
-    from relink.large_exports import write_large_export
+    from large_exports import write_large_export
     write_large_export("big.csv", 1_000_000, blocked=0.02)
 """
 
@@ -21,12 +23,18 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-from relink.samples import _NAMES, ACCOUNTS, REFERENCE_DATE, _cells, _person, _workbook
+from relink.samples import (
+    ACCOUNTS,
+    CUSTOMER_NAMES,
+    REFERENCE_DATE,
+    customer,
+    deterministic_workbook,
+)
 
 LARGE_HEADER = ACCOUNTS[0].header
 _LARGE_PRODUCTS = tuple(p for acc in ACCOUNTS for p in acc.products)
-_LARGE_LABELS = _cells("Fulfilled|Canceled|Awaiting order|Pending|Failed|Awaiting payment|"
-                       "Awaiting shipment|Awaiting fulfillment")  # fmt: skip
+_LARGE_LABELS = ("Fulfilled", "Canceled", "Awaiting order", "Pending", "Failed",
+                 "Awaiting payment", "Awaiting shipment", "Awaiting fulfillment")  # fmt: skip
 _LARGE_CUM = tuple(itertools.accumulate((72, 10, 8, 3, 3, 1, 2, 1)))  # percent; 4% block
 
 
@@ -49,7 +57,7 @@ def _large_rows(seed: int, blocked: float | None = None) -> Iterator[list]:
     """
     cum_weights = _large_weights(blocked)
     rng = random.Random(seed)
-    people = [tuple(_person(rng, rng.choice(_NAMES)).values()) for _ in range(2000)]
+    people = [tuple(customer(rng, rng.choice(CUSTOMER_NAMES)).values()) for _ in range(2000)]
     stores = ("Main Store", "EU Store", "Outlet")
     numbers = [itertools.count(1001) for _ in stores]
     while True:
@@ -93,7 +101,7 @@ def write_large_export(
             while batch := list(itertools.islice(generated, 10_000)):
                 writer.writerows(batch)
     elif fmt == "xlsx":
-        book = _workbook(Path(path), constant_memory=True)
+        book = deterministic_workbook(Path(path), constant_memory=True)
         sheet = book.add_worksheet("Orders")
         sheet.write_row(0, 0, LARGE_HEADER)
         for r, row in enumerate(itertools.islice(_large_rows(seed, blocked), rows), start=1):

@@ -27,8 +27,9 @@ orders, personal data, numbers and dates, so the expected verdicts hold for ever
 - ``fjord-kitchen.csv``, safe (comma, UTF-8, no AliExpress file): two stores, only Pending,
   Awaiting order, Fulfilled, Canceled and Failed; line items.
 
-:func:`relink.large_exports.write_large_export` streams a big export (CSV or XLSX) for the
-benchmarks, from these accounts' products and people.
+The benchmarks' large exports (``benchmarks/large_exports.py``) are made from these accounts,
+their products and people: :data:`CUSTOMER_NAMES`, :func:`customer` and
+:func:`deterministic_workbook`.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ def _parse(spec: str) -> tuple[_Account, ...]:
 
 ACCOUNTS = _parse(_SPEC)
 
-_NAMES = _cells(
+CUSTOMER_NAMES = _cells(
     "Emma Johnson|Liam Smith|Olivia Brown|Noah Davis|Ava Wilson|Lucas Martin|Mia Anderson|"
     "Ethan Thomas|Sophia Taylor|Mason Moore|Chloé Dubois|Jürgen Weiß|Inês Carvalho|Björn Åkesson|"
     "Niamh O'Connor|Ana Sofía Ruiz|Mårten Ek|Harper Harris|Aiden Clark|Amelia Lewis"
@@ -229,7 +230,8 @@ _PLACES = _cells(
 _ASCII = str.maketrans({"ł": "l", "ß": "ss", "ı": "i", "'": ""})
 
 
-def _person(rng: random.Random, name: str) -> dict[str, str]:
+def customer(rng: random.Random, name: str) -> dict[str, str]:
+    """A customer's columns: ``name`` and a made-up e-mail, phone and address (from ``rng``)."""
     plain = unicodedata.normalize("NFKD", name.lower().translate(_ASCII)).encode("ascii", "ignore")
     first, _, last = plain.decode().partition(" ")
     domain = rng.choice(("gmail.com", "outlook.com", "yahoo.com", "proton.me"))
@@ -253,14 +255,14 @@ def _build(acc: _Account, seed: int) -> tuple[list[dict], list[list[str]]]:
         elif normalise_status(label) == CANCELED:
             part = _Part(label, "FINISH", rng.choice(END_REASONS), items=items)
         orders.append((rng.randrange(len(acc.stores)), (part,)))
-    names = _NAMES + (_WIDE_NAMES if acc.encoding != "cp1252" else ())
+    names = CUSTOMER_NAMES + (_WIDE_NAMES if acc.encoding != "cp1252" else ())
     dated = []
     for index, (store, parts) in enumerate(orders):
         in_flight = any(normalise_status(p.label) in IN_FLIGHT for p in parts)
         days = rng.uniform(1, 12) if in_flight else rng.uniform(3, 75)
         when = (REFERENCE_DATE - timedelta(days=days)).replace(second=0, microsecond=0)
         name = acc.names[index] if index < len(acc.names) else rng.choice(names)
-        dated.append((when, index, store, parts, _person(rng, name)))
+        dated.append((when, index, store, parts, customer(rng, name)))
     dated.sort(key=lambda item: (item[0], item[1]))
     numbers = [itertools.count(1001) for _ in acc.stores]
     rows, ae_rows = [], []
@@ -294,7 +296,8 @@ def _write_csv(path: Path, header, rows, *, delimiter=",", encoding="utf-8") -> 
         writer.writerows(rows)
 
 
-def _workbook(path: Path, **options) -> xlsxwriter.Workbook:
+def deterministic_workbook(path: Path, **options) -> xlsxwriter.Workbook:
+    """An XLSX workbook whose file never depends on the clock (fixed creation time, author)."""
     book = xlsxwriter.Workbook(str(path), options)
     book.set_properties({"created": REFERENCE_DATE, "author": "relink samples"})  # deterministic
     return book
@@ -302,7 +305,7 @@ def _workbook(path: Path, **options) -> xlsxwriter.Workbook:
 
 def _write_xlsx(path: Path, acc: _Account, rows: list[dict]) -> None:
     roles = _ROLES[: len(acc.header)]
-    book = _workbook(path)
+    book = deterministic_workbook(path)
     notes = (f"DSers export of {acc.name}", "The orders are on the next sheet.")
     book.add_worksheet("Notes").write_column(0, 0, notes)
     sheet = book.add_worksheet("Orders")

@@ -7,9 +7,12 @@ relink.audit.statuses, rather than trusting the generator's own tables.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import re
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from python_calamine import CalamineWorkbook
@@ -22,7 +25,6 @@ from relink.audit.statuses import (
     is_consistent,
     normalise_status,
 )
-from relink.large_exports import write_large_export
 from relink.samples import SampleAccount, bundled_sample, write_samples
 
 # The format each export is meant to have: (encoding, delimiter); None for XLSX.
@@ -281,8 +283,20 @@ def test_the_audit_notebook_defaults_to_the_bundled_sample() -> None:
     assert all(path.is_file() for path in defaults)
 
 
+@pytest.fixture(scope="module")
+def large_exports() -> ModuleType:
+    """``benchmarks/large_exports.py``: benchmark data, not part of the installed package."""
+    folder = str(Path(__file__).resolve().parents[2] / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        return importlib.import_module("large_exports")
+    finally:
+        sys.path.remove(folder)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_large_export_has_exactly_n_rows(tmp_path, fmt):
+def test_large_export_has_exactly_n_rows(tmp_path, fmt, large_exports):
+    write_large_export = large_exports.write_large_export
     path = tmp_path / f"large.{fmt}"
     assert write_large_export(path, 1000, fmt=fmt) == 1000
     if fmt == "csv":
@@ -301,9 +315,9 @@ def test_large_export_has_exactly_n_rows(tmp_path, fmt):
     assert again.read_bytes() == path.read_bytes()
 
 
-def test_large_export_rejects_unknown_format(tmp_path):
+def test_large_export_rejects_unknown_format(tmp_path, large_exports):
     with pytest.raises(ValueError, match="fmt"):
-        write_large_export(tmp_path / "x.ods", 10, fmt="ods")
+        large_exports.write_large_export(tmp_path / "x.ods", 10, fmt="ods")
 
 
 def test_the_demo_audits_as_of_the_samples_day() -> None:
