@@ -1,10 +1,14 @@
 """The audit: which orders of an account block an unlink, and what clears each.
 
-Pure pandas, no network I/O. :mod:`~relink.audit.statuses` holds the rules (DSers statuses,
-AliExpress codes, what blocks, the actions that clear it), :mod:`~relink.audit.files` reads CSV
-and XLSX files, :mod:`~relink.audit.exports` turns an export's rows into orders,
-:mod:`~relink.audit.verdict` decides, and :mod:`~relink.audit.text` and
-:mod:`~relink.audit.notebook` show the result to people.
+No network I/O: it reads files and decides, column-wise with numpy, pandas and pyarrow (CSV
+through pyarrow's reader, pandas' as the fallback; XLSX through python-calamine); Jinja2
+words the merchant's message and matplotlib draws the notebook's charts.
+:mod:`~relink.audit.statuses` holds the vocabulary (DSers statuses, AliExpress codes, the
+actions that clear a blocker), :mod:`~relink.audit.classification` the one rule of what a
+part of an order means for an unlink (also the live audit's and the sandbox's),
+:mod:`~relink.audit.files` reads CSV and XLSX files, :mod:`~relink.audit.exports` turns an
+export's rows into orders, :mod:`~relink.audit.verdict` decides, and
+:mod:`~relink.audit.text` and :mod:`~relink.audit.notebook` show the result to people.
 
 ::
 
