@@ -1,7 +1,9 @@
 """The runbook's audits, live or from an export, in one shape: what blocks, and what clears it.
 
 :func:`audit_live` reads every order through the account API (the server says which block and
-why); :func:`audit_export` runs :mod:`relink.audit` on an export file. Both give an
+why; each part is read by the export audit's own rule, :mod:`relink.audit.classification`, to
+name what to act on and to date it); :func:`audit_export` runs :mod:`relink.audit` on an export
+file. Both give an
 :class:`AuditSnapshot` whose blockers (:class:`relink.audit.verdict.Blocker`) carry the
 action that clears each reason, worded by :func:`relink.audit.statuses.action_text`, with the
 AliExpress order numbers to act on.
