@@ -242,11 +242,20 @@ def test_verify_says_what_is_wrong(seed, clock):
     acct = seed(settled_orders("v"), linked=NEW_AE, logged_in=NEW_AE)
     book = acct.runbook(NEW_AE, clock=clock, ticket="HD-v1")
     assert book.verify().outcome == "done"
-    acct.admin.set_whitelisted(acct.account_id, False)
+    acct.admin.set_whitelisted(acct.account_id, False)  # the whitelist lapses after green
     amber = book.verify()
-    assert amber.outcome == "refused" and book.link.light == "amber"
-    assert "not whitelisted" in amber.message
-    assert not book.guard("relink").holds  # HD-v1 is done: re-authorising is a new ticket
+    # a read is never refused: it reports the light, and what the tool allows next
+    assert amber.outcome == "done" and book.link.light == "amber" and book.finished
+    assert amber.message == (
+        f"Linked to {NEW_AE}, not whitelisted. Ticket HD-v1 is done (verified green), so it no "
+        f"longer changes the link: to relink it, open a new ticket with relink open "
+        f"{acct.account_id} --to {NEW_AE} --ticket NEW-TICKET-ID"
+    )
+    assert "relink it;" not in book.light_text()  # no advice the runbook would refuse
+    relink = book.guard("relink")
+    assert not relink.holds  # HD-v1 is done: re-authorising is a new ticket, as the light says
+    assert relink.reason.endswith(f"needs a new ticket: relink open {acct.account_id} --to "
+                                  f"{NEW_AE} --ticket NEW-TICKET-ID")  # fmt: skip
     again = acct.runbook(NEW_AE, clock=clock, ticket="HD-v2")
     assert again.guard("relink").holds  # relinking the same account re-authorises it
     assert again.relink().outcome == "done" and again.verify().outcome == "done"

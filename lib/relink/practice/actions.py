@@ -20,8 +20,9 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from relink.errors import ApiError, InputError, RelinkError
+from relink.practice.embedded import world_of
 from relink.runbook.procedure import Runbook
-from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
+from relink.sandbox.launcher import SandboxAdmin
 
 MAX_DAYS = 365  # a year of waiting: longer says nothing more about the account
 T = TypeVar("T")
@@ -30,11 +31,8 @@ T = TypeVar("T")
 def practice_admin(book: Runbook) -> SandboxAdmin | None:
     """The embedded sandbox's admin routes behind ``book``; None when its API is a deployment
     (or it has no connection): practice is never offered against real accounts."""
-    connection = book.connection
-    if connection is None or not connection.embedded:
-        return None
-    sandbox = connection.practice
-    return sandbox.admin if isinstance(sandbox, RunningSandbox) else None
+    world = world_of(book.connection)
+    return world.sandbox.admin if world is not None else None
 
 
 def unpaid_orders(book: Runbook) -> list[str]:
@@ -77,8 +75,9 @@ def cancel_unpaid_orders(book: Runbook, admin: SandboxAdmin) -> str:
 
 
 def let_days_pass(book: Runbook, admin: SandboxAdmin, days: int) -> str:
-    """Move the sandbox's clock and the runbook's by ``days``: AliExpress moves on (unpaid
-    orders close, suppliers ship) and the forecast counts from the new day; audit again.
+    """Move the sandbox's clock by ``days``, and with it the runbook's (which follows the
+    sandbox's): AliExpress moves on (unpaid orders close, suppliers ship) and the forecast
+    counts from the new day; audit again.
 
     Raises:
         InputError: ``days`` is not between 1 and :data:`MAX_DAYS`.
@@ -88,7 +87,11 @@ def let_days_pass(book: Runbook, admin: SandboxAdmin, days: int) -> str:
     if not 1 <= days <= MAX_DAYS:
         raise InputError(f"days: {days}: let 1 to {MAX_DAYS} days pass")
     _admin("move its clock", lambda: admin.advance(days=days))
-    book.clock = _later(book.clock, timedelta(days=days))
+    world = world_of(book.connection)
+    if world is not None:
+        _admin("say its time", world.clock.read)  # the runbook's clock when it follows it
+    if not book.clock_follows_api:  # a clock of its own (a test's): moved by as much
+        book.clock = _later(book.clock, timedelta(days=days))
     said = (
         f"{_count([None] * days, 'day')} passed: it is now {book.clock().date()}. AliExpress "
         "moved on (unpaid orders close after 20 days, suppliers ship); DSers learns of it at "
@@ -132,9 +135,10 @@ def lapse_whitelist(book: Runbook, admin: SandboxAdmin) -> str:
     link = book.refresh_link()
     if link.linked is None:
         return "The whitelist lapsed, but nothing is linked: the light stays red."
+    advice, command = book.light_advice()  # a done ticket: a new ticket relinks
     return (
         f"AliExpress dropped {link.linked} from its whitelist, as after a long inactivity: the "
-        f"light is {link.light}. {link.text}."
+        f"light is {link.light}. {advice}" + (f" {command}" if command else ".")
     )
 
 

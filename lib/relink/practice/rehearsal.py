@@ -23,7 +23,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -36,15 +36,17 @@ from relink.errors import ApiError, InputError, RelinkError
 from relink.practice import actions as practice
 from relink.practice.embedded import (
     EMBEDDED_TARGET_ACCOUNT,
+    SandboxClock,
     practice_connection,
     seed_practice_account,
+    start_practice_sandbox,
 )
 from relink.runbook.guards import DONE, FAILED, StepResult
 from relink.runbook.live_audit import AuditSnapshot
 from relink.runbook.options import TicketOptions
 from relink.runbook.procedure import Runbook
 from relink.samples import ACCOUNTS, REFERENCE_DATE, SampleAccount, bundled_sample
-from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
+from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
 
 MAX_ATTEMPTS = 8  # unlink attempts before the rehearsal gives up (the samples need 3)
 UNKNOWN_CORRECTED_TO = st.CANCELED  # what the person finds, when AliExpress has no say
@@ -84,7 +86,7 @@ def rehearse(
         raise InputError(f"{account!r} is not a bundled sample account ({names})") from None
     folder = Path(tempfile.mkdtemp(prefix="relink-rehearsal-"))
     try:
-        sandbox = start_sandbox(folder / "sandbox.sqlite", today=REFERENCE_DATE.date())
+        sandbox = start_practice_sandbox(folder)  # on the samples' day
         try:
             book = _seeded_runbook(sandbox, sample, target, folder)
             return play(book, sandbox.admin, echo=echo)
@@ -126,29 +128,13 @@ def play(book: Runbook, admin: SandboxAdmin, *, echo: Callable[[str], None] = pr
     return _Play(book, admin, echo).run()
 
 
-class _SandboxClock:
-    """The sandbox's time, read once and then kept by this machine's clock (the sandbox's runs
-    as fast), read again whenever the rehearsal moves it: no call per reading."""
-
-    def __init__(self, admin: SandboxAdmin) -> None:
-        self.admin = admin
-        self.offset = self.read()
-
-    def read(self) -> timedelta:
-        self.offset = self.admin.now() - datetime.now(UTC)
-        return self.offset
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 class _Play:
     """One rehearsal: the analyst's steps, and the world's answers to each refusal."""
 
     def __init__(self, book: Runbook, admin: SandboxAdmin, echo: Callable[[str], None]) -> None:
         self.book, self.admin, self.echo = book, admin, echo
         self.account, self.target = book.account, book.target
-        self.clock = _SandboxClock(admin)
+        self.clock = SandboxClock(admin)
         book.clock = book.server_clock = self.clock
 
     def run(self) -> Rehearsal:

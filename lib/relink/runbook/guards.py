@@ -118,6 +118,15 @@ class LinkView:
         return "green" if self.linked == self.target and self.whitelisted else "amber"
 
     @property
+    def state(self) -> str:
+        """The link as it is, without advice: "Linked to X, not whitelisted"."""
+        if self.linked is None:
+            return "Nothing linked"
+        if self.linked != self.target:
+            return f"Linked to {self.linked}, not to the ticket's {self.target}"
+        return f"Linked to {self.linked}, {'' if self.whitelisted else 'not '}whitelisted"
+
+    @property
     def text(self) -> str:
         if self.linked is None:
             return "Nothing linked: DSers cannot place orders until an account is linked"
@@ -145,6 +154,15 @@ def clock_time(moment: datetime, now: datetime) -> str:
     moment = moment.astimezone(UTC)
     if moment.second or moment.microsecond:
         moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    said = f"{moment:%H:%M} UTC"
+    return said if moment.date() == now.astimezone(UTC).date() else f"{said} on {moment.date()}"
+
+
+def said_time(moment: datetime, now: datetime) -> str:
+    """``moment`` as people read it: "09:10 UTC" (with its day when not ``now``'s), rounded
+    down to the minute: for when something happened, or until when it holds (at the time
+    said, it still does)."""
+    moment = moment.astimezone(UTC).replace(second=0, microsecond=0)
     said = f"{moment:%H:%M} UTC"
     return said if moment.date() == now.astimezone(UTC).date() else f"{said} on {moment.date()}"
 
@@ -195,7 +213,9 @@ class GuardContext:
     was sent and never answered; ``finished``: the ticket was verified green to its target;
     ``holder``: another ticket's change holds the account (who, since when), else None;
     ``sync_quota`` the quota the last sync answer stated, read at ``server_now`` (the API's
-    clock).
+    clock); ``audit_expires``: when the last audit becomes too old to unlink on, and ``now``
+    the runbook's time (both on the runbook's clock); ``new_ticket``: the command that opens
+    a new ticket of this change, said when this one is done.
     """
 
     link: LinkView
@@ -211,6 +231,9 @@ class GuardContext:
     ticket: str = ""
     sync_quota: SyncQuota | None = None
     server_now: datetime | None = None
+    audit_expires: datetime | None = None
+    now: datetime | None = None
+    new_ticket: str = ""
 
 
 def step_guard(step: str, context: GuardContext) -> Guard:
@@ -234,7 +257,8 @@ def step_guard(step: str, context: GuardContext) -> Guard:
         return Guard(
             False,
             f"Ticket {context.ticket} is done: {link.target} was verified linked and green, so "
-            f"its {step} is locked. Another change of this account needs a new ticket.",
+            f"its {step} is locked. Another change of this account needs a new ticket"
+            + (f": {context.new_ticket}" if context.new_ticket else "."),
         )
     if context.holder:
         return Guard(False, f"{context.holder}: wait until it finishes or its lease expires.")
@@ -294,6 +318,7 @@ def _unlink_guard(context: GuardContext) -> Guard:
                 f"{context.blockers} order(s) block the unlink: clear them first. Then {login}",
             )
         return Guard(False, f"First {login}")
+    fresh = _fresh_until(context)
     if context.blockers:
         if not context.can_override:
             return Guard(
@@ -303,12 +328,19 @@ def _unlink_guard(context: GuardContext) -> Guard:
             )
         return Guard(
             True,
-            f"{context.blockers} order(s) block: only a written override unlinks.",
+            f"{context.blockers} order(s) block: only a written override unlinks{fresh}.",
             needs_override=True,
         )
     if context.pending:
-        return Guard(True, "an unlink was sent and never answered: it is re-sent, same key")
-    return Guard(True, "a fresh live audit found no blocker and the target is logged in")
+        return Guard(True, f"an unlink was sent and never answered: it is re-sent, same key{fresh}")
+    return Guard(True, f"a fresh live audit found no blocker and the target is logged in{fresh}")
+
+
+def _fresh_until(context: GuardContext) -> str:
+    """ " (the audit is fresh until 09:10 UTC)", when the context knows when it expires."""
+    if context.audit_expires is None or context.now is None:
+        return ""
+    return f" (the audit is fresh until {said_time(context.audit_expires, context.now)})"
 
 
 def override_left(last_unlink: StepResult | None, light: str, results: Iterable[StepResult]) -> str:

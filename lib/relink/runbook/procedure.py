@@ -23,6 +23,7 @@ Widgets only call these methods and show what they return.
 from __future__ import annotations
 
 import getpass
+import shlex
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +62,14 @@ from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_st
 from relink.runbook.tickets import open_ticket
 
 
+def open_command(account: str, target: str, practice: bool) -> str:
+    """The command that opens a new ticket of this change: on the practice sandbox the next
+    practice ticket; on a deployment, a ticket id must be given (without one, the desk
+    continues its latest ticket of the account, the done one)."""
+    command = f"relink open {shlex.quote(account)} --to {shlex.quote(target)}"
+    return command if practice else f"{command} --ticket NEW-TICKET-ID"
+
+
 class Runbook:
     """The procedure for one account, one ticket: from the audit to the green link.
 
@@ -72,7 +81,9 @@ class Runbook:
             ``runs/<account>/journal.jsonl``], an export to show, the audit's maximum age
             (:class:`~relink.runbook.options.TicketOptions`).
         clock: the time used for audit ages, whose day the forecast counts from (tests pass
-            their own) [default: :func:`~relink.runbook.live_audit.default_clock`].
+            their own) [default: on a practice sandbox, ``server_clock`` (the sandbox's day is
+            the one its orders belong to, and practice moves it on); else
+            :func:`~relink.runbook.live_audit.default_clock`].
         api_label: where the calls go, as said to people ("SANDBOX", or the deployment's host).
         practice: the API is the embedded sandbox (numbered practice tickets).
         server_clock: the API's clock, which the times it states (the next sync allowed) are
@@ -110,12 +121,18 @@ class Runbook:
         self.export_path = str(options.export_path)
         self.aliexpress_path = str(options.aliexpress_path)
         self.max_audit_age = options.max_audit_age
-        self.clock = clock or default_clock()
+        self.practice = practice
         self.server_clock = server_clock or (lambda: datetime.now(UTC))
+        # a practice runbook lives on its sandbox's clock: the forecast counts from its day
+        self.clock_follows_api = clock is None and practice and server_clock is not None
+        self.clock = self.server_clock if self.clock_follows_api else clock or default_clock()
         self.sync_quota: SyncQuota | None = None
         self.last_audit: AuditSnapshot | None = None
         self.export_audit: AuditSnapshot | None = None
         self.connection: Connection | None = None  # set by open_runbook; keeps a sandbox alive
+        # what opens a new ticket of this change, said once this one is done (the desk adds
+        # its folder)
+        self.new_ticket_command = open_command(self.account, self.target, practice)
         self.permissions: tuple[str, ...] = ()
         self.link = self._first_read()
         content = self.journal.read()
@@ -217,6 +234,33 @@ class Runbook:
     def audit_age(self) -> timedelta | None:
         return None if self.last_audit is None else self.clock() - self.last_audit.at
 
+    def audit_expires(self) -> datetime | None:
+        """When the last audit becomes too old to unlink on (the runbook's clock), or None
+        without a live audit."""
+        audit = self.last_audit
+        if audit is None or audit.source != "live":
+            return None
+        return audit.at + self.max_audit_age
+
+    def light_advice(self) -> tuple[str, str]:
+        """The light in words and, once the ticket is done and the light is no longer green,
+        the command that opens the new ticket it needs ("" otherwise): this ticket's relink
+        is locked, so "relink it" would be advice the runbook refuses."""
+        link = self.link
+        if not self.finished or link.light == "green":
+            return link.text, ""
+        action = {"red": "link it again", "amber": "relink it"}.get(link.light, "change it")
+        return (
+            f"{link.state}. Ticket {self.ticket.ticket_id} is done (verified green), so it no "
+            f"longer changes the link: to {action}, open a new ticket with",
+            self.new_ticket_command,
+        )
+
+    def light_text(self) -> str:
+        """:meth:`light_advice` as one sentence."""
+        text, command = self.light_advice()
+        return f"{text} {command}" if command else text
+
     def state(self) -> dict[str, Any]:
         """What the journal keeps as "before" and "after": the link and the last audit."""
         age = self.audit_age()
@@ -236,6 +280,7 @@ class Runbook:
             InputError: ``step`` is not one of STEPS.
         """
         audit = self.last_audit
+        expires = self.audit_expires()
         context = GuardContext(
             link=self.link,
             audit_age=self.audit_age(),
@@ -251,6 +296,9 @@ class Runbook:
             sync_quota=self.sync_quota,
             # the API's clock is read only when a stated quota needs it
             server_now=self.server_clock() if step == "sync" and self.sync_quota else None,
+            audit_expires=expires,
+            now=self.clock() if expires is not None else None,
+            new_ticket=self.new_ticket_command,
         )
         return step_guard(step, context)
 
@@ -365,7 +413,11 @@ class Runbook:
         )
 
     def verify(self) -> StepResult:
-        """Read the link back: green when linked to the target and whitelisted (ticket done)."""
+        """Read the link back: green when linked to the target and whitelisted (ticket done).
+
+        Not green: refused while the ticket is open (it is not done); on a done ticket, a read
+        like any other (done), which says what the light is and what opens the next ticket.
+        """
         return self.recorder.run("verify", self._verify)
 
     def _verify(self, attempt: dict[str, Any]) -> StepResult:
@@ -375,6 +427,9 @@ class Runbook:
         self.link = LinkView(
             state.linked_aliexpress_account, state.whitelisted, logged_in, self.target
         )
+        if self.link.light != "green" and self.finished:
+            # a read, never refused: a done ticket stays done, and the light says what next
+            return StepResult("verify", DONE, self.light_text(), {"light": self.link.light})
         if self.link.light != "green":
             return StepResult("verify", REFUSED, self.link.text, {"light": self.link.light})
         message = f"{self.link.text}. Ticket {self.ticket.ticket_id} is done."
