@@ -115,17 +115,36 @@ def figure_svg(figure: Figure) -> str:
     return buffer.getvalue()
 
 
-def publish_record(mime: str, record: dict[str, Any], text: str, account: str) -> None:
-    """Display ``record`` under ``mime`` (with ``text`` for people) in the running notebook.
+def publish_record(
+    mime: str,
+    record: dict[str, Any],
+    text: str,
+    account: str,
+    *,
+    html: str = "",
+    display_id: Any = None,
+) -> Any:
+    """Display ``record`` under ``mime`` (with ``text``, and ``html`` when given, for people)
+    in the running notebook.
+
+    ``display_id``: True to get a handle whose display can be replaced later; a handle (or
+    an id) replaces that display in place. Returns the display's handle (None without one).
 
     Raises:
         ValueError: ``mime`` is not one of :data:`RECORD_MIMES`.
     """
-    from IPython.display import display
+    from IPython.display import DisplayHandle, display
 
     if mime not in RECORD_MIMES:
         raise ValueError(f"{mime}: not a relink record type")
-    display({mime: record, "text/plain": text}, raw=True, metadata={mime: {"account": account}})
+    bundle: dict[str, Any] = {mime: record, "text/plain": text}
+    if html:
+        bundle["text/html"] = html
+    metadata = {mime: {"account": account}}
+    if isinstance(display_id, DisplayHandle):
+        display_id.update(bundle, raw=True, metadata=metadata)
+        return display_id
+    return display(bundle, raw=True, metadata=metadata, display_id=display_id)
 
 
 def read_record(

@@ -20,11 +20,18 @@ from runbook_seeds import NEW_AE, OLD_AE, blocked_orders, order, part, settled_o
 from relink.errors import InputError
 from relink.practice import actions as practice
 from relink.practice.bar import PracticeBar
-from relink.practice.embedded import practice_connection
+from relink.practice.embedded import (
+    embedded_connection,
+    practice_connection,
+    seed_practice_account,
+    start_practice_sandbox,
+)
 from relink.runbook.connection import connect
+from relink.runbook.opening import open_runbook
 from relink.runbook.options import TicketOptions
 from relink.runbook.panel import RunbookPanel
 from relink.runbook.procedure import Runbook
+from relink.samples import REFERENCE_DATE, bundled_sample
 from relink.sandbox.launcher import RunningSandbox, start_sandbox
 
 
@@ -220,3 +227,87 @@ def test_the_bar_plays_a_practice_ticket_to_green(practice_book):
     bar.advance.click()  # an action that cannot be done says why, in the bar
     assert "InputError: days: 0: let 1 to 365 days pass" in bar.said.value
     assert not any(button.disabled for button in bar.buttons)
+
+
+def test_practice_starts_on_the_samples_day_and_the_runbook_keeps_its_clock(tmp_path, monkeypatch):
+    """The practice clock after N days: the runbook's day is the sandbox's, from the samples'
+    day on, and no forecast names a day before the blockers' own."""
+    monkeypatch.delenv("RELINK_TODAY")  # this machine's date, as on an analyst's desk
+    sandbox = start_practice_sandbox(tmp_path)  # as relink open / relink app start it
+    try:
+        token = f"tok-practice-{uuid.uuid4().hex}"
+        seed_practice_account(sandbox, bundled_sample("northwind-home"), token)
+        client = connect({"RELINK_API_URL": sandbox.url, "RELINK_API_TOKEN": token}).client
+        connection = practice_connection(client, sandbox)
+        options = TicketOptions(operator="tester", journal_path=tmp_path / "journal.jsonl")
+        book = open_runbook("northwind-home", NEW_AE, options, connection=connection)
+        admin = practice.practice_admin(book)
+        assert admin is not None
+        assert admin.day() == REFERENCE_DATE.date()  # whatever this machine's date
+        assert book.clock().date() == REFERENCE_DATE.date() and book.clock_follows_api
+        book.audit()
+        assert_forecast_after_every_blocker(book)
+        for days, day in ((10, 10), (5, 15)):
+            said = practice.let_days_pass(book, admin, days)
+            today = REFERENCE_DATE.date() + timedelta(days=day)
+            assert admin.day() == today and book.clock().date() == today
+            assert said.startswith(f"{days} days passed: it is now {today}.")
+            assert book.last_audit is not None and book.last_audit.at.date() == today
+            assert_forecast_after_every_blocker(book)
+    finally:
+        sandbox.stop()
+
+
+def assert_forecast_after_every_blocker(book: Runbook) -> None:
+    audit = book.last_audit
+    assert audit is not None and audit.blockers
+    safe_on = audit.forecast["earliest_safe_date"]
+    assert safe_on is not None and safe_on >= book.clock().date().isoformat()
+    dated = [b.clears_by for b in audit.blockers if b.clears_by]
+    assert dated and all(safe_on >= day for day in dated), (safe_on, dated)
+    assert f"Expected safe to unlink on {safe_on}" in audit.forecast_line()
+
+
+def test_the_embedded_sandbox_is_on_the_samples_day(monkeypatch):
+    monkeypatch.delenv("RELINK_TODAY")  # this machine's date, as on an analyst's desk
+    connection = embedded_connection()  # this process's, as the ticket's notebook starts it
+    assert connection.server_time().date() == REFERENCE_DATE.date()
+
+
+def test_the_practice_note_and_the_panels_message_overtake_each_other(practice_book):
+    book = practice_book()
+    panel = RunbookPanel(book)
+    [bar] = panel.extras
+    panel.buttons["audit"].click()
+    bar.cancel.click()
+    assert "The merchant cancelled" in bar.said.value and "relink-past" not in bar.said.value
+    assert "relink-past" in panel.status.value  # the bar's note is the latest now
+    panel.buttons["sync"].click()
+    assert "Sync: done" in panel.status.value and "relink-past" not in panel.status.value
+    assert bar.said.value.startswith('<div class="relink-past">')
+    assert "Earlier, at 09:00 UTC:" in bar.said.value and "The merchant cancelled" in bar.said.value
+
+
+def test_after_green_a_lapsed_whitelist_says_to_open_a_new_ticket(practice_book):
+    book = practice_book(settled_orders("lapse"), logged_in=NEW_AE)
+    panel = RunbookPanel(book)
+    [bar] = panel.extras
+    for step in ("audit", "unlink"):
+        panel.buttons[step].click()
+    panel.confirm_button.click()
+    for step in ("relink", "verify"):
+        panel.buttons[step].click()
+    assert "relink-light-green" in panel.light.value and book.finished
+    bar.lapse.click()  # the whitelist lapses after green
+    command = f"relink open {book.account} --to {NEW_AE}"  # the next practice ticket
+    assert "relink-light-amber" in panel.light.value
+    code = f'<code class="relink-command">{command}</code>'
+    assert f"to relink it, open a new ticket with {code}" in panel.light.value
+    assert "relink it;" not in panel.light.value  # never advice the panel would refuse
+    assert panel.buttons["relink"].disabled
+    assert f"needs a new ticket: {command}" in panel.reasons["relink"].value
+    assert f"open a new ticket with {command}" in bar.said.value
+    panel.buttons["verify"].click()  # a read: never refused
+    status = panel.status.value
+    assert "Verify: done. Linked to" in status and "not whitelisted" in status
+    assert "refused" not in status and command in status

@@ -8,14 +8,24 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import ipywidgets as w
-from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part
+from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part, settled_orders
 
-from relink.display import CLEAR_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
+from relink.display import CLEAR_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, RUNBOOK_MIME, SAFE_COLOUR
 from relink.runbook.guards import STEPS, SyncQuota, clock_time
-from relink.runbook.panel import RunbookPanel, blockers_or_note, blockers_view
+from relink.runbook.panel import (
+    RunbookPanel,
+    blockers_or_note,
+    blockers_view,
+    panel_or_note,
+    record_ticket,
+)
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def enabled(panel: RunbookPanel) -> dict[str, bool]:
@@ -374,3 +384,135 @@ def test_green_is_the_light_alone(seed, clock):
     failed = [body for selector, body in rules if "relink-outcome-failed" in selector]
     assert failed == [f" color: {FAILED_COLOUR}; "]
     assert "relink-light-green" not in panel.light.value
+
+
+class FakeTimers:
+    """The panel's timer, driven by the test: what it set, what it cancelled; fired by hand
+    after the test moved the clocks (never by sleeping)."""
+
+    def __init__(self) -> None:
+        self.set: list[dict[str, Any]] = []
+
+    def __call__(self, delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+        timer = {"delay": delay, "callback": callback, "cancelled": False}
+        self.set.append(timer)
+        return lambda: timer.update(cancelled=True)
+
+    def live(self) -> list[dict[str, Any]]:
+        return [timer for timer in self.set if not timer["cancelled"]]
+
+    def fire(self) -> None:
+        [timer] = self.live()
+        timer["cancelled"] = True  # a timer fires once
+        timer["callback"]()
+
+
+def test_a_stale_audit_disables_the_unlink_without_a_click(seed, clock):
+    acct = seed(settled_orders("st"), logged_in=NEW_AE)
+    timers = FakeTimers()
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock), schedule=timers)
+    assert timers.live() == []  # nothing expires before an audit
+    panel.buttons["audit"].click()  # at 09:00
+    assert enabled(panel)["unlink"]
+    assert "no blocker and the target is logged in (the audit is fresh until 09:05 UTC)" in (
+        panel.reasons["unlink"].value
+    )
+    [timer] = timers.live()
+    assert timer["delay"] == 301  # the audit's 5 minutes, and a second past them
+    clock.advance(minutes=2)
+    panel.buttons["audit"].click()  # a new audit: the old timer is cancelled, a new one set
+    assert len(timers.live()) == 1 and "fresh until 09:07 UTC" in panel.reasons["unlink"].value
+    panel.buttons["unlink"].click()  # the analyst reads the confirmation... and waits
+    assert confirm_box(panel) is not None
+    clock.advance(minutes=5, seconds=1)
+    timers.fire()  # nobody clicked
+    assert not enabled(panel)["unlink"]
+    assert "The last audit is older than 5 min: audit again." in panel.reasons["unlink"].value
+    assert confirm_box(panel) is None
+    assert "Unlink not sent: The last audit is older than 5 min" in panel.status.value
+    assert timers.live() == []  # nothing left to expire
+    assert acct.operations() == []
+
+
+def test_the_sync_message_is_marked_past_once_sync_is_allowed_again(seed, clock):
+    acct = seed()
+    timers = FakeTimers()
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock), schedule=timers)
+    panel.buttons["sync"].click()
+    said = panel.status.value
+    assert "Sync: done" in said and "next one at" in said and "relink-past" not in said
+    assert panel.buttons["sync"].disabled
+    # first the sync's audit expires: the unlink stays disabled (blockers), nothing else moved
+    clock.advance(minutes=5, seconds=1)
+    timers.fire()
+    assert panel.status.value == said
+    # then the quota lifts, on the API's clock: Sync is enabled, the old line is the past
+    [timer] = timers.live()
+    acct.admin.advance(seconds=timer["delay"])
+    timers.fire()
+    assert not panel.buttons["sync"].disabled
+    assert panel.status.value.startswith('<div class="relink-past">')
+    assert "Earlier, at 09:00 UTC:" in panel.status.value and said in panel.status.value
+
+
+def test_no_order_blocks_is_said_at_the_top(seed, clock):
+    acct = seed(settled_orders("nb"))
+    panel = RunbookPanel(acct.runbook(NEW_AE, clock=clock))
+    assert panel.forecast.value == ""  # not audited: nothing to say yet
+    panel.buttons["audit"].click()
+    assert "No order blocks the unlink (live audit at 09:00 UTC)." in panel.forecast.value
+
+
+def test_the_panel_in_a_saved_notebook_reads_as_the_tickets_record(seed, clock):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    acct = seed()
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-rec")
+    shown = panel_or_note(book, "")
+    with capture_output() as captured:
+        shown._ipython_display_()
+    [first] = captured.outputs
+    assert set(first.data) == {WIDGET_VIEW, "text/html", "text/plain"}
+    text = first.data["text/plain"]
+    assert not text.startswith("VBox(")
+    assert text.startswith(f"Ticket HD-rec: {acct.account_id}, from {OLD_AE} to {NEW_AE}")
+    assert f"Light: amber. Linked to {OLD_AE}, not to the ticket's {NEW_AE}" in text
+    assert "No step run yet." in text and "Not audited yet." in text
+    with capture_output() as captured:
+        shown.panel.buttons["audit"].click()
+        shown.panel.refresh()  # a redraw that changes nothing is not sent again
+    [update] = captured.outputs
+    assert update.update and update.data[WIDGET_VIEW] == first.data[WIDGET_VIEW]
+    assert "- audit: done. Audit of" in update.data["text/plain"]
+    assert "Blocked: 2 orders." in update.data["text/plain"]
+    assert "<td>#1001</td>" in update.data["text/html"]  # the blockers, as a table
+
+
+def test_the_record_cell_says_the_light_and_follows_the_ticket(seed, clock):
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    InteractiveShell.instance()
+    acct = seed(settled_orders("rc"))  # nothing blocks, but nothing is linked to the target
+    book = acct.runbook(NEW_AE, clock=clock, ticket="HD-amber")
+    results = book.run("audit")
+    with capture_output() as captured:
+        record_ticket(book, results)
+    [shown] = captured.outputs
+    assert shown.data[RUNBOOK_MIME]["verdict"] == "safe"  # the batch's field, as before
+    text = shown.data["text/plain"]
+    assert ": safe" not in text  # the light is amber: the record says so, not "safe"
+    assert "Light: amber." in text and "No order blocked the unlink at the last audit." in text
+    panel = RunbookPanel(book)
+    acct.admin.login(acct.account_id, NEW_AE)
+    with capture_output() as captured:
+        panel.buttons["audit"].click()
+        panel.buttons["unlink"].click()
+        panel.confirm_button.click()
+    updates = [output for output in captured.outputs if RUNBOOK_MIME in output.data]
+    assert updates and all(output.update for output in updates)
+    assert "- unlink: done. Unlinked" in updates[-1].data["text/plain"]
+    assert "Light: red." in updates[-1].data["text/plain"]
+    assert updates[-1].data[RUNBOOK_MIME]["steps_done"] == ["audit", "unlink"]

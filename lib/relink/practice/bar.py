@@ -6,7 +6,7 @@ DOM contract (the browser test relies on it): ``relink-practice`` holds the butt
 ("Let N days pass", N from the IntText ``relink-practice-days``), ``relink-practice-login``
 ("Log in to AliExpress account", the account from the Text ``relink-practice-account``) and
 ``relink-practice-lapse`` ("Let the whitelist lapse"); ``relink-practice-said`` says what the
-last action did.
+last action did, greyed under "Earlier, at HH:MM UTC" once a step of the panel overtook it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable
 import ipywidgets as w
 
 from relink.practice import actions as practice
+from relink.runbook.panel_view import past_html
 from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import SandboxAdmin
 
@@ -47,6 +48,8 @@ class PracticeBar:
 
     def __init__(self, book: Runbook, admin: SandboxAdmin, changed: Callable[[], None]) -> None:
         self.book, self.admin, self.changed = book, admin, changed
+        self._said_at = book.clock()
+        self._said_past = False
         self.cancel = _button("Merchant cancels the unpaid orders", "relink-practice-cancel")
         self.days = _classed(
             w.IntText(value=DEFAULT_DAYS, layout=w.Layout(width="5em")), "relink-practice-days"
@@ -88,16 +91,28 @@ class PracticeBar:
     def _relabel(self) -> None:
         self.advance.description = self._advance_text()
 
+    def mark_past(self) -> None:
+        """Grey what the last action said: a step of the panel has overtaken it."""
+        if self._said_past or not self.said.value:
+            return
+        self._said_past = True
+        self.said.value = past_html(self.said.value, self._said_at, self.book.clock())
+
+    def _say(self, shown: str) -> None:
+        self.said.value = shown
+        self._said_at = self.book.clock()
+        self._said_past = False
+
     def _act(self, action: Callable[[], str]) -> Callable[[w.Button], None]:
         def handler(_button: w.Button) -> None:
             for button in self.buttons:
                 button.disabled = True  # one action at a time
-            self.said.value = "<p>Working...</p>"
+            self._say("<p>Working...</p>")
             try:
-                self.said.value = f"<p>{html.escape(action())}</p>"
+                self._say(f"<p>{html.escape(action())}</p>")
             except Exception as exc:  # ipywidgets would swallow it: show it instead
                 text = html.escape(f"{type(exc).__name__}: {exc}")
-                self.said.value = f'<p class="relink-error"><b>Error.</b> {text}</p>'
+                self._say(f'<p class="relink-error"><b>Error.</b> {text}</p>')
             finally:
                 for button in self.buttons:
                     button.disabled = False

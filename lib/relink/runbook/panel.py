@@ -9,6 +9,18 @@ confirmation. On the embedded sandbox it adds the practice bar
 (:mod:`relink.practice.bar`). Callbacks run synchronously; ipywidgets swallows an
 exception raised in a callback, so every one is caught and shown in the status area.
 
+What the panel shows is never older than what it knows. A live audit authorizes an unlink for
+a few minutes only, and a sync quota lifts at a stated time: the panel redraws itself at the
+first such moment without a click (a kernel-side timer, cancelled and set again at every
+redraw: :func:`kernel_timer`, or the ``schedule`` a test passes). A message that what happened
+since has overtaken (the last step's outcome once the buttons or the light changed, the
+practice bar's note once a step ran) stays on screen greyed, under "Earlier, at HH:MM UTC".
+
+In the notebook the panel is displayed with a plain fallback beside the widget
+(:class:`ShownPanel`): the ticket, the light, each step's outcome and the blockers, in HTML
+and text, updated as the ticket moves on, so the saved notebook still says where the ticket
+stands once its kernel is gone.
+
 DOM contract (the browser tests rely on it): ``relink-title`` (the API badge
 ``relink-api-badge``, the ticket, the account and the target), ``relink-light`` (an HTML whose
 value holds ``<span class="relink-light-dot relink-light-<green|amber|red>">``),
@@ -27,14 +39,17 @@ The notebook calls this module's names: the renderers are re-exported from
 
 from __future__ import annotations
 
+import asyncio
 import html
+import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import ipywidgets as w
 
 from relink.display import LIGHT_COLOURS, Shown
-from relink.runbook.guards import STEPS, StepResult
+from relink.runbook.guards import STEPS, Guard, StepResult
 from relink.runbook.panel_view import (
     api_badge,
     blockers_or_note,
@@ -43,29 +58,40 @@ from relink.runbook.panel_view import (
     connection_note,
     forecast_html,
     light_html,
+    past_html,
     reason_html,
     record_ticket,
     result_view,
     results_view,
     ticket_record,
+    ticket_summary,
     title_html,
+    update_record,
 )
 from relink.runbook.procedure import Runbook
 
 __all__ = [
     "RunbookPanel",
+    "ShownPanel",
     "api_badge",
     "blockers_or_note",
     "blockers_table",
     "blockers_view",
     "connection_note",
+    "kernel_timer",
     "light_html",
     "panel_or_note",
     "record_ticket",
     "result_view",
     "results_view",
     "ticket_record",
+    "ticket_summary",
 ]
+
+# ``schedule(delay_seconds, callback) -> cancel``: call ``callback`` once, later
+Schedule = Callable[[float, Callable[[], None]], Callable[[], None]]
+# past the moment itself, so that at the redraw the guard sees it gone by
+_TIMER_MARGIN = timedelta(seconds=1)
 
 
 # one width for every step's button, whatever the length of the reason beside it
@@ -78,12 +104,63 @@ def _classed(widget: w.DOMWidget, *names: str) -> w.DOMWidget:
     return widget
 
 
+def kernel_timer(delay: float, callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` in ``delay`` seconds; returns what cancels it.
+
+    In a kernel (JupyterLab, Voilà) on the kernel's own event loop, where widget callbacks
+    run too; elsewhere on a daemon thread.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        timer = threading.Timer(delay, callback)
+        timer.daemon = True
+        timer.start()
+        return timer.cancel
+    return loop.call_later(delay, callback).cancel
+
+
 def panel_or_note(book: Runbook, steps: str) -> Any:
-    """The panel for an interactive session; for a headless run (``steps`` set), a note."""
+    """The panel for an interactive session (:class:`ShownPanel`: the widget, with a plain
+    fallback for a notebook read without its kernel); for a headless run, a note."""
     if steps.strip():
         line = f"Headless run of: {steps}. The panel is not shown; the results follow."
         return Shown(f"<p>{html.escape(line)}</p>", line)
-    return RunbookPanel(book).widget
+    return ShownPanel(RunbookPanel(book))
+
+
+class ShownPanel:
+    """A :class:`RunbookPanel` as the notebook displays it: the widget, and beside it (HTML and
+    text) where the ticket stands (:func:`~relink.runbook.panel_view.ticket_summary`), which a
+    notebook read without its kernel shows instead. Displayed once; every redraw of the panel
+    that changes the summary replaces the display in place, so the saved notebook holds the
+    latest."""
+
+    def __init__(self, panel: RunbookPanel) -> None:
+        self.panel = panel
+        self.handle: Any = None
+        self._shown: Shown | None = None
+        panel.listeners.append(self._update)
+
+    @property
+    def widget(self) -> w.DOMWidget:
+        return self.panel.widget
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
+        self._shown = summary = ticket_summary(self.panel.runbook)
+        bundle = dict(self.panel.widget._repr_mimebundle_())
+        bundle.update({"text/html": summary.html, "text/plain": summary.text})
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        self.handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+
+    def _update(self) -> None:
+        if self.handle is None or ticket_summary(self.panel.runbook) == self._shown:
+            return
+        self.handle.update(self._repr_mimebundle_(), raw=True)
 
 
 class RunbookPanel:
@@ -91,10 +168,18 @@ class RunbookPanel:
 
     Args:
         runbook: the runbook whose steps the buttons call.
+        schedule: sets the timer of the next redraw nobody clicks for (an audit getting too
+            old to unlink on, a sync quota lifting) [default: :func:`kernel_timer`].
     """
 
-    def __init__(self, runbook: Runbook) -> None:
+    def __init__(self, runbook: Runbook, *, schedule: Schedule | None = None) -> None:
         self.runbook = runbook
+        self.schedule = schedule or kernel_timer
+        self.listeners: list[Callable[[], None]] = []  # called after every redraw
+        self._cancel_timer: Callable[[], None] | None = None
+        self._status_seen: tuple[Any, ...] | None = None  # what the status was written against
+        self._status_at: datetime = runbook.clock()
+        self._status_past = False
         self.buttons: dict[str, w.Button] = {}
         self.reasons: dict[str, w.HTML] = {}
         rows = []
@@ -118,7 +203,7 @@ class RunbookPanel:
         extras = connection.panel_extras if connection is not None else ()
         # parts from outside the change (the practice bar), each built once; their widgets
         # show below the steps
-        built = (make_extra(runbook, self.refresh) for make_extra in extras)
+        built = (make_extra(runbook, self._extra_acted) for make_extra in extras)
         self.extras = [widget for widget in built if widget is not None]
         self.widget = _classed(
             w.VBox(
@@ -135,7 +220,7 @@ class RunbookPanel:
             ),
             "relink-panel",
         )
-        self.status.value = self._journal_summary()
+        self._say(self._journal_summary())
         self.refresh()
 
     def _build_confirmation(self) -> None:
@@ -173,8 +258,14 @@ class RunbookPanel:
 
     def refresh(self) -> None:
         """Enable what the guards allow, each reason beside its button; redraw the light, the
-        forecast and the blockers."""
+        forecast and the blockers; grey the last message if this changed what it was said
+        against; set the timer of the next redraw nobody clicks for."""
         guards = self.runbook.guards()
+        unlink = guards["unlink"]
+        if self.confirm_slot.children and not unlink.holds:  # e.g. the audit got too old
+            self.confirm_slot.children = ()
+            self.override.value = ""
+            self._say(f"<p>Unlink not sent: {html.escape(unlink.reason)}</p>")
         for step, button in self.buttons.items():
             button.disabled = not guards[step].holds
             button.tooltip = guards[step].reason
@@ -183,6 +274,79 @@ class RunbookPanel:
         self.forecast.value = forecast_html(self.runbook)
         # the last audit's list; a refusal's own list (the server's) is in the status above
         self.blockers.value = blockers_view(self.runbook, with_forecast=False).html
+        seen = self._seen(guards)
+        if self._status_seen is None:
+            self._status_seen = seen  # a message just written: said against this
+        elif seen != self._status_seen:
+            self._status_seen = seen
+            self._mark_status_past()
+            self._mark_extras_past()
+        self._set_timer()
+        update_record(self.runbook)
+        for listener in self.listeners:
+            listener()
+
+    def _seen(self, guards: dict[str, Guard]) -> tuple[Any, ...]:
+        """What a message is said against: which steps may run, the light, the last audit."""
+        audit = self.runbook.last_audit
+        holds = tuple(guard.holds for guard in guards.values())
+        return holds, self.runbook.link.light, audit.at if audit is not None else None
+
+    # ---- messages ----
+
+    def _say(self, shown: str) -> None:
+        """Write the status: the latest message, said against what the next redraw shows."""
+        self.status.value = shown
+        self._status_at = self.runbook.clock()
+        self._status_seen = None
+        self._status_past = False
+
+    def _mark_status_past(self) -> None:
+        if self._status_past or not self.status.value:
+            return
+        self._status_past = True
+        self.status.value = past_html(self.status.value, self._status_at, self.runbook.clock())
+
+    def _mark_extras_past(self) -> None:
+        for extra in self.extras:
+            mark_past = getattr(extra, "mark_past", None)
+            if mark_past is not None:
+                mark_past()
+
+    def _extra_acted(self) -> None:
+        """An extra (the practice bar) acted and said so: its note is the latest message, the
+        panel's own is overtaken."""
+        self._mark_status_past()
+        self._status_seen = None  # what the note was said against: the redraw that follows
+        self.refresh()
+
+    # ---- the timer ----
+
+    def _set_timer(self) -> None:
+        """Cancel the timer, and set it for the next moment that changes a guard: the last
+        audit too old to unlink on, or the sync quota lifting (each with a margin)."""
+        if self._cancel_timer is not None:
+            self._cancel_timer()
+            self._cancel_timer = None
+        book = self.runbook
+        waits = []
+        expires = book.audit_expires()
+        if expires is not None:
+            waits.append(expires - book.clock())
+        quota = book.sync_quota
+        if quota is not None:
+            waits.append(quota.next_sync_at - book.server_clock())
+        future = [wait for wait in waits if wait >= timedelta(0)]
+        if future:
+            delay = (min(future) + _TIMER_MARGIN).total_seconds()
+            self._cancel_timer = self.schedule(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._cancel_timer = None
+        try:
+            self.refresh()
+        except Exception as exc:  # nobody clicked: nobody would see it otherwise
+            self._show_error(exc)
 
     def _journal_summary(self) -> str:
         done = [s for s, r in self.runbook.last_results.items() if r.ok]
@@ -199,7 +363,7 @@ class RunbookPanel:
 
     def _show_error(self, exc: Exception) -> None:
         text = f"{type(exc).__name__}: {exc}"
-        self.status.value = f'<p class="relink-error"><b>Error.</b> {html.escape(text)}</p>'
+        self._say(f'<p class="relink-error"><b>Error.</b> {html.escape(text)}</p>')
 
     # ---- callbacks ----
 
@@ -221,9 +385,10 @@ class RunbookPanel:
         everything = [*self.buttons.values(), self.confirm_button, self.cancel_button]
         for button in everything:
             button.disabled = True  # nothing else may start while this call runs
-        self.status.value = "<p>Working...</p>"
+        self._mark_extras_past()  # a step overtakes what the practice bar said
+        self._say("<p>Working...</p>")
         try:
-            self.status.value = result_view(call(), self.runbook.last_audit).html
+            self._say(result_view(call(), self.runbook.last_audit).html)
         except Exception as exc:
             self._show_error(exc)
         finally:
@@ -233,8 +398,8 @@ class RunbookPanel:
     def _ask_unlink(self) -> None:
         guard = self.runbook.guard("unlink")
         if not guard.holds:  # the world moved since the button was drawn
+            self._say(f"<p>Unlink refused: {html.escape(guard.reason)}</p>")
             self.refresh()
-            self.status.value = f"<p>Unlink refused: {html.escape(guard.reason)}</p>"
             return
         note = "Nothing blocks: confirm to unlink."
         self.override.layout.display = "none"
@@ -245,7 +410,7 @@ class RunbookPanel:
         self.confirm_text.value = f"<p><b>Before you unlink.</b> {confirmation}</p>"
         self.confirm_note.value = f"<p>{html.escape(note)}</p>"
         self.confirm_slot.children = (self.confirm_box,)
-        self.status.value = "<p>Read the warning, then confirm or cancel the unlink.</p>"
+        self._say("<p>Read the warning, then confirm or cancel the unlink.</p>")
 
     def _confirm_unlink(self) -> None:
         reason = self.override.value
@@ -256,4 +421,4 @@ class RunbookPanel:
     def _cancel_unlink(self) -> None:
         self.confirm_slot.children = ()
         self.override.value = ""
-        self.status.value = "<p>Unlink cancelled: nothing was sent.</p>"
+        self._say("<p>Unlink cancelled: nothing was sent.</p>")

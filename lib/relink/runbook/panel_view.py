@@ -15,11 +15,13 @@ A refusal is written in amber (it waits for something), a failure in the batch's
 from __future__ import annotations
 
 import html
+import weakref
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from relink.display import FAILED_COLOUR, LIGHT_COLOURS, RUNBOOK_MIME, Shown, publish_record
-from relink.runbook.guards import STEPS, Guard, StepResult
+from relink.runbook.guards import STEPS, Guard, StepResult, said_time
 from relink.runbook.live_audit import AuditSnapshot
 from relink.runbook.procedure import Runbook
 
@@ -29,9 +31,9 @@ STYLE = """<style>
 .relink-light-red {{ color: {red}; }}
 .relink-outcome-refused {{ color: {amber}; }}
 .relink-outcome-failed, .relink-error {{ color: {failed}; }}
-.relink-panel table {{ border-collapse: collapse; font-size: 0.9em; }}
-.relink-panel td, .relink-panel th {{ border-bottom: 1px solid #ddd; padding: 2px 8px;
-  text-align: left; vertical-align: top; }}
+.relink-panel table, .relink-record table {{ border-collapse: collapse; font-size: 0.9em; }}
+.relink-panel td, .relink-panel th, .relink-record td, .relink-record th {{
+  border-bottom: 1px solid #ddd; padding: 2px 8px; text-align: left; vertical-align: top; }}
 .relink-api-badge {{ display: inline-block; padding: 0 6px; border-radius: 3px;
   font-size: 0.85em; font-weight: bold; border: 1px solid #555; }}
 .relink-api-sandbox {{ background: #fff3cd; }} .relink-api-deployment {{ background: #e3f2fd; }}
@@ -39,6 +41,9 @@ STYLE = """<style>
 .relink-reason-open {{ color: #666; font-style: italic; }}
 .relink-reason-closed {{ color: #222; }}
 .relink-practice {{ background: #fff8e1; }}
+.relink-past {{ color: #666; }} .relink-past b {{ font-weight: normal; }}
+.relink-past-label {{ font-style: italic; margin-bottom: 0; }}
+.relink-command {{ user-select: all; }}
 </style>""".format(**LIGHT_COLOURS, failed=FAILED_COLOUR)
 _COLUMNS = ("store", "order", "statuses", "reasons", "aliexpress_orders", "actions", "clears_by")
 _HEADINGS = (
@@ -71,19 +76,45 @@ def api_badge(book: Runbook) -> str:
 
 
 def light_html(book: Runbook) -> str:
+    """The light's dot and what it means; on a done ticket no longer green, the command that
+    opens the new ticket it needs (this one's relink is locked)."""
     light = book.link.light
-    return (
-        f'<span class="relink-light-dot relink-light-{light}">\u25cf</span> '
-        f"{html.escape(book.link.text)}"
-    )
+    text, command = book.light_advice()
+    shown = html.escape(text)
+    if command:
+        shown += f' <code class="relink-command">{html.escape(command)}</code>'
+    return f'<span class="relink-light-dot relink-light-{light}">\u25cf</span> {shown}'
+
+
+def forecast_line(book: Runbook) -> str:
+    """The panel's headline about blockers: when a blocked account is expected to be safe to
+    unlink (or why no day holds); "No order blocks the unlink" when the last audit found none
+    (until the ticket's unlink is done); "" before any audit."""
+    audit = book.last_audit
+    if audit is None:
+        return ""
+    if audit.blockers:
+        return audit.forecast_line()
+    unlinked = book.last_results.get("unlink")
+    if unlinked is not None and unlinked.ok:
+        return ""
+    return f"No order blocks the unlink (live audit at {said_time(audit.at, book.clock())})."
 
 
 def forecast_html(book: Runbook) -> str:
-    """When a blocked account is expected to be safe to unlink (or why no day holds); ""
-    when it is not audited yet or nothing blocks."""
-    audit = book.last_audit
-    when = audit.forecast_line() if audit is not None else ""
+    """:func:`forecast_line` as the panel's headline ("" when there is none)."""
+    when = forecast_line(book)
     return f'<p class="relink-forecast-line"><b>{html.escape(when)}</b></p>' if when else ""
+
+
+def past_html(shown: str, at: datetime, now: datetime) -> str:
+    """A message the panel showed at ``at`` and that what happened since has overtaken: kept,
+    greyed, under "Earlier, at 09:10 UTC:" (``now``: the same clock's time now)."""
+    label = f"Earlier, at {said_time(at, now)}:"
+    return (
+        f'<div class="relink-past"><p class="relink-past-label">{html.escape(label)}</p>'
+        f"{shown}</div>"
+    )
 
 
 def reason_html(step: str, guard: Guard) -> str:
@@ -197,7 +228,8 @@ def results_view(results: Iterable[StepResult], audit: AuditSnapshot | None = No
 
 
 def connection_note(book: Runbook) -> Shown:
-    """Where the calls go (never the token), the ticket and the light, as lines."""
+    """Where the calls go (never the token), the ticket, and the light when the runbook
+    opened (the panel's is the light now), as lines."""
     where = book.connection.describe() if book.connection else f"Account API: {book.api_label}."
     ticket = book.ticket
     lines = [
@@ -205,7 +237,7 @@ def connection_note(book: Runbook) -> Shown:
         f"Ticket {ticket.ticket_id}: account {book.account}, from "
         f"{ticket.from_aliexpress_account or 'nothing linked'} to {book.target}, operator "
         f"{book.operator}.",
-        f"{book.link.text}.",
+        f"When the runbook opened: {book.light_text()}" + ("" if book.light_advice()[1] else "."),
     ]
     if book.lease.holder:
         lines.append(f"{book.lease.holder}.")
@@ -214,6 +246,47 @@ def connection_note(book: Runbook) -> Shown:
         lines.append(f"Journal line(s) {numbers} could not be read (a write cut short): set apart.")
     line = "\n".join(lines)
     return Shown(f"<p>{html.escape(line).replace(chr(10), '<br>')}</p>", line)
+
+
+def ticket_summary(book: Runbook) -> Shown:
+    """Where the ticket stands, readable without a kernel: the ticket, the light, each step's
+    last outcome, and what blocks (with the table). No time of day: the stored notebook says
+    the same on every run."""
+    ticket = book.ticket
+    head = (
+        f"Ticket {ticket.ticket_id}: {book.account}, from "
+        f"{ticket.from_aliexpress_account or 'nothing linked'} to {book.target} "
+        f"({book.api_label}){' - done' if book.finished else ''}."
+    )
+    light = f"Light: {book.link.light}. {book.light_text()}"
+    outcomes = [
+        f"{step}: {result.outcome}. {result.message}"
+        for step in STEPS
+        if (result := book.last_results.get(step)) is not None
+    ]
+    pending = [
+        f"{step}: sent without an answer (re-sent at the next attempt)"
+        for step in book.pending_steps
+    ]
+    steps = outcomes + pending or ["No step run yet."]
+    audit = book.last_audit
+    if audit is None:
+        found = "Not audited yet."
+    elif audit.blockers:
+        found = audit.forecast_line() or f"Blocked: {len(audit.blockers)} orders."
+    else:
+        found = "No order blocked the unlink at the last audit."
+    table = (
+        blockers_table([b.to_dict() for b in audit.blockers]) if audit and audit.blockers else None
+    )
+    text = "\n".join([head, light, "Steps:", *(f"- {line}" for line in steps), found])
+    shown = (
+        f'<div class="relink-record"><p><b>{html.escape(head)}</b></p>'
+        f"<p>{light_html(book)}</p><p>Steps (each one's last outcome):</p><ul>"
+        + "".join(f"<li>{html.escape(line)}</li>" for line in steps)
+        + f"</ul><p>{html.escape(found)}</p>{table.html if table else ''}</div>"
+    )
+    return Shown(STYLE + shown, text + (f"\n{table.text}" if table else ""))
 
 
 def ticket_record(book: Runbook, results: Iterable[StepResult] = ()) -> dict[str, Any]:
@@ -247,8 +320,33 @@ def ticket_record(book: Runbook, results: Iterable[StepResult] = ()) -> dict[str
     }
 
 
+# the record each runbook published in this kernel, and the steps its run was asked for:
+# the panel publishes it again after each change, so the saved notebook's last cell is current
+_PUBLISHED: weakref.WeakKeyDictionary[Runbook, tuple[Any, list[StepResult]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def record_ticket(book: Runbook, results: Iterable[StepResult] = ()) -> None:
-    """Publish the ticket's summary under :data:`relink.display.RUNBOOK_MIME` for the batch."""
-    summary = ticket_record(book, results)
-    text = f"relink runbook result recorded: {book.account}: {summary['verdict']}"
-    publish_record(RUNBOOK_MIME, summary, text, book.account)
+    """Publish the ticket's record under :data:`relink.display.RUNBOOK_MIME` for the batch,
+    with where it stands in words (:func:`ticket_summary`) for whoever reads the notebook;
+    :func:`update_record` publishes it again as the ticket moves on."""
+    steps = list(results)
+    record, text, shown = _record_bundle(book, steps)
+    handle = publish_record(RUNBOOK_MIME, record, text, book.account, html=shown, display_id=True)
+    _PUBLISHED[book] = (handle, steps)
+
+
+def update_record(book: Runbook) -> None:
+    """Publish ``book``'s record again in place, if :func:`record_ticket` published it."""
+    published = _PUBLISHED.get(book)
+    if published is None:
+        return
+    handle, steps = published
+    record, text, shown = _record_bundle(book, steps)
+    publish_record(RUNBOOK_MIME, record, text, book.account, html=shown, display_id=handle)
+
+
+def _record_bundle(book: Runbook, steps: list[StepResult]) -> tuple[dict[str, Any], str, str]:
+    summary = ticket_summary(book)
+    return ticket_record(book, steps), summary.text, summary.html
