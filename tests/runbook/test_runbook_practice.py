@@ -311,3 +311,80 @@ def test_after_green_a_lapsed_whitelist_says_to_open_a_new_ticket(practice_book)
     status = panel.status.value
     assert "Verify: done. Linked to" in status and "not whitelisted" in status
     assert "refused" not in status and command in status
+
+
+HOLDER = """
+import sys
+from pathlib import Path
+from relink.api.client import Client
+from relink.desk.opening import open_ticket
+from relink.practice.embedded import practice_connection
+from relink.runbook.options import TicketOptions
+from relink.sandbox.launcher import RunningSandbox, SandboxAdmin
+
+url, token, account, target, journal = sys.argv[1:]
+sandbox = RunningSandbox(url, Path(), None, SandboxAdmin(url))  # not this process's to stop
+connection = practice_connection(Client(url, token), sandbox)
+options = TicketOptions(operator="first-tab", ticket="PRACTICE-1", journal_path=journal)
+book = open_ticket(account, target, options, connection=connection)
+print(book.audit().outcome, flush=True)
+sys.stdin.readline()  # holds the ticket until the test closes its input
+"""
+
+
+def test_a_practice_ticket_whose_sandbox_is_gone_is_over(practice_sandbox, tmp_path):
+    """A second tab on the same practice ticket, then a reload: each is refused with the
+    command that opens the next practice ticket, and nothing is sent or journaled."""
+    import subprocess
+    import sys
+
+    from relink.desk.folder import open_ticket_folder
+    from relink.desk.opening import open_ticket
+
+    account = f"prac-{uuid.uuid4().hex[:10]}"
+    token = f"tok-practice-{uuid.uuid4().hex}"
+    seed = {"account_id": account, "token": token, "whitelisted": True}
+    seed |= {"linked_aliexpress_account": OLD_AE, "logged_in_aliexpress_account": OLD_AE}
+    practice_sandbox.admin.seed({**seed, "orders": blocked_orders(account)})
+    desk = tmp_path / "desk"
+    opened = open_ticket_folder(account, NEW_AE, desk=desk, environ={}, env_file=tmp_path / "x")
+    assert opened.ticket == "PRACTICE-1" and opened.practice
+    argv = [practice_sandbox.url, token, account, NEW_AE, str(opened.journal)]
+    first = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, *argv],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "done"
+        journaled = opened.journal.read_text(encoding="utf-8")
+        client = connect({"RELINK_API_URL": practice_sandbox.url, "RELINK_API_TOKEN": token})
+        options = TicketOptions(ticket="PRACTICE-1", journal_path=opened.journal)
+        command = f"relink open {account} --to {NEW_AE} --desk {desk}"
+
+        def second_sandbox() -> Any:  # another kernel: another practice world
+            return practice_connection(client.client, practice_sandbox)
+
+        with pytest.raises(InputError) as tab:  # the second tab, while the first is open
+            open_ticket(account, NEW_AE, options, connection=second_sandbox())
+        said = str(tab.value)
+        assert said.startswith("Practice ticket PRACTICE-1 is open in another runbook (first-tab")
+        assert said.endswith(f"To practise here, open the next practice ticket with {command}")
+    finally:
+        first.communicate("\n", timeout=60)  # the first tab's kernel ends: so does its sandbox
+    with pytest.raises(InputError) as reload:  # the reload: a new kernel, a new sandbox
+        open_ticket(account, NEW_AE, options, connection=second_sandbox())
+    said = str(reload.value)
+    assert said.startswith("Practice ticket PRACTICE-1 is over: its practice sandbox ended")
+    assert said.endswith(f"To practise again, open the next practice ticket with {command}")
+    assert opened.journal.read_text(encoding="utf-8") == journaled  # nothing journaled
+    assert practice_sandbox.admin.operations(account) == []
+    # the command said opens the next practice ticket, which a new sandbox may carry
+    following = open_ticket_folder(account, NEW_AE, desk=desk, environ={}, env_file=tmp_path / "x")
+    assert following.ticket == "PRACTICE-2"
+    options = options.but(ticket="PRACTICE-2", journal_path=following.journal)
+    book = open_ticket(account, NEW_AE, options, connection=second_sandbox())
+    assert book.ticket.ticket_id == "PRACTICE-2" and book.audit().ok
+    again = open_ticket(account, NEW_AE, options, connection=book.connection)
+    assert again.last_results["audit"].ok  # the same sandbox continues its own ticket

@@ -217,6 +217,12 @@ def test_lab_listens_on_loopback_with_the_token_out_of_the_command_line(
     assert str(desk.resolve() / "acme-1" / "HD-9" / "HD-9.ipynb") in argv
     url = "http://127.0.0.1:18123/lab/tree/acme-1/HD-9/HD-9.ipynb?token="
     assert f"JupyterLab: {url}{env['JUPYTER_TOKEN']}" in out
+    # what to do next, right under the address: nothing runs until Run All
+    lines = out.splitlines()
+    assert lines[lines.index(f"JupyterLab: {url}{env['JUPYTER_TOKEN']}") + 1] == (
+        "Next, in JupyterLab: Run > Run All Cells; the panel appears under 'The panel' "
+        "(its buttons run the steps)."
+    )
     assert not any(env["JUPYTER_TOKEN"] in arg or TOKEN in arg for arg in argv)
     # the kernels run in the ticket's folder: .env's API settings reach them in their environment
     assert env["RELINK_API_TOKEN"] == TOKEN and env["RELINK_API_URL"] == "http://127.0.0.1:9"
@@ -241,6 +247,64 @@ def test_the_app_leaves_out_what_only_makes_sense_with_the_code_in_view() -> Non
     ids = [cell.get("id") for cell in shown.cells]
     assert {"intro", "parameters", "open", "steps", "panel-title", "panel"} <= set(ids)
     assert not {"intro-how", "blockers", "record"} & set(ids)
+
+
+def test_the_app_page_starts_with_the_panel_and_explains_after() -> None:
+    node = nbformat.read(RUNBOOK_NOTEBOOK, as_version=4)
+    page = app.app_page_cells(None, node, ".")
+    ids = [cell.get("id") for cell in page.cells]
+    assert page.cells[0].source == app.APP_CELL_SOURCE  # refusals shown on the page
+    code = [cell.get("id") for cell in page.cells[1:] if cell.cell_type == "code"]
+    assert code == ["parameters", "open", "steps", "panel"]  # in the notebook's order
+    text = [cell for cell in page.cells if cell.cell_type == "markdown"]
+    assert text[0].source == "## About this page" and text[0] is page.cells[ids.index("panel") + 1]
+    assert [cell.get("id") for cell in text[1:]] == ["intro", "panel-title"]  # after the panel
+    assert not {"intro-how", "blockers", "record"} & set(ids)
+
+
+def test_a_refusal_is_shown_on_the_app_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Voilà replaces every error with "There was an error when executing cell [N]": the
+    app's page shows relink's refusal as the cell's output instead, and the cell still fails."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    monkeypatch.setattr(app, "_SERVING_APP_PAGE", False)
+    shell = InteractiveShell.instance()
+    try:
+        app.as_app_page()
+        assert app.serving_app_page()
+        with capture_output() as captured:
+            result = shell.run_cell(
+                "from relink.errors import InputError\n"
+                "raise InputError('ticket PRACTICE-2 is open in another runbook: carry on there')"
+            )
+        assert type(result.error_in_exec).__name__ == "InputError"  # the page stops here
+        [shown] = captured.outputs
+        assert 'class="relink-refusal"' in shown.data["text/html"]
+        assert (
+            "ticket PRACTICE-2 is open in another runbook: carry on there"
+            in (shown.data["text/html"])
+        )
+        assert "Traceback" not in captured.stdout + captured.stderr
+    finally:
+        shell.set_custom_exc((), None)
+
+
+def test_a_practice_ticket_with_a_journal_is_over_on_the_desk(
+    desk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app never saves the notebook: a practice ticket a runbook opened (its journal says
+    so) is over all the same, and the same command opens the next one."""
+    monkeypatch.delenv("RELINK_API_URL")
+    monkeypatch.delenv("RELINK_API_TOKEN")
+    assert relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")[0] == 0
+    journal = desk / "northwind-home" / "PRACTICE-1" / "journal.jsonl"
+    code, out, _ = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert "Ticket PRACTICE-1:" in out  # never opened by a runbook: still the one
+    entry = {"phase": "ticket", "ticket": "PRACTICE-1", "account": "northwind-home"}
+    journal.write_text(json.dumps(entry) + "\n", encoding="utf-8")
+    code, out, _ = relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 0 and "Ticket PRACTICE-2:" in out
 
 
 def test_two_opens_of_one_ticket_at_once_share_one_whole_record(desk: Path) -> None:

@@ -6,11 +6,16 @@ Voilà serving the ticket's notebook (or the whole desk) as a page without code.
 reach the notebook the simple way: Voilà serves the ticket's own parameterized copy, so Lab, the
 app and papermill all run the same file, with the same ticket and journal.
 
-In the app the code is hidden (Voilà strips every source) and :func:`hide_code_view_cells`
-leaves out the cells tagged :data:`APP_HIDDEN_TAG` in the runbook: how to run the notebook,
-the static blockers table (the panel keeps its own list live) and the record ``relink batch``
-reads back. What stays is the page: the ticket and where the calls go, the first audit, the
-panel with its light, buttons, reasons and blockers.
+In the app the code is hidden (Voilà strips every source) and :func:`app_page_cells` (Voilà's
+prelaunch hook) lays the page out for an analyst: it leaves out the cells tagged
+:data:`APP_HIDDEN_TAG` in the runbook (how to run the notebook, the static blockers table the
+panel keeps live, the record ``relink batch`` reads back), puts the explanations after the
+panel under "About this page" so that the buttons are on the first screen, and starts the page
+with a cell of its own (:func:`as_app_page`) that shows a refusal of relink's as a message on
+the page: Voilà hides every error behind "There was an error when executing cell [N]", so
+without it a refusal such as "ticket ... is open in another runbook" would reach only the
+server's terminal. What stays is the page: the ticket and where the calls go, the first
+audit, the panel with its light, buttons, reasons and blockers, then what the page is.
 
 Both servers listen on loopback, behind a random token: the page can unlink an account.
 :func:`check_host` refuses any other address unless the caller allows it explicitly. Kernels
@@ -36,6 +41,10 @@ from relink.errors import InputError
 
 APP_HIDDEN_TAG = "hide-in-app"  # a runbook cell that only makes sense with the code in view
 LOOPBACK_NAMES = {"localhost"}
+PANEL_CELL = "panel"  # the runbook cell that displays the panel: the page's explanations follow it
+APP_CELL_SOURCE = "from relink.desk.app import as_app_page\n\nas_app_page()"
+ABOUT_HEADING = "## About this page"
+_SERVING_APP_PAGE = False  # set in a kernel by as_app_page: this kernel runs an app's page
 
 
 def kernel_environment(
@@ -137,16 +146,87 @@ def app_url(host: str, port: int, token: str = "") -> str:
 
 
 def hide_code_view_cells(request_handler: Any, notebook: Any, cwd: str) -> Any:
-    """Voilà's prelaunch hook: the notebook without its cells tagged :data:`APP_HIDDEN_TAG`.
-
-    Called by Voilà before each page's kernel starts; the file on disk is not changed.
-    """
+    """The notebook without its cells tagged :data:`APP_HIDDEN_TAG` (in place)."""
     notebook.cells = [
         cell
         for cell in notebook.cells
         if APP_HIDDEN_TAG not in cell.get("metadata", {}).get("tags", [])
     ]
     return notebook
+
+
+def app_page_cells(request_handler: Any, notebook: Any, cwd: str) -> Any:
+    """Voilà's prelaunch hook: the notebook as the app's page (in place, and returned).
+
+    Without the cells tagged :data:`APP_HIDDEN_TAG`; with :func:`as_app_page`'s cell first;
+    and, when it has a cell with id :data:`PANEL_CELL`, the text cells before it moved after
+    it, under :data:`ABOUT_HEADING`: the code cells keep their order (each needs the one
+    before), the analyst sees the panel first. Called by Voilà before each page's kernel
+    starts; the file on disk is not changed.
+    """
+    import nbformat
+
+    hide_code_view_cells(request_handler, notebook, cwd)
+    cells = list(notebook.cells)
+    ids = [cell.get("id") for cell in cells]
+    if PANEL_CELL in ids:
+        at = ids.index(PANEL_CELL)
+        before, after = cells[: at + 1], cells[at + 1 :]
+        text = [cell for cell in before if cell.cell_type == "markdown"]
+        code = [cell for cell in before if cell.cell_type != "markdown"]
+        about = [nbformat.v4.new_markdown_cell(ABOUT_HEADING)] if text else []
+        cells = code + about + text + after
+    first = nbformat.v4.new_code_cell(APP_CELL_SOURCE)
+    notebook.cells = [first, *cells]
+    return notebook
+
+
+def serving_app_page() -> bool:
+    """Whether this kernel runs an app's page (:func:`as_app_page` ran in it)."""
+    return _SERVING_APP_PAGE
+
+
+def as_app_page() -> None:
+    """Run by the app's first cell: this kernel serves a page, where a refusal of relink's
+    (:class:`relink.errors.RelinkError`, raised by a cell) is shown as a message in that
+    cell's output instead of an error that Voilà would hide; the cell still fails, so the page
+    stops there. Outside IPython, only notes that this is an app's page."""
+    global _SERVING_APP_PAGE
+    _SERVING_APP_PAGE = True
+    from IPython import get_ipython
+
+    from relink.errors import RelinkError
+
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((RelinkError,), show_refusal)
+
+
+def refusal_view(error: BaseException) -> Any:
+    """A refusal of relink's as the app's page shows it: what was refused, and why, in the
+    error's own words (which say what to do)."""
+    import html
+
+    from relink.display import Shown
+
+    text = f"relink refused: {error}"
+    return Shown(
+        '<div class="relink-refusal" style="border: 2px solid #b26a00; padding: 8px 12px; '
+        'max-width: 60em;"><p><b>relink refused to go on.</b></p>'
+        f"<p>{html.escape(str(error))}</p></div>",
+        text,
+    )
+
+
+def show_refusal(
+    shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None
+) -> list[str]:
+    """IPython's custom exception handler for :func:`as_app_page`: display the refusal
+    (:func:`refusal_view`); no traceback, so no error output for Voilà to replace."""
+    from IPython.display import display
+
+    display(refusal_view(value))
+    return []
 
 
 def voila_available() -> bool:
@@ -187,5 +267,5 @@ def serve_app(
     config.Voila.token = token
     config.VoilaConfiguration.strip_sources = True
     config.VoilaConfiguration.show_tracebacks = False
-    config.VoilaConfiguration.prelaunch_hook = hide_code_view_cells
+    config.VoilaConfiguration.prelaunch_hook = app_page_cells
     Voila.launch_instance(argv=[str(target)], config=config)

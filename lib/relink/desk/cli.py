@@ -120,6 +120,12 @@ def _say_journal(
 
 
 _DESK_HELP = "The desk: one folder per ticket  [default: $RELINK_DESK, else ./desk]"
+# what to do once JupyterLab shows the notebook: nothing runs by itself
+NEXT_IN_LAB = (
+    "Next, in JupyterLab: Run > Run All Cells; the panel appears under 'The panel' "
+    "(its buttons run the steps)."
+)
+NEXT_IN_APP = "Next: open that address; the page runs the runbook and shows the panel first."
 
 
 @click.command("open")
@@ -168,7 +174,8 @@ def open_command(
     filled, the ticket's journal beside it (journal.jsonl; a practice ticket's stays with the
     sandbox). Opening it again reuses the folder; a notebook that has been run is never
     overwritten. JupyterLab listens on 127.0.0.1 only; its kernels get RELINK_API_URL and
-    RELINK_API_TOKEN from this environment or ./.env (never as parameters).
+    RELINK_API_TOKEN from this environment or ./.env (never as parameters). In JupyterLab,
+    Run > Run All Cells starts the runbook; its panel appears under "The panel".
 
     Exit status: 0 opened (JupyterLab then runs in this terminal), 2 usage or input error.
     """
@@ -193,6 +200,7 @@ def open_command(
         command, url = app.lab_command(opened, desk_dir, port or app.free_loopback_port())
         token = app.new_token()
         click.echo(f"JupyterLab: {url}?token={token}")
+        click.echo(NEXT_IN_LAB)
         app.start_lab(command, environment, token)
     except RelinkError as exc:
         fail(str(exc))
@@ -258,6 +266,7 @@ def app_command(
         chosen_port = port or app.free_loopback_port()
         token = app.new_token()
         click.echo(f"App: {app.app_url(host, chosen_port, token)}", nl=True)
+        click.echo(NEXT_IN_APP)
         sys.stdout.flush()
         app.serve_app(served, host=host, port=chosen_port, token=token, open_browser=not no_browser)
     except RelinkError as exc:

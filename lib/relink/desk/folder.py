@@ -12,8 +12,9 @@ Which ticket: the one named, else the desk's latest ticket of the account for th
 :func:`relink.runbook.tickets.choose_ticket` makes them (``PRACTICE-n`` on the embedded
 sandbox). A practice ticket's journal is kept beside its notebook too, so ``relink journal``
 shows the practice afterwards; as the embedded sandbox lives only as long as its kernel, a
-practice ticket whose notebook has been run is over, and opening the same change again starts
-the next one (``PRACTICE-2``...).
+practice ticket whose notebook has been run (or whose journal has entries: the app never saves
+the notebook) is over, and opening the same change again starts the next one
+(``PRACTICE-2``...).
 
 Opening again reuses the folder; a notebook that has been run (it has outputs) is never
 overwritten: it is the ticket's record. Secrets never become parameters: the kernels read
@@ -178,13 +179,24 @@ def _place_notebook(template: Path, notebook: Path, parameters: dict[str, Any]) 
 
 
 def _practice_tickets_over(account_dir: Path, entries: list[dict[str, Any]]) -> frozenset[str]:
-    """The practice tickets whose notebook has been run. A practice sandbox lives as long as
-    its kernel: such a ticket cannot be continued, so the same command opens the next one."""
-    return frozenset(
-        entry["ticket"]
-        for entry in entries
-        if has_run(account_dir / safe_name(entry["ticket"]) / f"{safe_name(entry['ticket'])}.ipynb")
-    )
+    """The practice tickets whose notebook has been run, or whose journal has entries (the
+    app runs the notebook without saving it). A practice sandbox lives as long as its
+    kernel: such a ticket cannot be continued, so the same command opens the next one."""
+    over = set()
+    for entry in entries:
+        folder = account_dir / safe_name(entry["ticket"])
+        notebook = folder / f"{safe_name(entry['ticket'])}.ipynb"
+        if has_run(notebook) or _journaled(folder / JOURNAL_NAME, entry["ticket"]):
+            over.add(entry["ticket"])
+    return frozenset(over)
+
+
+def _journaled(journal: Path, ticket: str) -> bool:
+    """Whether ``journal`` has an entry of ``ticket`` (a runbook opened it)."""
+    try:
+        return bool(jr.for_ticket(jr.Journal(journal).entries(), ticket))
+    except OSError:
+        return True  # unreadable: certainly not one to continue
 
 
 def has_run(notebook: str | Path) -> bool:
