@@ -28,10 +28,26 @@ def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
     sys.exit(code)
 
 
+# The commands in the order of the job (README's table), each with the line `relink --help`
+# gives it: whole, never cut mid-phrase (click would cut a docstring's first sentence to fit).
+COMMAND_SUMMARIES: dict[str, str] = {
+    "audit": "One account's verdict from its order export.",
+    "batch": "The audit notebook over many accounts, with a team lead's summary.",
+    "open": "A ticket's own runbook notebook on the desk, opened in JupyterLab.",
+    "app": "The same runbook as a page without code (Voilà).",
+    "run": "The change itself, headless: audit, sync, unlink, relink, verify.",
+    "journal": "Who changed what, when: every attempt in the journals.",
+    "rehearse": "The whole change on the embedded sandbox, for training.",
+    "sandbox": "The account API's sandbox, for practice and tests.",
+    "samples": "Deterministic sample exports.",
+}
+
+
 class LazyGroup(click.Group):
     """A group whose heavier subcommands are imported only when invoked.
 
-    ``relink audit`` must not pay for importing the sandbox's web stack or papermill.
+    ``relink audit`` must not pay for importing the sandbox's web stack or papermill, nor
+    ``relink --help``: it lists the commands in :data:`COMMAND_SUMMARIES`, each with its line there.
     """
 
     lazy: ClassVar[dict[str, str]] = {
@@ -44,13 +60,28 @@ class LazyGroup(click.Group):
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted([*super().list_commands(ctx), *self.lazy])
+        """The commands in the order of the job; any other after them, by name."""
+        names = {*super().list_commands(ctx), *self.lazy}
+        ordered = [name for name in COMMAND_SUMMARIES if name in names]
+        return ordered + sorted(names - set(ordered))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module_name, attribute = self.lazy[name].split(":")
             return getattr(importlib.import_module(module_name), attribute)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands and their lines, without importing the lazy ones."""
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in COMMAND_SUMMARIES:
+                rows.append((name, COMMAND_SUMMARIES[name]))
+            elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(formatter.width)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

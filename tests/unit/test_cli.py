@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -138,3 +139,44 @@ def test_samples_command_is_deterministic(tmp_path: Path) -> None:
     )
     assert all((first / n).read_bytes() == (second / n).read_bytes() for n in names)
     assert (first / "manifest.csv").is_file()
+
+
+def _help_commands(width: int) -> list[tuple[str, str]]:
+    """``relink --help``'s commands and their lines (a wrapped line joined), at ``width``."""
+    from click.testing import CliRunner
+
+    from relink.cli import main
+
+    text = CliRunner().invoke(main, ["--help"], terminal_width=width).output
+    listed: list[tuple[str, str]] = []
+    for line in text.split("Commands:\n", 1)[1].splitlines():
+        name, _, summary = line.strip().partition(" ")
+        if line.startswith("  ") and not line.startswith("   "):
+            listed.append((name, summary.strip()))
+        elif line.strip():
+            listed[-1] = (listed[-1][0], f"{listed[-1][1]} {line.strip()}")
+    return listed
+
+
+def test_help_lists_the_commands_in_the_order_of_the_job_with_whole_lines() -> None:
+    from relink.cli import COMMAND_SUMMARIES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("The commands, in the order of the job:", 1)[1].split("\n\n")[1]
+    in_readme = re.findall(r"^\| `relink (\w+)", table, re.MULTILINE)
+    for width in (80, 60):  # a narrow terminal wraps a line, never cuts it
+        listed = _help_commands(width)
+        assert [name for name, _ in listed] == in_readme, width
+        assert dict(listed) == COMMAND_SUMMARIES
+        assert not any(summary.endswith("...") for _, summary in listed)
+    assert in_readme[:3] == ["audit", "batch", "open"] and in_readme[-1] == "samples"
+
+
+def test_help_imports_no_lazy_command() -> None:
+    code = (
+        "import sys; from click.testing import CliRunner; from relink.cli import main, LazyGroup; "
+        "CliRunner().invoke(main, ['--help']); "
+        "print([m for m in (t.split(':')[0] for t in LazyGroup.lazy.values()) if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "[]", done.stderr
