@@ -15,6 +15,7 @@ import pytest
 
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.verdict import audit
+from relink.batch.summary.reports import REPORT_HIDDEN_TAG
 from relink.display import AUDIT_MIME as RESULT_MIME
 from relink.display import read_record as read_recorded_result
 from relink.samples import bundled_sample
@@ -56,6 +57,9 @@ def test_shape_intro_one_parameters_cell_thin_cells_record_last() -> None:
             assert len(cell.source.splitlines()) <= 4, "cells stay thin: logic lives in relink"
     assert code[-1].source == "notebook.record_audit(run)"
     assert notebook.metadata.kernelspec.name == "python3"
+    # How to run it and the record batch reads back: in the notebook, not in a report.
+    hidden = [c.id for c in notebook.cells if REPORT_HIDDEN_TAG in c.metadata.get("tags", [])]
+    assert hidden == ["intro", "record-title", "record"]
 
 
 def test_stored_outputs_are_the_bundled_sample_audit() -> None:

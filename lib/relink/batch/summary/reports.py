@@ -2,7 +2,11 @@
 
 ``DIR/<account>/<notebook>.html`` beside the ``.ipynb``, rendered by nbconvert's
 ``HTMLExporter`` (the lab template) with every code input and prompt left out, so a team lead
-reads the banner, tables, charts and errors, not Python. The page needs no network: the
+reads the banner, tables, charts and errors, not Python. It is titled with the account
+("northwind-home: audit", in the browser's tab and as the page's first heading), and the cells
+tagged :data:`REPORT_HIDDEN_TAG` (how to run the notebook, what ``relink batch`` reads back:
+text for whoever runs it) are left out of the report and kept in the notebook. Table cells
+are aligned left, so that a long sentence reads from its start. The page needs no network: the
 template's CDN scripts (require.js, MathJax, the widget renderer) are left out, charts are
 embedded images, and :func:`remote_references` (empty for every page written here) checks it.
 
@@ -20,15 +24,31 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from relink.atomic_files import write_atomically
+from relink.display import RECORD_MIMES, visible
 
-# The lab template with its network-bound blocks emptied.
+# A notebook cell for whoever runs the notebook (how to run it, the record batch reads back):
+# kept in the notebook, left out of its report.
+REPORT_HIDDEN_TAG = "hide-in-report"
+# The lab template with its network-bound blocks emptied, and its tables' cells aligned left
+# (the lab's stylesheet aligns them right: a sentence would read from its end). After the lab's
+# rule, and one class more specific than it.
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_css -%}
+<style type="text/css">
+.jp-Notebook :not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td,
+.jp-Notebook :not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon th {
+  text-align: left;
+  vertical-align: top;
+}
+</style>
+{%- endblock html_head_css -%}
 """
 _CSP = (
     '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -46,6 +66,7 @@ _REMOTE_ATTRIBUTE = re.compile(
 _SCRIPT = re.compile(r"<script\b[^>]*>(.*?)</script>", re.IGNORECASE | re.DOTALL)
 _BODY = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
 _NAV_STYLE = "font-family:sans-serif;padding:8px 16px;background:#eee;border-bottom:1px solid #ccc"
+_HEADING_STYLE = "font-family:sans-serif;font-size:1.6em;margin:12px 16px 4px"
 # The account's message for the merchant, beside its notebook (relink.batch.summary.files).
 MESSAGE_SUFFIXES = {"text": ".message.txt", "markdown": ".message.md"}
 _URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}/[^\s\"'<>)]*", re.IGNORECASE)
@@ -73,17 +94,42 @@ def render_report(notebook: Path) -> Path:
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
+    title = report_title(nb, notebook)
+    nb.metadata.pop("title", None)  # the template would prefer it to the account's title
     with warnings.catch_warnings():  # relink's record MIME type has no HTML: left out, fine
         warnings.simplefilter("ignore", UserWarning)
-        body, _ = _html_exporter().from_notebook_node(
-            nb, resources={"metadata": {"name": notebook.stem}}
-        )
+        body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _REMOTE_ATTRIBUTE.sub(r"\1data-removed-\2", body)  # none expected: belt and braces
     body = body.replace("<head>", "<head>\n" + _CSP, 1)
-    body = _BODY.sub(lambda match: match.group(0) + _message_links(notebook), body, count=1)
+    top = f'\n<h1 style="{_HEADING_STYLE}">{html.escape(title)}</h1>' + _message_links(notebook)
+    body = _BODY.sub(lambda match: match.group(0) + top, body, count=1)
     target = report_path(notebook)
     write_atomically(target, body.encode("utf-8"))
     return target
+
+
+def report_title(nb: Any, notebook: Path) -> str:
+    """The report's title, "ACCOUNT: NOTEBOOK" (``northwind-home: audit``).
+
+    The account is the one the notebook's record names (the label the notebook itself used),
+    else its ``account`` parameter, else the name of the folder the notebook is in (the
+    account's output folder in a batch). Control characters are shown escaped.
+    """
+    account = _recorded_account(nb)
+    if not account:
+        parameters = nb.metadata.get("papermill", {}).get("parameters", {})
+        account = str(parameters.get("account") or "") if isinstance(parameters, dict) else ""
+    return f"{visible(account or notebook.parent.name)}: {notebook.stem}"
+
+
+def _recorded_account(nb: Any) -> str:
+    """The account named by the notebook's last relink record (its output's metadata)."""
+    for cell in reversed(nb.cells):
+        for output in reversed(cell.get("outputs", [])):
+            for mime, metadata in (output.get("metadata") or {}).items():
+                if mime in RECORD_MIMES and isinstance(metadata, dict):
+                    return str(metadata.get("account") or "")
+    return ""
 
 
 def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -> list[Path]:
@@ -149,6 +195,7 @@ def _html_exporter():  # nbconvert is imported only when a report is rendered
     if _exporter is None:
         from jinja2 import DictLoader
         from nbconvert import HTMLExporter
+        from nbconvert.preprocessors import TagRemovePreprocessor
 
         _exporter = HTMLExporter(
             extra_loaders=[DictLoader({"relink_report.html.j2": _TEMPLATE})],
@@ -158,4 +205,6 @@ def _html_exporter():  # nbconvert is imported only when a report is rendered
             exclude_output_prompt=True,
             embed_images=True,
         )
+        hidden = TagRemovePreprocessor(remove_cell_tags={REPORT_HIDDEN_TAG})
+        _exporter.register_preprocessor(hidden, enabled=True)
     return _exporter
