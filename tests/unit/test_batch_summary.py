@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from relink.batch import resume
-from relink.batch.summary import calendar_file, compare, files, planning, reports
+from relink.batch.summary import calendar_file, charts, compare, planning, reports, workbook
 from relink.batch.summary import page as summary_page
 from relink.batch.summary import rows as summary_rows
 from relink.batch.summary.totals import fleet_totals
@@ -139,7 +139,7 @@ def test_xlsx_writes_formula_looking_text_as_text(tmp_path: Path) -> None:
         {"account": "-2", "status": "failed", "orders": None, "error": "http://example.com"},
     ]  # fmt: skip
     columns = ("account", "status", "orders", "error", "resumed")
-    files.write_xlsx(tmp_path / "summary.xlsx", columns, rows)
+    workbook.write_xlsx(tmp_path / "summary.xlsx", columns, rows)
     with zipfile.ZipFile(tmp_path / "summary.xlsx") as book:
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
         assert "<f>" not in sheet and "<hyperlink" not in sheet  # no formula, no link
@@ -147,9 +147,62 @@ def test_xlsx_writes_formula_looking_text_as_text(tmp_path: Path) -> None:
 
     values = CalamineWorkbook.from_path(str(tmp_path / "summary.xlsx")).get_sheet_by_index(0)
     table = values.to_python()
-    assert table[0] == list(columns)
+    assert table[0] == ["Account", "Run status", "Orders", "Error", "Taken from an earlier run"]
     assert table[1][0] == '=HYPERLINK("http://x")' and table[1][2] == 3
     assert table[2][0] == "-2" and table[2][3] == "http://example.com"
+
+
+def _xlsx_widths(path: Path) -> dict[int, float]:
+    """Each column's width (1-based), as the workbook sets it."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(path).active
+    return {
+        index: dimension.width
+        for dimension in sheet.column_dimensions.values()
+        for index in range(dimension.min, dimension.max + 1)
+    }
+
+
+def test_xlsx_reads_back_with_pandas_in_words_with_dates_and_widths(tmp_path: Path) -> None:
+    import pandas as pd
+
+    north, _ = audited("north", "blocked", "2026-12-04", "2026-11-26", warnings=["stale_export"])
+    south, _ = audited("south-with-a-much-longer-name", "safe", "2026-11-20", "2026-11-20")
+    north |= {"awaiting_payment": 2, "problem": "x" * 500, "resumed": True}
+    rows = [north, south]
+    columns = summary_rows.summary_columns(["awaiting_payment"])
+    workbook.write_xlsx(tmp_path / "audit.xlsx", columns, rows, ["awaiting_payment"])
+    frame = pd.read_excel(tmp_path / "audit.xlsx")  # the default engine: openpyxl
+    assert list(frame.columns[:6]) == [
+        "Account", "Run status", "Verdict", "Orders", "Blocked orders", "Export warnings"
+    ]  # fmt: skip
+    assert not {"Ticket", "Light", "Steps done", "Account API"} & set(frame.columns)
+    assert "ticket" not in frame.columns and "Blocked by awaiting payment" in frame.columns
+    safe_on = frame["Safe to unlink on, if nothing is done"]
+    assert str(safe_on.dtype).startswith("datetime64")
+    assert list(safe_on) == [pd.Timestamp("2026-12-04"), pd.Timestamp("2026-11-20")]
+    assert frame["Audited as of"][0] == pd.Timestamp("2026-11-20")
+    assert frame["Taken from an earlier run"][0] == True  # noqa: E712 (a boolean cell)
+    assert frame["Problem"][0] == "x" * 500  # a long text is whole in its cell
+    calamine = pd.read_excel(tmp_path / "audit.xlsx", engine="calamine")  # pandas' next default
+    assert list(calamine.columns) == list(frame.columns)
+    assert list(calamine["Safe to unlink on, if nothing is done"]) == list(safe_on)
+
+    widths = _xlsx_widths(tmp_path / "audit.xlsx")
+    assert sorted(widths) == list(range(1, len(frame.columns) + 1))  # every column has one
+    by_header = dict(zip(frame.columns, (widths[i + 1] for i in range(len(widths))), strict=True))
+    assert by_header["Account"] >= len("south-with-a-much-longer-name")
+    assert by_header["Safe to unlink on, if nothing is done"] >= len("2026-12-04")
+    assert by_header["Problem"] <= workbook.MAX_WIDTH + 1  # capped, not 500 wide
+    assert by_header["Orders"] < by_header["Account"]
+
+    # A runbook batch: its columns are kept, in words.
+    ticket = {"account": "east", "status": "completed", "ticket": "CHG-1", "light": "green"}
+    workbook.write_xlsx(tmp_path / "tickets.xlsx", columns, [ticket, north])
+    headers = list(pd.read_excel(tmp_path / "tickets.xlsx").columns)
+    assert headers[:5] == ["Account", "Run status", "Ticket", "Target AliExpress account", "Light"]
+    assert "Account API" in headers and "Awaiting payment" in headers  # no reasons given: key
 
 
 def _executed_notebook(path: Path) -> Path:
@@ -168,6 +221,55 @@ def test_report_has_outputs_without_code_nor_network(tmp_path: Path) -> None:
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"']?(https?:)?//", page)
     assert reports.render_missing([notebook]) == [tmp_path / "audit.html"]
     assert reports.remote_references('<script src="https://cdn/x.js"></script>')
+
+
+def test_report_is_titled_with_the_account_and_leaves_out_the_developer_cells(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "North-2"
+    folder.mkdir()
+    notebook = _executed_notebook(folder / "audit.ipynb")
+    nb = nbformat.read(notebook, as_version=4)
+    how = nbformat.v4.new_markdown_cell("How to run: `papermill audit.ipynb out.ipynb`")
+    how.metadata["tags"] = [reports.REPORT_HIDDEN_TAG]
+    nb.cells.insert(0, how)
+    nbformat.write(nb, notebook)
+    page = reports.render_report(notebook).read_text(encoding="utf-8")
+    assert "papermill" not in page and "visible output" in page
+    # No record, no parameter: the account's folder names it.
+    assert "<title>North-2: audit</title>" in page
+    assert re.search(r"<body[^>]*>\s*<h1[^>]*>North-2: audit</h1>", page)
+    # Table cells read from the left (the lab's stylesheet aligns them right).
+    assert "text-align: left" in page[page.index("text-align: right") :]
+
+    nb.metadata["papermill"] = {"parameters": {"account": "../North <b>"}}
+    nbformat.write(nb, notebook)
+    page = reports.render_report(notebook).read_text(encoding="utf-8")
+    assert "<title>../North &lt;b&gt;: audit</title>" in page  # the parameter, escaped
+
+    record = nbformat.v4.new_output(
+        "display_data",
+        data={"application/vnd.relink.audit+json": {"verdict": "safe"}, "text/plain": "ok"},
+        metadata={"application/vnd.relink.audit+json": {"account": "North\x1b[2J"}},
+    )
+    nb.cells[-1].outputs.append(record)
+    nbformat.write(nb, notebook)
+    page = reports.render_report(notebook).read_text(encoding="utf-8")
+    assert "<title>North\\x1b[2J: audit</title>" in page  # the record's label, shown escaped
+
+
+def test_per_day_chart_is_labelled_with_dates() -> None:
+    assert charts.day_ticks("2026-11-20", 14) == (
+        [0, 2, 4, 6, 8, 10, 12, 14],
+        ["20 Nov\n2026", "22 Nov", "24 Nov", "26 Nov", "28 Nov", "30 Nov", "02 Dec", "04 Dec"],
+    )
+    numbers, labels = charts.day_ticks("2026-12-20", 40)
+    assert len(numbers) <= 10 and labels[0] == "20 Dec\n2026"
+    assert labels[:4] == ["20 Dec\n2026", "25 Dec", "30 Dec", "04 Jan\n2027"]  # a new year
+    assert charts.day_ticks(None, 3) == ([0, 1, 2, 3], ["0", "1", "2", "3"])
+    rows = [audited("a", "blocked", "2026-12-04", "2026-11-26")[0]]
+    svg = charts.safe_days_chart_svg(planning.safe_days(rows))
+    assert "04 Dec" in svg and "days from" not in svg
 
 
 def test_resume_takes_only_an_intact_finished_run(tmp_path: Path) -> None:
@@ -272,7 +374,8 @@ def test_safe_days_count_blocked_accounts_per_day() -> None:
     assert (plan["blocked_with_date"], plan["blocked_without_date"]) == (4, 1)
     assert (plan["already_safe"], plan["safe_with_warnings"], plan["not_audited"]) == (1, 1, 1)
     note = planning.safe_days_note(plan)
-    assert "1 blocked without a date" in note and "Day 0 is 2026-11-20" in note
+    assert "1 blocked without a date" in note
+    assert "Counted from 2026-11-20, the audits' as-of day" in note and "Day 0" not in note
     assert "1 of them with export warnings" in note
     assert (
         planning.safe_days([{"account": "x", "status": "completed", "verdict": "blocked"}])["days"]
@@ -319,7 +422,7 @@ def test_calendar_has_one_all_day_event_per_dated_blocked_account(tmp_path: Path
         audited("\x1b[2Jwipe\u202e", "blocked", "2026-11-30", "2026-11-30")[0],
     ]
     rows[0] |= {"ticket": "CHG-7", "report": "north/audit.html", "message": "north/m.txt"}
-    dates = [d for row in rows if (d := calendar_file.safe_date_of(row, row["account"], tmp_path))]
+    dates = [d for row in rows if (d := calendar_file.safe_date_of(row, row["account"]))]
     started = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     path = calendar_file.write_calendar(tmp_path, dates, batch="wave-1", stamp=started)
     assert path == tmp_path / "safe-dates.ics"
@@ -335,7 +438,9 @@ def test_calendar_has_one_all_day_event_per_dated_blocked_account(tmp_path: Path
     assert events[0].decoded("dtend") == date(2026, 12, 5)  # all day
     description = str(events[0]["description"])
     assert "Ticket: CHG-7" in description and "2026-11-26" in description
-    assert str(tmp_path / "north" / "audit.html") in description
+    assert "Report: north/audit.html in the batch folder wave-1" in description
+    assert "Message for the merchant: north/m.txt in the batch folder wave-1" in description
+    assert str(tmp_path) not in path.read_text(encoding="utf-8")  # this machine's paths: none
     assert "stale_export" in description
     assert "Ticket" not in str(events[1]["description"])
 

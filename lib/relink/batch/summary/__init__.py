@@ -2,7 +2,8 @@
 
 :func:`write_summary` writes, from the runs alone (what each notebook recorded), each account's
 merchant message and report (:mod:`~relink.batch.summary.reports`), then ``summary.csv``,
-``summary.xlsx``, ``summary.json`` (:mod:`~relink.batch.summary.files`), ``summary.html``
+``summary.json`` (:mod:`~relink.batch.summary.files`), ``summary.xlsx``
+(:mod:`~relink.batch.summary.workbook`), ``summary.html``
 (:mod:`~relink.batch.summary.page`, its charts :mod:`~relink.batch.summary.charts` and its plan
 :mod:`~relink.batch.summary.plan`) and ``safe-dates.ics``
 (:mod:`~relink.batch.summary.calendar_file`). Each row (:func:`summary_row`,

@@ -2,8 +2,10 @@
 
 Each event says "Re-audit ACCOUNT: expected safe to unlink" and, in its description, the
 ticket (when the manifest gives one), the date with the merchant's action, the export warnings
-and where the account's report and merchant message are. Nothing else: no order, no customer,
-no personal data (the records hold none).
+and where the account's report and merchant message are: their paths inside the batch's
+folder, named by its name (``northwind-home/audit.html in the batch folder wave-1``), never
+this machine's absolute paths, which mean nothing on a shared calendar. Nothing else: no
+order, no customer, no personal data (the records hold none).
 
 Each event's UID is derived from the batch (the output folder's name) and the account's
 folder, so importing the calendar of a re-run (``--resume``, or the same ``--out`` next week)
@@ -38,25 +40,24 @@ class SafeDate:
     safe_on: date
     with_merchant_action: date | None
     ticket: str = ""
-    report: Path | None = None  # absolute paths: the calendar is read far from the batch
-    message: Path | None = None
+    report: str = ""  # paths relative to the batch's folder, as the summary gives them
+    message: str = ""
     warnings: str = ""  # the export warnings' codes
 
 
-def safe_date_of(row: dict, folder: str, out_dir: Path) -> SafeDate | None:
+def safe_date_of(row: dict, folder: str) -> SafeDate | None:
     """The event of one summary row, or ``None`` (not blocked, or no date)."""
     safe_on = read_day(row.get("earliest_safe_date"))
     if not is_blocked_audit(row) or safe_on is None:
         return None
-    base = out_dir.resolve()
     return SafeDate(
         account=str(row["account"]),
         folder=folder,
         safe_on=safe_on,
         with_merchant_action=read_day(row.get("earliest_safe_date_with_merchant_action")),
         ticket=str(row.get("ticket") or ""),
-        report=base / row["report"] if row.get("report") else None,
-        message=base / row["message"] if row.get("message") else None,
+        report=str(row.get("report") or ""),
+        message=str(row.get("message") or ""),
         warnings=str(row.get("warnings") or ""),
     )
 
@@ -87,7 +88,7 @@ def calendar_bytes(dates: Sequence[SafeDate], *, batch: str, stamp: datetime) ->
         event.add("dtstart", item.safe_on)
         event.add("dtend", item.safe_on + timedelta(days=1))
         event.add("summary", f"Re-audit {visible(item.account)}: expected safe to unlink")
-        event.add("description", _description(item))
+        event.add("description", _description(item, batch))
         event.add("transp", "TRANSPARENT")  # a reminder, not a meeting: the day stays free
         calendar.add_component(event)
     return calendar.to_ical()
@@ -110,7 +111,7 @@ def write_calendar(
     return path
 
 
-def _description(item: SafeDate) -> str:
+def _description(item: SafeDate, batch: str) -> str:
     lines = [
         f"relink batch expects {visible(item.account)} to be safe to unlink on "
         f"{item.safe_on.isoformat()} if nothing is done. Audit it again that day before "
@@ -127,8 +128,9 @@ def _description(item: SafeDate) -> str:
         lines.append(
             f"Export warnings: {visible(item.warnings)}: export again before trusting this date."
         )
+    where = f" in the batch folder {visible(batch)}"
     if item.report:
-        lines.append(f"Report: {visible(item.report)}")
+        lines.append(f"Report: {visible(item.report)}{where}")
     if item.message:
-        lines.append(f"Message for the merchant: {visible(item.message)}")
+        lines.append(f"Message for the merchant: {visible(item.message)}{where}")
     return "\n".join(lines)

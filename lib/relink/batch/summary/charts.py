@@ -8,10 +8,13 @@ functions that draw.
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
-from relink.batch.summary.rows import verdict_label
+from relink.batch.summary.planning import read_day
+from relink.batch.summary.rows import reason_words, verdict_label
 from relink.display import (
     BLOCKED_COLOUR,
     CLEAR_COLOUR,
@@ -97,14 +100,33 @@ def _safe_days_svg(plan: dict[str, Any]) -> str:
         color=CLEAR_COLOUR,
         label="with the merchant's action",
     )
-    axes.set_xlabel(f"days from {plan['as_of']} (day 0: that day or already past)")
+    axes.set_xlabel(
+        f"expected safe date (audited as of {plan['as_of']}; a date already past counts on it)"
+    )
     axes.set_ylabel("accounts")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    axes.set_xticks(*day_ticks(plan["as_of"], max(numbers, default=0)))
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.set_xlim(-0.7, max(numbers, default=0) + 0.7)
     figure.legend(loc="outside lower center", ncols=2, fontsize="small")
     axes.set_title("Blocked accounts becoming safe to unlink, per day")
     return figure_svg(figure)
+
+
+def day_ticks(as_of: str | None, last: int, most: int = 10) -> tuple[list[int], list[str]]:
+    """Ticks for the day numbers 0 to ``last`` counted from ``as_of``, at most ``most`` of them:
+    each labelled with its date ("04 Dec"), with the year under the first one and under the
+    first of each new year. Without an as-of day, the numbers themselves."""
+    step = max(1, math.ceil((last + 1) / most))
+    numbers = list(range(0, last + 1, step))
+    start = read_day(as_of)
+    if start is None:
+        return numbers, [str(number) for number in numbers]
+    labels, year = [], None
+    for number in numbers:
+        day = start + timedelta(days=number)
+        labels.append(f"{day:%d %b}" if day.year == year else f"{day:%d %b}\n{day:%Y}")
+        year = day.year
+    return numbers, labels
 
 
 def bars_svg(items: Sequence[tuple[str, int, str]], *, title: str, unit: str = "") -> str:
@@ -152,13 +174,13 @@ def fleet_html(totals: dict[str, Any], reasons: Sequence[str], tickets: bool) ->
         accounts = totals["accounts_by_reason"]
         charts.append(
             bars_svg(
-                [(r.replace("_", " "), n, BLOCKED_COLOUR) for r, n in by_reason],
+                [(reason_words(r), n, BLOCKED_COLOUR) for r, n in by_reason],
                 title="Blocked orders per reason, all accounts",
             )
         )
         charts.append(
             bars_svg(
-                [(r.replace("_", " "), accounts[r], BLOCKED_COLOUR) for r, _ in by_reason],
+                [(reason_words(r), accounts[r], BLOCKED_COLOUR) for r, _ in by_reason],
                 title="Accounts with at least one order blocked by…",
             )
         )

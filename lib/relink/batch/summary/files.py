@@ -1,5 +1,6 @@
 """What a batch writes once its runs are over: each account's merchant message and report, then
-``summary.csv``, ``summary.xlsx``, ``summary.json``, ``summary.html`` and ``safe-dates.ics``.
+``summary.csv``, ``summary.xlsx`` (:mod:`~relink.batch.summary.workbook`), ``summary.json``,
+``summary.html`` and ``safe-dates.ics``.
 
 Written from the runs alone (the recorded results), so a resumed batch writes them over every
 account, those taken from the earlier run included.
@@ -31,6 +32,7 @@ from relink.batch.summary.compare import compare
 from relink.batch.summary.planning import warning_items
 from relink.batch.summary.rows import reasons_in, summary_columns, summary_row
 from relink.batch.summary.totals import fleet_totals
+from relink.batch.summary.workbook import write_xlsx
 from relink.errors import RelinkError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -56,12 +58,12 @@ def write_summary(batch: BatchReport) -> None:
     rows = [summary_row(run, out) for run in runs]
     reasons = reasons_in(run.result for run in runs)
     write_csv(out / "summary.csv", summary_columns(reasons), rows)
-    write_xlsx(out / "summary.xlsx", summary_columns(reasons), rows)
+    write_xlsx(out / "summary.xlsx", summary_columns(reasons), rows, reasons)
     batch.comparison = compare(batch.previous, rows) if batch.previous else None
     dates = [
         item
         for run, row in zip(runs, rows, strict=True)
-        if (item := calendar_file.safe_date_of(row, run.job.folder, out))
+        if (item := calendar_file.safe_date_of(row, run.job.folder))
     ]
     written = calendar_file.write_calendar(
         out, dates, batch=out.resolve().name, stamp=batch.started
@@ -137,49 +139,6 @@ def write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) ->
     writer.writeheader()
     writer.writerows({key: csv_safe(value) for key, value in row.items()} for row in rows)
     write_atomically(path, text.getvalue())
-
-
-def write_xlsx(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    """``summary.xlsx`` (atomically): the CSV's columns and rows, as a workbook with a filter on
-    every column.
-
-    Every text is written as a string, never as a formula, a number or a link, whatever it
-    starts with (``=``, ``+``, ``@``, ``http``); numbers stay numbers.
-    """
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(
-        buffer,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_numbers": False,
-            "strings_to_urls": False,
-        },
-    )
-    try:
-        sheet = workbook.add_worksheet("accounts")
-        bold = workbook.add_format({"bold": True})
-        sheet.freeze_panes(1, 1)
-        for column, name in enumerate(columns):
-            sheet.write_string(0, column, name, bold)
-        for number, row in enumerate(rows, start=1):
-            for column, name in enumerate(columns):
-                value = row.get(name)
-                if value is None or value == "":
-                    continue
-                if isinstance(value, bool):
-                    sheet.write_boolean(number, column, value)
-                elif isinstance(value, int | float):
-                    sheet.write_number(number, column, value)
-                else:
-                    sheet.write_string(number, column, str(value)[:32767])
-        sheet.autofilter(0, 0, max(1, len(rows)), len(columns) - 1)
-        sheet.set_column(0, 0, 24)
-    finally:
-        workbook.close()
-    write_atomically(path, buffer.getvalue())
 
 
 def csv_safe(value: Any) -> Any:

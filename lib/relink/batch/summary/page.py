@@ -44,6 +44,7 @@ from relink.batch.summary.rows import (
     TAIL_COLUMNS,
     as_count,
     error_kind,
+    reason_words,
     state_of,
     verdict_label,
 )
@@ -233,7 +234,7 @@ def _links(row: dict[str, Any]) -> str:
 
 def _reasons_text(row: dict[str, Any], reasons: Sequence[str]) -> str:
     found = [(r, as_count(row.get(r))) for r in reasons if as_count(row.get(r))]
-    return ", ".join(f"{reason.replace('_', ' ')} {count}" for reason, count in found)
+    return ", ".join(f"{reason_words(reason)} {count}" for reason, count in found)
 
 
 def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
@@ -314,7 +315,7 @@ def _filters(rows: list[dict[str, Any]], reasons: Sequence[str], tickets: bool) 
     return {
         "what": "light" if tickets else "result",
         "states": [("", "all"), *((state, state) for state in states)],
-        "reasons": [("", "any"), *((r, r.replace("_", " ")) for r in reasons)],
+        "reasons": [("", "any"), *((r, reason_words(r)) for r in reasons)],
         "kinds": [("", "any"), *((kind, kind) for kind in kinds)],
         "warnings": [("", "any"), ("yes", "with a warning"), ("no", "without")],
         "sorts": _SORTS,

@@ -24,6 +24,12 @@ PLAN_COLUMNS: tuple[str, ...] = (
     "no_date_reason",  # why no date holds (a status nobody knows, rows unreadable...)
     "as_of",  # the day the audit counted from
 )
+# The plan's columns that hold a day (ISO ``YYYY-MM-DD``, or empty).
+DATE_COLUMNS: tuple[str, ...] = (
+    "earliest_safe_date",
+    "earliest_safe_date_with_merchant_action",
+    "as_of",
+)
 
 
 def plan_fields(result: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -147,5 +153,10 @@ def safe_days_note(plan: Mapping[str, Any]) -> str:
         parts.append(f"{plan['not_audited']:,} not audited (failed or not run)")
     if plan["tickets"]:
         parts.append(f"{plan['tickets']:,} runbook ticket(s)")
-    when = f"Day 0 is {plan['as_of']}, the audits' as-of day" if plan["as_of"] else "No as-of day"
-    return f"{when}; a date already past counts on day 0. " + "; ".join(parts) + "."
+    as_of = plan["as_of"]
+    when = (
+        f"Counted from {as_of}, the audits' as-of day; a date already past counts on {as_of}. "
+        if as_of
+        else "No as-of day. "
+    )
+    return when + "; ".join(parts) + "."

@@ -20,12 +20,8 @@ from relink.batch.summary import reports
 from relink.batch.summary.planning import PLAN_COLUMNS, plan_fields
 from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR
 
-# ticket ... api: what a runbook run recorded (empty for an audit). The blocking reasons'
-# columns come between the two halves, named as the notebooks recorded them (batch knows no
-# audit rule: whatever reasons the records count, the summary shows).
-HEAD_COLUMNS: tuple[str, ...] = (
-    "account",
-    "status",
+# What a runbook run recorded (empty for an audit).
+RUNBOOK_COLUMNS: tuple[str, ...] = (
     "ticket",
     "target",
     "light",
@@ -33,6 +29,13 @@ HEAD_COLUMNS: tuple[str, ...] = (
     "linked",
     "override",
     "api",
+)
+# The blocking reasons' columns come between the two halves, named as the notebooks recorded
+# them (batch knows no audit rule: whatever reasons the records count, the summary shows).
+HEAD_COLUMNS: tuple[str, ...] = (
+    "account",
+    "status",
+    *RUNBOOK_COLUMNS,
     "verdict",
     "orders",
     "blocked_orders",
@@ -61,6 +64,11 @@ def reasons_in(results: Iterable[dict[str, Any] | None]) -> list[str]:
         if isinstance(blocking, dict):
             found.update(dict.fromkeys(str(reason) for reason in blocking))
     return list(found)
+
+
+def reason_words(reason: str) -> str:
+    """A blocking reason's key as the summaries say it: ``sync_drift`` is "sync drift"."""
+    return str(reason).replace("_", " ")
 
 
 def summary_columns(reasons: Sequence[str]) -> tuple[str, ...]:

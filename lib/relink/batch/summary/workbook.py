@@ -1,0 +1,176 @@
+"""``summary.xlsx``: the summary's rows as a workbook a team lead reads, and pandas reads back.
+
+The rows and columns of ``summary.csv``, except that:
+
+- each header is in words (:func:`column_words`: ``earliest_safe_date`` is "Safe to unlink on,
+  if nothing is done", a blocking reason's count "Blocked by sync drift", in the summary
+  page's words); the CSV and JSON keep the keys, a contract for tools;
+- the runbook's columns (``ticket`` to ``api``) are left out when every row has them empty, as
+  in a batch of audits;
+- the days (the safe dates and the as-of day) are dates, shown ``yyyy-mm-dd``; numbers and
+  booleans stay what they are; every other value is a string, never a formula, a number or a
+  link, whatever it starts with (``=``, ``+``, ``@``, ``http``);
+- every column is as wide as its values (within :data:`MAX_WIDTH`) and its header, wrapped on
+  at most :data:`HEADER_LINES` lines; the header row and the account column stay in view, and
+  every column has a filter.
+
+``pandas.read_excel("summary.xlsx")`` reads it back (openpyxl is one of relink's
+dependencies), the days as datetimes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import textwrap
+from collections.abc import Sequence
+from datetime import datetime, time
+from pathlib import Path
+from typing import Any
+
+from relink.atomic_files import write_atomically
+from relink.batch.summary.planning import DATE_COLUMNS, read_day
+from relink.batch.summary.rows import RUNBOOK_COLUMNS, reason_words
+
+COLUMN_WORDS: dict[str, str] = {
+    "account": "Account",
+    "status": "Run status",
+    "ticket": "Ticket",
+    "target": "Target AliExpress account",
+    "light": "Light",
+    "steps_done": "Steps done",
+    "linked": "Linked AliExpress account",
+    "override": "Override",
+    "api": "Account API",
+    "verdict": "Verdict",
+    "orders": "Orders",
+    "blocked_orders": "Blocked orders",
+    "warnings": "Export warnings",
+    "earliest_safe_date": "Safe to unlink on, if nothing is done",
+    "earliest_safe_date_with_merchant_action": "Safe to unlink on, with the merchant's action",
+    "no_date_reason": "Why no date",
+    "as_of": "Audited as of",
+    "rows_in": "Rows read",
+    "rows_rejected": "Rows rejected",
+    "export": "Export file",
+    "notebook": "Notebook",
+    "duration_s": "Run time (s)",
+    "error": "Error",
+    "failed_cell": "Failed cell",
+    "failed_execution_count": "Failed execution count",
+    "problem": "Problem",
+    "report": "Report",
+    "resumed": "Taken from an earlier run",
+    "message": "Message for the merchant",
+}
+DATE_FORMAT = "yyyy-mm-dd"
+MIN_WIDTH, MAX_WIDTH = 6, 60  # characters; a longer value is all in its cell, partly shown
+HEADER_LINES = 3  # a header wraps on at most this many lines (it sets the width otherwise)
+_PADDING = 2
+_LINE_HEIGHT = 15  # points: Excel's default row height, one line of the default font
+
+
+def column_words(column: str, reasons: Sequence[str] = ()) -> str:
+    """The header of ``column`` in words; a blocking reason's column (one of ``reasons``) is
+    "Blocked by" the reason as the summary page says it; a column relink does not know is its
+    key with spaces."""
+    if column in COLUMN_WORDS:
+        return COLUMN_WORDS[column]
+    if column in reasons:
+        return f"Blocked by {reason_words(column)}"
+    return reason_words(column).capitalize()
+
+
+def workbook_columns(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[str]:
+    """``columns`` without the runbook's columns when no row has a value in any of them."""
+    runbook = any(_present(row.get(column)) for row in rows for column in RUNBOOK_COLUMNS)
+    return [column for column in columns if runbook or column not in RUNBOOK_COLUMNS]
+
+
+def write_xlsx(
+    path: Path,
+    columns: Sequence[str],
+    rows: list[dict[str, Any]],
+    reasons: Sequence[str] = (),
+) -> None:
+    """``summary.xlsx`` (atomically): ``rows`` under ``columns`` (the CSV's: see the module),
+    ``reasons`` the blocking reasons' columns among them.
+
+    Raises:
+        OSError: the file cannot be written.
+    """
+    import xlsxwriter
+
+    shown = workbook_columns(columns, rows)
+    headers = [column_words(column, reasons) for column in shown]
+    widths = [_width(header, column, rows) for header, column in zip(headers, shown, strict=True)]
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(
+        buffer,
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    try:
+        sheet = workbook.add_worksheet("accounts")
+        header_format = workbook.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        day_format = workbook.add_format({"num_format": DATE_FORMAT, "align": "left"})
+        for index, width in enumerate(widths):
+            sheet.set_column(index, index, width)
+        lines = max(
+            (len(textwrap.wrap(h, w - _PADDING)) for h, w in zip(headers, widths, strict=True)),
+            default=1,
+        )
+        sheet.set_row(0, _LINE_HEIGHT * max(1, lines))  # before the row: constant_memory
+        sheet.freeze_panes(1, 1)
+        for index, header in enumerate(headers):
+            sheet.write_string(0, index, header, header_format)
+        for number, row in enumerate(rows, start=1):
+            for index, column in enumerate(shown):
+                _write_cell(sheet, number, index, row.get(column), column, day_format)
+        sheet.autofilter(0, 0, max(1, len(rows)), len(shown) - 1)
+    finally:
+        workbook.close()
+    write_atomically(path, buffer.getvalue())
+
+
+def _write_cell(sheet: Any, row: int, column: int, value: Any, key: str, day_format: Any) -> None:
+    if not _present(value):
+        return
+    if key in DATE_COLUMNS and (day := read_day(value)) is not None:
+        sheet.write_datetime(row, column, datetime.combine(day, time()), day_format)
+    elif isinstance(value, bool):
+        sheet.write_boolean(row, column, value)
+    elif isinstance(value, int | float) and math.isfinite(value):
+        sheet.write_number(row, column, value)
+    else:
+        sheet.write_string(row, column, str(value)[:32767])
+
+
+def _width(header: str, column: str, rows: Sequence[dict[str, Any]]) -> int:
+    """A column's width in characters: its longest value, and its header on at most
+    :data:`HEADER_LINES` lines (never narrower than its longest word), within bounds."""
+    header_need = max((len(word) for word in header.split()), default=0)
+    while len(textwrap.wrap(header, header_need)) > HEADER_LINES:
+        header_need += 1
+    value_need = max((_shown_length(row.get(column), column) for row in rows), default=0)
+    return min(MAX_WIDTH, max(MIN_WIDTH, header_need, value_need) + _PADDING)
+
+
+def _shown_length(value: Any, column: str) -> int:
+    if not _present(value):
+        return 0
+    if column in DATE_COLUMNS and read_day(value) is not None:
+        return len(DATE_FORMAT)
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, float):
+        return len(f"{value:g}")
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != ""
