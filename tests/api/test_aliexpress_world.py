@@ -1,4 +1,4 @@
-"""The simulated AliExpress side over sandbox time, and the procedure the seed describes."""
+"""The simulated AliExpress side over sandbox time, and the procedure of runbook/README.md."""
 
 from __future__ import annotations
 

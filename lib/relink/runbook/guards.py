@@ -19,7 +19,8 @@ STEPS: tuple[str, ...] = ("audit", "sync", "unlink", "relink", "verify")
 DESTRUCTIVE: frozenset[str] = frozenset({"unlink", "relink"})
 DONE, REFUSED, FAILED = "done", "refused", "failed"
 
-# The confirmation the unlink asks for: the seed's warning, said in this project's words.
+# The confirmation the unlink asks for: why an unlink strands orders (docs/domain.md, "Why an
+# unlink must wait"), in this project's words.
 UNLINK_WARNING = (
     "Once the AliExpress account is unlinked, DSers stops updating every order that is still "
     "moving on AliExpress: unpaid orders, orders paid but not shipped, and orders shipped only "
