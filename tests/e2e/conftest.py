@@ -484,6 +484,56 @@ def app_server(tmp_path: Path, blocked_account: BlockedAccount) -> Iterator[AppS
     assert not leftovers, f"processes outlived relink app and were killed: {leftovers}"
 
 
+@pytest.fixture
+def practice_app_factory(tmp_path: Path) -> Iterator[Callable[[list[str]], AppServer]]:
+    """``start(arguments) -> AppServer``: ``relink app ARGUMENTS --no-browser --port P`` with no
+    account API configured (the embedded practice sandbox, started by each page's kernel), in
+    this test's folder; every server started is stopped after the test."""
+    import importlib.util
+
+    if importlib.util.find_spec("voila") is None:
+        message = "voila is not installed (the relink[app] extra; make install installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    started: list[AppServer] = []
+
+    def start(arguments: list[str]) -> AppServer:
+        base = tmp_path / f"practice-app{len(started)}"
+        base.mkdir()
+        env = lab_environment(base, {})  # no RELINK_*: practice
+        port = str(free_port())
+        command = [
+            sys.executable,
+            "-m",
+            "relink",
+            "app",
+            *arguments,
+            "--no-browser",
+            "--port",
+            port,
+        ]
+        log_path = base / "relink-app.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=base,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = AppServer(url="", ticket_folder=base, log_path=log_path, process=process)
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    leftovers = [line for server in started for line in server.stop()]
+    assert not leftovers, f"processes outlived relink app and were killed: {leftovers}"
+
+
 # --- Chromium ---------------------------------------------------------------------------------
 
 

@@ -85,8 +85,10 @@ def test_e2e_runbook_browser_blocked_to_green(
     reason = {name: page.locator(f".relink-reason-{name}") for name in STEPS}
     bar = page.locator(".relink-practice")
     said = bar.locator(".relink-practice-said")
-    # the last cell records the result: every cell has run and the panel is drawn
-    expect(page.get_by_text("relink runbook result recorded:")).to_be_visible(timeout=START)
+    # the last cell records where the ticket stands: every cell has run, the panel is drawn
+    record = page.locator(".relink-record")
+    expect(record).to_be_visible(timeout=START)
+    expect(record).to_contain_text("Ticket PRACTICE-1:")
     expect(panel).to_be_visible()
     title = panel.locator(".relink-title")
     expect(title.locator(".relink-api-badge")).to_have_text("SANDBOX")
@@ -175,6 +177,21 @@ def test_e2e_runbook_browser_blocked_to_green(
     bar.locator(".relink-practice-lapse").click()
     expect(said).to_contain_text("from its whitelist", timeout=STEP)
     expect(light.locator(".relink-light-dot.relink-light-amber")).to_be_visible(timeout=STEP)
+
+    # the saved notebook is the ticket's record without its kernel: the panel's cell and the
+    # last one say the ticket, the light and every step's outcome, as the ticket left them
+    expect(record).to_contain_text("Light: amber", timeout=STEP)
+    page.keyboard.press("Control+s")
+    expect(page.get_by_text("Saving completed")).to_be_visible(timeout=STEP)
+    saved = nbformat.read(lab_server.root / NOTEBOOK, as_version=4)
+    for cell_id in ("panel", "record"):
+        [output] = next(cell for cell in saved.cells if cell.get("id") == cell_id).outputs
+        text = output["data"]["text/plain"]
+        assert text.startswith("Ticket PRACTICE-1: northwind-home, from "), text
+        assert "Light: amber. Linked to ae-new@example.com, not whitelisted." in text, text
+        assert "- verify: done. Linked to ae-new@example.com, whitelisted." in text, text
+        assert "VBox(" not in text
+        assert "Light: amber" in output["data"]["text/html"]
 
     # the kernel journaled every step: one unlink and one link sent, each once
     entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]

@@ -219,12 +219,17 @@ def _change_line(change: dict[str, Any], statuses: tuple[str, ...]) -> str:
 
 
 def results_view(results: Iterable[StepResult], audit: AuditSnapshot | None = None) -> Shown:
-    """The outcomes of a headless run, one after the other."""
+    """The outcomes of the steps the notebook ran as it opened, one after the other, under a
+    line saying so (the panel, when there is one, shows the ticket as it is now)."""
     views = [result_view(result, audit) for result in results]
     if not views:
         line = "No headless steps requested (steps is empty): use the panel above."
         return Shown(f"<p>{line}</p>", line)
-    return Shown("".join(v.html for v in views), "\n".join(v.text for v in views))
+    label = "When the runbook opened, it ran:"
+    return Shown(
+        f'<p class="relink-run-label">{label}</p>' + "".join(v.html for v in views),
+        "\n".join([label, *(v.text for v in views)]),
+    )
 
 
 def connection_note(book: Runbook) -> Shown:
@@ -282,7 +287,8 @@ def ticket_summary(book: Runbook) -> Shown:
     text = "\n".join([head, light, "Steps:", *(f"- {line}" for line in steps), found])
     shown = (
         f'<div class="relink-record"><p><b>{html.escape(head)}</b></p>'
-        f"<p>{light_html(book)}</p><p>Steps (each one's last outcome):</p><ul>"
+        f"<p><b>Light: {book.link.light}.</b> {light_html(book)}</p>"
+        "<p>Steps (each one's last outcome):</p><ul>"
         + "".join(f"<li>{html.escape(line)}</li>" for line in steps)
         + f"</ul><p>{html.escape(found)}</p>{table.html if table else ''}</div>"
     )
