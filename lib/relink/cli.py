@@ -16,16 +16,12 @@ from relink.audit.text import audit_text
 from relink.audit.verdict import AuditResult, audit
 from relink.display import visible
 from relink.errors import RelinkError
+from relink.exits import fail as _fail
 
 if TYPE_CHECKING:
     from relink.batch.runner import AccountRun
 
 EXIT_SAFE, EXIT_BLOCKED, EXIT_UNREADABLE = 0, 1, 2
-
-
-def _fail(message: str, code: int = EXIT_UNREADABLE) -> None:
-    click.echo(f"relink: error: {message}", err=True)
-    sys.exit(code)
 
 
 # The commands in the order of the job (README's table), each with the line `relink --help`
@@ -321,7 +317,7 @@ def batch_command(
                 compare=compare_dir,
             )
     except RelinkError as exc:
-        _fail(visible(str(exc)))  # names of files and accounts: shown, never run by the terminal
+        _fail(str(exc))  # names of files and accounts: shown, never run by the terminal
     except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
         click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
         sys.exit(EXIT_INTERRUPTED)

@@ -207,7 +207,15 @@ def test_torn_and_garbled_journals_never_raise(tmp_path):
         b"\xff\xfe garbage\n"
         + entry.encode()
         + b"\n[1, 2]\n"
-        + json.dumps({"phase": "finished", "step": "verify", "time": "not a time"}).encode()
+        + json.dumps(
+            {
+                "phase": "finished",
+                "step": "verify",
+                "ticket": "HD-3",
+                "attempt": "v1",
+                "time": "not a time",
+            }
+        ).encode()
         + b'\n{"phase": "finished", "step": "unl'
     )
     report = collect(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -226,3 +227,26 @@ def test_the_notebook_is_told_which_setting_to_fix(tmp_path):
     said = f"cannot reach the account API at {url} (RELINK_API_URL): connection refused"
     assert str(caught.value) == said
     assert caught.value._render_traceback_() == [f"relink: ApiConnectionError: {said}"]
+
+
+def test_server_text_reaches_the_terminal_escaped(seed):
+    """A linked account name holding ESC/OSC sequences and a bidi override, as a server (or
+    whoever seeded it) could send: relink run prints each as an escape, never raw."""
+    hostile = "ae-\x1b]0;pwned\x07\x1b[31mred\u202eevil@example.com"
+    acct = seed(linked=hostile, logged_in=hostile)
+    done = acct.cli("--to", NEW_AE, "--steps", "audit")
+    out = done.stdout + done.stderr
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "ae-\\x1b]0;pwned\\x07\\x1b[31mred\\u202eevil@example.com" in out
+
+
+def test_a_journal_line_of_the_wrong_shape_is_named_never_acted_on(seed):
+    acct = seed()
+    acct.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    forged = {"phase": "started", "ticket": "HD-7", "step": ["unlink"], "attempt": "x"}
+    acct.journal_path.write_text(json.dumps(forged) + "\n", encoding="utf-8")
+    done = acct.cli("--to", NEW_AE, "--steps", "audit", "--ticket", "HD-7")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "journal: set apart, never acted on: line 1: step is a list, not text" in done.stderr
+    assert "audit: done" in done.stdout

@@ -135,11 +135,8 @@ def _looks_like_journal(path: Path) -> bool:
         for number, raw in enumerate(handle):
             if number >= SNIFF_LINES:
                 return False
-            try:
-                entry = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and is_runbook_entry(entry):
+            entry, _why = jr.parse_entry(raw.decode("utf-8", errors="replace"))
+            if entry is not None and is_runbook_entry(entry):
                 return True
     return False
 

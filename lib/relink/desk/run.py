@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from relink.errors import RelinkError
-from relink.exits import fail
+from relink.exits import fail, say
 
 if TYPE_CHECKING:
     from relink.runbook import Runbook, StepResult
@@ -88,7 +88,7 @@ def run_command(
 
     try:
         connection = connect()
-        click.echo(connection.describe())
+        say(connection.describe())
         options = TicketOptions(
             operator=operator,
             ticket=ticket,
@@ -96,14 +96,13 @@ def run_command(
             export_path=export_path or "",
         )
         book = open_ticket(account, target, options, connection=connection)
-        click.echo(
+        say(
             f"Ticket {book.ticket.ticket_id}: {book.account} from "
             f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"
             + (" (done)" if book.finished else "")
         )
-        if book.journal_unreadable_lines:
-            lines = ", ".join(str(n) for n in book.journal_unreadable_lines)
-            click.echo(f"journal: line(s) {lines} cut short by a crash, set apart", err=True)
+        if book.journal_set_apart:
+            say(f"journal: set apart, never acted on: {book.journal_set_apart}", err=True)
         results = book.run(steps, confirm=confirm, override_reason=override_reason)
     except InputError as exc:
         fail(str(exc), EXIT_RUN_USAGE)
@@ -116,16 +115,14 @@ def run_command(
 def _say_outcome(book: Runbook, results: list[StepResult]) -> None:
     """Each step's outcome, what still blocks and when it clears, and the light."""
     for result in results:
-        click.echo(f"{result.step}: {result.outcome}: {result.message}")
+        say(f"{result.step}: {result.outcome}: {result.message}")
     if book.last_audit is not None:
         if expected := book.last_audit.forecast_line():  # when it can be unlinked
-            click.echo(expected)
+            say(expected)
         for blocker in book.last_audit.blockers:
             reasons = ", ".join(blocker.reasons)
-            click.echo(
-                f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}"
-            )
-    click.echo(f"light: {book.link.light}: {book.link.text}")
+            say(f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}")
+    say(f"light: {book.link.light}: {book.link.text}")
 
 
 def _exit_status(book: Runbook, results: list[StepResult]) -> int:
@@ -133,6 +130,6 @@ def _exit_status(book: Runbook, results: list[StepResult]) -> int:
     last = results[-1].outcome if results else "done"
     codes = {"done": EXIT_RUN_DONE, "refused": EXIT_RUN_REFUSED, "failed": EXIT_RUN_FAILED}
     if codes[last] == EXIT_RUN_DONE and (warning := book.override_not_green(results)):
-        click.echo(f"{warning} (exit {EXIT_RUN_OVERRIDDEN})")
+        say(f"{warning} (exit {EXIT_RUN_OVERRIDDEN})")
         return EXIT_RUN_OVERRIDDEN
     return codes[last]

@@ -7,7 +7,7 @@ import sys
 import click
 
 from relink.errors import RelinkError
-from relink.exits import fail
+from relink.exits import fail, say
 
 EXIT_REHEARSAL_GREEN, EXIT_REHEARSAL_NOT_GREEN, EXIT_REHEARSAL_FAILED = 0, 1, 3
 
@@ -41,7 +41,7 @@ def rehearse_command(account: str, target: str) -> None:
     from relink.practice.rehearsal import rehearse
 
     try:
-        ended = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=click.echo)
+        ended = rehearse(account, target or EMBEDDED_TARGET_ACCOUNT, echo=say)
     except InputError as exc:
         fail(str(exc))
     except RelinkError as exc:

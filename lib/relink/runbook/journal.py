@@ -102,8 +102,8 @@ class Journal:
     def entries(self) -> list[dict[str, Any]]:
         """Every entry, oldest first. Never raises for the file's content.
 
-        A line that is not a JSON object (a write cut short by a crash, a hand edit) is set
-        apart: skipped, and its line number listed in :attr:`unreadable_lines` by this call.
+        A line that is not an entry (a write cut short by a crash, a hand edit, a field of the
+        wrong type) is set apart: skipped, and listed with the reason by :meth:`read`.
 
         Raises:
             OSError: the file exists but cannot be read.
@@ -111,7 +111,12 @@ class Journal:
         return self.read().entries
 
     def read(self) -> JournalContent:
-        """The entries and the line numbers of the lines set apart (see :meth:`entries`).
+        """The entries and the lines set apart (see :meth:`entries`).
+
+        Lines end at ``\\n`` only: a U+2028, U+0085 or form feed inside a value (an operator's
+        name, an override reason) is part of that value, never a line break. A line that is
+        not an entry of :data:`ENTRY_SCHEMA`'s shape is set apart with the reason, and never
+        acted on.
 
         Raises:
             OSError: the file exists but cannot be read.
@@ -120,26 +125,106 @@ class Journal:
         if not self.path.exists():
             return content
         raw = self.path.read_bytes().decode("utf-8", errors="replace")
-        for number, line in enumerate(raw.splitlines(), start=1):
+        for number, line in enumerate(raw.split("\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                entry = None
-            if isinstance(entry, dict):
+            entry, problem = parse_entry(line)
+            if entry is not None:
                 content.entries.append(entry)
             else:
-                content.unreadable_lines.append(number)
+                content.set_apart.append((number, problem))
         return content
 
 
 @dataclass
 class JournalContent:
-    """What a journal file holds: its entries, and the lines that could not be read."""
+    """What a journal file holds: its entries, and the lines set apart with the reason."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
-    unreadable_lines: list[int] = field(default_factory=list)
+    set_apart: list[tuple[int, str]] = field(default_factory=list)  # (line number, why)
+
+    @property
+    def unreadable_lines(self) -> list[int]:
+        """The numbers of the lines set apart."""
+        return [number for number, _why in self.set_apart]
+
+    def describe_set_apart(self, limit: int = 3) -> str:
+        """The lines set apart in one line ("line 4: cut short; line 9: step is a list"), the
+        first ``limit`` named and the rest counted; "" when none."""
+        said = [f"line {number}: {why}" for number, why in self.set_apart[:limit]]
+        if len(self.set_apart) > limit:
+            said.append(f"{len(self.set_apart) - limit} more")
+        return "; ".join(said)
+
+
+# What each field of an entry holds, when present. Fields not listed may hold any JSON; the
+# ones listed are those the runbook, ``relink journal`` and the reconciliation act on.
+_TEXT, _OPTIONAL_TEXT, _OBJECT = (str,), (str, type(None)), (dict, type(None))
+ENTRY_SCHEMA: dict[str, tuple[type, ...]] = {
+    "time": _TEXT,
+    "phase": _TEXT,
+    "ticket": _TEXT,
+    "account": _TEXT,
+    "target": _TEXT,
+    "operator": _TEXT,
+    "api": _TEXT,
+    "step": _TEXT,
+    "attempt": _TEXT,
+    "idempotency_key": _OPTIONAL_TEXT,
+    "request_id": _OPTIONAL_TEXT,
+    "from_aliexpress_account": _OPTIONAL_TEXT,
+    "to_aliexpress_account": _TEXT,
+    "outcome": _TEXT,
+    "message": _TEXT,
+    "override_reason": _OPTIONAL_TEXT,
+    "resolved": (bool,),
+    "request": _OBJECT,
+    "before": _OBJECT,
+    "after": _OBJECT,
+    "details": _OBJECT,
+}
+MAX_LINE_CHARS = 1_000_000  # a journal line of ours is a few KB; past this it is not ours
+
+
+def parse_entry(line: str) -> tuple[dict[str, Any] | None, str]:
+    """The entry a journal line holds, or None and why the line is set apart.
+
+    Never raises for the line's content: not JSON, a number past Python's digit limit, a
+    nesting too deep to parse, a field of the wrong type are each a reason.
+    """
+    if len(line) > MAX_LINE_CHARS:
+        return None, f"longer than {MAX_LINE_CHARS:,} characters"
+    try:
+        entry = json.loads(line)
+    except json.JSONDecodeError:
+        return None, "not a whole JSON line (cut short by a crash, or edited)"
+    except (ValueError, RecursionError):  # 5,000-digit integers, 100,000-deep nesting
+        return None, "a value too large or too deeply nested to read"
+    if not isinstance(entry, dict):
+        return None, "not a JSON object"
+    return (None, problem) if (problem := entry_problem(entry)) else (entry, "")
+
+
+def entry_problem(entry: dict[str, Any]) -> str:
+    """Why ``entry`` is not a journal entry of ours ("" when it is one)."""
+    phase = entry.get("phase")
+    if phase not in (STARTED, FINISHED, TICKET):
+        return f"phase is {_shape(phase)}, not started, finished or ticket"
+    required = ("ticket",) if phase == TICKET else ("ticket", "step", "attempt")
+    for name in required:
+        if not isinstance(entry.get(name), str):
+            return f"{name} is {_shape(entry.get(name))}, not text"
+    for name, kinds in ENTRY_SCHEMA.items():
+        if name in entry and not isinstance(entry[name], kinds):
+            return f"{name} is {_shape(entry[name])}"
+    return ""
+
+
+def _shape(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "text", bool: "true/false"}
+    if value is None:
+        return "missing"
+    return names.get(type(value), "a number" if isinstance(value, int | float) else "a value")
 
 
 def for_ticket(entries: list[dict[str, Any]], ticket: str) -> list[dict[str, Any]]:

@@ -137,6 +137,7 @@ class Runbook:
         self.link = self._first_read()
         content = self.journal.read()
         self.journal_unreadable_lines = content.unreadable_lines
+        self.journal_set_apart = content.describe_set_apart()  # "" when none
         self.ticket = open_ticket(
             self.journal,
             content.entries,
