@@ -21,7 +21,8 @@ from pathlib import Path
 
 from relink.desk.journal_page import JournalPageKeeper
 from relink.errors import InputError
-from relink.practice.embedded import embedded_connection, opened_here, remember_opened
+from relink.practice.embedded import embedded_connection
+from relink.practice.world import opened_here, remember_opened
 from relink.runbook import connection as change_connection
 from relink.runbook import journal as jr
 from relink.runbook.connection import Connection

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from relink.errors import ApiError, InputError, RelinkError
-from relink.practice.embedded import world_of
+from relink.practice.world import world_of
 from relink.runbook.procedure import Runbook
 from relink.sandbox.launcher import SandboxAdmin
 

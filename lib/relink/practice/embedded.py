@@ -12,13 +12,8 @@ sandbox's clock and the practice bar.
 Its clock starts on the samples' day (:data:`relink.samples.REFERENCE_DATE`), whatever the
 machine's date: the bundled accounts' order dates count back from that day, so their
 forecasts and clears-by dates read as they do in the samples. The runbook's clock is the
-sandbox's (:class:`SandboxClock`): the forecast counts from the sandbox's day, and the days
-the practice bar lets pass are the days the orders move on.
-
-A practice ticket's journal may outlive its sandbox (a ticket opened on the desk keeps its
-journal beside its notebook). :class:`PracticeWorld` remembers which tickets were opened on
-this sandbox, so the desk can tell a ticket to continue from one whose sandbox is gone
-(:func:`opened_here`).
+sandbox's (:class:`~relink.practice.world.SandboxClock`): the forecast counts from the
+sandbox's day, and the days the practice bar lets pass are the days the orders move on.
 """
 
 from __future__ import annotations
@@ -29,56 +24,20 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from relink.api.client import Client
 from relink.errors import RelinkError
+from relink.practice.world import PracticeWorld, practice_world
 from relink.runbook.connection import Connection
 from relink.samples import ACCOUNTS, REFERENCE_DATE, SampleAccount, bundled_sample
-from relink.sandbox.launcher import RunningSandbox, SandboxAdmin, start_sandbox
+from relink.sandbox.launcher import RunningSandbox, start_sandbox
 from relink.sandbox.seeding import seed_from_export
 
 # The embedded sandbox's world: every sample account starts linked to (and logged in as) this
 # AliExpress account; the runbook's default target is the other one.
 EMBEDDED_OLD_ACCOUNT = "ae-old@example.com"
 EMBEDDED_TARGET_ACCOUNT = "ae-new@example.com"
-
-
-class SandboxClock:
-    """The sandbox's time, read once and then kept by this machine's clock (the sandbox's runs
-    as fast), read again (:meth:`read`) whenever practice moves it: no call per reading."""
-
-    def __init__(self, admin: SandboxAdmin) -> None:
-        self.admin = admin
-        self.offset = timedelta(0)
-        self.read()
-
-    def read(self) -> timedelta:
-        """Read the sandbox's time again (after its clock was moved).
-
-        Raises:
-            relink.errors.ApiError: the sandbox does not answer.
-        """
-        self.offset = self.admin.now() - datetime.now(UTC)
-        return self.offset
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def seconds(self) -> float:
-        """The sandbox's time in epoch seconds (a :class:`Connection`'s ``clock``)."""
-        return self().timestamp()
-
-
-@dataclass
-class PracticeWorld:
-    """What the practice room keeps with a practice connection: its sandbox, the sandbox's
-    clock, and the tickets opened on it (journal path, ticket id)."""
-
-    sandbox: RunningSandbox
-    clock: SandboxClock
-    opened: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -127,36 +86,6 @@ def practice_connection(
         panel_extras=(practice_bar,),
         practice=world,
     )
-
-
-def practice_world(sandbox: RunningSandbox) -> PracticeWorld:
-    """A new :class:`PracticeWorld` for ``sandbox``, its clock read now.
-
-    Raises:
-        relink.errors.ApiError: the sandbox does not answer.
-    """
-    return PracticeWorld(sandbox, SandboxClock(sandbox.admin))
-
-
-def world_of(connection: Connection | None) -> PracticeWorld | None:
-    """The practice world behind ``connection``; None for a deployment (or no connection)."""
-    if connection is None or not connection.embedded:
-        return None
-    world = connection.practice
-    return world if isinstance(world, PracticeWorld) else None
-
-
-def opened_here(connection: Connection, journal: str | Path, ticket: str) -> bool:
-    """Whether ``ticket`` of ``journal`` was opened on this connection's practice sandbox."""
-    world = world_of(connection)
-    return world is not None and (str(Path(journal).resolve()), ticket) in world.opened
-
-
-def remember_opened(connection: Connection, journal: str | Path, ticket: str) -> None:
-    """Note that ``ticket`` of ``journal`` now runs on this connection's practice sandbox."""
-    world = world_of(connection)
-    if world is not None:
-        world.opened.add((str(Path(journal).resolve()), ticket))
 
 
 def start_practice_sandbox(folder: Path) -> RunningSandbox:

@@ -36,11 +36,11 @@ from relink.errors import ApiError, InputError, RelinkError
 from relink.practice import actions as practice
 from relink.practice.embedded import (
     EMBEDDED_TARGET_ACCOUNT,
-    SandboxClock,
     practice_connection,
     seed_practice_account,
     start_practice_sandbox,
 )
+from relink.practice.world import SandboxClock
 from relink.runbook.guards import DONE, FAILED, StepResult
 from relink.runbook.live_audit import AuditSnapshot
 from relink.runbook.options import TicketOptions
