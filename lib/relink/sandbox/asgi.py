@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from relink.sandbox import store
 from relink.sandbox.faults import ASGIApp, Receive, Scope, Send
@@ -55,9 +56,34 @@ def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
-def _error(request: Request, refusal: Refusal) -> JSONResponse:
-    headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
+def _error(
+    request: Request, refusal: Refusal, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    headers = dict(headers or {})
+    if refusal.retry_after:
+        headers["Retry-After"] = str(refusal.retry_after)
     return JSONResponse(refusal.body(request_id_of(request)), refusal.status, headers=headers)
+
+
+# the methods of RFC 9110 (section 9) and PATCH (RFC 5789): what a route may serve
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route serves at this request's path: what a 405's ``Allow`` lists.
+
+    Starlette's own 405 names the methods of the first route that matched the path only; a path
+    served by two routes (``GET`` and ``POST /v1/accounts/{id}/link``) needs both. Each method
+    is tried against the application's routes, so routers included whole count too.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -88,7 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     def http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(request, Refusal(exc.status_code, code, str(exc.detail)))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110 15.5.6: a 405 lists the methods the path serves
+            headers["Allow"] = ", ".join(allowed_methods(request))
+            message = f"{request.method} is not served here; Allow: {headers['Allow']}"
+            return _error(request, Refusal(405, code, message), headers)
+        return _error(request, Refusal(exc.status_code, code, str(exc.detail)), headers)
 
     @app.exception_handler(Exception)
     def crashed(request: Request, exc: Exception) -> JSONResponse:
