@@ -4,17 +4,23 @@ They come from the process environment, or else from a ``.env`` file in the work
 (gitignored; simple ``KEY=VALUE`` lines, ``#`` comments, optional quotes, nothing expanded).
 Both come from the same place: a URL from one place and a token from another would send one
 deployment's token to another deployment, so mixing them is refused. Nothing here accepts a
-token as an argument: secrets never come from parameters.
+token as an argument: secrets never come from parameters; :func:`known_secrets` lists the secret
+values a parameter must never carry.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from relink.errors import InputError
 
 ENV_KEYS = ("RELINK_API_URL", "RELINK_API_TOKEN")
+# An environment variable whose name says it holds a secret (GITHUB_TOKEN, AWS_SECRET_ACCESS_KEY).
+SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
+MIN_SECRET_LENGTH = 4  # shorter values ("1", "yes") are switches, not secrets
 
 
 def read_env_file(path: str | Path = ".env") -> dict[str, str]:
@@ -68,3 +74,40 @@ def api_settings(
         f"{' and '.join(sorted(settings))} is set in {place} but {' and '.join(missing)} is "
         "not: set both RELINK_API_URL and RELINK_API_TOKEN there"
     )
+
+
+def known_secrets(
+    environ: dict[str, str] | None = None, env_file: str | Path = ".env"
+) -> list[tuple[str, str]]:
+    """Every secret value relink can know of, as ``(where, value)`` pairs, for refusing them
+    wherever they must not go (a notebook parameter): ``RELINK_API_TOKEN`` from the environment
+    and from ``env_file``, the password in ``RELINK_API_URL`` (``https://user:PASSWORD@host``),
+    and every environment variable whose name looks like a secret's (:data:`SECRET_NAME`).
+
+    ``where`` names the setting (``RELINK_API_TOKEN``, ``.env's RELINK_API_TOKEN``), never the
+    value. Values shorter than :data:`MIN_SECRET_LENGTH` are left out; so is an ``env_file``
+    that cannot be read.
+    """
+    env = dict(os.environ if environ is None else environ)
+    try:
+        from_file = read_env_file(env_file)
+    except (OSError, UnicodeDecodeError):
+        from_file = {}
+    found: list[tuple[str, str]] = []
+    for place, settings in (("", env), (f"{Path(env_file).name}'s ", from_file)):
+        for key, value in settings.items():
+            if key == "RELINK_API_URL":
+                value = _url_password(value)
+            elif not SECRET_NAME.search(key):
+                continue
+            for candidate in dict.fromkeys((value, value.strip())):
+                if len(candidate) >= MIN_SECRET_LENGTH:
+                    found.append((f"{place}{key}", candidate))
+    return found
+
+
+def _url_password(url: str) -> str:
+    try:
+        return urlsplit(url.strip()).password or ""
+    except ValueError:  # not a URL relink could use anyway
+        return ""

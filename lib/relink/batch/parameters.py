@@ -3,7 +3,10 @@
 (:func:`check_destructive`) and each account's own parameters (:func:`account_parameters`).
 
 Nothing secret goes in as a parameter: :func:`check_parameters` refuses secret-looking names
-and values equal to a secret in the environment or in the working directory's ``.env``.
+and any value that holds a secret (:func:`secret_in`: ``RELINK_API_TOKEN`` anywhere in the
+value, from the environment or the working directory's ``.env``, and the other secrets
+:func:`relink.api.settings.known_secrets` knows), and :func:`check_account_values` does the same
+for what a manifest gives each account (its name, target and ticket).
 
 Nothing changes an account by accident: a batch whose notebook declares ``steps`` and will run
 ``unlink`` or ``relink`` (:func:`destructive_steps`) starts only with ``allow_destructive``
@@ -15,7 +18,6 @@ Each account then gets its ``target_aliexpress_account`` and ``ticket`` from its
 from __future__ import annotations
 
 import ast
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +28,7 @@ from nbformat import NotebookNode
 from papermill.iorw import load_notebook_node
 from papermill.translators import PythonTranslator
 
-from relink.api.settings import read_env_file
+from relink.api.settings import SECRET_NAME, known_secrets
 from relink.batch.manifest import AccountJob
 from relink.errors import BatchError
 from relink.resources import AUDIT_NOTEBOOK, RUNBOOK_NOTEBOOK
@@ -37,7 +39,11 @@ ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per ac
 # Set per account from the manifest when the notebook declares them (the runbook does).
 TICKET_PARAMETERS = ("target_aliexpress_account", "ticket")
 DESTRUCTIVE_STEPS = frozenset({"unlink", "relink"})
-_SECRET_NAME = re.compile(r"token|secret|passw|api_?key|credential|private", re.IGNORECASE)
+_SECRET_NAME = SECRET_NAME
+# A secret of another tool's (GITHUB_TOKEN...) counts anywhere in a value from this length on;
+# a shorter one only as the whole value ("true" in SOME_TOKEN_REQUIRED must not refuse
+# -p confirm true). relink's own (RELINK_API_TOKEN, the URL's password) count anywhere.
+_CONTAINED_FROM = 8
 
 
 @dataclass(frozen=True)
@@ -97,11 +103,12 @@ def check_parameters(
     Raises:
         BatchError: a name is unknown to the notebook, set per account by batch (always for
             the account's files, in a ``destructive`` batch for its target and ticket), an
-            override, or looks like a secret; a value is a secret from the environment or the
-            working directory's ``.env``, or does not fit the type.
+            override, or looks like a secret; a value holds a secret (:func:`secret_in`), or
+            does not fit the type.
     """
     declared = template.declared
     converted: dict[str, Any] = {}
+    secrets = known_secrets()
     for name, value in parameters.items():
         if name in ACCOUNT_PARAMETERS:
             raise BatchError(f"-p {name}: set per account by relink batch")
@@ -115,10 +122,13 @@ def check_parameters(
             raise BatchError(
                 f"-p {name}: an override is decided for one ticket by a person, never in a batch"
             )
-        if _SECRET_NAME.search(name) or value in _secrets():
+        where = secret_in(value, secrets)
+        if _SECRET_NAME.search(name) or where:
+            held = f" holds a secret (the value of {where});" if where else ""
             raise BatchError(
-                f"-p {name}: secrets never go in parameters (papermill writes them into the "
-                "executed notebook); the notebook reads them from the environment"
+                f"-p {name}:{held} secrets never go in parameters (papermill writes them into "
+                "the executed notebook and its report); the notebook reads them from the "
+                "environment"
             )
         converted[name] = _convert(name, value, declared[name])
     return converted
@@ -214,15 +224,40 @@ def account_parameters(
     return parameters
 
 
-def _secrets() -> set[str]:
-    """Secret values a parameter must not carry: from the environment and from ``.env``."""
-    try:
-        from_file = read_env_file(".env")
-    except (OSError, UnicodeDecodeError):
-        from_file = {}
-    found = {**from_file, **os.environ}
-    pairs = [*found.items(), *from_file.items()]
-    return {value for key, value in pairs if _SECRET_NAME.search(key) and len(value) >= 4}
+def secret_in(value: object, secrets: Sequence[tuple[str, str]] | None = None) -> str:
+    """Which secret ``value`` holds (the setting's name, never its value), or ``""``.
+
+    ``RELINK_API_TOKEN`` (the environment's or ``.env``'s) and the password in
+    ``RELINK_API_URL`` count anywhere in the value (``" tok-X"``, ``"x tok-X"``), case
+    sensitively and with nothing stripped; so does any other secret the environment holds
+    (:func:`relink.api.settings.known_secrets`) of 8 characters or more, a shorter one as the
+    whole value (spaces around it ignored). ``secrets``: :func:`known_secrets`'s answer, when
+    the caller checks many values.
+    """
+    text = str(value)
+    for where, secret in known_secrets() if secrets is None else secrets:
+        ours = where.removeprefix(".env's ").startswith("RELINK_API_")
+        if secret in text if ours or len(secret) >= _CONTAINED_FROM else text.strip() == secret:
+            return where
+    return ""
+
+
+def check_account_values(jobs: Sequence[AccountJob]) -> None:
+    """Refuse an account whose name, target or ticket (the parameters batch sets per account
+    from a manifest or a file name) holds a secret (:func:`secret_in`).
+
+    Raises:
+        BatchError: one line naming the account's entry and the setting, never the value.
+    """
+    secrets = known_secrets()
+    for job in jobs:
+        for what in ("account", "target", "ticket"):
+            where = secret_in(getattr(job, what), secrets)
+            if where:
+                raise BatchError(
+                    f"{job.source or job.export}: its {what} holds a secret (the value of "
+                    f"{where}): batch writes it into the account's notebook"
+                )
 
 
 def _convert(name: str, value: str, type_name: str) -> Any:

@@ -50,6 +50,7 @@ from relink.batch.parameters import (
     DEFAULT_NOTEBOOK,
     Template,
     account_parameters,
+    check_account_values,
     check_destructive,
     check_parameters,
     destructive_steps,
@@ -104,6 +105,7 @@ def run_batch(
     destructive = destructive_steps(template, parameters)
     extra = check_parameters(template, parameters, destructive=bool(destructive))
     check_destructive(template, parameters, jobs, allow_destructive=allow_destructive)
+    check_account_values(jobs)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
