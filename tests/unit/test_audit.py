@@ -235,3 +235,65 @@ def test_key_space_is_the_number_of_orders_not_orders_times_stores(tmp_path) -> 
     result = audit(export)
     assert result.orders == rows and result.blocked_orders == rows - rows // 3 - 1 + 1
     assert len(result.blocker_json) == result.blocked_orders
+
+
+@pytest.mark.parametrize("tail", [",,,,,,,,,\r\n", "\r\n", ",,,,,,,,,,,\r\n\r\n"])
+def test_a_safe_export_with_blank_lines_at_the_end_stays_safe(tmp_path, tail) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from relink.cli import main
+    from relink.samples import bundled_sample
+
+    path = tmp_path / "f.csv"
+    path.write_bytes(bundled_sample("fjord-kitchen").export.read_bytes() + tail.encode())
+    table = CliRunner().invoke(main, ["audit", str(path), "--today", "2026-11-20"])
+    assert table.exit_code == 0, table.output
+    assert "verdict: SAFE to unlink (24 orders, none blocks)" in table.output
+    blank = tail.count("\n")
+    assert f"rows: {30 + blank} in, 30 audited, 0 rejected, {blank} blank" in table.output
+    assert "no order number" not in table.output
+    done = CliRunner().invoke(
+        main, ["audit", str(path), "--today", "2026-11-20", "--format", "json"]
+    )
+    result = json.loads(done.output)
+    assert (done.exit_code, result["verdict"], result["rejected"]) == (0, "safe", [])
+    assert result["rows_in"] == result["rows_audited"] + result["rows_rejected"] + blank
+    assert result["rows_blank"] == blank
+    assert result["forecast"]["earliest_safe_date"] == "2026-11-20"
+    assert result["forecast"]["reason"] is None
+
+
+def test_a_safe_workbook_with_empty_rows_at_the_end_stays_safe(tmp_path) -> None:
+    import csv
+
+    from openpyxl import Workbook
+    from openpyxl.styles import PatternFill
+
+    from relink.samples import bundled_sample
+
+    with bundled_sample("fjord-kitchen").export.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    sheet.append([""] * len(rows[0]))  # a row of empty strings
+    fill = PatternFill("solid", fgColor="FFFF00")
+    for row in range(len(rows) + 2, len(rows) + 6):  # empty but formatted rows
+        for column in range(1, len(rows[0]) + 1):
+            sheet.cell(row, column).fill = fill
+    book.save(tmp_path / "fjord.xlsx")
+    # Trailing cells without a value are no rows of the sheet as it is read.
+    result = audit(read_export(tmp_path / "fjord.xlsx"))
+    assert result.verdict == "safe" and result.rejected == []
+    counts = (result.orders, result.rows_audited, result.rows_blank, result.rows_in)
+    assert counts == (24, 30, 0, 30)
+
+    sheet.cell(len(rows) + 6, 3).value = "   "  # blanks in a cell below them: every row is read
+    book.save(tmp_path / "fjord.xlsx")
+    result = audit(read_export(tmp_path / "fjord.xlsx"))
+    assert result.verdict == "safe" and result.rejected == []
+    counts = (result.orders, result.rows_audited, result.rows_blank, result.rows_in)
+    assert counts == (24, 30, 6, 36)

@@ -128,12 +128,75 @@ def test_rows_without_order_number_are_rejected_with_spreadsheet_row(write_csv) 
     assert export.rows_in == 4 == len(export.orders) + len(export.rejected)
 
 
-def test_blank_lines_keep_row_numbers_and_are_accounted_for(tmp_path: Path) -> None:
+BLANKS = (  # lines with no value in any column, as exporters and Excel write them
+    'Order No.,Status,Customer\r\n#1,Fulfilled,Ann\r\n\r\n , ,\t\r\n"","",""\r\n'
+    "#5,Fulfilled,Bo\r\n,,Main St\r\n,,\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "arrow"),
+    [
+        (BLANKS, True),  # wanted columns read by Arrow, each blank row's line read to be sure
+        (BLANKS.replace("\r\n", "\n"), True),
+        (BLANKS.replace("Bo", '"Bo\r\nand Cy"'), False),  # a value spans lines: pandas reads
+        (BLANKS + ",\r\n", False),  # a short row (fewer fields than the header): pandas reads
+    ],
+    ids=["crlf", "lf", "a-value-spanning-lines", "a-short-row"],
+)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_blank_rows_are_not_orders_but_a_row_with_any_value_is(
+    tmp_path, monkeypatch, text, arrow, encoding
+) -> None:
+    from relink.audit import csv_reader
+
+    if arrow and encoding == "utf-8":  # pandas must not be needed to tell a blank row
+        monkeypatch.setattr(csv_reader, "_parse_csv", None)
     path = tmp_path / "gaps.csv"
-    path.write_text("Order No.,Status\n#1,Fulfilled\n\n#3,Fulfilled\n")
+    path.write_bytes(text.encode(encoding))
     export = read_export(path)
+    assert export.orders["row"].tolist() == [2, 6]  # spreadsheet row numbers kept
+    # "Main St" is a value: a row with data but no order number is still rejected
+    assert export.rejected.to_dict("records") == [{"row": 7, "reason": "no order number"}]
+    blank = 4 + text.endswith(",\r\n,\r\n")  # empty, blanks, empty quotes, ",," (and ",")
+    assert export.rows_blank == blank
+    assert export.rows_in == 3 + blank == len(export.orders) + len(export.rejected) + blank
+
+
+def test_blank_rows_in_a_workbook_formatted_or_empty_strings(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Order No.", "Status", "Customer"])
+    sheet.append(["#1", "Fulfilled", "Ann"])
+    sheet.append(["", "", ""])  # a row of empty strings
+    sheet.append(["#3", "Fulfilled", "Bo"])
+    sheet.append([None, None, "note"])  # a value, no order number
+    for row in range(6, 9):  # empty but formatted rows at the end, as Excel leaves them
+        for column in range(1, 4):
+            sheet.cell(row, column).font = Font(bold=True)
+    sheet.cell(9, 2).value = "   "
+    book.save(tmp_path / "orders.xlsx")
+    export = read_export(tmp_path / "orders.xlsx")
     assert export.orders["row"].tolist() == [2, 4]
-    assert export.rejected["row"].tolist() == [3]
+    assert export.rejected.to_dict("records") == [{"row": 5, "reason": "no order number"}]
+    assert export.rows_blank == 5 and export.rows_in == 8
+
+
+def test_a_file_of_blank_rows_has_no_data_rows(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("Order No.,Status\n,\n\n")
+    with pytest.raises(ExportError, match="has a header but no data rows"):
+        read_export(path)
+
+
+def test_a_blank_row_of_the_aliexpress_file_is_skipped(write_csv) -> None:
+    side = read_aliexpress(
+        write_csv([["aliexpress_order_id", "order_status"], ["8001", "FINISH"], ["", ""]])
+    )
+    assert side.rejected.empty and side.rows_blank == 1 and side.rows_in == 2
 
 
 @pytest.mark.parametrize("bad_row", [2, 3])

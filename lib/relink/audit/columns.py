@@ -9,17 +9,23 @@ them (header = 1), so rejections can point at them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from relink.errors import ExportError
 
 # Every value comes back as Arrow text: what the CSV reader yields, so nothing is copied.
 TEXT = pd.ArrowDtype(pa.string())
 PROBLEM = "__problem__"  # optional column: why a row cannot be read as it stands
+# Optional column: True for a row with no value in any column of the file (every cell empty or
+# blanks only), as Excel and many exporters write at the end. Such a row is not an order.
+BLANK = "__blank__"
 
 
 def compact_name(name: object) -> str:
@@ -64,6 +70,31 @@ def match_columns(
             if spec.required:
                 return None
     return positions
+
+
+def blank_in_wanted(frame: pd.DataFrame, names: Iterable[str]) -> np.ndarray:
+    """The positions of the rows whose columns ``names`` are all missing or blanks only.
+
+    Column by column, each on the rows still in question: the first (the order number) rules
+    out nearly every row, so the others are looked at only for the few left.
+    """
+    chosen = np.arange(len(frame))
+    for name in names:
+        values = frame[name].array.__arrow_array__()
+        if len(chosen) < len(frame):
+            values = values.take(pa.array(chosen, pa.int64()))
+        blank = pc.or_kleene(pc.equal(values, ""), pc.utf8_is_space(values)).fill_null(True)
+        chosen = chosen[blank.to_numpy(zero_copy_only=False)]
+        if not len(chosen):
+            break
+    return chosen
+
+
+def blank_value(value: object) -> bool:
+    """Whether one cell holds no value: missing, empty, or blanks only."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def missing_columns_error(path: Path, header: list[object], specs: tuple[ColumnSpec, ...]):

@@ -11,6 +11,11 @@ known to give what pandas would: the header is one physical line, the text decod
 fields (a blank line is a row of missing cells in both). Anything else (a short or long row,
 an undecodable byte, an Arrow error) is read again by pandas, which pads short rows, names the
 row with too many fields, and decodes as it always has.
+
+A row with no value in any column (an empty line, ``,,,,``) is marked
+:data:`~relink.audit.columns.BLANK`: the exports skip it. Arrow reads only the wanted columns,
+so a row whose wanted cells are all blank is looked up in the file by its line (rows and lines
+correspond unless a quoted value spans lines; pandas then reads every column and says).
 """
 
 from __future__ import annotations
@@ -25,7 +30,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from relink.audit.columns import TEXT, ColumnSpec, Table, match_columns, missing_columns_error
+from relink.audit.columns import (
+    BLANK,
+    TEXT,
+    ColumnSpec,
+    Table,
+    blank_in_wanted,
+    blank_value,
+    match_columns,
+    missing_columns_error,
+)
 from relink.errors import ExportError
 
 DELIMITERS = (",", ";", "\t")
@@ -34,6 +48,7 @@ _HINT = re.compile(r"\ufeff?sep=(.)")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _ARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf-16"}
 _BLOCK = 1 << 20  # Arrow reads and parses blocks of this many bytes (its default)
+_LINES_CHUNK = 16 << 20  # bytes read at a time when looking for blank rows' lines
 
 
 def _detect_encoding(path: Path, head: bytes) -> str:
@@ -90,6 +105,8 @@ def read_csv(path: Path, head: bytes, specs: tuple[ColumnSpec, ...]) -> Table:
     if positions is None:
         raise missing_columns_error(path, header, specs)
     frame = _read_wanted(path, text, encoding, delimiter, header, positions, skip)
+    if frame is not None:
+        frame = _with_blank_rows(path, frame, encoding, delimiter, positions, skip)
     if frame is None:
         try:
             frame = _parse_csv(path, encoding, delimiter, positions, skip)
@@ -130,6 +147,79 @@ def _read_wanted(
     )
     frame.insert(0, "row", pd.RangeIndex(2, len(frame) + 2))
     return frame
+
+
+def _with_blank_rows(
+    path: Path,
+    frame: pd.DataFrame,
+    encoding: str,
+    delimiter: str,
+    positions: dict[str, int],
+    skip: int,
+) -> pd.DataFrame | None:
+    """Arrow's frame with the rows that hold no value in any column marked (:data:`BLANK`),
+    or ``None`` when pandas must read the file to tell.
+
+    Arrow read only the wanted columns: a row whose wanted cells are all blank is blank only if
+    its other cells are too, which its line in the file says. When rows and lines do not
+    correspond one to one (a quoted value spans lines), pandas reads every column instead.
+    """
+    candidates = blank_in_wanted(frame, positions)
+    if not len(candidates):
+        return frame
+    blank = _blank_lines(path, encoding, delimiter, skip, len(frame), candidates)
+    if blank is None:
+        return None
+    if blank.any():
+        marked = np.zeros(len(frame), dtype=bool)
+        marked[candidates[blank]] = True
+        frame[BLANK] = marked
+    return frame
+
+
+def _blank_lines(
+    path: Path, encoding: str, delimiter: str, skip: int, rows: int, candidates: np.ndarray
+) -> np.ndarray | None:
+    """Whether the line of each of the data rows ``candidates`` holds nothing but delimiters,
+    blanks and empty quotes; ``None`` when lines are not rows (a value spans lines, a line
+    ends in a lone carriage return, or the text is UTF-16)."""
+    if encoding not in ("utf-8", "utf-8-sig", "cp1252"):
+        return None
+    wanted = candidates.astype(np.int64) + skip + 1  # each row's line, the first being 0
+    found: dict[int, bytes] = {}
+    before, last = 0, b""  # lines before the chunk; the file's last byte
+    with path.open("rb") as handle:
+        while chunk := handle.read(_LINES_CHUNK):
+            chunk += handle.readline()  # every chunk but the last ends a line
+            if chunk.count(b"\r") != chunk.count(b"\r\n"):
+                return None
+            ends = chunk.count(b"\n")
+            low, high = np.searchsorted(wanted, [before, before + ends + 1])
+            if high > low:
+                starts = np.r_[0, np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10) + 1]
+                for line in wanted[low:high].tolist():
+                    start = int(starts[line - before])
+                    if start < len(chunk):
+                        end = chunk.find(b"\n", start)
+                        found[line] = chunk[start : end if end >= 0 else len(chunk)]
+            before += ends
+            last = chunk[-1:]
+    lines = before + (1 if last not in (b"", b"\n") else 0)
+    if lines != skip + 1 + rows or len(found) != len(wanted):
+        return None  # a quoted value spans lines: rows are not lines
+    text_encoding = "utf-8" if encoding.startswith("utf-8") else encoding
+    return np.array(
+        [_blank_line(found[line].decode(text_encoding, "replace"), delimiter) for line in wanted]
+    )
+
+
+def _blank_line(line: str, delimiter: str) -> bool:
+    """Whether one line of CSV holds no value: every field empty or blanks only."""
+    try:
+        fields = next(csv.reader([line.removesuffix("\r")], delimiter=delimiter), [])
+    except csv.Error:  # a field longer than the csv module reads: there is a value
+        return False
+    return all(not field.strip() for field in fields)
 
 
 def _arrow_reads_alike(
@@ -224,6 +314,16 @@ def _parse_csv(
     wanted = pd.DataFrame(
         {name: _as_text(frame.iloc[:, i]) for name, i in positions.items()}, index=frame.index
     )
+    candidates = blank_in_wanted(wanted, positions)
+    if len(candidates):
+        rest = frame.iloc[candidates]
+        blank = np.ones(len(candidates), dtype=bool)
+        for i in range(rest.shape[1]):
+            blank &= [blank_value(value) for value in rest.iloc[:, i].tolist()]
+        if blank.any():
+            marked = np.zeros(len(frame), dtype=bool)
+            marked[candidates[blank]] = True
+            wanted[BLANK] = marked
     wanted.insert(0, "row", pd.RangeIndex(2, len(frame) + 2))
     return wanted
 

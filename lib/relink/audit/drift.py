@@ -62,6 +62,7 @@ def summary(
         "file": side.path.name,
         "rows_in": side.rows_in,
         "rows_rejected": len(side.rejected),
+        "rows_blank": side.rows_blank,
         "rejected": rejections(side.path.name, side.rejected),
         "matched_rows": int(comparison.matched.sum()),
         "drifting_rows": drifting_rows,

@@ -2,7 +2,9 @@
 
 The reader finds columns by alias, reads only those (exports carry personal data that the
 audit has no use for), normalises status labels, fills the status of line-item rows, and
-accounts for every data row: ``rows_in == len(orders) + len(rejected)``.
+accounts for every data row: ``rows_in == len(orders) + len(rejected) + rows_blank``. A row with
+no value in any column (``,,,,`` or an empty line, as Excel writes at the end) is not an order:
+it is counted in ``rows_blank`` and skipped. A row with a value but no order number is rejected.
 
 Raises :class:`relink.errors.ExportError` (one line, naming the file) when a file cannot
 be audited at all: missing, a directory, empty, header only, a needed column absent, not
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from relink.audit import statuses
-from relink.audit.files import PROBLEM, TEXT, ColumnSpec, read_table
+from relink.audit.files import BLANK, PROBLEM, TEXT, ColumnSpec, read_table
 from relink.errors import ExportError
 
 ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
@@ -79,16 +81,18 @@ class Export:
     unrecognised), ``aliexpress_order``, ``tracking``, ``order_date``, ``shipped_date``
     (dates as written; missing when the export has no such column).
     ``rejected`` lists the rows that could not be audited (``row``, ``reason``).
+    ``rows_blank`` counts the rows with no value in any column: not orders, skipped.
     """
 
     path: Path
     orders: pd.DataFrame
     rejected: pd.DataFrame
     columns: dict[str, str]
+    rows_blank: int = 0
 
     @property
     def rows_in(self) -> int:
-        return len(self.orders) + len(self.rejected)
+        return len(self.orders) + len(self.rejected) + self.rows_blank
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,9 @@ class AliExpressSide:
     """The AliExpress-side file: one row per AliExpress order (``records``), plus rejections.
 
     ``repeats`` counts rows that repeat an earlier row's order number and status exactly:
-    read, agreed with, and folded into one record, so ``rows_in == len(records) +
-    repeats + len(rejected)``.
+    read, agreed with, and folded into one record; ``rows_blank`` counts the rows with no
+    value in any column (skipped), so ``rows_in == len(records) + repeats + len(rejected) +
+    rows_blank``.
     """
 
     path: Path
@@ -105,10 +110,11 @@ class AliExpressSide:
     rejected: pd.DataFrame
     columns: dict[str, str]
     repeats: int = 0
+    rows_blank: int = 0
 
     @property
     def rows_in(self) -> int:
-        return len(self.records) + self.repeats + len(self.rejected)
+        return len(self.records) + self.repeats + len(self.rejected) + self.rows_blank
 
 
 def read_export(path: str | Path) -> Export:
@@ -118,7 +124,7 @@ def read_export(path: str | Path) -> Export:
         ExportError: the file cannot be audited at all (the message says why).
     """
     table = read_table(path, ORDER_COLUMNS)
-    frame = table.frame
+    frame, blank = _without_blank_rows(table.frame)
     # Only identifiers are trimmed: they are joined and grouped on; the rest is shown as is.
     frame["order"], order_codes = _trimmed_codes(frame["order"])
     if "store" in frame:
@@ -156,7 +162,8 @@ def read_export(path: str | Path) -> Export:
             orders[name] = pd.Series(pd.NA, index=orders.index, dtype=TEXT)
     ordered = ["row", "store", "order", "order_key", "status", "status_key"]
     ordered += ["aliexpress_order", "tracking", "order_date", "shipped_date"]
-    return Export(table.path, orders[ordered], rejected.reset_index(drop=True), table.columns)
+    rejected = rejected.reset_index(drop=True)
+    return Export(table.path, orders[ordered], rejected, table.columns, blank)
 
 
 def read_aliexpress(path: str | Path) -> AliExpressSide:
@@ -169,7 +176,7 @@ def read_aliexpress(path: str | Path) -> AliExpressSide:
         ExportError: the file cannot be read at all.
     """
     table = read_table(path, ALIEXPRESS_COLUMNS)
-    frame = table.frame
+    frame, blank = _without_blank_rows(table.frame)
     for name in ("aliexpress_order", "order_status", "end_reason", "tracking"):
         if name in frame:
             frame[name] = _stripped(frame[name])
@@ -199,7 +206,15 @@ def read_aliexpress(path: str | Path) -> AliExpressSide:
     records = kept.drop_duplicates("aliexpress_order").reset_index(drop=True)
     repeats = len(kept) - len(records)
     rejected = rejected.reset_index(drop=True)
-    return AliExpressSide(table.path, records, rejected, table.columns, repeats)
+    return AliExpressSide(table.path, records, rejected, table.columns, repeats, blank)
+
+
+def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows that hold a value, and how many held none (the reader marked them)."""
+    if BLANK not in frame:
+        return frame, 0
+    blank = frame.pop(BLANK).to_numpy(dtype=bool)
+    return frame.loc[~blank].reset_index(drop=True), int(blank.sum())
 
 
 def _row_problems(frame: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from relink.audit.columns import PROBLEM, TEXT, ColumnSpec, Table
+from relink.audit.columns import BLANK, PROBLEM, TEXT, ColumnSpec, Table
 from relink.audit.csv_reader import read_csv
 from relink.audit.xlsx_reader import read_workbook
 from relink.errors import ExportError
@@ -22,7 +22,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 
-__all__ = ["PROBLEM", "TEXT", "ColumnSpec", "Table", "read_table"]
+__all__ = ["BLANK", "PROBLEM", "TEXT", "ColumnSpec", "Table", "read_table"]
 
 
 def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
@@ -47,7 +47,7 @@ def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
         raise ExportError(path, "is not a valid XLSX workbook (corrupt, or not a workbook at all)")
     else:
         table = read_csv(path, head, specs)
-    if table.frame.empty:
+    if table.frame.empty or (BLANK in table.frame and table.frame[BLANK].all()):
         raise ExportError(path, "has a header but no data rows")
     return table
 

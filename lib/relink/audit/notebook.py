@@ -135,6 +135,8 @@ def verdict_banner(run: NotebookAudit) -> Shown:
             f"{result.blocked_orders} of {result.orders} orders block the unlink; "
             f"{result.rows_rejected} row(s) rejected."
         )
+    if result.rows_blank:
+        detail += f" {result.rows_blank} blank row(s) (no value in any column) skipped."
     colour = SAFE_COLOUR if result.safe else BLOCKED_COLOUR
     title = f"{run.account} ({result.export})"
     banner = (

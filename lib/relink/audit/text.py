@@ -54,10 +54,11 @@ def audit_text(result: AuditResult, *, title: str | None = None, limit: int | No
             f"verdict: BLOCKED ({result.blocked_orders} of {result.orders} orders block the "
             f"unlink; {result.rows_rejected} row(s) rejected)"
         )
-    lines.append(
-        f"rows: {result.rows_in} in, {result.rows_in - result.rows_rejected} audited, "
-        f"{result.rows_rejected} rejected"
-    )
+    rows = f"rows: {result.rows_in} in, {result.rows_audited} audited, "
+    rows += f"{result.rows_rejected} rejected"
+    if result.rows_blank:
+        rows += f", {result.rows_blank} blank (no value in any column: not orders, skipped)"
+    lines.append(rows)
     shown = [f"{statuses.DSERS_LABELS.get(k, k)} {n}" for k, n in result.by_status.items() if n]
     lines.append("orders by status: " + (", ".join(shown) or "none"))
     lines.append("blocking: " + ", ".join(f"{r} {n}" for r, n in result.blocking.items()))

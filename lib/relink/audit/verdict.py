@@ -109,6 +109,12 @@ class AuditResult:
     forecast: dict[str, Any] = field(default_factory=dict)
     order_dates: dict[str, Any] | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)
+    rows_blank: int = 0  # rows with no value in any column: not orders, skipped
+
+    @property
+    def rows_audited(self) -> int:
+        """The rows read as parts of orders: ``rows_in - rows_rejected - rows_blank``."""
+        return self.rows_in - self.rows_rejected - self.rows_blank
 
     @property
     def safe(self) -> bool:
@@ -174,8 +180,9 @@ class AuditResult:
             "export": self.export,
             "verdict": self.verdict,
             "rows_in": self.rows_in,
-            "rows_audited": self.rows_in - self.rows_rejected,
+            "rows_audited": self.rows_audited,
             "rows_rejected": self.rows_rejected,
+            "rows_blank": self.rows_blank,
             "orders": self.orders,
             "blocked_orders": self.blocked_orders,
             "blocking": dict(self.blocking),
@@ -242,6 +249,7 @@ def audit(
         verdict="safe" if clean else "blocked",
         rows_in=export.rows_in,
         rows_rejected=len(export.rejected),
+        rows_blank=export.rows_blank,
         orders=parts.orders(),
         blocked_orders=len(parts.blocked_keys),
         blocking=blocking,

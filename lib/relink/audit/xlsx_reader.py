@@ -5,7 +5,9 @@ block from its first to its last used cell, so a 5 KB file with one value in ``X
 would ask for 17 billion cells (the process aborts, out of memory). Before calamine touches a
 sheet, :func:`sheet_size` streams the sheet's XML out of the zip and finds the last row and
 column that hold a cell; a sheet larger than :data:`XLSX_MAX_CELLS` is refused with its size.
-Then only the header rows are scanned, and only the wanted columns are kept, row by row.
+Then only the header rows are scanned, and only the wanted columns are kept, row by row, with
+whether the row holds any value at all (a row that holds none is not an order: see
+:data:`~relink.audit.columns.BLANK`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relink.audit.columns import TEXT, ColumnSpec, Table, match_columns, missing_columns_error
+from relink.audit.columns import (
+    BLANK,
+    TEXT,
+    ColumnSpec,
+    Table,
+    blank_value,
+    match_columns,
+    missing_columns_error,
+)
 from relink.errors import ExportError
 
 XLSX_HEADER_SCAN_ROWS = 10
@@ -116,20 +127,32 @@ def _read_sheet(
 def _sheet_frame(
     rows: Iterator[list[object]], header_index: int, col0: int, positions: dict[str, int]
 ) -> pd.DataFrame:
-    """The rows under the header, wanted columns only; trailing blank rows dropped."""
+    """The rows under the header, wanted columns only, each row with no value in any of its
+    cells (empty, or blanks only: an empty but formatted row, a row of empty strings) marked
+    :data:`BLANK`."""
     wanted = {name: column - col0 for name, column in positions.items()}
     kept: dict[str, list[object]] = {name: [] for name in wanted}
-    last = 0
-    for count, row in enumerate(rows, start=1):
-        if row.count("") < len(row):  # python-calamine gives "" for an empty cell
-            last = count
+    blank: list[bool] = []
+    first = next(iter(wanted.values()))  # the order number: most rows have one
+    for row in rows:
         width = len(row)
         for name, column in wanted.items():
             kept[name].append(row[column] if 0 <= column < width else "")
-    data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + last)}
+        if row.count("") == width:  # python-calamine gives "" for an empty cell
+            blank.append(True)
+        else:  # blanks only? The order number's cell says no for nearly every row
+            cell = row[first] if 0 <= first < width else ""
+            blank.append(
+                type(cell) is str and not cell.strip() and all(blank_value(c) for c in row)
+            )
+    count = len(blank)
+    data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + count)}
     for name, cells in kept.items():
-        data[name] = pd.array(_column_text(cells[:last]), dtype=TEXT)
-    return pd.DataFrame(data)
+        data[name] = pd.array(_column_text(cells), dtype=TEXT)
+    frame = pd.DataFrame(data)
+    if any(blank):
+        frame[BLANK] = np.array(blank, dtype=bool)
+    return frame
 
 
 def sheet_parts(path: Path) -> dict[str, str]:
