@@ -516,3 +516,23 @@ def test_the_record_cell_says_the_light_and_follows_the_ticket(seed, clock):
     assert "- unlink: done. Unlinked" in updates[-1].data["text/plain"]
     assert "Light: red." in updates[-1].data["text/plain"]
     assert updates[-1].data[RUNBOOK_MIME]["steps_done"] == ["audit", "unlink"]
+
+
+def test_the_timer_runs_on_the_kernels_event_loop():
+    """In a kernel the redraw is a callback of the kernel's own loop, where the widgets'
+    callbacks run; a cancelled one never runs; without a loop (a script) none is set."""
+    import asyncio
+
+    from relink.runbook.panel import kernel_timer
+
+    called: list[str] = []
+
+    async def kernel() -> str:
+        due = asyncio.get_running_loop().create_future()
+        kernel_timer(0.0, lambda: called.append("cancelled"))()
+        kernel_timer(0.01, lambda: due.set_result("redrawn"))
+        return await asyncio.wait_for(due, timeout=30)
+
+    assert asyncio.run(kernel()) == "redrawn" and called == []
+    kernel_timer(0.0, lambda: called.append("no loop"))()  # nothing scheduled, nothing runs
+    assert called == []

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,18 +104,16 @@ def _classed(widget: w.DOMWidget, *names: str) -> w.DOMWidget:
 
 
 def kernel_timer(delay: float, callback: Callable[[], None]) -> Callable[[], None]:
-    """Call ``callback`` in ``delay`` seconds; returns what cancels it.
+    """Call ``callback`` in ``delay`` seconds on the kernel's own event loop (JupyterLab,
+    Voilà), where the widgets' callbacks run too; returns what cancels it.
 
-    In a kernel (JupyterLab, Voilà) on the kernel's own event loop, where widget callbacks
-    run too; elsewhere on a daemon thread.
+    Outside a running event loop (a script, a test) nothing is scheduled: no page shows the
+    panel there, and no thread of the panel's outlives its caller.
     """
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        timer = threading.Timer(delay, callback)
-        timer.daemon = True
-        timer.start()
-        return timer.cancel
+        return lambda: None
     return loop.call_later(delay, callback).cancel
 
 
