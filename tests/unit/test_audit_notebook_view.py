@@ -322,8 +322,8 @@ def test_record_carries_the_forecast_dates_and_warnings(monkeypatch, northwind) 
     record = published[0][display.AUDIT_MIME]
     assert list(record) == [
         "schema_version", "export", "verdict", "rows_in", "rows_audited", "rows_rejected",
-        "orders", "blocked_orders", "blocking", "by_status", "blockers", "drift", "rejected",
-        "aliexpress", "order_dates", "warnings", "forecast",
+        "rows_blank", "orders", "blocked_orders", "blocking", "by_status", "blockers", "drift",
+        "rejected", "aliexpress", "order_dates", "warnings", "forecast",
     ]  # fmt: skip
     assert record["forecast"]["earliest_safe_date"] == "2026-12-04"
     assert record["order_dates"]["last"] == "2026-11-18" and record["warnings"] == []
