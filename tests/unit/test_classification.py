@@ -206,7 +206,10 @@ def test_what_the_rules_say_of_single_parts(audits):
         ("Awaiting payment", "IN_ISSUE", ""): (st.SYNC_DRIFT,),  # a dispute
         ("Awaiting payment", NO_RECORD, ""): (st.AWAITING_PAYMENT,),
         ("Awaiting payment", NO_NUMBER, ""): (st.AWAITING_PAYMENT,),
-        ("Awaiting shipment", "FINISH", ""): (st.AWAITING_SHIPMENT, st.SYNC_DRIFT),
+        # AliExpress completed it: the sync, not a wait for a shipment already made
+        ("Awaiting shipment", "FINISH", ""): (st.SYNC_DRIFT,),
+        ("Awaiting fulfillment", "WAIT_SELLER_SEND_GOODS", ""): (st.SYNC_DRIFT,),
+        ("Awaiting shipment", "PLACE_ORDER_SUCCESS", ""): (st.SYNC_DRIFT,),  # unpaid after all
         ("Awaiting order", "WAIT_SELLER_SEND_GOODS", ""): (st.SYNC_DRIFT,),  # hidden in flight
         ("Fulfilled", "WAIT_BUYER_ACCEPT_GOODS", ""): (),
         ("Canceled", "FINISH", "buyer_cancel"): (),
@@ -245,6 +248,12 @@ def test_the_order_rules(audits) -> None:
         st.AWAITING_SHIPMENT,
         st.SYNC_DRIFT,
     )
+    shipped = c.classify(st.AWAITING_SHIPMENT, st.AE_SHIPPED)
+    assert shipped.reasons == (st.SYNC_DRIFT,) and shipped.after_sync == st.FULFILLED
+    assert c.order_reasons(st.AWAITING_SHIPMENT, [shipped]) == (st.SYNC_DRIFT,)
+    # the order's own unpaid status beside a settled part: a row without a number, unpaid
+    settled = c.classify(st.FULFILLED, st.AE_COMPLETED)
+    assert c.order_reasons(st.AWAITING_PAYMENT, [settled]) == (st.AWAITING_PAYMENT,)
     assert c.classify("not a key") == c.classify(None)  # a status relink does not know
 
 
@@ -265,13 +274,28 @@ def test_the_table_is_the_classification(part: c.PartClass) -> None:
         assert c.PART_COLUMNS.wait[status][part.code] == (part.wait == status)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sandbox seeds a row without an AliExpress number as no part: the order's own "
-    "unpaid status then yields to its parts (none unpaid), and nothing blocks",
-)
-def test_an_unpaid_row_without_a_number_beside_a_settled_part(tmp_path: Path) -> None:
-    split = [Row("Awaiting payment", NO_NUMBER), Row("Fulfilled", "WAIT_BUYER_ACCEPT_GOODS")]
-    audits = _audits(tmp_path, [split])
-    assert _reasons(audits) == {"#1": (st.AWAITING_PAYMENT,)}  # the export audit's
-    assert audits.served["#1"].blocking_reasons == (st.AWAITING_PAYMENT,)
+@pytest.mark.parametrize(
+    ("rows", "reasons"),
+    [
+        ([Row("Awaiting payment", NO_NUMBER), Row("Fulfilled", "WAIT_BUYER_ACCEPT_GOODS")],
+         (st.AWAITING_PAYMENT,)),
+        ([Row("Fulfilled", "WAIT_BUYER_ACCEPT_GOODS"), Row("Awaiting payment", NO_NUMBER)],
+         (st.AWAITING_PAYMENT,)),
+        ([Row("Awaiting payment", "PLACE_ORDER_SUCCESS"), Row("Awaiting shipment", NO_NUMBER)],
+         (st.AWAITING_PAYMENT, st.AWAITING_SHIPMENT)),
+    ],
+    ids=["unpaid-first", "unpaid-second", "unshipped-second"],
+)  # fmt: skip
+def test_a_row_without_a_number_beside_a_settled_part_blocks_everywhere(
+    tmp_path: Path, rows: list[Row], reasons: tuple[str, ...]
+) -> None:
+    # The sandbox keeps no part without an AliExpress number: the order's own status stands
+    # for the row, and it blocks there as the export audit blocks it. Never safe unread.
+    audits = _audits(tmp_path, [rows])
+    assert _reasons(audits) == {"#1": reasons}  # the export audit's
+    assert audits.served["#1"].blocking_reasons == reasons  # the sandbox's
+    (live,) = audits.live.blockers
+    (entry,) = audits.export.blockers
+    assert (live.reasons, live.actions) == (reasons, tuple(entry["actions"]))
+    assert (live.clears_by, live.how) == (entry["clears_by"], entry["how"])
+    assert audits.live.forecast == audits.export.forecast

@@ -13,15 +13,17 @@ The rules (``docs/domain.md``):
   ``unknown_status``, never guessed;
 - a part whose DSers status disagrees with AliExpress's record drifts (``sync_drift``); a part
   AliExpress has no record of cannot drift;
-- an awaiting-payment part that AliExpress does not have as unpaid (it closed it, has it paid,
-  or a dispute is open) blocks as drift only: its action is the sync, and nobody is asked to
-  cancel it;
+- a part in flight in DSers (awaiting payment, shipment or fulfilment) that AliExpress has
+  otherwise (it closed it, has it paid, shipped or completed, or a dispute is open) blocks as
+  drift only: its one action is the sync, so nobody is asked to cancel an order AliExpress
+  closed, nor to wait for a shipment AliExpress has made;
 - a sync gives a drifting part the status AliExpress implies (:data:`statuses.SYNC_RESULT`): a
   status still in flight then blocks for itself; a dispute, or a code relink does not know,
   needs a person;
 - an order blocks for every reason of its parts, and for its own DSers status when that blocks
-  for a reason none of its parts has (an order with no part at all blocks for its own status),
-  except an unpaid order whose parts are not unpaid: it blocks as their drift only.
+  for a reason none of its parts has (an order with no part at all blocks for its own status:
+  it stands for the rows without an AliExpress order number), except when one of its parts has
+  that same DSers status and drifts: the order then blocks as that part's drift only.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ class PartClass:
 
     ``status``: its DSers status key (None: relink does not know it); ``aliexpress``: the state
     AliExpress's record implies (``statuses.AE_*``; None: AliExpress has no record of it).
-    ``reason``: why its DSers status blocks (None: it does not, or it is an unpaid part that
+    ``reason``: why its DSers status blocks (None: it does not, or it is a part in flight that
     AliExpress has otherwise, which blocks as drift only); ``after_sync``: for a drifting part,
     the DSers status a sync gives it (None: a sync cannot tell).
     """
@@ -109,8 +111,8 @@ def classify(status: str | None, aliexpress: str | None = None) -> PartClass:
     reason = st.blocking_reason(key)
     if aliexpress is None or st.is_consistent(key, aliexpress):
         return PartClass(key, aliexpress, reason, False, None)
-    if reason == st.AWAITING_PAYMENT:
-        reason = None  # an unpaid part AliExpress has otherwise blocks as drift alone
+    if reason in st.IN_FLIGHT:
+        reason = None  # a part in flight that AliExpress has otherwise blocks as drift alone
     return PartClass(key, aliexpress, reason, True, st.SYNC_RESULT.get(aliexpress))
 
 
@@ -136,12 +138,13 @@ def reasons_of(parts: Iterable[PartClass]) -> tuple[str, ...]:
 
 def own_status_counts(own_status: str | None, parts: Sequence[PartClass]) -> bool:
     """True when the order's own DSers status counts as one more part (with no AliExpress
-    record): it blocks for a reason none of ``parts`` has, and it is not an unpaid order whose
-    parts are not unpaid (that one blocks as their drift only)."""
-    reason = classify(own_status).reason
-    if reason is None or reason in {part.reason for part in parts}:
+    record: it stands for the rows without an AliExpress order number): it blocks for a reason
+    none of ``parts`` has, and no part has that DSers status while AliExpress has it otherwise
+    (the order then blocks as that part's drift only)."""
+    own = classify(own_status)
+    if own.reason is None or own.reason in {part.reason for part in parts}:
         return False
-    return not (reason == st.AWAITING_PAYMENT and parts)
+    return not any(part.status == own.status and part.drifting for part in parts)
 
 
 def order_reasons(own_status: str | None, parts: Sequence[PartClass]) -> tuple[str, ...]:

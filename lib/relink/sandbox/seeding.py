@@ -6,6 +6,12 @@ number among them is one part. Parts the AliExpress-side file does not mention g
 AliExpress status agreeing with their DSers status
 (:func:`relink.sandbox.world.assumed_aliexpress_status`).
 
+A row without an AliExpress order number can be no part: the order's own DSers status stands
+for it. The order takes its first row's status, or, when a row without a number has a status
+that blocks, that row's, so that the sandbox blocks it as the export audit does (an unpaid row
+without a number beside a settled part still blocks as awaiting payment:
+:func:`relink.audit.classification.own_status_counts`).
+
 Dates, read as the audit reads them (:mod:`relink.audit.dates`): an order's ``ordered_at`` is
 the earliest order date of its rows; a part's ``placed_at`` is the AliExpress-side file's
 ``placed_at`` when it has one, else its order's date (the sandbox's AliExpress orders are
@@ -22,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from relink.audit.classification import classify
 from relink.audit.dates import EPOCH, NO_DATE, parse_days
 from relink.sandbox.models import SeedAccount, SeedOrder, SeedPart
 
@@ -62,6 +69,7 @@ def seed_from_frames(
     records = _aliexpress_records(aliexpress_records)
     seeded: dict[tuple[str, str], SeedOrder] = {}
     earliest: dict[tuple[str, str], int] = {}
+    loose: set[tuple[str, str]] = set()  # orders whose status is a row's without a number
     for row, day in zip(orders.to_dict("records"), _days(orders, "order_date"), strict=True):
         store_name = _text(row.get("store")) or ""
         number = _text(row.get("order"))
@@ -79,6 +87,10 @@ def seed_from_frames(
         part = _part(row, seeded[key], records)
         if part is not None:
             seeded[key].parts.append(part)
+        elif key not in loose and _without_number_blocks(row):
+            loose.add(key)  # the order's own status stands for this row
+            seeded[key].dsers_status = _text(row.get("status_key"))
+            seeded[key].dsers_label = _text(row.get("status"))
     for key, order in seeded.items():
         order.ordered_at = _day(earliest[key])
         for part in order.parts:
@@ -91,6 +103,13 @@ def seed_from_frames(
         token=token,
         token_permissions=list(token_permissions),
     )
+
+
+def _without_number_blocks(row: dict[str, Any]) -> bool:
+    """A row without an AliExpress order number whose DSers status blocks an unlink."""
+    if _text(row.get("aliexpress_order")) is not None:
+        return False
+    return classify(_text(row.get("status_key"))).blocks
 
 
 def _aliexpress_records(frame: pd.DataFrame | None) -> dict[str, dict[str, Any]]:
