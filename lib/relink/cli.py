@@ -253,7 +253,9 @@ def samples_command(outdir: Path, seed: int) -> None:
     envvar="RELINK_DASK_SCHEDULER",
     metavar="tcp://HOST:PORT",
     help="Run every account as a task on this Dask cluster (needs relink[dask] here and on the "
-    "workers, and the exports at the same paths there; --workers is then the cluster's)  "
+    "workers, and the exports at the same paths there; --workers is then the cluster's). "
+    "tls://HOST:PORT encrypts, with the certificates in Dask's config "
+    "(DASK_DISTRIBUTED__COMM__TLS__*); plain tcp:// off this machine is warned of  "
     "[env: RELINK_DASK_SCHEDULER]",
 )
 @click.option(

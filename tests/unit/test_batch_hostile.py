@@ -7,6 +7,7 @@ SIGTERM of a batch (item 13) runs real kernels: tests/notebooks/test_batch_signa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -108,3 +109,70 @@ def test_a_manifest_cannot_carry_the_token_into_a_notebook(tmp_path: Path, monke
     )
     line = one_line_error(outcome, "entry 1: its account holds a secret", "RELINK_API_TOKEN")
     assert TOKEN not in line and not (tmp_path / "out").exists()
+
+
+# --- item 12: plain traffic off the machine without a word -------------------------------------
+
+OFF_MACHINE = "tcp://192.0.2.2:8786"  # TEST-NET-1: never dialled here (Client is replaced)
+
+
+class RefusingClient:
+    """Stands for distributed.Client: records the address and refuses before any connection."""
+
+    addresses: ClassVar[list[str]] = []
+
+    def __init__(self, address: str, **_: object) -> None:
+        RefusingClient.addresses.append(address)
+        raise OSError("refused by the test before any connection")
+
+
+@pytest.mark.parametrize(
+    ("scheduler", "warned"),
+    [
+        (OFF_MACHINE, True),
+        ("192.0.2.2:8786", True),  # Dask's default scheme is tcp
+        ("ws://192.0.2.2:80", True),
+        ("tcp://scheduler.internal:8786", True),  # a name is not resolved: another machine
+        ("tcp://127.0.0.1:8786", False),
+        ("tcp://127.8.9.1:8786", False),
+        ("localhost:8786", False),
+        ("tcp://[::1]:8786", False),
+        ("tcp://[::ffff:127.0.0.1]:8786", False),
+        ("tls://192.0.2.2:8786", False),
+        ("wss://192.0.2.2:443", False),
+        ("inproc://10.0.0.1/1/2", False),
+    ],
+)
+def test_the_transport_warning_decision(scheduler: str, warned: bool) -> None:
+    from relink.batch.distributed import transport_warning
+
+    warning = transport_warning(scheduler)
+    assert bool(warning) is warned
+    if warned:
+        first, second = warning.splitlines()
+        assert scheduler in first and "in clear" in first
+        assert "tls://HOST:PORT" in second and "DASK_DISTRIBUTED__COMM__TLS__CA_FILE" in second
+
+
+def test_a_plain_tcp_scheduler_off_the_machine_is_warned_of(
+    export: Path, tmp_path: Path, monkeypatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr(distributed, "Client", RefusingClient)
+    RefusingClient.addresses = []
+    outcome = CliRunner().invoke(
+        main, ["batch", str(export), "--out", str(tmp_path / "out"), "--scheduler", OFF_MACHINE]
+    )
+    assert RefusingClient.addresses == [OFF_MACHINE]  # the warning came before connecting
+    assert outcome.exit_code == 2, outcome.output
+    warning, advice, error = outcome.stderr.splitlines()
+    assert warning.startswith(f"relink batch: warning: {OFF_MACHINE} is not a loopback address")
+    assert "unencrypted" in warning or "in clear" in warning
+    assert "--scheduler tls://HOST:PORT" in advice
+    assert error.startswith(f"relink: error: {OFF_MACHINE}: cannot reach the Dask scheduler")
+    for quiet in ("tcp://127.0.0.1:8786", "tls://192.0.2.2:8786"):
+        outcome = CliRunner().invoke(
+            main, ["batch", str(export), "--out", str(tmp_path / "out"), "--scheduler", quiet]
+        )
+        assert "warning" not in outcome.stderr and outcome.exit_code == 2, outcome.output
+    assert RefusingClient.addresses[1:] == ["tcp://127.0.0.1:8786", "tls://192.0.2.2:8786"]

@@ -20,6 +20,15 @@ mid-batch: the scheduler runs its accounts again elsewhere, up to its ``allowed-
 is a failed row (``KilledWorker``). Every account is in the summary exactly once. Ctrl-C
 cancels what is left: the accounts on a worker at that moment are listed as interrupted (their
 notebooks finish on the workers, unsaved), the others as not run.
+
+What travels: the notebook, every account's parameters and files' paths, and each executed
+notebook with its results. Over ``tcp://`` (Dask's default) that is plain text on the network:
+:func:`transport_warning` says so on stderr, before connecting, for a scheduler that is not on
+this machine's loopback. ``tls://HOST:PORT`` encrypts it; the client's certificates come from
+Dask's configuration (``distributed.comm.tls.ca-file``, ``.client.cert``, ``.client.key``, or
+the environment variables ``DASK_DISTRIBUTED__COMM__TLS__CA_FILE``,
+``DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT`` and ``DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY``),
+which ``distributed.Client`` reads into its ``distributed.security.Security`` object.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import asyncio
 import contextlib
 import functools
 import hashlib
+import ipaddress
 import json
 import socket
 import sys
@@ -38,6 +48,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import nbformat
 
@@ -48,6 +59,7 @@ from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
 from relink.batch.runner import API_SETTINGS, RunSettings, execute_account, first_line
 from relink.batch.runs import FAILED, INTERRUPTED, NOT_RUN, AccountRun, BatchReport
+from relink.display import visible
 from relink.errors import BatchError
 
 try:
@@ -59,6 +71,8 @@ SCHEDULER_ENV = "RELINK_DASK_SCHEDULER"
 CONNECT_TIMEOUT = "10s"
 RETRIES = 1  # for a task that raises (it never does for a failing notebook): once, elsewhere
 PLUGIN_NAME = "relink-kernels"
+ENCRYPTED_SCHEMES = frozenset({"tls", "wss"})  # Dask's TLS transports
+LOCAL_SCHEMES = frozenset({"inproc"})  # within this process: nothing on a network
 
 
 def on_cluster(scheduler: str) -> Callable[[BatchReport, RunSettings], None]:
@@ -80,10 +94,16 @@ def run_distributed(batch: BatchReport, settings: RunSettings, scheduler: str) -
         ) from None
     if not batch.runs:
         return  # --resume found every account done
+    warning = transport_warning(scheduler)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    security = _tls_security(scheduler)
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise BatchError(f"{scheduler}: cannot reach the Dask scheduler ({exc})") from exc
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False, security=security)
+    except Exception as exc:  # whatever Dask raised while connecting: one line, never a crash
+        raise BatchError(
+            f"{visible(scheduler)}: cannot reach the Dask scheduler ({first_line(str(exc))})"
+        ) from exc
     with client:
         drop_env = () if settings.template.changes_accounts else API_SETTINGS
         _warm_workers(client, drop_env)
@@ -114,6 +134,76 @@ def run_distributed(batch: BatchReport, settings: RunSettings, scheduler: str) -
         except KeyboardInterrupt:
             batch.interrupted = True
             _stop(client, futures)
+
+
+def transport_warning(scheduler: str) -> str:
+    """What to say before connecting to ``scheduler`` (two lines), or ``""``: a scheduler
+    reached over a plain transport (``tcp://``, Dask's default scheme, ``ws://``, ``ucx://``)
+    on another machine sees the notebook, the parameters and every result travel unencrypted.
+
+    Decided from the address alone (nothing is resolved or dialled): no warning for ``tls://``
+    and ``wss://``, for ``inproc://``, nor for a loopback host (``localhost``, ``127.0.0.0/8``,
+    ``::1``). Any other host name counts as another machine.
+    """
+    address = scheduler.strip()
+    scheme, found, _ = address.partition("://")
+    scheme = scheme.lower() if found else "tcp"
+    if scheme in ENCRYPTED_SCHEMES | LOCAL_SCHEMES or _is_loopback(address, scheme, found):
+        return ""
+    return (
+        f"relink batch: warning: {visible(address)} is not a loopback address and {scheme}:// is "
+        "not encrypted: the notebook, its parameters and every account's results cross the "
+        "network in clear.\n"
+        "relink batch: use TLS: start the scheduler and workers with certificates (dask "
+        "scheduler --tls-ca-file --tls-cert --tls-key) and pass --scheduler tls://HOST:PORT, the "
+        "client's certificates in DASK_DISTRIBUTED__COMM__TLS__CA_FILE, __CLIENT__CERT and "
+        "__CLIENT__KEY (README: Batch on a Dask cluster)"
+    )
+
+
+TLS_SETTINGS = (
+    ("tls_ca_file", "DASK_DISTRIBUTED__COMM__TLS__CA_FILE"),
+    ("tls_client_cert", "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT"),
+)
+
+
+def _tls_security(scheduler: str) -> Any:
+    """For a ``tls://`` or ``wss://`` scheduler, the client's ``distributed.security.Security``
+    from Dask's configuration (its certificates; the key may be in the certificate's file or in
+    ``DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY``); ``None`` for any other scheme.
+
+    Raises:
+        BatchError: the configuration names no CA file or no client certificate.
+    """
+    scheme, found, _ = scheduler.strip().partition("://")
+    if not found or scheme.lower() not in ENCRYPTED_SCHEMES:
+        return None
+    from distributed.security import Security
+
+    security = Security()
+    missing = [variable for field, variable in TLS_SETTINGS if not getattr(security, field)]
+    if missing:
+        raise BatchError(
+            f"{visible(scheduler)}: TLS needs the client's certificates: set "
+            f"{' and '.join(missing)} (and DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY unless the "
+            "key is in the certificate's file), or distributed.comm.tls in Dask's configuration"
+        )
+    return security
+
+
+def _is_loopback(address: str, scheme: str, found: str) -> bool:
+    try:
+        host = urlsplit(address if found else f"{scheme}://{address}").hostname or ""
+    except ValueError:
+        return False  # not an address: Client says so; no claim that it is this machine
+    if host.lower() in {"localhost", "localhost.localdomain"}:
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def run_account(common: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
@@ -359,4 +449,11 @@ def _worker_address() -> str:
         return ""
 
 
-__all__ = ["SCHEDULER_ENV", "KernelPools", "on_cluster", "run_account", "run_distributed"]
+__all__ = [
+    "SCHEDULER_ENV",
+    "KernelPools",
+    "on_cluster",
+    "run_account",
+    "run_distributed",
+    "transport_warning",
+]
