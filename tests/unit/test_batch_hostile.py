@@ -170,9 +170,15 @@ def test_a_plain_tcp_scheduler_off_the_machine_is_warned_of(
     assert "unencrypted" in warning or "in clear" in warning
     assert "--scheduler tls://HOST:PORT" in advice
     assert error.startswith(f"relink: error: {OFF_MACHINE}: cannot reach the Dask scheduler")
+    import dask
+
     for quiet in ("tcp://127.0.0.1:8786", "tls://192.0.2.2:8786"):
-        outcome = CliRunner().invoke(
-            main, ["batch", str(export), "--out", str(tmp_path / "out"), "--scheduler", quiet]
-        )
+        with dask.config.set({"distributed.comm.tls.ca-file": None}):  # whatever this machine's
+            outcome = CliRunner().invoke(
+                main, ["batch", str(export), "--out", str(tmp_path / "out"), "--scheduler", quiet]
+            )
         assert "warning" not in outcome.stderr and outcome.exit_code == 2, outcome.output
-    assert RefusingClient.addresses[1:] == ["tcp://127.0.0.1:8786", "tls://192.0.2.2:8786"]
+        assert outcome.stderr.count("\n") == 1 and "Traceback" not in outcome.stderr
+    # tls:// without the client's certificates in Dask's config: refused before connecting
+    assert "TLS needs the client's certificates" in outcome.stderr
+    assert RefusingClient.addresses[1:] == ["tcp://127.0.0.1:8786"]
