@@ -104,8 +104,15 @@ def test_an_unpaid_order_clears_twenty_days_after_it_was_placed(write_csv) -> No
     plan = result.forecast
     assert plan["earliest_safe_date"] == "2026-12-04"
     assert plan["earliest_safe_date_with_merchant_action"] == "2026-11-20"
-    assert plan["cancel_now"] == ["8001", "8002"]
+    # AliExpress has closed #2 by now: nobody is asked to cancel it, the sync shows it
+    assert plan["cancel_now"] == ["8001"]
     assert plan["reason"] is None
+    assert blockers["#1"]["actions"][0].startswith("Ask the merchant to cancel unpaid")
+    (closed,) = blockers["#2"]["actions"]
+    assert closed.startswith("Sync from AliExpress:") and "8002" in closed
+    assert "Ask the merchant" not in closed and "AliExpress has closed it by now" in closed
+    assert plan["next_steps"]["cancel"] == {"orders": 1}
+    assert plan["next_steps"]["sync"] == {"orders": 1}
 
 
 def test_the_aliexpress_placement_date_wins_over_the_dsers_date(write_csv) -> None:

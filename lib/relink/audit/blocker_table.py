@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relink.audit.blocker_text import (
+    ACTIONS_BETWEEN,
     ACTIONS_HEAD,
     ACTIONS_MIDDLE,
     ACTIONS_TAIL,
@@ -28,12 +29,12 @@ from relink.audit.blocker_text import (
     first_of,
     joined_per_group,
     quoted_per_group,
+    shape_of,
     status_names,
 )
 from relink.audit.classification import PART_COLUMNS
 from relink.audit.dates import iso_days
-from relink.audit.forecast import order_days
-from relink.audit.statuses import AWAITING_PAYMENT
+from relink.audit.forecast import ASK_CANCEL, SHIPMENT_LATE, WINDOW_CLOSED, order_days
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class BlockerSource:
     blocked_keys: np.ndarray  # ascending
     clears: np.ndarray  # per row: the day it stops blocking (see relink.audit.forecast)
     clear_bits: np.ndarray  # per row: what clears it
+    actions: np.ndarray  # per row: what its own action says (forecast.PartForecast.actions)
     how: pa.Array  # per combination of clear_bits: what clears an order, JSON-escaped
 
     def parts(self, count: int | None = None) -> BlockerParts:
@@ -75,8 +77,9 @@ class BlockerParts:
     rows: np.ndarray  # per part: the spreadsheet row
     ae: pa.Array  # per part: AliExpress order number, JSON-escaped (null when none)
     ae_keep: np.ndarray  # per part: the first part of its order with that number
-    unpaid_keep: np.ndarray  # per part: the first unpaid part of its order with that number
-    how_many: np.ndarray  # per order: distinct unpaid numbers, capped at 2
+    cancel_keep: np.ndarray  # per part: the first unpaid part to cancel with that number
+    closed_keep: np.ndarray  # per part: the first unpaid part AliExpress closed by now, the same
+    shapes: np.ndarray  # per order: its shape (blocker_text.shape_of)
     names: pa.Array  # per part: status name, JSON-escaped
     names_keep: np.ndarray
     drift_parts: np.ndarray  # the parts that drift, ascending
@@ -102,7 +105,11 @@ class BlockerParts:
         has_ae = ae.is_valid().to_numpy(zero_copy_only=False)
         names = status_names(rows["status_key"], rows["status"], selected)
         bits = CLASS_REASONS[classes]
-        unpaid_keep = _first_unpaid(group, ae, PART_COLUMNS.reason[AWAITING_PAYMENT][classes])
+        masks = np.bitwise_or.reduceat(bits, starts) if count else bits
+        acts = source.actions[selected]
+        cancel_keep = _first_named(group, ae, (acts & ASK_CANCEL) != 0)
+        closed_keep = _first_named(group, ae, (acts & WINDOW_CLOSED) != 0)
+        order_acts = np.bitwise_or.reduceat(acts, starts) if count else acts
         clears_by, clear_bits = _clears(source, selected, starts)
         first = pa.array(selected[starts], pa.int64())
         drift_parts = np.flatnonzero(PART_COLUMNS.drifting[classes])
@@ -111,14 +118,20 @@ class BlockerParts:
             count=count,
             starts=starts,
             group=group,
-            masks=np.bitwise_or.reduceat(bits, starts) if count else bits,
+            masks=masks,
             stores=escaped(arrow_text(rows["store"]).take(first).fill_null("")),
             orders=escaped(arrow_text(rows["order"]).take(first).fill_null("")),
             rows=rows["row"].to_numpy(dtype=np.int64)[selected],
             ae=escaped(ae),
             ae_keep=has_ae & first_of(group, ae),
-            unpaid_keep=unpaid_keep,
-            how_many=np.minimum(np.bincount(group[unpaid_keep], minlength=count), 2),
+            cancel_keep=cancel_keep,
+            closed_keep=closed_keep,
+            shapes=shape_of(
+                masks,
+                _pick(order_acts, ASK_CANCEL, group, cancel_keep, count),
+                _pick(order_acts, WINDOW_CLOSED, group, closed_keep, count),
+                order_acts.astype(np.int64) // SHIPMENT_LATE & 0b11,
+            ),
             names=names,
             names_keep=first_of(group, names),
             drift_parts=drift_parts,
@@ -141,23 +154,23 @@ class BlockerParts:
         first = int(self.starts[start])
         last = int(self.starts[stop]) if stop < self.count else len(self.group)
         group = self.group[first:last] - start
-        masks = self.masks[start:stop]
         ae = self.ae.slice(first, last - first)
         names = self.names.slice(first, last - first)
         in_drift = slice(*np.searchsorted(self.drift_parts, [first, last]))
         drift_group = group[self.drift_parts[in_drift] - first]
 
-        # The text between the variable pieces depends only on the reasons and on how many
-        # unpaid numbers the order has: taken from tables, nothing built per order but the join.
-        pays = (masks & 1) == 1
-        shape = pa.array(masks * 4 + np.where(pays, self.how_many[start:stop] + 1, 0))
+        # The text between the variable pieces depends only on the order's shape (its reasons,
+        # how many unpaid numbers to cancel and closed it names, which waits are late): taken
+        # from tables, nothing built per order but the join.
+        shape = pa.array(self.shapes[start:stop])
         status_text = quoted_per_group(names, group, count, self.names_keep[first:last])
         ae_text = quoted_per_group(ae, group, count, self.ae_keep[first:last])
         row_text = joined_per_group(
             pc.cast(pa.array(self.rows[first:last]), pa.string()), group, count
         )
         drift_text = joined_per_group(self.drift_json[in_drift], drift_group, count)
-        unpaid_numbers = joined_per_group(ae, group, count, self.unpaid_keep[first:last])
+        to_cancel = joined_per_group(ae, group, count, self.cancel_keep[first:last])
+        closed = joined_per_group(ae, group, count, self.closed_keep[first:last])
         sentences = joined_per_group(self.sync_will[in_drift], drift_group, count, separator=" ")
         return pc.binary_join_element_wise(
             '{"store": "',
@@ -171,7 +184,9 @@ class BlockerParts:
             '], "rows": [',
             row_text,
             ACTIONS_HEAD.take(shape),
-            unpaid_numbers,
+            to_cancel,
+            ACTIONS_BETWEEN.take(shape),
+            closed,
             ACTIONS_MIDDLE.take(shape),
             sentences,
             ACTIONS_TAIL.take(shape),
@@ -186,16 +201,25 @@ class BlockerParts:
         )
 
 
-def _first_unpaid(group: np.ndarray, ae: pa.Array, unpaid: np.ndarray) -> np.ndarray:
-    """Per part: the first unpaid part of its order with its AliExpress number.
+def _first_named(group: np.ndarray, ae: pa.Array, chosen: np.ndarray) -> np.ndarray:
+    """Per part: the first of the parts ``chosen`` of its order with its AliExpress number.
 
-    Awaiting payment names the distinct unpaid AliExpress orders (those AliExpress has as
-    unpaid too, when the AliExpress side was given), each once per order.
+    The awaiting-payment action names the distinct unpaid AliExpress orders to cancel, and
+    those AliExpress has closed by now, each once per order.
     """
-    chosen = np.flatnonzero(unpaid & ae.is_valid().to_numpy(zero_copy_only=False))
+    chosen = np.flatnonzero(chosen & ae.is_valid().to_numpy(zero_copy_only=False))
     keep = np.zeros(len(group), dtype=bool)
     keep[chosen[first_of(group[chosen], ae.take(pa.array(chosen, pa.int64())))]] = True
     return keep
+
+
+def _pick(
+    order_acts: np.ndarray, flag: int, group: np.ndarray, keep: np.ndarray, count: int
+) -> np.ndarray:
+    """Per order: 0 when no part has ``flag``, else 1 + how many distinct numbers it names
+    (capped at 2): the sentence without numbers, with one, or with several."""
+    named = np.minimum(np.bincount(group[keep], minlength=count), 2)
+    return np.where((order_acts & flag) != 0, named + 1, 0)
 
 
 def _clears(

@@ -115,68 +115,95 @@ CLASS_REASONS = np.array(
 )
 
 
-def _payment_pieces() -> tuple[pa.Array, pa.Array]:
-    """The awaiting-payment action around its numbers (JSON-escaped, with the string's quotes).
+# An entry's shape: its reasons (bit i: reason i), then what its awaiting-payment action names
+# (the unpaid orders to cancel, and those AliExpress has closed by now: 0 none, 1 some without
+# a number, 2 one number, 3 two or more) and which waits are late (bit 0: the shipment, bit 1:
+# the fulfilment; forecast.SHIPMENT_LATE and FULFILMENT_LATE shifted down by 2).
+PICKS, LATES = 4, 4
 
-    Index 0: the order has no awaiting-payment reason (nothing); 1: no unpaid number known
-    (the generic action); 2: one number; 3: two or more.
-    """
-    generic = statuses.action_text(statuses.AWAITING_PAYMENT)
-    one = statuses.action_text(statuses.AWAITING_PAYMENT, ["1"])
-    many = statuses.action_text(statuses.AWAITING_PAYMENT, ["1", "2"])
-    cut_one, cut_many = one.index("1"), many.index("1, 2")
-    prefixes = ["", "", one[:cut_one], many[:cut_many]]
-    suffixes = [generic, one[cut_one + 1 :], many[cut_many + 4 :]]
-    return (
-        pa.array(["", *('"' + json_body(p) for p in prefixes[1:])]),
-        pa.array(["", *(json_body(s) + '"' for s in suffixes)]),
+
+def shape_of(masks: np.ndarray, cancel: np.ndarray, closed: np.ndarray, late: np.ndarray):
+    """Each entry's shape (its row in the tables below) from its parts."""
+    return ((masks.astype(np.int64) * PICKS + cancel) * PICKS + closed) * LATES + late
+
+
+# Stand-ins for the numbers in the sentences: cut out, the text around them is what is fixed.
+_CANCEL_MARKS = (None, [], ["\x01"], ["\x01", "\x02"])
+_CLOSED_MARKS = (None, [], ["\x03"], ["\x03", "\x04"])
+
+
+def _around(text: str, spans: tuple[str, str]) -> tuple[str, str, str]:
+    """``text`` cut around its two runs of numbers (either may be absent: ""), as
+    ``before, between, after``."""
+    pieces, start = [], 0
+    for span in spans:
+        if span:
+            at = text.index(span, start)
+            pieces.append(text[start:at])
+            start = at + len(span)
+        else:
+            pieces.append("")
+    return pieces[0], pieces[1], text[start:]
+
+
+def _payment_pieces(cancel: int, closed: int) -> tuple[str, str, str]:
+    """The awaiting-payment action around its numbers to cancel and closed, JSON-escaped."""
+    cancel_marks, closed_marks = _CANCEL_MARKS[cancel], _CLOSED_MARKS[closed]
+    text = statuses.action_text(
+        statuses.AWAITING_PAYMENT,
+        cancel_marks or (),
+        cancel=cancel_marks is not None,
+        closed=closed_marks,
+    )
+    spans = (", ".join(cancel_marks or []), ", ".join(closed_marks or []))
+    return tuple(json_body(piece) for piece in _around(text, spans))  # type: ignore[return-value]
+
+
+def _middle(mask: int, late: int) -> str:
+    """The fixed actions between payment and drift (shipment, fulfilment, unknown status),
+    each quoted, joined with ", "."""
+    late_of = {1: late & 1, 2: late >> 1 & 1}
+    return ", ".join(
+        json.dumps(
+            statuses.action_text(_REASON_NAMES[i], late=bool(late_of.get(i))), ensure_ascii=False
+        )
+        for i in (1, 2, 3)
+        if mask >> i & 1
     )
 
 
-_PAYMENT_PREFIX, _PAYMENT_SUFFIX = _payment_pieces()
-# Reasons are listed payment first and drift last; the three between have fixed actions.
-_MIDDLES = pa.array(
-    [
-        ", ".join(
-            json.dumps(statuses.action_text(_REASON_NAMES[i]), ensure_ascii=False)
-            for i in (1, 2, 3)
-            if m >> (i - 1) & 1
-        )
-        for m in range(8)
-    ]
-)
 _SYNC_HEAD = '"' + json_body(statuses.action_text(statuses.SYNC_DRIFT, (), ["x"])[:-1])
 ENTRY_ENDS = pa.array(['"}', '"}, '])
 
 
-def _shape_pieces() -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-    """The fixed text of an entry around its variable pieces, per shape (mask * 4 + pick).
+def _shape_pieces() -> tuple[pa.Array, ...]:
+    """The fixed text of an entry around its variable pieces, per shape (:func:`shape_of`).
 
-    ``mask``: the order's reasons (bit i: reason i); ``pick``: 0 when it is not awaiting
-    payment, else 1 + how many unpaid numbers it names (capped at 2). An entry is
-    ``... REASONS statuses ... rows HEAD unpaid-numbers MIDDLE sync-sentences TAIL drift ...``.
-    Actions are listed payment first, then the three fixed ones, drift last.
+    An entry is ``... REASONS statuses ... rows HEAD numbers-to-cancel BETWEEN closed-numbers
+    MIDDLE sync-sentences TAIL drift ...``. Actions are listed payment first, then the three
+    fixed ones, drift last.
     """
-    prefixes = _PAYMENT_PREFIX.to_pylist()
-    suffixes = _PAYMENT_SUFFIX.to_pylist()
-    middles = _MIDDLES.to_pylist()
-    reasons, heads, middle, tails = [], [], [], []
+    reasons, heads, between, middle, tails = [], [], [], [], []
     for mask in range(1 << len(_REASON_NAMES)):
-        for pick in range(4):
-            pays, syncs = bool(mask & 1), bool(mask >> 4 & 1)
-            middle_mask = mask >> 1 & 0b111
-            has_middle = middle_mask > 0
-            reasons.append(f'", "reasons": [{_reason_list(mask)}], "statuses": [')
-            heads.append('], "actions": [' + prefixes[pick])
-            middle.append(
-                suffixes[pick]
-                + (", " if pays and (has_middle or syncs) else "")
-                + middles[middle_mask]
-                + (", " if has_middle and syncs else "")
-                + (_SYNC_HEAD if syncs else "")
-            )
-            tails.append(('"' if syncs else "") + '], "drift": [')
-    return pa.array(reasons), pa.array(heads), pa.array(middle), pa.array(tails)
+        pays, syncs = bool(mask & 1), bool(mask >> 4 & 1)
+        fixed_mask = mask >> 1 & 0b111
+        for cancel in range(PICKS):
+            for closed in range(PICKS):
+                before, inside, after = _payment_pieces(cancel, closed) if pays else ("",) * 3
+                for late in range(LATES):
+                    fixed = _middle(mask, late)
+                    reasons.append(f'", "reasons": [{_reason_list(mask)}], "statuses": [')
+                    heads.append('], "actions": [' + ('"' + before if pays else ""))
+                    between.append(inside)
+                    middle.append(
+                        (after + '"' if pays else "")
+                        + (", " if pays and (fixed_mask or syncs) else "")
+                        + fixed
+                        + (", " if fixed_mask and syncs else "")
+                        + (_SYNC_HEAD if syncs else "")
+                    )
+                    tails.append(('"' if syncs else "") + '], "drift": [')
+    return tuple(pa.array(column) for column in (reasons, heads, between, middle, tails))
 
 
-REASONS_PIECE, ACTIONS_HEAD, ACTIONS_MIDDLE, ACTIONS_TAIL = _shape_pieces()
+REASONS_PIECE, ACTIONS_HEAD, ACTIONS_BETWEEN, ACTIONS_MIDDLE, ACTIONS_TAIL = _shape_pieces()

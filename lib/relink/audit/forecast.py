@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -39,11 +40,20 @@ TODAY_VARIABLE = "RELINK_TODAY"
 NOT_BLOCKING = np.iinfo(np.int32).min  # a part that blocks nothing: ignored by max()
 BITS = np.int16  # what clears a part: the nine flags below
 
-# What clears a part, one bit each; an order's bits are its parts' OR.
+# What clears a part, one bit each; an order's bits are its parts' OR. UNPAID: an unpaid order
+# still in its payment window (or one without a date); WINDOW_ENDED: one whose window has ended
+# by the audit's day, which AliExpress has closed by now; OVERDUE: a shipment or fulfilment wait
+# past the day it was expected to end.
 UNPAID, SHIPMENT, FULFILMENT, UNKNOWN, DRIFT, UNDATED, OVERDUE, WINDOW_ENDED, STUCK = (
     1 << i for i in range(9)
 )
 NO_ORDER_DATE = UNKNOWN | DRIFT | UNDATED  # an order with any of these gets no clears_by
+
+# What a part's own action must say, beyond its reasons (an order's flags are its parts' OR):
+# ASK_CANCEL: an unpaid part the merchant is asked to cancel (its window is open, or undated);
+# WINDOW_CLOSED: an unpaid part AliExpress has closed by now (the action is the sync);
+# SHIPMENT_LATE / FULFILMENT_LATE: its wait for the supplier is past the expected day.
+ASK_CANCEL, WINDOW_CLOSED, SHIPMENT_LATE, FULFILMENT_LATE = (1 << i for i in range(4))
 
 
 @dataclass(frozen=True)
@@ -143,9 +153,10 @@ class PartForecast:
     """Per row of the audited export: when it stops blocking, and what clears it."""
 
     clears: np.ndarray  # days; NO_DATE: no date can be given; NOT_BLOCKING: blocks nothing
-    clears_with_action: np.ndarray  # the same, when the merchant cancels what is unpaid
+    clears_with_action: np.ndarray  # the same, when the merchant cancels what is asked
     bits: np.ndarray  # what clears it (UNPAID, SHIPMENT, ...)
     placed: np.ndarray  # the placement day used (NO_DATE when unknown)
+    actions: np.ndarray  # what its own action says (ASK_CANCEL, WINDOW_CLOSED, ...)
 
 
 def part_forecast(
@@ -161,6 +172,7 @@ def part_forecast(
     columns = classification.PART_COLUMNS
     drifting = columns.drifting[classes]
     unpaid = columns.wait[statuses.AWAITING_PAYMENT][classes]
+    pays = columns.reason[statuses.AWAITING_PAYMENT][classes]  # its own unpaid status blocks
     shipment = columns.wait[statuses.AWAITING_SHIPMENT][classes]
     fulfilment = columns.wait[statuses.AWAITING_FULFILLMENT][classes]
     unknown = columns.person_must_look[classes]
@@ -177,21 +189,64 @@ def part_forecast(
     clears[drifting] = now  # the sync clears it today...
     clears[timed] = estimate[timed]  # ...or it blocks on under its new status
     clears[unknown | stuck] = NO_DATE
+    # AliExpress closes an unpaid order on the day its window ends; a supplier is late the day
+    # after the one its shipment was expected by.
+    ended = unpaid & dated & (estimate <= now)
+    late = (shipment | fulfilment) & dated & (estimate < now)
+    asked = pays & ~ended  # the merchant is asked to cancel it: cancelled, it clears today
     with_action = clears.copy()
-    with_action[unpaid] = now
+    with_action[asked] = now
 
     bits = np.zeros(len(placed), dtype=BITS)
-    bits[unpaid] |= UNPAID
+    bits[unpaid & ~ended] |= UNPAID
+    bits[ended] |= WINDOW_ENDED
     bits[shipment] |= SHIPMENT
     bits[fulfilment] |= FULFILMENT
     bits[unknown] |= UNKNOWN
     bits[drifting] |= DRIFT
     bits[stuck] |= STUCK
     bits[timed & ~dated] |= UNDATED
-    past = timed & dated & (estimate < now)
-    bits[past & (shipment | fulfilment)] |= OVERDUE
-    bits[past & unpaid] |= WINDOW_ENDED
-    return PartForecast(clears, with_action, bits, placed)
+    bits[late] |= OVERDUE
+
+    actions = np.zeros(len(placed), dtype=np.int8)
+    actions[asked] |= ASK_CANCEL
+    actions[pays & ended] |= WINDOW_CLOSED
+    actions[columns.reason[statuses.AWAITING_SHIPMENT][classes] & late] |= SHIPMENT_LATE
+    actions[columns.reason[statuses.AWAITING_FULFILLMENT][classes] & late] |= FULFILMENT_LATE
+    return PartForecast(clears, with_action, bits, placed, actions)
+
+
+def order_actions(
+    reasons: Sequence[str],
+    flags: int,
+    cancel: Sequence[str],
+    closed: Sequence[str],
+    drift: Sequence[str] = (),
+) -> tuple[str, ...]:
+    """One blocked order's actions, one per reason, as its forecast says them.
+
+    ``flags``: its parts' :attr:`PartForecast.actions` OR-ed; ``cancel`` / ``closed``: the
+    AliExpress numbers of its unpaid parts to cancel / that AliExpress has closed by now;
+    ``drift``: what a sync will change, per drifting part. The export audit builds the same
+    text column-wise (:mod:`~relink.audit.blocker_text`), from the same sentences.
+    """
+    return tuple(
+        statuses.action_text(
+            reason,
+            cancel,
+            drift,
+            cancel=bool(flags & ASK_CANCEL),
+            closed=closed if flags & WINDOW_CLOSED else None,
+            late=bool(flags & LATE_FLAGS.get(reason, 0)),
+        )
+        for reason in reasons
+    )
+
+
+LATE_FLAGS = {
+    statuses.AWAITING_SHIPMENT: SHIPMENT_LATE,
+    statuses.AWAITING_FULFILLMENT: FULFILMENT_LATE,
+}
 
 
 def order_days(clears: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -239,7 +294,7 @@ def how_sentences(estimates: Estimates) -> list[str]:
     for bits in range(1 << 9):
         pieces = []
         if bits & DRIFT:
-            then = "; then " if bits & (UNPAID | SHIPMENT | FULFILMENT) else ""
+            then = "; then " if bits & (UNPAID | WINDOW_ENDED | SHIPMENT | FULFILMENT) else ""
             if bits & STUCK:
                 pieces.append(
                     "a person must settle it on AliExpress first (a cancellation, "
@@ -251,16 +306,16 @@ def how_sentences(estimates: Estimates) -> list[str]:
                     + (", and it still blocks" if then else "; audit again after it")
                 )
         if bits & UNPAID:
-            if bits & WINDOW_ENDED:
-                pieces.append(
-                    f"its {window}-day payment window has ended, so AliExpress has closed it: "
-                    "a sync shows it Canceled"
-                )
-            else:
-                pieces.append(
-                    "the merchant cancels it on AliExpress and it clears at the next sync; "
-                    f"otherwise AliExpress closes it when its {window}-day payment window ends"
-                )
+            pieces.append(
+                "the merchant cancels it on AliExpress and it clears at the next sync; "
+                f"otherwise AliExpress closes it when its {window}-day payment window ends"
+            )
+        if bits & WINDOW_ENDED:
+            whose = "an unpaid part's" if bits & UNPAID else "its"
+            pieces.append(
+                f"{whose} {window}-day payment window has ended, so AliExpress has closed it "
+                "by now: a sync shows it Canceled"
+            )
         if bits & (SHIPMENT | FULFILMENT):
             what = "the supplier ships" if bits & SHIPMENT else "every part ships"
             days = estimates.shipment_days if bits & SHIPMENT else estimates.fulfillment_days
@@ -269,7 +324,10 @@ def how_sentences(estimates: Estimates) -> list[str]:
                 f"order ({source})"
             )
             if bits & OVERDUE:
-                piece += "; that is past, so check the order with the supplier on AliExpress"
+                piece += (
+                    "; that is past: a sync tells whether it has shipped since, and if not, "
+                    "check the order with the supplier on AliExpress"
+                )
             pieces.append(piece)
         if bits & UNKNOWN:
             pieces.append("a person must look: relink does not know its status")
@@ -316,7 +374,12 @@ def account_forecast(
     unpaid_numbers: list[str],
     unpaid_without_number: int,
 ) -> dict[str, Any]:
-    """The account's ``forecast`` (the JSON contract's shape; see the README)."""
+    """The account's ``forecast`` (the JSON contract's shape; see the README).
+
+    ``unpaid_numbers``: the AliExpress numbers of the unpaid parts the merchant is asked to
+    cancel (:data:`ASK_CANCEL`), each once; ``unpaid_without_number``: how many orders have
+    such a part without a number; ``rejected_rows``: rows of the files that could not be read.
+    """
     now = day_number(as_of)
     blocking = blocks
     bits = parts.bits[blocking]
@@ -363,4 +426,40 @@ def account_forecast(
         },
         "sync_first": orders_with(DRIFT),
         "estimates": estimates.to_dict(),
+        "next_steps": next_steps(parts, keys, blocking),
+        "rows_unread": rejected_rows,
+    }
+
+
+def next_steps(parts: PartForecast, keys: np.ndarray, blocking: np.ndarray) -> dict[str, Any]:
+    """Every blocked order once, under the first step of these that it waits on: ``check`` (a
+    person must look first), ``cancel`` (the merchant cancels an unpaid order), ``wait`` (a
+    supplier ships; with the oldest order's date and how many are late) and ``sync`` (a sync
+    clears it: AliExpress has it settled or closed). The four counts add up to the blocked
+    orders, so a message that names them never counts an order twice."""
+    space = int(keys.max()) + 1 if len(keys) else 0
+    chosen = keys[blocking]
+
+    def having(values: np.ndarray, flag: int) -> np.ndarray:
+        found = np.zeros(space, dtype=bool)
+        found[chosen[(values[blocking] & flag) != 0]] = True
+        return found
+
+    blocked = np.zeros(space, dtype=bool)
+    blocked[chosen] = True
+    check = having(parts.bits, UNKNOWN | STUCK)
+    cancel = having(parts.actions, ASK_CANCEL) & ~check
+    wait = having(parts.bits, SHIPMENT | FULFILMENT) & ~check & ~cancel
+    sync = blocked & ~check & ~cancel & ~wait
+    waiting = blocking & wait[keys] & ((parts.bits & (SHIPMENT | FULFILMENT)) != 0)
+    oldest = parts.placed[waiting & (parts.placed != NO_DATE)]
+    return {
+        "check": {"orders": int(check.sum())},
+        "cancel": {"orders": int(cancel.sum())},
+        "wait": {
+            "orders": int(wait.sum()),
+            "oldest_order_date": iso_day(int(oldest.min())) if len(oldest) else None,
+            "late_orders": int((wait & having(parts.bits, OVERDUE)).sum()),
+        },
+        "sync": {"orders": int(sync.sum())},
     }

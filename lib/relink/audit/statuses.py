@@ -80,24 +80,82 @@ ACTIONS: dict[str, str] = {
 }
 
 
-def action_text(reason: str, unpaid: Sequence[str] = (), drift: Sequence[str] = ()) -> str:
+# When time has passed the day a wait was expected to end, the action says what holds now.
+LATE_ACTIONS: dict[str, str] = {
+    AWAITING_SHIPMENT: (
+        "The supplier is late: it was expected to have shipped by now. Sync from AliExpress to "
+        "see whether it has shipped since; if not, ask the merchant to check the order with the "
+        "supplier on AliExpress. Re-audit once the tracking number is in and the order is "
+        "fulfilled."
+    ),
+    AWAITING_FULFILLMENT: (
+        "A supplier is late: every AliExpress part was expected to have shipped by now. Sync "
+        "from AliExpress to see whether they have shipped since; if not, ask the merchant to "
+        "check the parts still unshipped with their suppliers on AliExpress. Re-audit once every "
+        "part has a tracking number and the order is fulfilled in the store."
+    ),
+}
+
+
+def action_text(
+    reason: str,
+    unpaid: Sequence[str] = (),
+    drift: Sequence[str] = (),
+    *,
+    cancel: bool = True,
+    closed: Sequence[str] | None = None,
+    late: bool = False,
+) -> str:
     """The action that clears ``reason`` for one order, naming what to act on.
 
-    ``unpaid``: its unpaid AliExpress order numbers (named in the awaiting-payment action);
+    ``unpaid``: the unpaid AliExpress order numbers the merchant is asked to cancel (named in
+    the awaiting-payment action); ``cancel``: False when the order has none left to cancel
+    (AliExpress has closed every one by now); ``closed``: the unpaid AliExpress orders whose
+    payment window has ended, so AliExpress has closed them by now (None: no such order; an
+    empty list: some, without a number): the action is then the sync, never a cancellation.
     ``drift``: what a sync will change, one sentence per drifting part (the sync action).
+    ``late``: a shipment or fulfilment wait is past the day it was expected to end.
     The one place the action sentences are worded; :data:`ACTIONS` is their generic form.
     """
-    numbers = list(dict.fromkeys(unpaid))
-    if reason == AWAITING_PAYMENT and numbers:
-        many = len(numbers) > 1
-        return (
-            f"Ask the merchant to cancel unpaid AliExpress order{'s' if many else ''} "
-            f"{', '.join(numbers)}, then sync so DSers shows {'them' if many else 'it'} as "
-            "Canceled."
-        )
+    if reason == AWAITING_PAYMENT:
+        sentences = []
+        if cancel or closed is None:
+            sentences.append(_cancel_sentence(unpaid))
+        if closed is not None:
+            sentences.append(_closed_sentence(closed))
+        return " ".join(sentences)
     if reason == SYNC_DRIFT and drift:
         return "Sync from AliExpress: " + " ".join(drift)
+    if late and reason in LATE_ACTIONS:
+        return LATE_ACTIONS[reason]
     return ACTIONS.get(reason, "Look the order up in DSers.")
+
+
+def _cancel_sentence(unpaid: Sequence[str]) -> str:
+    numbers = list(dict.fromkeys(unpaid))
+    if not numbers:
+        return ACTIONS[AWAITING_PAYMENT]
+    many = len(numbers) > 1
+    return (
+        f"Ask the merchant to cancel unpaid AliExpress order{'s' if many else ''} "
+        f"{', '.join(numbers)}, then sync so DSers shows {'them' if many else 'it'} as Canceled."
+    )
+
+
+def _closed_sentence(closed: Sequence[str]) -> str:
+    numbers = list(dict.fromkeys(closed))
+    if not numbers:
+        return (
+            "Sync from AliExpress: the payment window of the unpaid AliExpress order(s) has "
+            "ended, so AliExpress has closed them by now; the sync shows them as Canceled."
+        )
+    many = len(numbers) > 1
+    return (
+        f"Sync from AliExpress: the payment window{'s' if many else ''} of unpaid AliExpress "
+        f"order{'s' if many else ''} {', '.join(numbers)} ha{'ve' if many else 's'} ended, so "
+        f"AliExpress has closed {'them' if many else 'it'} by now; the sync shows "
+        f"{'them' if many else 'it'} as Canceled."
+    )
 
 
 # What an AliExpress order_status implies on the DSers side.

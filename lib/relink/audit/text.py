@@ -28,11 +28,17 @@ def forecast_lines(result: AuditResult) -> list[str]:
     if plan["earliest_safe_date"] is None:
         lines.append(f"forecast: no date ({plan['reason']})")
         return lines
-    lines.append(
-        f"forecast (as of {plan['as_of']}): safe to unlink from {plan['earliest_safe_date']} "
-        "if nothing is done"
-    )
-    unpaid = len(plan["cancel_now"])
+    if plan["earliest_safe_date"] <= plan["as_of"]:
+        lines.append(
+            f"forecast (as of {plan['as_of']}): every blocker should have cleared by today: "
+            "sync, export again and audit again to confirm"
+        )
+    else:
+        lines.append(
+            f"forecast (as of {plan['as_of']}): safe to unlink from "
+            f"{plan['earliest_safe_date']} if nothing is done"
+        )
+    unpaid = len(plan["cancel_now"]) + plan["unpaid_without_aliexpress_number"]
     if plan["earliest_safe_date_with_merchant_action"] != plan["earliest_safe_date"]:
         lines.append(
             f"  from {plan['earliest_safe_date_with_merchant_action']} if the merchant cancels "

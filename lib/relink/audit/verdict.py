@@ -330,8 +330,8 @@ class _Dates:
     parsed: ParsedDates  # every row's order date
     estimates: forecast.Estimates
     parts: forecast.PartForecast  # per blocking row
-    unpaid_numbers: list[str]
-    unpaid_without_number: np.ndarray  # per row: an unpaid part without its AliExpress number
+    unpaid_numbers: list[str]  # to cancel now
+    unpaid_without_number: np.ndarray  # per row: a part to cancel without its AliExpress number
 
 
 def _dated(
@@ -358,8 +358,10 @@ def _dated(
         settings,
     )
     part_forecast = forecast.part_forecast(placed, parts.classes[blocking_rows], as_of, estimates)
-    unpaid = PART_COLUMNS.reason[statuses.AWAITING_PAYMENT][parts.classes]
-    numbers, no_number = _unpaid_numbers(parts.keys, unpaid, rows)
+    # the unpaid parts the merchant is asked to cancel: not those AliExpress has closed by now
+    asked = np.zeros(len(rows), dtype=bool)
+    asked[blocking_rows] = (part_forecast.actions & forecast.ASK_CANCEL) != 0
+    numbers, no_number = _unpaid_numbers(parts.keys, asked, rows)
     return _Dates(blocking_rows, parsed, estimates, part_forecast, numbers, no_number)
 
 
@@ -403,6 +405,8 @@ def _blocker_source(parts: _Parts, dates: _Dates) -> BlockerSource:
     row_clears[dates.rows] = dates.parts.clears
     row_bits = np.zeros(len(parts.rows), dtype=dates.parts.bits.dtype)
     row_bits[dates.rows] = dates.parts.bits
+    row_actions = np.zeros(len(parts.rows), dtype=dates.parts.actions.dtype)
+    row_actions[dates.rows] = dates.parts.actions
     return BlockerSource(
         parts.rows,
         parts.keys,
@@ -411,6 +415,7 @@ def _blocker_source(parts: _Parts, dates: _Dates) -> BlockerSource:
         parts.blocked_keys,
         row_clears,
         row_bits,
+        row_actions,
         forecast.how_table(dates.estimates),
     )
 

@@ -5,7 +5,9 @@ why; each part is read by the export audit's own rule, :mod:`relink.audit.classi
 name what to act on and to date it); :func:`audit_export` runs :mod:`relink.audit` on an export
 file. Both give an
 :class:`AuditSnapshot` whose blockers (:class:`relink.audit.verdict.Blocker`) carry the
-action that clears each reason, worded by :func:`relink.audit.statuses.action_text`, with the
+action that clears each reason, worded by :func:`relink.audit.forecast.order_actions` as the
+export audit words it (what the forecast says holds by now: an unpaid order AliExpress has
+closed is synced, never cancelled; a late shipment is checked, not waited for), with the
 AliExpress order numbers to act on.
 :func:`sync_changes` compares two live snapshots order by order (what a sync changed).
 
@@ -151,17 +153,27 @@ def _rows(key: int, order: Order) -> list[_Row]:
     return rows
 
 
-def _live_blocker(order: Order, rows: list[_Row], cleared: OrderClearing) -> Blocker:
-    unpaid = [r.number for r in rows if r.part.unpaid and r.number]
+def _live_blocker(
+    order: Order, rows: list[_Row], acts: list[int], cleared: OrderClearing
+) -> Blocker:
+    """The blocked order as the export audit words it: ``acts``, its rows' forecast actions
+    (:attr:`relink.audit.forecast.PartForecast.actions`), say what each action must say now."""
+    cancel = [r.number for r, a in zip(rows, acts, strict=True) if a & fc.ASK_CANCEL and r.number]
+    closed = [
+        r.number for r, a in zip(rows, acts, strict=True) if a & fc.WINDOW_CLOSED and r.number
+    ]
     drift = [f"{r.number}: {r.drift_summary}" for r in rows if r.part.drifting]
     reasons = tuple(order.blocking_reasons)
+    flags = 0
+    for act in acts:
+        flags |= act
     return Blocker(
         store=order.store,
         order=order.order,
         statuses=_part_statuses(order),
         reasons=reasons,
         aliexpress_orders=tuple(p.aliexpress_order_id for p in order.parts),
-        actions=tuple(st.action_text(reason, unpaid, drift) for reason in reasons),
+        actions=fc.order_actions(reasons, flags, cancel, closed, drift),
         clears_by=cleared.clears_by,
         how=cleared.how,
     )
@@ -169,8 +181,9 @@ def _live_blocker(order: Order, rows: list[_Row], cleared: OrderClearing) -> Blo
 
 def _forecast(
     orders: list[Order], rows: list[_Row], as_of: date, settings: ForecastSettings
-) -> tuple[dict[str, Any], list[OrderClearing]]:
-    """The account's forecast, and each order's clearing, by relink.audit.forecast."""
+) -> tuple[dict[str, Any], list[OrderClearing], list[int]]:
+    """The account's forecast, each order's clearing, and each row's forecast actions, by
+    relink.audit.forecast."""
     keys = np.array([r.key for r in rows], dtype=np.int64)
     classes = np.array([r.part.code for r in rows], dtype=np.int64)
     placed = np.array([r.placed for r in rows], dtype=np.int64)
@@ -178,7 +191,9 @@ def _forecast(
     no_history = np.zeros(0, dtype=np.int64)  # the API has no shipping dates to learn from
     estimates = fc.learn_estimates(no_history, no_history, settings)
     parts = fc.part_forecast(placed, classes, as_of, estimates)
-    unpaid = [r for r in rows if r.part.unpaid and orders[r.key].blocking]
+    acts = parts.actions.tolist()
+    asked = [r for r, a in zip(rows, acts, strict=True) if a & fc.ASK_CANCEL]
+    asked = [r for r in asked if orders[r.key].blocking]
     account = fc.account_forecast(
         parts,
         keys,
@@ -186,11 +201,11 @@ def _forecast(
         as_of,
         estimates,
         rejected_rows=0,
-        unpaid_numbers=list(dict.fromkeys(r.number for r in unpaid if r.number)),
-        unpaid_without_number=len({r.key for r in unpaid if not r.number}),
+        unpaid_numbers=list(dict.fromkeys(r.number for r in asked if r.number)),
+        unpaid_without_number=len({r.key for r in asked if not r.number}),
     )
     # per order as the export's blocked orders: its latest part, no date when one has none
-    return account, fc.order_clearing(parts, keys, len(orders), estimates)
+    return account, fc.order_clearing(parts, keys, len(orders), estimates), acts
 
 
 def audit_live(
@@ -212,7 +227,13 @@ def audit_live(
     orders = client.orders(account)
     per_order = [_rows(key, order) for key, order in enumerate(orders)]
     rows = [row for order_rows in per_order for row in order_rows]
-    account_forecast, cleared = _forecast(orders, rows, at.date(), settings or ForecastSettings())
+    account_forecast, cleared, acts = _forecast(
+        orders, rows, at.date(), settings or ForecastSettings()
+    )
+    per_order_acts, start = [], 0
+    for order_rows in per_order:
+        per_order_acts.append(acts[start : start + len(order_rows)])
+        start += len(order_rows)
     return AuditSnapshot(
         source="live",
         label=label,
@@ -220,8 +241,10 @@ def audit_live(
         at=at,
         orders=len(orders),
         blockers=tuple(
-            _live_blocker(order, order_rows, clears)
-            for order, order_rows, clears in zip(orders, per_order, cleared, strict=True)
+            _live_blocker(order, order_rows, order_acts, clears)
+            for order, order_rows, order_acts, clears in zip(
+                orders, per_order, per_order_acts, cleared, strict=True
+            )
             if order.blocking
         ),
         statuses={(o.store, o.order): _status_name(o.dsers_status) for o in orders},
