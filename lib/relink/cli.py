@@ -288,6 +288,8 @@ def batch_command(
 
     Each INPUT is an export file (its account: the file name without extension), a folder of
     exports, or a manifest (CSV or YAML: account, export, optional aliexpress, target, ticket).
+    In a folder, a file is an export by its content (an XLSX workbook, or a CSV/TSV whose header
+    names an order number column); the others are skipped and listed, never failed accounts.
 
     Steps that unlink or relink (the runbook's -p steps) run only with --allow-destructive and
     -p confirm true, and only for accounts from a manifest that gives each its target
@@ -304,7 +306,8 @@ def batch_command(
     from relink.batch.summary import EXIT_INTERRUPTED, terminal_report
 
     try:
-        jobs = manifest.collect_jobs(inputs, allow_outside_paths=allow_outside_paths)
+        found = manifest.collect_inputs(inputs, allow_outside_paths=allow_outside_paths)
+        jobs = found.jobs  # a folder's files that are not exports: listed at the end
         with _BatchProgress(len(jobs)) as progress:
             outcome = batch.run_batch(
                 jobs,
@@ -317,6 +320,7 @@ def batch_command(
                 distribute=on_cluster(scheduler) if scheduler else None,
                 resume=resume,
                 compare=compare_dir,
+                skipped=found.skipped,
             )
     except RelinkError as exc:
         _fail(str(exc))  # names of files and accounts: shown, never run by the terminal

@@ -10,11 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from click.testing import CliRunner
 
 from relink.batch import parameters
 from relink.batch import runner as batch
-from relink.batch.manifest import AccountJob, collect_jobs
+from relink.batch.manifest import AccountJob, collect_inputs, collect_jobs
 from relink.cli import main
 from relink.errors import BatchError
 from relink.filenames import safe_name, unique_names
@@ -27,8 +28,12 @@ def exports(tmp_path: Path) -> Path:
     """A folder as ``relink samples`` writes it, plus files a scan must skip."""
     folder = tmp_path / "exports"
     (folder / "aliexpress").mkdir(parents=True)
-    for name in ("north.csv", "south.xlsx", "east.tsv", "west.txt", "old.xls"):
+    for name in ("north.csv", "east.tsv", "west.txt"):
         (folder / name).write_text(EXPORT)
+    for name in ("south.xlsx", "old.xls"):  # workbooks by content, whatever their name says
+        book = xlsxwriter.Workbook(folder / name)
+        book.add_worksheet().write_row(0, 0, ["Order No.", "Status"])
+        book.close()
     (folder / "aliexpress" / "north.csv").write_text("aliexpress_order_id,order_status\n")
     (folder / "manifest.csv").write_text("account,export,aliexpress\nnorth,north.csv,\n")
     for skipped in ("notes.pdf", ".hidden.csv", "~$north.xlsx"):
@@ -37,7 +42,14 @@ def exports(tmp_path: Path) -> Path:
 
 
 def test_folder_lists_exports_only(exports: Path) -> None:
-    jobs = collect_jobs([exports])
+    found = collect_inputs([exports])
+    assert [(item.path.name, item.reason) for item in found.skipped] == [
+        ("manifest.csv", "a manifest (give it as an INPUT to run the accounts it lists)"),
+        ("notes.pdf", "not an export file type (.csv .tsv .txt .xls .xlsx)"),
+        ("~$north.xlsx", "Excel's lock file of an open workbook"),
+    ]  # hidden files and the aliexpress folder: not a word
+    jobs = found.jobs
+    assert collect_jobs([exports]) == jobs
     assert [job.account for job in jobs] == ["east", "north", "old", "south", "west"]
     assert all(job.export.is_absolute() for job in jobs)
     # each export is paired with aliexpress/<stem>.* when there is one

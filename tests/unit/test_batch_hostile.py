@@ -6,6 +6,7 @@ SIGTERM of a batch (item 13) runs real kernels: tests/notebooks/test_batch_signa
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from relink.api.settings import known_secrets
+from relink.batch.manifest import ORDER_NUMBER_ALIASES, collect_inputs
 from relink.batch.parameters import RUNBOOK_NOTEBOOK, secret_in
 from relink.cli import main
 
@@ -182,3 +184,95 @@ def test_a_plain_tcp_scheduler_off_the_machine_is_warned_of(
     # tls:// without the client's certificates in Dask's config: refused before connecting
     assert "TLS needs the client's certificates" in outcome.stderr
     assert RefusingClient.addresses[1:] == ["tcp://127.0.0.1:8786"]
+
+
+# --- item 9: relink batch FOLDER takes every file as an export ---------------------------------
+
+
+def _workbook(path: Path, names: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in names.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.fixture
+def mixed_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "exports"
+    (folder / "aliexpress").mkdir(parents=True)
+    (folder / "archive").mkdir()
+    texts = {
+        "north.csv": EXPORT,
+        "cedar.tsv": "\ufefforder_no\tDSers Status\n#1\tFulfilled\n",
+        "excel.csv": "sep=;\nOrder Number;Order Status\n#1;Fulfilled\n",
+        "latin.txt": "Name,Status,Client\n#1,Fulfilled,Zo\xeb\n",
+        "quoted.csv": '"Order ID","Status"\n"#1","Fulfilled"\n',
+        "notes.txt": "Remember: re-export northwind on Monday.\nOrder numbers below.\n",
+        "customers.csv": "Customer,Email\nZoe,zoe@example.com\n",
+        "empty.csv": "",
+        "text.xlsx": EXPORT,
+        "README.md": "# exports\n",
+        "manifest.csv": "account,export\nnorth,north.csv\n",
+        "~$south.xlsx": "lock",
+        ".DS_Store": "x",
+    }
+    for name, text in texts.items():
+        encoding = "cp1252" if name == "latin.txt" else "utf-8"
+        (folder / name).write_bytes(text.encode(encoding))
+    (folder / "utf16.csv").write_bytes("Order No.\tStatus\n#1\tFulfilled\n".encode("utf-16"))
+    (folder / "image.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(64))
+    _workbook(folder / "south.xlsx", {"xl/workbook.xml": b"<workbook/>"})
+    _workbook(folder / "binary.xlsx", {"xl/workbook.bin": b""})
+    _workbook(folder / "calc.xlsx", {"content.xml": b""})
+    _workbook(folder / "photos.xlsx", {"a.jpg": b""})
+    (folder / "legacy.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    return folder
+
+
+def test_a_folder_takes_exports_by_content_and_lists_the_rest(mixed_folder: Path) -> None:
+    found = collect_inputs([mixed_folder])
+    taken = [job.export.name for job in found.jobs]
+    assert taken == [
+        "cedar.tsv",
+        "excel.csv",
+        "latin.txt",
+        "north.csv",
+        "quoted.csv",
+        "south.xlsx",
+        "utf16.csv",
+    ]
+    reasons = {item.path.name: item.reason for item in found.skipped}
+    no_order = "its first line names no order number column (Order No., Order Number,"
+    assert reasons["notes.txt"].startswith(no_order)
+    assert reasons["customers.csv"].startswith(no_order)
+    assert reasons == {
+        "README.md": "not an export file type (.csv .tsv .txt .xls .xlsx)",
+        "archive": "a folder (relink batch reads no sub-folder)",
+        "binary.xlsx": ".xlsb workbook: relink reads .xlsx and CSV (save it as one to audit it)",
+        "calc.xlsx": "an OpenDocument spreadsheet workbook: relink reads .xlsx and CSV (save it "
+        "as one to audit it)",
+        "customers.csv": reasons["customers.csv"],
+        "empty.csv": "empty",
+        "image.csv": "binary content, not a CSV",
+        "legacy.xls": "a legacy .xls or password-protected workbook: relink reads .xlsx and CSV "
+        "(save it as one, without a password, to audit it)",
+        "manifest.csv": "a manifest (give it as an INPUT to run the accounts it lists)",
+        "notes.txt": reasons["notes.txt"],
+        "photos.xlsx": "a zip archive, not an XLSX workbook",
+        "text.xlsx": "named .xlsx but not a workbook",
+        "~$south.xlsx": "Excel's lock file of an open workbook",
+    }
+    assert all(item.path.parent == mixed_folder for item in found.skipped)
+
+
+def test_a_folder_without_an_export_says_what_it_skipped(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("just notes\n")
+    outcome = CliRunner().invoke(main, ["batch", str(tmp_path), "--out", str(tmp_path / "o")])
+    one_line_error(outcome, "no export found in", "notes.txt: its first line names no order")
+
+
+def test_the_order_number_aliases_are_the_audits() -> None:
+    from relink.audit.exports import ORDER_COLUMNS
+
+    (order,) = [spec for spec in ORDER_COLUMNS if spec.name == "order"]
+    assert order.aliases == ORDER_NUMBER_ALIASES

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import xlsxwriter
 from click.testing import CliRunner
 
 from relink.batch import runner as batch
@@ -48,8 +49,11 @@ def test_a_dollar_account_name_is_plain_text_in_the_chart(tmp_path: Path) -> Non
 
 
 def test_two_exports_with_one_stem_are_refused(tmp_path: Path) -> None:
-    for name in ("beta.CSV", "beta.xlsx", "gamma.csv"):
+    for name in ("beta.CSV", "gamma.csv"):
         (tmp_path / name).write_text(EXPORT)
+    book = xlsxwriter.Workbook(tmp_path / "beta.xlsx")  # a folder takes a workbook by content
+    book.add_worksheet().write_row(0, 0, ["Order No.", "Status"])
+    book.close()
     with pytest.raises(BatchError, match=r"beta.CSV and .*beta.xlsx: two exports for one account"):
         collect_jobs([tmp_path])
     with pytest.raises(BatchError, match="two exports for one account"):
@@ -60,7 +64,7 @@ def test_two_exports_with_one_stem_are_refused(tmp_path: Path) -> None:
 
 def test_a_folder_pairs_each_export_with_its_aliexpress_side(tmp_path: Path) -> None:
     (tmp_path / "aliexpress").mkdir()
-    for name in ("north.csv", "south.xlsx", "aliexpress/north.csv", "aliexpress/South.csv"):
+    for name in ("north.csv", "south.csv", "aliexpress/north.csv", "aliexpress/South.csv"):
         (tmp_path / name).write_text(EXPORT)
     north, south = collect_jobs([tmp_path])
     assert north.aliexpress == tmp_path / "aliexpress" / "north.csv"

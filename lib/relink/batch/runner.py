@@ -45,7 +45,7 @@ from papermill.execute import raise_for_execution_errors
 from relink.batch import engine
 from relink.batch import resume as done_records
 from relink.batch.kernels import KernelPool
-from relink.batch.manifest import AccountJob
+from relink.batch.manifest import AccountJob, SkippedFile
 from relink.batch.parameters import (
     DEFAULT_NOTEBOOK,
     Template,
@@ -84,12 +84,16 @@ def run_batch(
     distribute: Callable[[BatchReport, RunSettings], None] | None = None,
     resume: bool = False,
     compare: str | Path | None = None,
+    skipped: Sequence[SkippedFile] = (),
 ) -> BatchReport:
     """Run ``notebook`` for every job's account, ``workers`` at a time; write the summary.
 
     With ``distribute`` (``relink.batch.distributed.on_cluster("tcp://HOST:PORT")``) every
     account runs as a task on that Dask cluster instead (the ``relink[dask]`` extra;
     ``workers`` is then the cluster's threads); the summary is written the same way.
+
+    ``skipped``: the files of the input folders that were not taken as exports
+    (:func:`relink.batch.manifest.collect_inputs`), listed in the summary.
 
     ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
     ``interrupted`` set if Ctrl-C stopped the batch. A batch that would unlink or relink
@@ -113,6 +117,7 @@ def run_batch(
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
+    batch.skipped = list(skipped)
     batch.previous = load_previous(compare) if compare else None
     settings = RunSettings(template, extra, out, cell_timeout, on_done)
     todo = _skip_done(batch, settings) if resume else batch

@@ -14,7 +14,7 @@ from typing import Any
 
 import nbformat
 
-from relink.batch.manifest import AccountJob
+from relink.batch.manifest import AccountJob, SkippedFile
 
 COMPLETED, FAILED, INTERRUPTED, NOT_RUN = "completed", "failed", "interrupted", "not run"
 
@@ -73,6 +73,7 @@ class BatchReport:
     previous: dict[str, Any] | None = None  # --compare: the previous batch's summary.json
     comparison: dict[str, Any] | None = None  # what changed since (written by write_summary)
     calendar_events: int = 0  # events in safe-dates.ics (written by write_summary)
+    skipped: list[SkippedFile] = field(default_factory=list)  # input folders' non-exports
 
     @property
     def failed(self) -> list[AccountRun]:

@@ -81,6 +81,8 @@ def write_summary(batch: BatchReport) -> None:
         "totals": fleet_totals(rows, reasons),
         "calendar": calendar,
         "messages_not_written": problems,
+        # The input folders' files that are not exports, and why (no account, not failed).
+        "skipped": [{"file": str(item.path), "reason": item.reason} for item in batch.skipped],
         "compare": batch.comparison,
         "accounts": [{**row, "result": run.result} for row, run in zip(rows, runs, strict=True)],
     }
@@ -122,6 +124,7 @@ def _page(
         comparison=batch.comparison,
         calendar=calendar,
         message_problems=problems,
+        skipped=[(str(item.path), item.reason) for item in batch.skipped],
     )
 
 

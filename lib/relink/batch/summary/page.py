@@ -71,6 +71,7 @@ def summary_html(
     comparison: dict[str, Any] | None = None,
     calendar: dict[str, Any] | None = None,
     message_problems: Sequence[str] = (),
+    skipped: Sequence[tuple[str, str]] = (),
 ) -> str:
     """A self-contained HTML page summarising a batch run: totals, what blocks most across the
     fleet, aggregate charts, what changed since the previous batch, and a table to sort and
@@ -89,7 +90,8 @@ def summary_html(
     ``message`` and ``warning_messages``: the page then shows its export warnings (a box on top,
     a badge by the verdict), its safe dates, the blocked accounts becoming safe per day and
     ``calendar`` (``{"file", "events"}``: the calendar's link). ``message_problems``: why some
-    merchant messages were not written.
+    merchant messages were not written. ``skipped``: the input folders' files that were not
+    taken as exports, ``(file, reason)`` each, listed under the overview.
     """
     totals = fleet_totals(rows, reasons)
     ordered = sorted(rows, key=_attention_key)
@@ -104,6 +106,7 @@ def summary_html(
         title=title,
         subtitle=generated,
         overview=_overview(totals["states"], len(rows), tickets),
+        skipped=list(skipped),
         warnings=warned_accounts(rows, totals),
         tickets=tickets,
         cards=_cards(totals, tickets),

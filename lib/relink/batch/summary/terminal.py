@@ -1,8 +1,9 @@
 """What ``relink batch`` says on the terminal once the summary is written, and how it exits.
 
 :func:`terminal_report` counts the runs (verdicts for an audit, lights for a runbook batch),
-names each failed account with its problem in words (accounts left red first), adds what changed
-since ``--compare`` and where the summary and the calendar are, and decides the exit status.
+names each failed account with its problem in words (accounts left red first), the input
+folders' files that were not taken as exports (and why), what changed since ``--compare`` and
+where the summary and the calendar are, and decides the exit status.
 The command prints it as it is: every name in it is already shown with its control characters
 escaped (:func:`relink.display.visible`).
 """
@@ -20,6 +21,7 @@ from relink.display import visible
 EXIT_COMPLETED = 0  # every run completed, whatever the verdicts
 EXIT_FAILED = 1  # a run failed, or left an account red (nothing linked)
 EXIT_INTERRUPTED = 130  # Ctrl-C: the summary lists what finished
+SKIPS = 20  # the input folders' files left out that are named here (all are in the summary)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,9 @@ def terminal_report(batch: BatchReport) -> TerminalReport:
     :data:`EXIT_FAILED` when a run failed, else :data:`EXIT_COMPLETED`."""
     errors = [_failure_line(batch, run) for run in sorted(batch.failed, key=_not_left_red)]
     lines = [_counts_line(batch)]
+    lines += [visible(f"relink batch: skipped {item.line()}") for item in batch.skipped[:SKIPS]]
+    if len(batch.skipped) > SKIPS:
+        lines.append(f"relink batch: and {len(batch.skipped) - SKIPS} more skipped (summary.json)")
     if batch.comparison is not None:
         lines += [visible(line) for line in compare_lines(batch.comparison)]
     lines.append(f"summary: {batch.out_dir / 'summary.html'}")
@@ -82,4 +87,6 @@ def _counts_line(batch: BatchReport) -> str:
     resumed = sum(run.resumed for run in runs)
     if resumed:
         line += f", {resumed} taken from the earlier run (--resume)"
+    if batch.skipped:
+        line += f", {len(batch.skipped)} file(s) skipped (not exports: listed in the summary)"
     return line + (", interrupted" if batch.interrupted else "")
