@@ -110,6 +110,12 @@ def main() -> None:
     "[env: RELINK_MESSAGE_TEMPLATES].",
 )
 @click.option(
+    "--sign-off",
+    metavar="TEXT",
+    help="The merchant message's last lines (\\n starts a line; '' for none) "
+    "[env: RELINK_MESSAGE_SIGN_OFF; default: 'Kind regards,\\nThe support team'].",
+)
+@click.option(
     "--today",
     metavar="YYYY-MM-DD",
     help="The day the forecast counts from [default: RELINK_TODAY, else the machine's date].",
@@ -140,6 +146,7 @@ def audit_command(
     aliexpress_path: Path | None,
     output_format: str,
     templates_dir: Path | None,
+    sign_off: str | None,
     today: str | None,
     stale_after_days: int,
     shipment_days: int,
@@ -173,7 +180,8 @@ def audit_command(
 
         kind = "markdown" if output_format == "message-md" else "text"
         try:
-            click.echo(merchant_message(result, kind, templates_dir), nl=False)
+            message = merchant_message(result, kind, templates_dir, sign_off=sign_off)
+            click.echo(message, nl=False)
         except RelinkError as exc:
             _fail(str(exc))
     else:

@@ -96,6 +96,18 @@ def long_numbers(text: str) -> list[str]:
     return sorted(re.findall(r"\d{5,}", text))
 
 
+GROUPS = re.compile(
+    r"(\d+) of them (?:is unpaid|are unpaid|is waiting|are waiting|shows? a different status"
+    r"|needs? a closer look)"
+)
+
+
+def said_counts(message: str) -> tuple[int | None, list[int]]:
+    """The orders the message says are in progress, and its groups' counts, in its order."""
+    total = re.search(r"(\d+) of your orders (?:is|are) still in progress", message)
+    return (int(total.group(1)) if total else None, [int(n) for n in GROUPS.findall(message)])
+
+
 def assert_nothing_personal(text: str) -> None:
     for value in [v for person in PERSON.values() for v in person] + STORES + ["LP000"]:
         assert value not in text, value
@@ -116,9 +128,12 @@ def test_the_message_names_the_unpaid_orders_the_suppliers_wait_and_both_dates(
     assert long_numbers(message) == UNPAID  # the unpaid ones, and no other AliExpress order
     assert "1 more unpaid order has no AliExpress order number" in message
     assert (
-        f"2 orders are waiting for the supplier to ship (the oldest was placed on "
+        f"2 of them are waiting for the supplier to ship (the oldest was placed on "
         f"{OLDEST_WAITING})" in message
     )
+    assert "5 of your orders are still in progress" in message
+    assert "3 of them are unpaid on AliExpress" in message  # #2001, #2002 and #2007
+    assert said_counts(message) == (5, [3, 2])
     assert f"we expect to make the switch on {WITH_ACTION}" in message
     assert "once the unpaid orders are cancelled" in message
     assert "end of their 20-day payment window" in message
@@ -240,8 +255,10 @@ def test_an_unknown_status_gives_no_date_but_still_the_cancellations(write_csv) 
 
     message = merchant_message(result)
 
-    assert "Our team needs to check some of your orders before we can give you a date" in message
+    assert "1 of them needs a closer look by our team first" in message
+    assert "We need to finish checking that order before we can give you a date" in message
     assert "We will come back to you" in message
+    assert said_counts(message) == (6, [3, 2, 1])
     assert "we expect" not in message and "2026" not in message.replace(OLDEST_WAITING, "")
     assert long_numbers(message) == UNPAID
     assert_nothing_personal(message)
@@ -264,7 +281,8 @@ def test_drifting_orders_are_synced_first_without_the_merchant(write_csv) -> Non
 
     message = merchant_message(result)
 
-    assert "1 order shows a different status in DSers than on AliExpress" in message
+    assert "1 of them shows a different status in DSers than on AliExpress" in message
+    assert said_counts(message) == (1, [1])
     assert "we will bring DSers up to date first. Nothing to do on your side." in message
     assert "cancel" not in message.lower() and long_numbers(message) == []
     assert "we expect to make the switch today, Friday 20 November 2026" in message
@@ -284,3 +302,97 @@ def test_a_template_that_is_not_utf8_is_named(blocked_export: Path, tmp_path: Pa
     result = audit(read_export(blocked_export), as_of=AS_OF)
     with pytest.raises(RelinkError, match=r"merchant_message\.md\.j2: cannot be read as UTF-8"):
         merchant_message(result, "markdown", tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["text", "markdown"])
+def test_northwind_with_its_aliexpress_file_counts_each_order_once(kind) -> None:
+    from relink.samples import bundled_sample
+
+    sample = bundled_sample("northwind-home")
+    result = audit(read_export(sample.export), read_aliexpress(sample.aliexpress), as_of=AS_OF)
+    steps = result.forecast["next_steps"]
+    assert sum(step["orders"] for step in steps.values()) == result.blocked_orders == 5
+    message = merchant_message(result, kind)
+    # #1004 drifts and then waits for its supplier: it is said once, with the waiting orders
+    total, groups = said_counts(message)
+    assert (total, groups) == (5, [1, 3, 1]) and sum(groups) == total
+    assert "1 of these is taking longer than usual" in message  # of the 3 waiting
+    assert long_numbers(message) == ["8972863928061453"]
+
+
+def test_a_stale_export_is_never_told_the_switch_can_happen_now() -> None:
+    from relink.samples import bundled_sample
+
+    export = read_export(bundled_sample("fjord-kitchen").export)  # newest order: 11 November
+    fresh = merchant_message(audit(export, as_of=date(2026, 11, 12)))
+    assert "the switch to your new AliExpress account can happen now" in fresh
+
+    stale = audit(export, as_of=AS_OF)
+    assert stale.safe and [w["code"] for w in stale.warnings] == ["stale_export"]
+    for kind in ("text", "markdown"):
+        message = merchant_message(stale, kind)
+        assert "can happen now" not in message
+        assert "ends with your orders of Wednesday 11 November 2026" in message
+        assert "orders placed since are not in it" in message
+        assert "we need a fresh export of your orders before the switch" in message
+    blocked = merchant_message(audit(read_export(bundled_sample().export), as_of=AS_OF))
+    assert "we need a fresh export" not in blocked  # northwind's newest order is 2 days old
+
+
+def test_a_stale_blocked_export_needs_a_fresh_export_to_confirm_its_dates() -> None:
+    from relink.samples import bundled_sample
+
+    result = audit(read_export(bundled_sample().export), as_of=date(2026, 12, 7))
+    message = merchant_message(result)
+    assert "we need a fresh export of your orders before the switch, to confirm these dates" in (
+        message
+    )
+
+
+def test_one_unreadable_row_is_said_as_such_not_as_orders_to_check(tmp_path: Path) -> None:
+    from relink.samples import bundled_sample
+
+    path = tmp_path / "fjord.csv"
+    unreadable = b",Fulfilled,Fjord Kitchen,,,2026-11-10,,,,,,\r\n"  # a value, no order number
+    path.write_bytes(bundled_sample("fjord-kitchen").export.read_bytes() + unreadable)
+    result = audit(read_export(path), as_of=date(2026, 11, 12))
+    assert result.verdict == "blocked" and result.blocked_orders == 0
+    assert result.forecast["rows_unread"] == 1
+    message = merchant_message(result)
+    assert "1 line of the export of your orders we have could not be read" in message
+    assert "we need a corrected export of your orders before we can give you a date" in message
+    assert "check some of your orders" not in message and "can happen now" not in message
+    assert said_counts(message) == (None, [])  # no order is said to be in progress
+
+
+def test_the_sign_off_is_the_desks(blocked_export: Path, tmp_path: Path, monkeypatch) -> None:
+    result = audit(read_export(blocked_export), as_of=AS_OF)
+    assert merchant_message(result).endswith(
+        "just reply to this message.\n\nKind regards,\nThe support team\n"
+    )
+    assert merchant_message(result, "markdown").endswith("Kind regards,  \nThe support team\n")
+    signed = merchant_message(result, sign_off="Cheers,\\nAna_B, relink desk")
+    assert signed.endswith("message.\n\nCheers,\nAna_B, relink desk\n")
+    markdown = merchant_message(result, "markdown", sign_off="Cheers,\nAna_B")
+    assert markdown.endswith("Cheers,  \nAna\\_B\n")  # shown as written
+    assert merchant_message(result, sign_off="").endswith("just reply to this message.\n")
+
+    monkeypatch.setenv("RELINK_MESSAGE_SIGN_OFF", "Best,\\nThe Fjord desk")
+    assert merchant_message(result).endswith("message.\n\nBest,\nThe Fjord desk\n")
+    command = ["audit", str(blocked_export), "--format", "message", "--today", "2026-11-20"]
+    assert CliRunner().invoke(main, command).stdout.endswith("Best,\nThe Fjord desk\n")
+    done = CliRunner().invoke(main, [*command, "--sign-off", "Bye\x1b[2J\\nDesk"])
+    assert done.stdout.endswith("message.\n\nBye\\x1b[2J\nDesk\n")  # never sent to a terminal
+
+    (tmp_path / "merchant_message.txt.j2").write_text("Olá.\n--\n{{ sign_off }}\n")
+    assert merchant_message(result, templates=tmp_path) == "Olá.\n--\nBest,\nThe Fjord desk\n"
+
+
+@pytest.mark.parametrize("kind", ["text", "markdown"])
+def test_each_template_lists_the_values_it_receives(blocked_export: Path, kind: str) -> None:
+    from relink.audit.message import TEMPLATE_NAMES, message_values
+
+    template = Path(__file__).parents[2] / "lib/relink/audit/templates" / TEMPLATE_NAMES[kind]
+    opening = template.read_text(encoding="utf-8").split("-#}")[0]
+    values = message_values(json.loads(audit(read_export(blocked_export), as_of=AS_OF).to_json()))
+    assert [name for name in values if not re.search(rf"\b{name}\b", opening)] == []

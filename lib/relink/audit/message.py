@@ -1,9 +1,18 @@
 """The message an analyst sends the merchant: what to cancel, what waits, when the switch is.
 
 Rendered from the audit's top-level JSON keys only (``verdict``, ``blocked_orders``,
-``blocking``, ``forecast``, ``warnings``): never from the blocked orders' list, which may hold
-half a million entries and names stores and store orders, and never from anything personal.
-The only order numbers it names are the unpaid AliExpress orders of ``forecast.cancel_now``.
+``blocking``, ``forecast``, ``warnings``, ``order_dates``): never from the blocked orders' list,
+which may hold half a million entries and names stores and store orders, and never from anything
+personal. The only order numbers it names are the unpaid AliExpress orders of
+``forecast.cancel_now``.
+
+It states only what the audit stands behind: every blocked order is counted once, under the
+one step it waits on (``forecast.next_steps``: a check by the team, a cancellation by the
+merchant, a supplier, a sync), and the counts add up to the number of orders said to be in
+progress; an export that is stale or looks filtered never gives "the switch can happen now"
+but says a fresh export is needed; rows that could not be read are said as such. It ends with
+the desk's sign-off (``sign_off``: ``relink audit --sign-off``, ``RELINK_MESSAGE_SIGN_OFF``,
+else :data:`DEFAULT_SIGN_OFF`).
 
 The wording is in Jinja2 templates shipped with the package
 (``relink/audit/templates/merchant_message.txt.j2`` and ``.md.j2``); a support team rewords or
@@ -31,8 +40,13 @@ from relink.display import visible
 from relink.errors import RelinkError
 
 TEMPLATES_VARIABLE = "RELINK_MESSAGE_TEMPLATES"
+SIGN_OFF_VARIABLE = "RELINK_MESSAGE_SIGN_OFF"
+DEFAULT_SIGN_OFF = "Kind regards,\nThe support team"
 TEMPLATE_NAMES = {"text": "merchant_message.txt.j2", "markdown": "merchant_message.md.j2"}
 KEYS = ("verdict", "export", "blocked_orders", "blocking", "forecast", "warnings")
+OPTIONAL_KEYS = ("order_dates",)  # read when present (results of relink before it: absent)
+# Warnings that say the export may not hold every order: a fresh export is needed first.
+FRESH_EXPORT_WARNINGS = ("stale_export", "looks_filtered")
 
 # English names, never the locale's: the same audit gives the same message on every machine.
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -63,7 +77,11 @@ class HumanDay:
 
 
 def merchant_message(
-    audit: AuditResult | Mapping[str, Any], kind: str = "text", templates: Path | None = None
+    audit: AuditResult | Mapping[str, Any],
+    kind: str = "text",
+    templates: Path | None = None,
+    *,
+    sign_off: str | None = None,
 ) -> str:
     """The merchant's message for one audit, as plain text or Markdown.
 
@@ -71,7 +89,9 @@ def merchant_message(
     --format json``, or the audit notebook's record of it). ``kind``: ``"text"`` or
     ``"markdown"``. ``templates``: a folder whose ``merchant_message.txt.j2`` /
     ``merchant_message.md.j2`` replace relink's own (either may be left out); when ``None``,
-    the folder named by ``RELINK_MESSAGE_TEMPLATES``, if set.
+    the folder named by ``RELINK_MESSAGE_TEMPLATES``, if set. ``sign_off``: the message's last
+    lines (a line break, or a typed backslash-n, starts a new line; "" for none); when ``None``,
+    ``RELINK_MESSAGE_SIGN_OFF`` if set, else :data:`DEFAULT_SIGN_OFF`.
 
     Raises:
         RelinkError: an unknown ``kind``; an audit result without the keys the message needs
@@ -81,7 +101,7 @@ def merchant_message(
     """
     if kind not in TEMPLATE_NAMES:
         raise RelinkError(f"merchant message kind must be 'text' or 'markdown', not {kind!r}")
-    values = message_values(_top_level(audit), markdown=kind == "markdown")
+    values = message_values(_top_level(audit), markdown=kind == "markdown", sign_off=sign_off)
     folder = templates if templates is not None else os.environ.get(TEMPLATES_VARIABLE) or None
     template = _template(TEMPLATE_NAMES[kind], Path(folder) if folder else None)
     try:
@@ -91,37 +111,56 @@ def merchant_message(
     return text if text.endswith("\n") else text + "\n"
 
 
-def message_values(top: Mapping[str, Any], *, markdown: bool = False) -> dict[str, Any]:
+def message_values(
+    top: Mapping[str, Any], *, markdown: bool = False, sign_off: str | None = None
+) -> dict[str, Any]:
     """What a template receives: counts, flags, AliExpress order numbers and days, nothing else.
 
-    ``top``: the audit's top-level keys (:data:`KEYS`). Order numbers are made safe to show
-    (control characters escaped, and Markdown's own characters when ``markdown``).
+    ``top``: the audit's top-level keys (:data:`KEYS`, and :data:`OPTIONAL_KEYS` when present).
+    Order numbers and the sign-off are made safe to show (control characters escaped, and
+    Markdown's own characters when ``markdown``). Every blocked order is counted in exactly
+    one of ``check_orders``, ``cancel_orders``, ``waiting_orders`` and ``sync_first``, which add
+    up to ``open_orders`` (``forecast.next_steps``).
 
     Raises:
-        RelinkError: a blocked result without a forecast, or a forecast date that is not ISO.
+        RelinkError: a blocked result without a forecast or its next steps (a result of an
+            earlier relink: audit again), or a forecast date that is not ISO.
     """
     safe = top["verdict"] == "safe"
     plan = top["forecast"] or {}
     if not safe and not plan:
         raise RelinkError("the audit result has no forecast: audit the export again")
+    steps = plan.get("next_steps")
+    if not safe and not steps:
+        raise RelinkError(
+            "the audit result has no forecast.next_steps: audit the export again with this "
+            "version of relink"
+        )
     shown = _markdown_escaped if markdown else visible
-    waiting = plan.get("waiting_on_suppliers") or {}
+    steps = {} if safe else steps
+    waiting = steps.get("wait") or {}
     switch = _day(plan.get("earliest_safe_date_with_merchant_action"))
     unhelped = _day(plan.get("earliest_safe_date"))
     as_of = _day(plan.get("as_of"))
     cancel_now = [] if safe else [shown(str(number)) for number in plan.get("cancel_now") or []]
     unpaid_without_number = 0 if safe else int(plan.get("unpaid_without_aliexpress_number") or 0)
+    codes = {warning.get("code") for warning in top["warnings"] or []}
+    dates = top.get("order_dates") or {}
     return {
         "safe": safe,
         "open_orders": int(top["blocked_orders"]),
+        # each blocked order once, under the one step it waits on: these add up to open_orders
+        "check_orders": int((steps.get("check") or {}).get("orders") or 0),
+        "cancel_orders": int((steps.get("cancel") or {}).get("orders") or 0),
+        "waiting_orders": int(waiting.get("orders") or 0),
+        "sync_first": int((steps.get("sync") or {}).get("orders") or 0),
+        "waiting_since": _day(waiting.get("oldest_order_date")),
+        "late_orders": int(waiting.get("late_orders") or 0),  # of the waiting orders
         "cancel_now": cancel_now,
         "unpaid_without_number": unpaid_without_number,
         "unpaid_orders": len(cancel_now) + unpaid_without_number,
         "has_unpaid": bool(cancel_now or unpaid_without_number),
-        "waiting_orders": 0 if safe else int(waiting.get("orders") or 0),
-        "waiting_since": _day(waiting.get("oldest_order_date")),
-        "late_orders": 0 if safe else int(waiting.get("overdue_orders") or 0),
-        "sync_first": 0 if safe else int(plan.get("sync_first") or 0),
+        "rows_unread": 0 if safe else int(plan.get("rows_unread") or 0),
         # A reason (an unknown status, a dispute, rows not read) means no date holds yet.
         "needs_check": not safe and (plan.get("reason") is not None or switch is None),
         "switch_date": switch,
@@ -130,8 +169,23 @@ def message_values(top: Mapping[str, Any], *, markdown: bool = False) -> dict[st
         "dates_differ": switch != unhelped,
         "payment_window_days": int((plan.get("estimates") or {}).get("payment_window_days", 20)),
         "as_of": as_of,
-        "check_again": bool(top["warnings"]),  # a stale or partial export: look again first
+        "check_again": bool(top["warnings"]),  # a warning: look at the orders again first
+        # the export may not hold every order: never "the switch can happen now"
+        "fresh_export_needed": bool(codes & set(FRESH_EXPORT_WARNINGS)),
+        "export_stale": "stale_export" in codes,
+        "orders_until": _day(dates.get("last")) if "stale_export" in codes else None,
+        "sign_off": _sign_off(sign_off, shown),
     }
+
+
+def _sign_off(text: str | None, shown: Any) -> str:
+    """The desk's sign-off as shown: a line break, or a typed backslash-n, starts a line."""
+    if text is None:
+        text = os.environ.get(SIGN_OFF_VARIABLE)
+    if text is None:
+        text = DEFAULT_SIGN_OFF
+    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines()]
+    return "\n".join(shown(line) for line in lines if line)
 
 
 def count(number: int, singular: str, plural: str | None = None) -> str:
@@ -141,7 +195,7 @@ def count(number: int, singular: str, plural: str | None = None) -> str:
 
 def _top_level(audit: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(audit, AuditResult):  # its attributes: never to_dict(), which builds blockers
-        return {key: getattr(audit, key) for key in KEYS}
+        return {key: getattr(audit, key) for key in KEYS + OPTIONAL_KEYS}
     if not isinstance(audit, Mapping):
         raise RelinkError(f"a merchant message needs an audit result, not {type(audit).__name__}")
     missing = [key for key in KEYS if key not in audit]
@@ -152,7 +206,7 @@ def _top_level(audit: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
         )
     if audit["verdict"] not in ("safe", "blocked"):
         raise RelinkError(f"the audit result's verdict is {str(audit['verdict'])[:40]!r}")
-    return {key: audit[key] for key in KEYS}
+    return {key: audit[key] for key in KEYS} | {key: audit.get(key) for key in OPTIONAL_KEYS}
 
 
 def _day(text: object) -> HumanDay | None:
