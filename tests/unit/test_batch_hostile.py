@@ -6,6 +6,8 @@ SIGTERM of a batch (item 13) runs real kernels: tests/notebooks/test_batch_signa
 
 from __future__ import annotations
 
+import json
+import re
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -276,3 +278,90 @@ def test_the_order_number_aliases_are_the_audits() -> None:
 
     (order,) = [spec for spec in ORDER_COLUMNS if spec.name == "order"]
     assert order.aliases == ORDER_NUMBER_ALIASES
+
+
+# --- item 8: bidi overrides in names reach summary.html raw ------------------------------------
+
+BIDI = ["\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200f"]
+
+
+def _raw_bidi(text: str) -> list[str]:
+    return [
+        char for char in (*BIDI, "\u202a", "\u202b", "\u202c", "\u202d", "\u200e") if char in text
+    ]
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in _strings(item)]
+    return []
+
+
+def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
+    tmp_path: Path,
+) -> None:
+    from relink.batch import runner as batch
+    from relink.batch.manifest import AccountJob, SkippedFile
+
+    evil = "invoice\u202egpj.exe"  # displays as "invoiceexe.jpg"
+    names = [evil, "north\u2066\u2067x\u2068\u2069", "\u200fsouth"]
+    warning = {"code": "stale_export", "message": "newest order \u202e2 days old"}
+    result = {"verdict": "blocked", "orders": 3, "blocked_orders": 1, "blocking": {"x": 1}}
+    result["warnings"] = [warning]
+    runs = []
+    for number, name in enumerate(names):
+        export = tmp_path / f"{name}.csv"
+        run = batch.AccountRun(AccountJob(name, export, None, f"a{number}", f"t\u202e{number}"))
+        run.status, run.result = batch.COMPLETED, dict(result)
+        runs.append(run)
+    runs[1].status, runs[1].result = batch.FAILED, None
+    runs[1].error = f"ExportError: {runs[1].job.export.name}: no status column"
+    report = batch.BatchReport(tmp_path, Path("audit\u2067.ipynb"), 1, runs)
+    report.skipped = [SkippedFile(tmp_path / "notes\u202etxt.csv", "its first line names no")]
+    previous = tmp_path / "before"
+    previous.mkdir()
+    before = [{"account": "gone\u202e", "status": "completed", "verdict": "safe"}]
+    before += [{"account": evil, "status": "completed", "verdict": "safe"}]
+    (previous / "summary.json").write_text(json.dumps({"accounts": before}), encoding="utf-8")
+    report.previous = batch.load_previous(previous)
+    batch.write_summary(report)
+
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert _raw_bidi(page) == []
+    data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
+    assert [s for s in _strings(data) if _raw_bidi(s)] == []  # the script shows no override
+    assert "invoice\\u202egpj.exe" in page  # shown as the escape, as on the terminal
+    assert "<bdi>invoice\\u202egpj.exe</bdi>" in page  # and isolated
+    assert "north\\u2066\\u2067x\\u2068\\u2069" in page and "\\u200fsouth" in page
+    assert "notes\\u202etxt.csv</bdi>" in page and "audit\\u2067.ipynb" in page
+    assert "<bdi>gone\\u202e</bdi>" in page  # --compare's names too
+    assert "newest order \\u202e2 days old" in page  # and the words the notebook recorded
+    rows = {row["a"]: row for row in data["rows"]}
+    assert rows["invoice\\u202egpj.exe"]["w"] == ["newest order \\u202e2 days old"]
+    assert rows["invoice\\u202egpj.exe"]["g"] == "t\\u202e0"  # the target, from the manifest
+    assert "no status column" in rows["north\\u2066\\u2067x\\u2068\\u2069"]["p"]
+    script = page[page.rindex("<script>") :]
+    assert 'td.appendChild(el("bdi", text))' in script  # the script isolates names too
+
+
+def test_a_report_shows_a_name_s_bidi_controls_escaped(tmp_path: Path) -> None:
+    import nbformat
+
+    from relink.batch.summary import reports
+
+    folder = tmp_path / "a0"
+    folder.mkdir()
+    cell = nbformat.v4.new_code_cell("show(account)")
+    shown = "<b>Account invoice\u202egpj.exe</b> \u2066x\u2069 \u200f"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": shown})]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["papermill"] = {"parameters": {"account": "invoice\u202egpj.exe"}}
+    nbformat.write(nb, folder / "audit.ipynb")
+    page = reports.render_report(folder / "audit.ipynb").read_text(encoding="utf-8")
+    assert _raw_bidi(page) == []
+    assert "<title>invoice\\u202egpj.exe: audit</title>" in page
+    assert "Account invoice\\u202egpj.exe" in page and "\\u2066x\\u2069 \\u200f" in page

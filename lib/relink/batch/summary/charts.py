@@ -15,6 +15,7 @@ from typing import Any
 
 from relink.batch.summary.planning import read_day
 from relink.batch.summary.rows import reason_words, verdict_label
+from relink.batch.summary.shown import isolated, shown
 from relink.display import (
     BLOCKED_COLOUR,
     CLEAR_COLOUR,
@@ -22,7 +23,6 @@ from relink.display import (
     LIGHT_COLOURS,
     SAFE_COLOUR,
     figure_svg,
-    visible,
 )
 
 SAFE_DAYS_SHOWN = 120  # days drawn; a date further out is still in summary.json
@@ -42,7 +42,7 @@ def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
 def _chart_svg(rows: list[dict[str, Any]]) -> str:
     from matplotlib.figure import Figure
 
-    names = [visible(row["account"]) for row in rows]
+    names = [shown(row["account"]) for row in rows]
     positions = range(len(rows))
     blocked = [row.get("blocked_orders") or 0 for row in rows]
     clear = [(row.get("orders") or 0) - b for row, b in zip(rows, blocked, strict=True)]
@@ -147,7 +147,7 @@ def bars_svg(items: Sequence[tuple[str, int, str]], *, title: str, unit: str = "
         length = 0 if not value else max(2, round(bar_w * value / top))
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">'
-            f"{html.escape(visible(label))}</text>"
+            f"{html.escape(shown(label))}</text>"
             f'<rect x="{label_w}" y="{y + 3}" width="{length}" height="{row_h - 7}" '
             f'fill="{colour}"/>'
             f'<text x="{label_w + length + 5}" y="{y + 15}">{value:,}{html.escape(unit)}</text>'
@@ -209,7 +209,7 @@ def fleet_html(totals: dict[str, Any], reasons: Sequence[str], tickets: bool) ->
     table = ""
     if top:
         items = "".join(
-            f"<li>{html.escape(item['account'])}: <b>{item['blocked_orders']:,}</b></li>"
+            f"<li>{isolated(item['account'])}: <b>{item['blocked_orders']:,}</b></li>"
             for item in top
         )
         table = f'<div class="top"><h3>Most blocked orders</h3><ol>{items}</ol></div>'

@@ -48,6 +48,13 @@ from relink.batch.summary.rows import (
     state_of,
     verdict_label,
 )
+from relink.batch.summary.shown import (
+    href,
+    isolated,
+    page_text,
+    script_data,
+    without_bidi_controls,
+)
 from relink.batch.summary.totals import fleet_totals
 from relink.display import (
     BLOCKED_COLOUR,
@@ -95,6 +102,8 @@ def summary_html(
     """
     totals = fleet_totals(rows, reasons)
     ordered = sorted(rows, key=_attention_key)
+    # Names and words from elsewhere are shown with their control and bidi characters escaped,
+    # names isolated (relink.batch.summary.shown): a name never displays as another.
     data = {
         "tickets": tickets,
         "reasons": list(reasons),
@@ -102,7 +111,7 @@ def summary_html(
         "warning": WARNING_COLOUR,
         "blocked": BLOCKED_COLOUR,
     }
-    return _render(
+    page = _render(
         title=title,
         subtitle=generated,
         overview=_overview(totals["states"], len(rows), tickets),
@@ -121,6 +130,7 @@ def summary_html(
         shown=f"{min(len(rows), SERVER_ROWS)} of {len(rows)}",
         data=_script_json(data),
     )
+    return without_bidi_controls(page)  # none is left: belt and braces
 
 
 def _overview(states: dict[str, int], accounts: int, tickets: bool) -> str:
@@ -192,15 +202,15 @@ def _page_row(row: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
         "r": {reason: as_count(row.get(reason)) for reason in reasons if as_count(row.get(reason))},
         "p": str(row.get("problem") or ""),
         "k": error_kind(row),
-        "n": str(row.get("notebook") or ""),
-        "h": str(row.get("report") or ""),
+        "n": href(row.get("notebook") or ""),
+        "h": href(row.get("report") or ""),
         "t": str(row.get("ticket") or ""),
         "g": str(row.get("target") or ""),
         "x": str(row.get("linked") or ""),
         "d": str(row.get("steps_done") or "").replace(",", ", "),
         "v": str(row.get("override") or ""),
         "z": _attention_key(row)[0],
-        "m": str(row.get("message") or ""),
+        "m": href(row.get("message") or ""),
         "w": [str(m) for m in row.get("warning_messages") or []] or _codes(row),
         "e": row.get("earliest_safe_date") or "",
         "f": row.get("earliest_safe_date_with_merchant_action") or "",
@@ -214,24 +224,25 @@ def _codes(row: dict[str, Any]) -> list[str]:
 
 
 def _script_json(value: Any) -> str:
-    """JSON safe inside a <script> element: no "</script>", no "<!--"."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON safe inside a <script> element: no "</script>", no "<!--"; every string as a page
+    shows it (:func:`~relink.batch.summary.shown.script_data`: the script sets it as text)."""
+    text = json.dumps(script_data(value), ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _badge(row: dict[str, Any]) -> str:
     label, colour = verdict_label(row)
-    return f'<span class="verdict" style="background:{colour}">{html.escape(label)}</span>'
+    return f'<span class="verdict" style="background:{colour}">{page_text(label)}</span>'
 
 
 def _links(row: dict[str, Any]) -> str:
     links = []
     if row.get("report"):
-        links.append(f'<a href="{html.escape(row["report"])}">report</a>')
+        links.append(f'<a href="{html.escape(href(row["report"]))}">report</a>')
     if row.get("message"):
-        links.append(f'<a href="{html.escape(row["message"])}">message</a>')
+        links.append(f'<a href="{html.escape(href(row["message"]))}">message</a>')
     if row.get("notebook"):
-        links.append(f'<a class="minor" href="{html.escape(row["notebook"])}">notebook</a>')
+        links.append(f'<a class="minor" href="{html.escape(href(row["notebook"]))}">notebook</a>')
     return " ".join(links)
 
 
@@ -242,28 +253,28 @@ def _reasons_text(row: dict[str, Any], reasons: Sequence[str]) -> str:
 
 def _html_row(row: dict[str, Any], *, tickets: bool = False) -> str:
     reasons = [key for key in row if key not in _ROW_KEYS]
-    problem = html.escape(str(row.get("problem") or ""))
+    problem = page_text(row.get("problem") or "")
     if tickets:
-        target = html.escape(str(row.get("target") or ""))
-        linked = html.escape(str(row.get("linked") or ""))
+        target = isolated(row.get("target") or "")
+        linked = isolated(row.get("linked") or "(nothing)")
         cells = [
-            html.escape(str(row["account"])),
+            isolated(row["account"]),
             _badge(row),
-            html.escape(str(row.get("ticket") or "")),
-            f"{target}<br><small>linked: {linked or '(nothing)'}</small>",
-            html.escape(str(row.get("steps_done") or "").replace(",", ", ")),
-            html.escape(str(row.get("override") or "")),
+            isolated(row.get("ticket") or ""),
+            f"{target}<br><small>linked: {linked}</small>",
+            page_text(str(row.get("steps_done") or "").replace(",", ", ")),
+            page_text(row.get("override") or ""),
             _number(row.get("blocked_orders")),
             problem,
             _links(row),
         ]
     else:
         cells = [
-            html.escape(str(row["account"])),
+            isolated(row["account"]),
             _badge(row) + warning_badge(row),
             _number(row.get("orders")),
             _number(row.get("blocked_orders")),
-            html.escape(_reasons_text(row, reasons)),
+            page_text(_reasons_text(row, reasons)),
             safe_date_cell(row) if row.get("status") == "completed" else NO_VALUE,
             problem,
             _links(row),
@@ -277,7 +288,7 @@ _ROW_KEYS = frozenset(
 
 
 def _number(value: Any) -> str:
-    return "" if value is None or value == "" else html.escape(str(value))
+    return "" if value is None or value == "" else page_text(value)
 
 
 def _cards(totals: dict[str, Any], tickets: bool) -> list[tuple[str, int, str]]:
@@ -367,5 +378,6 @@ def _environment() -> jinja2.Environment:
 
 def _as_html(value: Any) -> Any:
     """What a template writes for ``value``: markup (``|safe``) as it is, anything else as
-    escaped text."""
-    return value if hasattr(value, "__html__") else do_mark_safe(html.escape(str(value)))
+    escaped text, its control and bidi characters shown as escapes
+    (:func:`~relink.batch.summary.shown.page_text`)."""
+    return value if hasattr(value, "__html__") else do_mark_safe(page_text(value))

@@ -8,12 +8,12 @@ verdict with its messages under it, and a card counting them. It never changes a
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
 from relink.batch.summary.charts import safe_days_chart_svg
 from relink.batch.summary.planning import safe_days_note
+from relink.batch.summary.shown import page_text
 from relink.display import BLOCKED_COLOUR, WARNING_COLOUR
 
 WARNING_BOX_ACCOUNTS = 100  # accounts named in the box; every one is in summary.csv
@@ -50,7 +50,7 @@ def warning_badge(row: dict[str, Any]) -> str:
     if not row.get("warnings"):
         return ""
     messages = row.get("warning_messages") or str(row["warnings"]).split(",")
-    lines = "".join(f"<li>{html.escape(str(message))}</li>" for message in messages)
+    lines = "".join(f"<li>{page_text(message)}</li>" for message in messages)
     return (
         f' <span class="verdict" style="background:{WARNING_COLOUR}">⚠ CHECK EXPORT</span>'
         f'<ul class="warn">{lines}</ul>'
@@ -63,15 +63,15 @@ def safe_date_cell(row: dict[str, Any]) -> str:
     safe_on = row.get("earliest_safe_date")
     if safe_on:
         helped = row.get("earliest_safe_date_with_merchant_action")
-        cell = html.escape(str(safe_on))
+        cell = page_text(safe_on)
         if helped and helped != safe_on:
-            cell += f"<br><small>with the merchant's action: {html.escape(str(helped))}</small>"
+            cell += f"<br><small>with the merchant's action: {page_text(helped)}</small>"
         return cell
     reason = row.get("no_date_reason")
     if reason and row.get("verdict") == "blocked":
         return (
             f'<span style="color:{BLOCKED_COLOUR}">no date</span>'
-            f"<br><small>{html.escape(str(reason))}</small>"
+            f"<br><small>{page_text(reason)}</small>"
         )
     return NO_VALUE
 

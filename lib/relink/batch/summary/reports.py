@@ -9,6 +9,9 @@ text for whoever runs it) are left out of the report and kept in the notebook. T
 are aligned left, so that a long sentence reads from its start. The page needs no network: the
 template's CDN scripts (require.js, MathJax, the widget renderer) are left out, charts are
 embedded images, and :func:`remote_references` (empty for every page written here) checks it.
+A name in it (the title, the account and files the outputs name) cannot display as another:
+bidirectional controls (U+202E...) are shown as escapes
+(:func:`~relink.batch.summary.shown.without_bidi_controls`).
 
 A report is rendered again only when its notebook is newer (:func:`render_missing`), so a
 resumed batch renders only the accounts it ran. Rendering is CPU work (about 0.2 s a
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from relink.atomic_files import write_atomically
+from relink.batch.summary.shown import without_bidi_controls
 from relink.display import RECORD_MIMES, visible
 
 # A notebook cell for whoever runs the notebook (how to run it, the record batch reads back):
@@ -100,6 +104,9 @@ def render_report(notebook: Path) -> Path:
         warnings.simplefilter("ignore", UserWarning)
         body, _ = _html_exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
     body = _REMOTE_ATTRIBUTE.sub(r"\1data-removed-\2", body)  # none expected: belt and braces
+    # A name in the notebook's outputs (the account, a file) cannot display as another: its
+    # bidi controls are shown as escapes, as the summary page and the terminal show them.
+    body = without_bidi_controls(body)
     body = body.replace("<head>", "<head>\n" + _CSP, 1)
     top = f'\n<h1 style="{_HEADING_STYLE}">{html.escape(title)}</h1>' + _message_links(notebook)
     body = _BODY.sub(lambda match: match.group(0) + top, body, count=1)

@@ -9,6 +9,11 @@
     if (cls) e.className = cls;
     return e;
   }
+  function named(text) {  // a name from elsewhere, isolated: it cannot reorder its neighbours
+    var td = el("td");
+    td.appendChild(el("bdi", text));
+    return td;
+  }
   function link(href, text, cls) {
     if (!href || /^[a-z][a-z0-9+.-]*:|^\/\//i.test(href)) return null;
     var a = el("a", text, cls); a.setAttribute("href", href); return a;
@@ -52,15 +57,17 @@
       links.appendChild(a);
     });
     var cells = data.tickets
-      ? [el("td", r.a), el("td"), el("td", r.t), el("td", r.g), el("td", r.d), el("td", r.v),
+      ? [named(r.a), el("td"), named(r.t), named(r.g), el("td", r.d), el("td", r.v),
          el("td", r.b), el("td", r.p), links]
-      : [el("td", r.a), el("td"), el("td", r.o), el("td", r.b), el("td", reasons(r.r)),
+      : [named(r.a), el("td"), el("td", r.o), el("td", r.b), el("td", reasons(r.r)),
          r.u ? dates(r) : el("td", "-"), el("td", r.p), links];
     cells[1].appendChild(badge);
     warnings(cells[1], r);
     if (data.tickets) {
       cells[3].appendChild(document.createElement("br"));
-      cells[3].appendChild(el("small", "linked: " + (r.x || "(nothing)")));
+      var linked = el("small", "linked: ");
+      linked.appendChild(el("bdi", r.x || "(nothing)"));
+      cells[3].appendChild(linked);
     }
     cells.forEach(function (c) { tr.appendChild(c); });
     return tr;
