@@ -304,8 +304,8 @@ def batch_command(
     AliExpress account and ticket.
 
     Exit status: 0 every run completed (whatever the verdicts), 1 a run failed or left an
-    account red (nothing linked), 2 usage error, 130 interrupted (Ctrl-C; the summary lists
-    what finished).
+    account red (nothing linked), 2 usage error, 130 interrupted by Ctrl-C, 143 by SIGTERM
+    (the kernels stopped and their temporary folder removed; the summary lists what finished).
     """
     # papermill and friends: only for this command
     from relink.batch import manifest
@@ -332,9 +332,9 @@ def batch_command(
             )
     except RelinkError as exc:
         _fail(str(exc))  # names of files and accounts: shown, never run by the terminal
-    except KeyboardInterrupt:  # a second Ctrl-C during the clean-up; the fork server still
-        click.echo("relink batch: interrupted", err=True)  # kills its kernels as we exit
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:  # a second Ctrl-C during the clean-up; the fork server
+        click.echo("relink batch: interrupted", err=True)  # still kills its kernels as we exit
+        sys.exit(128 + getattr(exc, "signum", EXIT_INTERRUPTED - 128))
     report = terminal_report(outcome)  # names already escaped for the terminal
     for line in report.errors:
         click.echo(line, err=True)

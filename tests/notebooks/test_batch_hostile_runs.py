@@ -7,10 +7,16 @@ Listed, with the other hostile cases, in tests/unit/test_hostile_inputs.py (HOST
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+
+import psutil
 
 from relink.samples import BUNDLED_DIR
 
@@ -57,3 +63,57 @@ def test_a_note_in_the_folder_is_skipped_not_a_failed_account(tmp_path: Path) ->
     page = (out / "summary.html").read_text(encoding="utf-8")
     assert "1 file(s) in the input folders" in page and "notes.txt</bdi>: its first line" in page
     assert not (out / "notes").exists()
+
+
+def test_sigterm_stops_the_kernels_writes_the_summary_and_leaves_no_temporary_folder(
+    tmp_path: Path,
+) -> None:
+    inputs = tmp_path / "in"
+    shutil.copytree(BUNDLED_DIR, inputs)
+    exports = sorted(p.name for p in inputs.iterdir() if p.suffix in {".csv", ".xlsx"})
+    exports.remove("manifest.csv")
+    rows = [f"account-{n:02d},{exports[n % len(exports)]}" for n in range(40)]
+    manifest = inputs / "many.csv"
+    manifest.write_text("account,export\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    # The kernels' folder goes in a temporary directory of the test's own (short: IPC sockets).
+    with tempfile.TemporaryDirectory(prefix="rsig-", dir="/tmp") as scratch:
+        temporary = Path(scratch)
+        batch = subprocess.Popen(
+            [BIN / "relink", "batch", manifest, "--out", out, "--workers", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TMPDIR": scratch},
+        )
+        deadline = time.monotonic() + 120
+        family: set[psutil.Process] = set()
+        while not list(out.glob("*/.relink-run.json")):  # until one account is done
+            assert time.monotonic() < deadline and batch.poll() is None, batch.stderr
+            family |= set(psutil.Process(batch.pid).children(recursive=True))
+            time.sleep(0.02)
+        family |= set(psutil.Process(batch.pid).children(recursive=True))
+        (kernels,) = temporary.glob("relink-kernels-*")
+        assert list(kernels.glob("kernel-*.json"))  # what SIGTERM used to leave behind
+
+        batch.send_signal(signal.SIGTERM)
+        stdout, stderr = batch.communicate(timeout=120)
+        assert batch.returncode == 143, stderr  # 128 + SIGTERM, after the summary
+        assert "Traceback" not in stderr
+        assert list(temporary.iterdir()) == []  # no relink-kernels-* left, nor anything else
+    left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [(p.pid, p.cmdline()) for p in left]  # the fork server and kernels
+    assert "interrupted by SIGTERM" in stdout.splitlines()[0]
+
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["interrupted"] is True and summary["stopped_by"] == "SIGTERM"
+    statuses = [row["status"] for row in summary["accounts"]]
+    assert len(statuses) == 40 and set(statuses) <= {"completed", "interrupted", "not run"}
+    assert statuses.count("completed") >= 1 and statuses.count("interrupted") >= 1
+    stopped = [row for row in summary["accounts"] if row["status"] == "interrupted"]
+    assert all(
+        row["problem"] == "interrupted (SIGTERM) before the notebook finished" for row in stopped
+    )
+    assert all(row["error"] == "stopped by SIGTERM" for row in stopped)
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    assert "interrupted by SIGTERM" in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import signal
 import time
 import zipfile
 from datetime import date, timedelta
@@ -492,12 +493,19 @@ def test_terminal_report_counts_names_failures_and_decides_the_exit(tmp_path: Pa
     assert report.errors == [] and report.exit_code == 130
     assert report.lines == [
         "relink batch: 2 account(s): 2 audited (1 safe, 1 blocked), 0 failed, 1 taken from the "
-        "earlier run (--resume), interrupted",
+        "earlier run (--resume), interrupted by Ctrl-C",
         "since old: 1 became safe, 0 became blocked, 0 failed, 0 new, 0 gone",
         "  became safe: north",
         f"summary: {tmp_path / 'summary.html'}",
         f"calendar: {tmp_path / 'safe-dates.ics'} (2 event(s))",
     ]
+    batch.signal = signal.SIGTERM  # 128 + the signal that stopped the batch
+    report = terminal_report(batch)
+    assert report.exit_code == 143 and report.lines[0].endswith("interrupted by SIGTERM")
+    batch.interrupted = False  # every account had finished when it came: the summary is whole
+    assert terminal_report(batch).exit_code == 143
+    assert terminal_report(batch).lines[0].endswith("once every account had finished")
+    batch.signal = None
     batch.interrupted = False
     assert terminal_report(batch).exit_code == 0
 

@@ -6,8 +6,9 @@
 :mod:`~relink.batch.parameters` checks the notebook and its parameters,
 :mod:`~relink.batch.runner` runs the notebook per account (papermill's parameterisation and
 records, the :mod:`~relink.batch.engine` papermill engine; :mod:`~relink.batch.distributed` the
-same on a Dask cluster, :mod:`~relink.batch.resume` the done-records of ``--resume``), and
-:mod:`~relink.batch.runs` holds what became of each run. The summary, :mod:`relink.batch.summary`,
+same on a Dask cluster, :mod:`~relink.batch.resume` the done-records of ``--resume``,
+:mod:`~relink.batch.stopping` what Ctrl-C and SIGTERM do), and :mod:`~relink.batch.runs` holds
+what became of each run. The summary, :mod:`relink.batch.summary`,
 is what a team lead reads: the summary files and page, the plan of safe dates and export
 warnings, the calendar, each account's report and merchant message, and what the command prints
 at the end (its public names: ``write_summary``, ``load_previous``, ``terminal_report``...). It
@@ -30,6 +31,7 @@ import papermill  # noqa: F401
 _EXPORTS = {
     "AccountJob": "relink.batch.manifest",
     "collect_jobs": "relink.batch.manifest",
+    "collect_inputs": "relink.batch.manifest",
     "COMPLETED": "relink.batch.runs",
     "DEFAULT_NOTEBOOK": "relink.batch.parameters",
     "FAILED": "relink.batch.runs",

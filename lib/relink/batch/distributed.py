@@ -17,9 +17,10 @@ run.
 A notebook that fails is a failed row (the task returns it; it does not raise). A worker lost
 mid-batch: the scheduler runs its accounts again elsewhere, up to its ``allowed-failures``
 (``distributed.scheduler.allowed-failures``, 3 by default); an account whose workers all died
-is a failed row (``KilledWorker``). Every account is in the summary exactly once. Ctrl-C
-cancels what is left: the accounts on a worker at that moment are listed as interrupted (their
-notebooks finish on the workers, unsaved), the others as not run.
+is a failed row (``KilledWorker``). Every account is in the summary exactly once. Ctrl-C (or
+SIGTERM, :mod:`relink.batch.stopping`) cancels what is left: the accounts on a worker at that
+moment are listed as interrupted (their notebooks finish on the workers, unsaved), the others
+as not run.
 
 What travels: the notebook, every account's parameters and files' paths, and each executed
 notebook with its results. Over ``tcp://`` (Dask's default) that is plain text on the network:
@@ -310,7 +311,8 @@ def _apply(run: AccountRun, future: Any, out_dir: Path) -> None:
 
 
 def _stop(client: Any, futures: dict[Any, AccountRun]) -> None:
-    """Ctrl-C: cancel what is left; running accounts are interrupted, the others not run."""
+    """Ctrl-C or SIGTERM: cancel what is left; running accounts are interrupted, the others not
+    run."""
     try:
         running = {key for keys in client.processing().values() for key in keys}
     except Exception:

@@ -284,7 +284,10 @@ def serve_forks(socket_path: str, preload: tuple[str, ...] = PRELOAD) -> None:
 
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # anything printed by an import goes to the log, not into the protocol
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch decides when we stop
+    # The batch decides when we stop (Ctrl-C or a SIGTERM to its process group reaches us too):
+    # it closes our stdin once its runs are stopped, and we kill our kernels then.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for name in preload:
         importlib.import_module(name)
     # Children are reaped by the kernel, so a dead kernel never lingers as a zombie that
@@ -334,7 +337,7 @@ def _become_kernel(connection_file: str, server_pid: int) -> None:
     """In a forked child: detach, reset what the server changed, run an ipykernel. Never returns."""
     try:
         os.setsid()
-        for signum in (signal.SIGCHLD, signal.SIGINT):
+        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         null = os.open(os.devnull, os.O_RDWR)

@@ -12,8 +12,9 @@ metadata and injected-parameters cell, exactly as ``papermill`` would write it),
 (:func:`relink.batch.summary.write_summary`).
 
 A failing run does not stop the others: it is listed with the error and the failing cell, and
-its partial notebook is kept (with papermill's error markers). Ctrl-C cancels the runs in
-flight, kills every kernel, and still writes the summary for what finished.
+its partial notebook is kept (with papermill's error markers). Ctrl-C or SIGTERM cancels the
+runs in flight, kills every kernel, removes the kernels' temporary folder and still writes the
+summary for what finished (:mod:`relink.batch.stopping`).
 
 The notebook and the parameters are checked first (:mod:`relink.batch.parameters`: no secret
 in a parameter, every safeguard of a batch that changes accounts). The kernels of a notebook
@@ -30,6 +31,7 @@ import json
 import logging
 import os
 import re
+import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +59,7 @@ from relink.batch.parameters import (
     load_template,
 )
 from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun, BatchReport
+from relink.batch.stopping import StopSignals, signal_name
 from relink.batch.summary import load_previous, write_summary
 from relink.display import read_record
 from relink.errors import BatchError
@@ -96,7 +99,10 @@ def run_batch(
     (:func:`relink.batch.manifest.collect_inputs`), listed in the summary.
 
     ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
-    ``interrupted`` set if Ctrl-C stopped the batch. A batch that would unlink or relink
+    ``interrupted`` set if Ctrl-C or SIGTERM stopped the batch (its ``signal`` says which): the
+    runs in flight are stopped (``interrupted``), those not started left ``not run``, every
+    kernel killed and the kernels' temporary folder removed before the summary is written
+    (:mod:`relink.batch.stopping`). A batch that would unlink or relink
     accounts needs ``allow_destructive`` and more (:func:`check_destructive`); everything is
     checked before any kernel starts.
 
@@ -120,15 +126,36 @@ def run_batch(
     batch.skipped = list(skipped)
     batch.previous = load_previous(compare) if compare else None
     settings = RunSettings(template, extra, out, cell_timeout, on_done)
-    todo = _skip_done(batch, settings) if resume else batch
-    if distribute is not None:
-        distribute(todo, settings)
-    elif todo.runs:
-        asyncio.run(_run_all(todo, settings))
-    batch.interrupted = todo.interrupted
-    batch.finished = datetime.now(UTC)
-    write_summary(batch)
+    with StopSignals() as stop:  # SIGTERM stops the batch as Ctrl-C does (relink.batch.stopping)
+        todo = batch
+        try:
+            todo = _skip_done(batch, settings) if resume else batch
+            if distribute is not None:
+                distribute(todo, settings)
+            elif todo.runs:
+                asyncio.run(_run_all(todo, settings, stop))
+        except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM outside the kernels' loop
+            if todo.interrupted:
+                raise  # a second Ctrl-C while the first one's stop was under way: at once
+            todo.interrupted = True
+            stop.signum = stop.signum or getattr(exc, "signum", signal.SIGINT)
+        with stop.deferred():  # a SIGTERM now: the summary is still written, then exit 143
+            _mark_stopped(batch, todo.interrupted, stop.signum)
+            batch.finished = datetime.now(UTC)
+            write_summary(batch)
+        batch.signal = batch.signal or stop.signum
     return batch
+
+
+def _mark_stopped(batch: BatchReport, interrupted: bool, signum: int | None) -> None:
+    """Say what stopped the batch: its signal, and in each account it cut short."""
+    batch.interrupted = interrupted
+    if interrupted:
+        signum = signum or signal.SIGINT  # asyncio's Ctrl-C
+        for run in batch.runs:
+            if run.status == INTERRUPTED:
+                run.error = f"stopped by {signal_name(signum)}"
+    batch.signal = signum
 
 
 @dataclass(frozen=True)
@@ -149,8 +176,17 @@ class RunSettings:
     record_dir: Path | None = None
 
 
-async def _run_all(batch: BatchReport, settings: RunSettings) -> None:
-    """Run every account; on cancellation (Ctrl-C) stop the runs in flight and return."""
+async def _run_all(
+    batch: BatchReport, settings: RunSettings, stop: StopSignals | None = None
+) -> None:
+    """Run every account; on cancellation (Ctrl-C, or SIGTERM through ``stop``) stop the runs in
+    flight and return. The kernels are stopped and their folder removed in any case."""
+    stop = stop or StopSignals()  # not entered: changes no handler
+    with stop.cancelling():
+        await _run_queue(batch, settings, stop)
+
+
+async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignals) -> None:
     queue: asyncio.Queue[AccountRun] = asyncio.Queue()
     for run in batch.runs:
         queue.put_nowait(run)
@@ -182,7 +218,8 @@ async def _run_all(batch: BatchReport, settings: RunSettings) -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
-        await pool.close()
+        with stop.deferred():  # a SIGTERM must not cut the kernels' clean-up short
+            await pool.close()
 
 
 def _skip_done(batch: BatchReport, settings: RunSettings) -> BatchReport:

@@ -70,6 +70,7 @@ class BatchReport:
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished: datetime | None = None
     interrupted: bool = False
+    signal: int | None = None  # what stopped it: SIGINT (Ctrl-C) or SIGTERM; None otherwise
     previous: dict[str, Any] | None = None  # --compare: the previous batch's summary.json
     comparison: dict[str, Any] | None = None  # what changed since (written by write_summary)
     calendar_events: int = 0  # events in safe-dates.ics (written by write_summary)

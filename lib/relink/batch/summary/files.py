@@ -20,12 +20,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import signal
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from relink.atomic_files import write_atomically
 from relink.batch.runs import BatchReport
+from relink.batch.stopping import signal_name
 from relink.batch.summary import calendar_file, reports
 from relink.batch.summary import page as summary_page
 from relink.batch.summary.compare import compare
@@ -77,6 +79,8 @@ def write_summary(batch: BatchReport) -> None:
         "finished": batch.finished.isoformat(timespec="seconds") if batch.finished else None,
         "workers": batch.workers,
         "interrupted": batch.interrupted,
+        # What stopped it ("Ctrl-C", "SIGTERM"), even after every account finished; else None.
+        "stopped_by": signal_name(batch.signal) if batch.signal else None,
         "resumed": sum(run.resumed for run in runs),
         "totals": fleet_totals(rows, reasons),
         "calendar": calendar,
@@ -108,7 +112,8 @@ def _page(
     if resumed:
         generated += f"; {resumed} account(s) taken from an earlier run (--resume)"
     if batch.interrupted:
-        generated += " (interrupted by Ctrl-C: the accounts not run are listed as such)"
+        by = signal_name(batch.signal or signal.SIGINT)
+        generated += f" (interrupted by {by}: the accounts not run are listed as such)"
     tickets = any("light" in (run.result or {}) for run in runs)
     # The warnings' messages, for the page only (the CSV has their codes, the JSON the result).
     shown = [

@@ -138,8 +138,9 @@ def problem_text(row: dict[str, Any], section: str = "") -> str:
         return ""
     if status == "not run":
         return "not run: the batch was stopped before this account"
-    if status == "interrupted":
-        return "interrupted (Ctrl-C) before the notebook finished"
+    if status == "interrupted":  # "stopped by SIGTERM": what stopped the batch
+        how = error.removeprefix("stopped by ").strip() or "Ctrl-C"
+        return f"interrupted ({how}) before the notebook finished"
     message = error.splitlines()[0] if error else "failed without a message"
     kind, _, rest = message.partition(": ")
     if not (rest and re.fullmatch(r"[A-Za-z_.]*(Error|Exception)", kind)):

@@ -10,9 +10,11 @@ escaped (:func:`relink.display.visible`).
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 from relink.batch.runs import COMPLETED, AccountRun, BatchReport
+from relink.batch.stopping import signal_name
 from relink.batch.summary.calendar_file import CALENDAR_NAME
 from relink.batch.summary.compare import compare_lines
 from relink.batch.summary.rows import summary_row
@@ -21,6 +23,7 @@ from relink.display import visible
 EXIT_COMPLETED = 0  # every run completed, whatever the verdicts
 EXIT_FAILED = 1  # a run failed, or left an account red (nothing linked)
 EXIT_INTERRUPTED = 130  # Ctrl-C: the summary lists what finished
+EXIT_TERMINATED = 143  # SIGTERM: the same; in general 128 + the signal that stopped the batch
 SKIPS = 20  # the input folders' files left out that are named here (all are in the summary)
 
 
@@ -35,7 +38,8 @@ class TerminalReport:
 
 def terminal_report(batch: BatchReport) -> TerminalReport:
     """What to print once ``batch`` is over (:func:`~relink.batch.runner.run_batch` has written
-    its summary), and the exit status: :data:`EXIT_INTERRUPTED` after Ctrl-C, else
+    its summary), and the exit status: 128 + the signal that stopped the batch
+    (:data:`EXIT_INTERRUPTED` after Ctrl-C, :data:`EXIT_TERMINATED` after SIGTERM), else
     :data:`EXIT_FAILED` when a run failed, else :data:`EXIT_COMPLETED`."""
     errors = [_failure_line(batch, run) for run in sorted(batch.failed, key=_not_left_red)]
     lines = [_counts_line(batch)]
@@ -48,7 +52,9 @@ def terminal_report(batch: BatchReport) -> TerminalReport:
     if batch.calendar_events:
         calendar = batch.out_dir / CALENDAR_NAME
         lines.append(f"calendar: {calendar} ({batch.calendar_events} event(s))")
-    if batch.interrupted:
+    if batch.signal:
+        code = 128 + batch.signal
+    elif batch.interrupted:
         code = EXIT_INTERRUPTED
     else:
         code = EXIT_FAILED if batch.failed else EXIT_COMPLETED
@@ -89,4 +95,8 @@ def _counts_line(batch: BatchReport) -> str:
         line += f", {resumed} taken from the earlier run (--resume)"
     if batch.skipped:
         line += f", {len(batch.skipped)} file(s) skipped (not exports: listed in the summary)"
-    return line + (", interrupted" if batch.interrupted else "")
+    if batch.interrupted:
+        line += f", interrupted by {signal_name(batch.signal or signal.SIGINT)}"
+    elif batch.signal:  # once every account had finished: the summary is whole
+        line += f", stopped by {signal_name(batch.signal)} once every account had finished"
+    return line
