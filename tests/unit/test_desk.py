@@ -307,6 +307,29 @@ def test_a_practice_ticket_with_a_journal_is_over_on_the_desk(
     assert code == 0 and "Ticket PRACTICE-2:" in out
 
 
+def test_a_ticket_folder_never_exists_without_its_record(
+    desk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another open seeing the folder before its record would take it for a foreign folder
+    and refuse (exit 2): the folder appears with its record, in one rename."""
+    from relink.desk import folder as desks
+
+    folder = desk / "acme-1" / "HD-8"
+    seen: list[bool] = []
+    write = desks.write_atomically
+
+    def watching(path: Path, data: str, **options: object) -> Path:
+        if Path(path).name == "ticket.json":
+            seen.append(folder.exists())  # while the record is written
+        return write(path, data, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(desks, "write_atomically", watching)
+    assert relink_open("acme-1", "--to", TARGET, "--ticket", "HD-8", "--desk", desk,
+                       "--no-lab")[0] == 0  # fmt: skip
+    assert seen == [False] and (folder / "ticket.json").is_file()
+    assert [p.name for p in (desk / "acme-1").iterdir()] == ["HD-8"]  # nothing left aside
+
+
 def test_two_opens_of_one_ticket_at_once_share_one_whole_record(desk: Path) -> None:
     """Two analysts open the same ticket at the same moment: one record, whole, and no leftovers."""
     import subprocess

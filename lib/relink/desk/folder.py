@@ -28,6 +28,8 @@ import getpass
 import json
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 import nbformat
 
 from relink.api.settings import api_settings, read_env_file
-from relink.atomic_files import write_atomically
+from relink.atomic_files import fsync_folder, write_atomically
 from relink.display import visible
 from relink.errors import InputError
 from relink.filenames import safe_name
@@ -302,6 +304,8 @@ def _records(account_dir: Path, account: str) -> list[dict[str, Any]]:
     """The desk's tickets of ``account``, oldest first, as journal ``ticket`` entries."""
     found = []
     for path in sorted(account_dir.glob(f"*/{RECORD_NAME}")):
+        if path.parent.name.startswith("."):  # a folder being created (or left half-way)
+            continue
         record = _read_record(path)
         if record.get("account") == account:
             found.append(
@@ -325,6 +329,24 @@ def _read_record(path: Path) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
+def _create_with_record(folder: Path, record: str) -> None:
+    """Create ``folder`` with its ``record`` in it, in one step: the folder is written aside
+    and renamed into place, so no open ever sees it without its record (of two opens at once,
+    one rename wins; the other finds the winner's folder, record and all). A kill half-way
+    leaves neither half a record nor a folder without one."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        write_atomically(aside / RECORD_NAME, record, mode=0o600)
+        os.rename(aside, folder)  # fails when another open made the folder first
+    except OSError:
+        shutil.rmtree(aside, ignore_errors=True)
+        if not folder.exists():
+            raise
+    else:
+        fsync_folder(folder.parent)
+
+
 def _claim(
     folder: Path, ticket: str, account: str, target: str, kind: str, operator: str, name: str
 ) -> None:
@@ -334,8 +356,6 @@ def _claim(
         InputError: the folder exists and holds something else.
     """
     record_path = folder / RECORD_NAME
-    if folder.exists() and not record_path.is_file():
-        raise InputError(f"{folder}: exists and is not a ticket's folder (no {RECORD_NAME})")
     record = {
         "ticket": ticket,
         "account": account,
@@ -345,15 +365,10 @@ def _claim(
         "opened_by": operator or getpass.getuser(),
         "notebook": name,
     }
-    folder.mkdir(parents=True, exist_ok=True)
-    # exclusive: of two opens at once one wins; a kill half-way leaves no half a record
-    try:
-        write_atomically(
-            record_path, json.dumps(record, indent=2) + "\n", mode=0o600, exclusive=True
-        )
-        return
-    except FileExistsError:
-        pass
+    if not folder.exists():
+        _create_with_record(folder, json.dumps(record, indent=2) + "\n")
+    if not record_path.is_file():
+        raise InputError(f"{folder}: exists and is not a ticket's folder (no {RECORD_NAME})")
     held = _read_record(record_path)
     if (held.get("ticket"), held.get("account")) != (ticket, account):
         raise InputError(
