@@ -1,5 +1,5 @@
 """relink batch for real against the attacks of issue 19: a folder holding notes (item 9), names
-that display as others (item 8), a SIGTERM mid-batch (item 13).
+that display as others (item 8), a SIGTERM (or Ctrl-C) mid-batch (item 13).
 
 Listed, with the other hostile cases, in tests/unit/test_hostile_inputs.py (HOSTILE_CASES).
 """
@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from relink.samples import BUNDLED_DIR
 
@@ -65,8 +66,13 @@ def test_a_note_in_the_folder_is_skipped_not_a_failed_account(tmp_path: Path) ->
     assert not (out / "notes").exists()
 
 
-def test_sigterm_stops_the_kernels_writes_the_summary_and_leaves_no_temporary_folder(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("signum", "said"),
+    [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "Ctrl-C")],
+    ids=["TERM", "INT"],
+)
+def test_a_stop_signal_stops_the_kernels_writes_the_summary_and_leaves_no_temporary_folder(
+    tmp_path: Path, signum: int, said: str
 ) -> None:
     inputs = tmp_path / "in"
     shutil.copytree(BUNDLED_DIR, inputs)
@@ -96,24 +102,51 @@ def test_sigterm_stops_the_kernels_writes_the_summary_and_leaves_no_temporary_fo
         (kernels,) = temporary.glob("relink-kernels-*")
         assert list(kernels.glob("kernel-*.json"))  # what SIGTERM used to leave behind
 
-        batch.send_signal(signal.SIGTERM)
+        batch.send_signal(signum)
         stdout, stderr = batch.communicate(timeout=120)
-        assert batch.returncode == 143, stderr  # 128 + SIGTERM, after the summary
+        assert batch.returncode == 128 + signum, stderr  # 143, 130: after the summary
         assert "Traceback" not in stderr
         assert list(temporary.iterdir()) == []  # no relink-kernels-* left, nor anything else
     left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not left, [(p.pid, p.cmdline()) for p in left]  # the fork server and kernels
-    assert "interrupted by SIGTERM" in stdout.splitlines()[0]
+    assert f"interrupted by {said}" in stdout.splitlines()[0]
 
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["interrupted"] is True and summary["stopped_by"] == "SIGTERM"
+    assert summary["interrupted"] is True and summary["stopped_by"] == said
     statuses = [row["status"] for row in summary["accounts"]]
     assert len(statuses) == 40 and set(statuses) <= {"completed", "interrupted", "not run"}
     assert statuses.count("completed") >= 1 and statuses.count("interrupted") >= 1
     stopped = [row for row in summary["accounts"] if row["status"] == "interrupted"]
     assert all(
-        row["problem"] == "interrupted (SIGTERM) before the notebook finished" for row in stopped
+        row["problem"] == f"interrupted ({said}) before the notebook finished" for row in stopped
     )
-    assert all(row["error"] == "stopped by SIGTERM" for row in stopped)
+    assert all(row["error"] == f"stopped by {said}" for row in stopped)
     page = (out / "summary.html").read_text(encoding="utf-8")
-    assert "interrupted by SIGTERM" in page
+    assert f"interrupted by {said}" in page
+
+
+def test_a_file_name_with_a_bidi_override_shows_escaped_on_the_pages(tmp_path: Path) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    name = "invoice\u202egpj.exe"  # would display as "invoiceexe.jpg"
+    shutil.copy(BUNDLED_DIR / "fjord-kitchen.csv", folder / f"{name}.csv")
+    (folder / "\u2066north\u2069\u200f.csv").write_text(
+        "Order No.,Store\n#1,Shop\n", encoding="utf-8"
+    )
+    out = tmp_path / "out"
+    done = relink_batch(folder, "--out", out, "--workers", "2")
+    assert done.returncode == 1, done.stderr  # the second one lacks its status column
+    for text in (done.stdout, done.stderr):
+        assert not any(char in text for char in "\u202e\u2066\u2069\u200f")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {row["account"] for row in summary["accounts"]} == {name, "\u2066north\u2069\u200f"}
+    pages = [out / "summary.html", *out.glob("*/audit.html")]
+    assert len(pages) == 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not any(char in text for char in "\u202e\u2066\u2069\u200f"), page
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    assert "<bdi>invoice\\u202egpj.exe</bdi>" in page and "\\u2066north\\u2069\\u200f" in page
+    assert "\\u2066north\\u2069\\u200f.csv: no status column" in page  # its problem, in words
+    (report,) = [p for p in out.glob("*/audit.html") if "invoice" in p.parent.name]
+    assert "invoice\\u202egpj.exe: audit</title>" in report.read_text(encoding="utf-8")
