@@ -3,6 +3,9 @@
 Each case is a file someone could hand an analyst: a workbook whose one cell is at XFD1048576,
 a CSV header field over the csv module's 128 KiB limit, an XLSX named .xls, a legacy .xls,
 cells holding terminal escape codes.
+
+HOSTILE_CASES is the table of every hostile case, whichever command it attacks, with its
+expected outcome and the test that shows it (which may live in another module).
 """
 
 from __future__ import annotations
@@ -19,6 +22,112 @@ from relink.audit.xlsx_reader import XLSX_MAX_CELLS, _walk_size
 from relink.display import visible
 
 ADDRESS_SPACE = 4 << 30  # 4 GB: a dense 1048576 x 16384 sheet would need hundreds
+
+# The threat model at a glance: every hostile case, what relink does with it, and the test that
+# shows it (path::name from the repository's root). (id, input, expected outcome, test).
+BATCH_HOSTILE = "tests/unit/test_batch_hostile.py"
+BATCH_HOSTILE_RUNS = "tests/notebooks/test_batch_hostile_runs.py"
+HOSTILE_CASES: list[tuple[str, str, str, str]] = [
+    # --- relink batch (issue 19: 2, 8, 9, 12, 13) ---
+    (
+        "batch-p-token-leading-space",
+        'relink batch EXPORT -p today " tok-X" with RELINK_API_TOKEN=tok-X (also "tok-X\\n")',
+        "refused before anything is written: one line naming -p today and RELINK_API_TOKEN, "
+        "never the value; exit 2",
+        f"{BATCH_HOSTILE}::test_a_parameter_holding_the_token_is_refused",
+    ),
+    (
+        "batch-p-token-inside",
+        'relink batch EXPORT --notebook RUNBOOK -p operator "x tok-X" (or "tok-Xtok-X")',
+        "refused the same way: the token anywhere in the value, case-sensitively",
+        f"{BATCH_HOSTILE}::test_a_parameter_holding_the_token_is_refused",
+    ),
+    (
+        "batch-p-other-secrets",
+        "-p values holding .env's RELINK_API_TOKEN, GITHUB_TOKEN's value, RELINK_API_URL's "
+        "password",
+        "refused, naming the setting (.env's RELINK_API_TOKEN, GITHUB_TOKEN, RELINK_API_URL); "
+        "a short secret-named switch (SOME_TOKEN_REQUIRED=true) only as the whole value",
+        f"{BATCH_HOSTILE}::test_the_token_of_dot_env_and_other_secrets_count_too",
+    ),
+    (
+        "batch-manifest-token",
+        "a manifest whose account is 'north tok-X'",
+        "refused: one line naming the manifest's entry and RELINK_API_TOKEN; exit 2",
+        f"{BATCH_HOSTILE}::test_a_manifest_cannot_carry_the_token_into_a_notebook",
+    ),
+    (
+        "batch-bidi-summary",
+        "account, target, file and notebook names, errors, warnings, --compare names and "
+        "skipped files holding U+202E, U+2066-2069, U+200F",
+        "summary.html shows them as escapes (\\u202e), names in <bdi>, the script's rows "
+        "escaped too: no raw bidi control anywhere in the page",
+        f"{BATCH_HOSTILE}::test_names_that_would_display_as_others_are_shown_escaped_and_isolated",
+    ),
+    (
+        "batch-bidi-report",
+        "an account's notebook whose outputs and account name hold U+202E, U+2066/2069, U+200F",
+        "its report shows them as escapes, title and body",
+        f"{BATCH_HOSTILE}::test_a_report_shows_a_name_s_bidi_controls_escaped",
+    ),
+    (
+        "batch-bidi-run",
+        "relink batch FOLDER with exports named 'invoice\\u202egpj.exe.csv' and "
+        "'\\u2066north\\u2069\\u200f.csv'",
+        "no raw bidi control in summary.html, the reports, stdout or stderr",
+        f"{BATCH_HOSTILE_RUNS}::test_a_file_name_with_a_bidi_override_shows_escaped_on_the_pages",
+    ),
+    (
+        "batch-folder-notes",
+        "relink batch FOLDER holding notes.txt beside two exports",
+        "notes.txt skipped with its reason (after the run, summary.json, summary.html), never an "
+        "account; exit 0",
+        f"{BATCH_HOSTILE_RUNS}::test_a_note_in_the_folder_is_skipped_not_a_failed_account",
+    ),
+    (
+        "batch-folder-by-content",
+        "a folder of exports among notes, a CSV without an order column, a PNG named .csv, text "
+        "named .xlsx, zip/.xlsb/ODS/legacy .xls workbooks, a manifest, a lock file, a sub-folder",
+        "exports taken by content (XLSX: xl/workbook.xml; CSV/TSV: an order number header); "
+        "every other file skipped with its reason",
+        f"{BATCH_HOSTILE}::test_a_folder_takes_exports_by_content_and_lists_the_rest",
+    ),
+    (
+        "batch-folder-no-export",
+        "relink batch FOLDER holding only notes.txt",
+        "one line: no export found, saying what was skipped and why; exit 2",
+        f"{BATCH_HOSTILE}::test_a_folder_without_an_export_says_what_it_skipped",
+    ),
+    (
+        "batch-plain-tcp-off-machine",
+        "relink batch --scheduler tcp://192.0.2.2:8786 (never dialled: the test's Client refuses)",
+        "two lines on stderr before connecting: the notebook, parameters and results cross the "
+        "network in clear; use tls:// with the certificates in Dask's config",
+        f"{BATCH_HOSTILE}::test_a_plain_tcp_scheduler_off_the_machine_is_warned_of",
+    ),
+    (
+        "batch-transport-decision",
+        "tcp://, ws://, bare host:port and host names vs loopback, tls://, wss://, inproc://",
+        "a warning only for a plain transport to a host that is not loopback",
+        f"{BATCH_HOSTILE}::test_the_transport_warning_decision",
+    ),
+    (
+        "batch-tls-scheduler",
+        "relink batch --scheduler tls://127.0.0.1:PORT without, then with, the client's "
+        "certificates in DASK_DISTRIBUTED__COMM__TLS__*",
+        "without: one line, exit 2, nothing dialled; with: the batch runs, no warning",
+        "tests/notebooks/test_batch_dask_tls.py::test_a_tls_scheduler_with_the_configured_"
+        "certificates",
+    ),
+    (
+        "batch-sigterm",
+        "SIGTERM (or Ctrl-C) to relink batch once an account is done",
+        "kernels stopped, no $TMPDIR/relink-kernels-* left, the summary of the finished and "
+        "interrupted accounts (the rest not run); exit 143 (130)",
+        f"{BATCH_HOSTILE_RUNS}::test_a_stop_signal_stops_the_kernels_writes_the_summary_and_"
+        "leaves_no_temporary_folder",
+    ),
+]
 
 
 def relink(*args: str | Path, limit: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -139,3 +248,12 @@ def test_escape_codes_in_cells_are_shown_not_run(tmp_path: Path) -> None:
 def test_visible_keeps_ordinary_text() -> None:
     assert visible("Zoë's store #1 — 100% ✓") == "Zoë's store #1 — 100% ✓"
     assert visible("a\nb\tc\x7f") == "a\\x0ab\\x09c\\x7f"
+
+
+def test_every_hostile_case_names_a_test_that_exists() -> None:
+    root = Path(__file__).parents[2]
+    assert len({case[0] for case in HOSTILE_CASES}) == len(HOSTILE_CASES)  # ids are unique
+    for case_id, given, expected, test in HOSTILE_CASES:
+        path, _, name = test.partition("::")
+        assert given and expected, case_id
+        assert f"def {name}(" in (root / path).read_text(encoding="utf-8"), (case_id, test)
