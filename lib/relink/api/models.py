@@ -239,14 +239,37 @@ class CloseChangeRequest(RequestModel):
     outcome: Literal["finished", "abandoned"]
 
 
+# A character that is not whitespace as ``str.strip`` counts it: a "written" reason has one.
+NOT_BLANK_PATTERN = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+
+
 class DisconnectRequest(RequestModel):
     """Disconnect, within a change, the AliExpress account the caller expects to be linked.
 
     ``force`` overrides blockers: it needs a ``reason``, the ``override`` permission, and the
     blockers the caller saw (``acknowledged_blockers``), which must still be the blockers.
+
+    The schema also says what the body alone must hold (``confirm`` true; with ``force``, a
+    written ``reason`` and ``acknowledged_blockers``); the server checks those among its guards,
+    in the order api/README.md gives.
     """
 
-    confirm: bool = Field(description="Must be true: the confirmation dialog.")
+    model_config = ConfigDict(  # merged with RequestModel's: frozen, unknown fields refused
+        json_schema_extra={
+            "if": {"properties": {"force": {"const": True}}, "required": ["force"]},
+            "then": {
+                "properties": {
+                    "reason": {"type": "string", "pattern": NOT_BLANK_PATTERN},
+                    "acknowledged_blockers": {"type": "array"},
+                },
+                "required": ["reason", "acknowledged_blockers"],
+            },
+        },
+    )
+
+    confirm: bool = Field(
+        description="Must be true: the confirmation dialog.", json_schema_extra={"const": True}
+    )
     change_id: str = Field(min_length=1, max_length=100, description="The open change held.")
     expected_aliexpress_account: str = Field(
         min_length=1, max_length=200, description="The account the caller means to unlink."

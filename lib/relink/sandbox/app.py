@@ -65,7 +65,13 @@ def list_orders(
     account_id: AuthorisedAccount,
     conn: Connection,
     status: Annotated[StatusFilter | None, Query(description="Only this DSers status.")] = None,
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=contract.CURSOR_PATTERN,
+            description="The previous page's next_cursor (only a cursor the server issued).",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Orders per page.")] = 50,
 ) -> OrderPage:
     """List orders with their AliExpress parts and blocking reasons, a page at a time."""

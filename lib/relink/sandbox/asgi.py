@@ -105,6 +105,9 @@ def install_error_handlers(app: FastAPI) -> None:
             ):
                 message = "every POST needs an Idempotency-Key header"
                 return _error(request, Refusal(400, "idempotency_key_required", message))
+            if tuple(problem.get("loc", ())) == ("query", "cursor"):
+                message = "cursor is not one this server issued"
+                return _error(request, Refusal(422, "invalid_cursor", message))
         summary = "; ".join(
             f"{'.'.join(str(part) for part in p.get('loc', ()))}: {p.get('msg', '')}"
             for p in problems[:5]

@@ -43,6 +43,21 @@ change (the account's lease), disconnect, link, read the link state, close the c
 """
 
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+
+# An orders cursor is what the sandbox issues (relink.sandbox.operations): "after:<order id>" in
+# URL-safe base64 without padding, the id at most 18 digits (SQLite's integers stop at 2**63).
+# "after:" is 6 bytes, so it encodes alone, to YWZ0ZXI6; then each 3 ASCII digits encode to 4
+# characters: the first digit's high bits ([MN] for 0-7, O for 8-9), its low bits with the next
+# digit's high nibble ([DTjz]; only D or T after O), the next digit ([AEIMQUYcgk]) and the third
+# ([w-z0-5]); 1 or 2 trailing digits encode to the first 2 or 3 of those ([AQgw] ends a single
+# one). Said in the contract, a generated cursor is one the server takes: every string this
+# pattern matches names a position in the list, past its end included (an empty page).
+_DIGIT_LEAD = "(?:[MN][DTjz]|O[DT])"
+_DIGITS_3 = f"{_DIGIT_LEAD}[AEIMQUYcgk][w-z0-5]"
+_DIGITS_2 = f"{_DIGIT_LEAD}[AEIMQUYcgk]"
+_DIGITS_1 = "(?:[MN][AQgw]|O[AQ])"
+CURSOR_PATTERN = f"^YWZ0ZXI6(?:(?:{_DIGITS_3}){{0,5}}(?:{_DIGITS_3}|{_DIGITS_2}|{_DIGITS_1}))$"
+
 # api/openapi.json, packaged as relink.bundled_api (the repository's own file in a checkout).
 CONTRACT_PATH: Path = OPENAPI_CONTRACT
 
