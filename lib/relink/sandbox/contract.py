@@ -169,6 +169,147 @@ _RETRY_AFTER_HEADER = {
 }
 
 
+def _link(operation_id: str, description: str, **fields: Any) -> dict[str, Any]:
+    return {"operationId": operation_id, "description": description, **fields}
+
+
+_ACCOUNT = {"path.account_id": "$response.body#/account_id"}
+_SAME_ACCOUNT = {"path.account_id": "$request.path.account_id"}
+
+
+def _change_links() -> dict[str, Any]:
+    """What follows a change in a response body (``Change``): the runbook's own steps.
+
+    No link reads ``/changes/current`` after a change: it is the account's lease, not the change
+    (closed, another ticket's may hold it), so a 404 there is no created resource gone missing.
+    """
+    change_id = "$response.body#/change_id"
+    return {
+        "RenewChange": _link(
+            "open_change",
+            "Open again with the same ticket and accounts: renews the lease.",
+            parameters=_ACCOUNT,
+            requestBody={
+                "ticket": "$response.body#/ticket",
+                "operator": "$response.body#/operator",
+                "from_aliexpress_account": "$response.body#/from_aliexpress_account",
+                "to_aliexpress_account": "$response.body#/to_aliexpress_account",
+            },
+        ),
+        "CloseChange": _link(
+            "close_change",
+            "Close this change (finished or abandoned).",
+            parameters={**_ACCOUNT, "path.change_id": change_id},
+        ),
+        "Disconnect": _link(
+            "disconnect",
+            "Disconnect within this change.",
+            parameters=_ACCOUNT,
+            requestBody={"change_id": change_id},
+        ),
+        "Link": _link(
+            "link",
+            "Link the change's target within this change.",
+            parameters=_ACCOUNT,
+            requestBody={
+                "change_id": change_id,
+                "aliexpress_account": "$response.body#/to_aliexpress_account",
+            },
+        ),
+    }
+
+
+# OpenAPI links, by operation id and status: where a client goes next with what an answer (or
+# its request) said. They are the runbook's paths through the API (read the account, open a
+# change, renew, disconnect, link, close; page through orders), and what a stateful test follows.
+# Only a field that is never null in the answer feeds a field that may not be null.
+LINKS: dict[str, dict[str, dict[str, Any]]] = {
+    "get_account": {
+        "200": {
+            "ListOrders": _link("list_orders", "The account's orders.", parameters=_ACCOUNT),
+            "GetLink": _link("get_link", "The account's link state.", parameters=_ACCOUNT),
+            "Sync": _link("sync", "Sync the account's orders.", parameters=_ACCOUNT),
+            "CurrentChange": _link(
+                "current_change", "The change holding the account, if any.", parameters=_ACCOUNT
+            ),
+            "OpenChange": _link(
+                "open_change",
+                "Open a change from the account linked now.",
+                parameters=_ACCOUNT,
+                requestBody={
+                    "from_aliexpress_account": "$response.body#/linked_aliexpress_account"
+                },
+            ),
+        }
+    },
+    "list_orders": {
+        "200": {
+            "NextPage": _link(
+                "list_orders",
+                "The next page (next_cursor is null on the last).",
+                parameters={**_SAME_ACCOUNT, "query.cursor": "$response.body#/next_cursor"},
+            )
+        }
+    },
+    "sync": {
+        "200": {
+            "ListOrders": _link("list_orders", "The orders as synced.", parameters=_ACCOUNT),
+        }
+    },
+    "open_change": {
+        "200": _change_links(),
+        "409": {
+            "CurrentChange": _link(
+                "current_change",
+                "change_in_progress: read the change holding the account, to close it.",
+                parameters=_SAME_ACCOUNT,
+            )
+        },
+    },
+    "current_change": {"200": _change_links()},
+    "close_change": {
+        "200": {
+            "CurrentChange": _link(
+                "current_change",
+                "After closing, no change holds the account (404 no_open_change).",
+                parameters=_ACCOUNT,
+            ),
+            "GetLink": _link("get_link", "The link the change left.", parameters=_ACCOUNT),
+        }
+    },
+    "disconnect": {
+        "200": {
+            "Link": _link(
+                "link",
+                "Link the change's target within the same change.",
+                parameters=_ACCOUNT,
+                requestBody={"change_id": "$response.body#/change_id"},
+            ),
+            "GetLink": _link("get_link", "Nothing is linked now.", parameters=_ACCOUNT),
+        }
+    },
+    "link": {
+        "200": {
+            "FinishChange": _link(
+                "close_change",
+                "Close the change as finished once the link is verified.",
+                parameters={**_ACCOUNT, "path.change_id": "$request.body#/change_id"},
+                requestBody={"outcome": "finished"},
+            ),
+            "GetLink": _link("get_link", "Verify the new link.", parameters=_ACCOUNT),
+        }
+    },
+}
+
+
+def _with_links(document: dict[str, Any]) -> dict[str, Any]:
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, links in LINKS.get(operation.get("operationId", ""), {}).items():
+                operation["responses"][status]["links"] = links
+    return document
+
+
 def _with_headers(document: dict[str, Any]) -> dict[str, Any]:
     components = document.setdefault("components", {})
     components["headers"] = {"X-Request-Id": _REQUEST_ID_HEADER, "Retry-After": _RETRY_AFTER_HEADER}
@@ -183,7 +324,8 @@ def _with_headers(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Make ``app.openapi()`` return the contract, with the headers every answer carries."""
+    """Make ``app.openapi()`` return the contract, with the headers every answer carries and
+    the links from one operation to the next."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -193,7 +335,7 @@ def install_openapi(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = _with_headers(document)
+            app.openapi_schema = _with_links(_with_headers(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
