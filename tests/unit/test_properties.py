@@ -164,3 +164,36 @@ def test_blockers_and_line_item_fill_agree_with_a_groupby_oracle(header, rows) -
     assert got == expected
     assert result.blocked_orders == len(expected)
     assert result.to_json() == json.dumps(result.to_dict(), ensure_ascii=False).encode()
+
+
+BLANK_LINES = ["", ",,,", " , ,\t", '"","",""', ","]  # never more fields than the header
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(oracle_row, min_size=1, max_size=15),
+    blanks=st.lists(st.tuples(st.integers(0, 15), st.sampled_from(BLANK_LINES)), max_size=5),
+    ending=st.sampled_from(["\r\n", "\n"]),
+)
+def test_blank_rows_anywhere_change_nothing_but_rows_blank(rows, blanks, ending) -> None:
+    header = ",".join(ORACLE_HEADERS[0])
+    lines = [",".join(f'"{cell}"' for cell in row) for row in rows]
+    with_blanks = list(lines)
+    for at, blank in sorted(blanks, reverse=True):
+        with_blanks.insert(min(at, len(with_blanks)), blank)
+    with tempfile.TemporaryDirectory() as folder:
+        plain, padded = Path(folder) / "plain.csv", Path(folder) / "padded.csv"
+        plain.write_text(ending.join([header, *lines]) + ending, encoding="utf-8")
+        padded.write_text(ending.join([header, *with_blanks]) + ending, encoding="utf-8")
+        expected, got = audit(read_export(plain)), audit(read_export(padded))
+    assert got.rows_blank == len(blanks) and got.rows_in == expected.rows_in + len(blanks)
+    assert (got.verdict, got.orders, got.blocked_orders, got.blocking) == (
+        expected.verdict,
+        expected.orders,
+        expected.blocked_orders,
+        expected.blocking,
+    )
+    assert len(got.rejected) == len(expected.rejected)  # (their row numbers move down)
+    assert [(b["order"], b["reasons"], b["actions"]) for b in got.blockers] == [
+        (b["order"], b["reasons"], b["actions"]) for b in expected.blockers
+    ]

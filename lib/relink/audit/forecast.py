@@ -294,7 +294,7 @@ def how_sentences(estimates: Estimates) -> list[str]:
     for bits in range(1 << 9):
         pieces = []
         if bits & DRIFT:
-            then = "; then " if bits & (UNPAID | WINDOW_ENDED | SHIPMENT | FULFILMENT) else ""
+            then = "; then " if bits & (UNPAID | SHIPMENT | FULFILMENT) else ""
             if bits & STUCK:
                 pieces.append(
                     "a person must settle it on AliExpress first (a cancellation, "
