@@ -183,26 +183,29 @@ def _shape_pieces() -> tuple[pa.Array, ...]:
     MIDDLE sync-sentences TAIL drift ...``. Actions are listed payment first, then the three
     fixed ones, drift last.
     """
+    payments = {(c, d): _payment_pieces(c, d) for c in range(PICKS) for d in range(PICKS)}
+    fixed_actions = {(m, late): _middle(m, late) for m in range(0, 16, 2) for late in range(LATES)}
     reasons, heads, between, middle, tails = [], [], [], [], []
     for mask in range(1 << len(_REASON_NAMES)):
         pays, syncs = bool(mask & 1), bool(mask >> 4 & 1)
         fixed_mask = mask >> 1 & 0b111
+        listed = f'", "reasons": [{_reason_list(mask)}], "statuses": ['
+        tail = ('"' if syncs else "") + '], "drift": ['
         for cancel in range(PICKS):
             for closed in range(PICKS):
-                before, inside, after = _payment_pieces(cancel, closed) if pays else ("",) * 3
+                before, inside, after = payments[cancel, closed] if pays else ("",) * 3
                 for late in range(LATES):
-                    fixed = _middle(mask, late)
-                    reasons.append(f'", "reasons": [{_reason_list(mask)}], "statuses": [')
+                    reasons.append(listed)
                     heads.append('], "actions": [' + ('"' + before if pays else ""))
                     between.append(inside)
                     middle.append(
                         (after + '"' if pays else "")
                         + (", " if pays and (fixed_mask or syncs) else "")
-                        + fixed
+                        + fixed_actions[mask & 0b1110, late]
                         + (", " if fixed_mask and syncs else "")
                         + (_SYNC_HEAD if syncs else "")
                     )
-                    tails.append(('"' if syncs else "") + '], "drift": [')
+                    tails.append(tail)
     return tuple(pa.array(column) for column in (reasons, heads, between, middle, tails))
 
 
