@@ -15,9 +15,9 @@ from typing import ClassVar
 import pytest
 from click.testing import CliRunner
 
-from relink.api.settings import known_secrets
+from relink.api.settings import known_secrets, secret_in
 from relink.batch.manifest import ORDER_NUMBER_ALIASES, collect_inputs
-from relink.batch.parameters import RUNBOOK_NOTEBOOK, secret_in
+from relink.batch.parameters import RUNBOOK_NOTEBOOK
 from relink.cli import main
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"

@@ -175,6 +175,8 @@ def test_the_desk_comes_from_relink_desk(desk: Path, monkeypatch: pytest.MonkeyP
         (["acme-1", "--to", "ae new@example.com"], "no spaces in an account id"),
         (["acme-1", "--to", TARGET, "--ticket", "../../etc"], "use letters, digits"),
         (["acme-1", "--to", TARGET, "--operator", TOKEN], "secrets never go in parameters"),
+        (["acme-1", "--to", TARGET, "--operator", f" {TOKEN}"], "of RELINK_API_TOKEN: secrets"),
+        (["acme-1", "--to", TARGET, "--ticket", f"HD-{TOKEN}"], "of RELINK_API_TOKEN: secrets"),
         (["acme-1", "--to", TARGET, "--export", "missing.csv"], "missing.csv: no such file"),
     ],
 )

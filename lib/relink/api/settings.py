@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -111,3 +112,27 @@ def _url_password(url: str) -> str:
         return urlsplit(url.strip()).password or ""
     except ValueError:  # not a URL relink could use anyway
         return ""
+
+
+# A secret of another tool's (GITHUB_TOKEN...) counts anywhere in a value from this length on;
+# a shorter one only as the whole value ("true" in SOME_TOKEN_REQUIRED must not refuse
+# -p confirm true). relink's own (RELINK_API_TOKEN, the URL's password) count anywhere.
+_CONTAINED_FROM = 8
+
+
+def secret_in(value: object, secrets: Sequence[tuple[str, str]] | None = None) -> str:
+    """Which secret ``value`` holds (the setting's name, never its value), or ``""``.
+
+    ``RELINK_API_TOKEN`` (the environment's or ``.env``'s) and the password in
+    ``RELINK_API_URL`` count anywhere in the value (``" tok-X"``, ``"x tok-X"``), case
+    sensitively and with nothing stripped; so does any other secret the environment holds
+    (:func:`known_secrets`) of 8 characters or more, a shorter one as the
+    whole value (spaces around it ignored). ``secrets``: :func:`known_secrets`'s answer, when
+    the caller checks many values.
+    """
+    text = str(value)
+    for where, secret in known_secrets() if secrets is None else secrets:
+        ours = where.removeprefix(".env's ").startswith("RELINK_API_")
+        if secret in text if ours or len(secret) >= _CONTAINED_FROM else text.strip() == secret:
+            return where
+    return ""

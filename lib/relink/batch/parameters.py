@@ -28,7 +28,7 @@ from nbformat import NotebookNode
 from papermill.iorw import load_notebook_node
 from papermill.translators import PythonTranslator
 
-from relink.api.settings import SECRET_NAME, known_secrets
+from relink.api.settings import SECRET_NAME, known_secrets, secret_in
 from relink.batch.manifest import AccountJob
 from relink.errors import BatchError
 from relink.resources import AUDIT_NOTEBOOK, RUNBOOK_NOTEBOOK
@@ -40,10 +40,6 @@ ACCOUNT_PARAMETERS = ("export_path", "aliexpress_path", "account")  # set per ac
 TICKET_PARAMETERS = ("target_aliexpress_account", "ticket")
 DESTRUCTIVE_STEPS = frozenset({"unlink", "relink"})
 _SECRET_NAME = SECRET_NAME
-# A secret of another tool's (GITHUB_TOKEN...) counts anywhere in a value from this length on;
-# a shorter one only as the whole value ("true" in SOME_TOKEN_REQUIRED must not refuse
-# -p confirm true). relink's own (RELINK_API_TOKEN, the URL's password) count anywhere.
-_CONTAINED_FROM = 8
 
 
 @dataclass(frozen=True)
@@ -222,24 +218,6 @@ def account_parameters(
         if name in template.declared and value:
             parameters[name] = value  # the manifest's, for this account
     return parameters
-
-
-def secret_in(value: object, secrets: Sequence[tuple[str, str]] | None = None) -> str:
-    """Which secret ``value`` holds (the setting's name, never its value), or ``""``.
-
-    ``RELINK_API_TOKEN`` (the environment's or ``.env``'s) and the password in
-    ``RELINK_API_URL`` count anywhere in the value (``" tok-X"``, ``"x tok-X"``), case
-    sensitively and with nothing stripped; so does any other secret the environment holds
-    (:func:`relink.api.settings.known_secrets`) of 8 characters or more, a shorter one as the
-    whole value (spaces around it ignored). ``secrets``: :func:`known_secrets`'s answer, when
-    the caller checks many values.
-    """
-    text = str(value)
-    for where, secret in known_secrets() if secrets is None else secrets:
-        ours = where.removeprefix(".env's ").startswith("RELINK_API_")
-        if secret in text if ours or len(secret) >= _CONTAINED_FROM else text.strip() == secret:
-            return where
-    return ""
 
 
 def check_account_values(jobs: Sequence[AccountJob]) -> None:

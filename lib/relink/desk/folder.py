@@ -36,7 +36,7 @@ from typing import Any
 
 import nbformat
 
-from relink.api.settings import api_settings, read_env_file
+from relink.api.settings import api_settings, known_secrets, secret_in
 from relink.atomic_files import fsync_folder, write_atomically
 from relink.display import visible
 from relink.errors import InputError
@@ -291,13 +291,14 @@ def _existing_file(path: str | Path) -> str:
 def _refuse_secrets(
     values: list[str], environ: dict[str, str] | None, env_file: str | Path
 ) -> None:
-    env = os.environ if environ is None else environ
-    tokens = {env.get("RELINK_API_TOKEN", ""), read_env_file(env_file).get("RELINK_API_TOKEN", "")}
-    if any(value.strip() in tokens for value in values if value.strip()):
-        raise InputError(
-            "secrets never go in parameters (they are written into the notebook): the "
-            "runbook reads RELINK_API_TOKEN from its environment"
-        )
+    secrets = known_secrets(environ, env_file)
+    for value in values:
+        if where := secret_in(value, secrets):  # anywhere in the value, as relink batch's -p
+            raise InputError(
+                f"a value holds the secret of {where}: secrets never go in parameters (they "
+                "are written into the notebook); the runbook reads RELINK_API_TOKEN from its "
+                "environment"
+            )
 
 
 def _records(account_dir: Path, account: str) -> list[dict[str, Any]]:
