@@ -28,6 +28,36 @@ ADDRESS_SPACE = 4 << 30  # 4 GB: a dense 1048576 x 16384 sheet would need hundre
 BATCH_HOSTILE = "tests/unit/test_batch_hostile.py"
 BATCH_HOSTILE_RUNS = "tests/notebooks/test_batch_hostile_runs.py"
 HOSTILE_CASES: list[tuple[str, str, str, str]] = [
+    # --- relink audit (issue 19: 1, 3, 4) ---
+    (
+        "template-runs-a-command",
+        "--templates DIR (or RELINK_MESSAGE_TEMPLATES=DIR) holding {{ cycler.__init__.__globals__"
+        ".os.popen('id').read() }}",
+        "refused before rendering: one line naming the file and line ('cycler' is undefined); "
+        "exit 2; nothing run",
+        "tests/unit/test_hostile_inputs.py::test_a_template_cannot_run_code_or_read_the_token",
+    ),
+    (
+        "template-reads-the-token",
+        "a template {{ cycler.__init__.__globals__.os.environ.RELINK_API_TOKEN }} with "
+        "RELINK_API_TOKEN set, by --templates and by RELINK_MESSAGE_TEMPLATES",
+        "refused the same way: the token in no output",
+        "tests/unit/test_hostile_inputs.py::test_a_template_cannot_run_code_or_read_the_token",
+    ),
+    (
+        "template-sandbox-escapes",
+        "templates reading __class__, __globals__, format strings, joiner/namespace/lipsum/range, "
+        "a list's append, include/import/extends, an unknown name",
+        "unknown names and other templates refused when parsed, the sandbox's SecurityError when "
+        "rendered: one line with file and line; exit 2",
+        "tests/unit/test_merchant_message.py::test_a_template_reaching_past_its_values_is_refused",
+    ),
+    (
+        "template-symlink",
+        "merchant_message.txt.j2 a symbolic link to another file",
+        "refused: 'is a symbolic link' (lstat, then O_NOFOLLOW); the file it points to never read",
+        "tests/unit/test_merchant_message.py::test_a_symlinked_template_is_refused",
+    ),
     # --- relink batch (issue 19: 2, 8, 9, 12, 13) ---
     (
         "batch-p-token-leading-space",
@@ -257,3 +287,38 @@ def test_every_hostile_case_names_a_test_that_exists() -> None:
         path, _, name = test.partition("::")
         assert given and expected, case_id
         assert f"def {name}(" in (root / path).read_text(encoding="utf-8"), (case_id, test)
+
+
+TOKEN = "tok-Secret-19"
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('echo pwned-$((6*7))').read() }}",
+        "{{ cycler.__init__.__globals__.os.environ.RELINK_API_TOKEN }}",
+    ],
+    ids=["popen", "token"],
+)
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_template_cannot_run_code_or_read_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, attack: str, how: str
+) -> None:
+    from relink.samples import bundled_sample
+
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    template = folder / "merchant_message.txt.j2"
+    template.write_text(f"Hello,\n\n{attack}\n", encoding="utf-8")
+    monkeypatch.setenv("RELINK_API_TOKEN", TOKEN)
+    args: list[str | Path] = [
+        "audit", bundled_sample().export, "--format", "message", "--today", "2026-11-20"
+    ]  # fmt: skip
+    if how == "option":
+        args += ["--templates", folder]
+    else:
+        monkeypatch.setenv("RELINK_MESSAGE_TEMPLATES", str(folder))
+    done = relink(*args)
+    one_line_error(done, template, "line 3: 'cycler' is undefined")
+    assert TOKEN not in done.stdout + done.stderr
+    assert "pwned-42" not in done.stdout + done.stderr

@@ -199,8 +199,12 @@ def test_a_template_folder_rewords_one_message_and_leaves_the_other(
     ("template", "problem"),
     [
         ("Hello\n{% if safe %}\nno end\n", "line 3: Unexpected end of template"),
-        ("Hello\n\n{{ customer_name }}\n", "line 3: UndefinedError: 'customer_name' is undefined"),
-        ("{% include 'greeting.j2' %}\n", "line 1: TemplateNotFound: greeting.j2"),
+        ("Hello\n\n{{ customer_name }}\n", "line 3: 'customer_name' is undefined: a message"),
+        ("{% include 'greeting.j2' %}\n", "line 1: includes or imports another template"),
+        ("Hi\n{% extends 'merchant_message.md.j2' %}\n", "line 2: extends another template"),
+        ("{{ safe }}\n{{ range(3) | list }}\n", "line 2: 'range' is undefined"),
+        ("{{ as_of.__class__ }}\n", "line 1: SecurityError: access to attribute '__class__'"),
+        ("{{ cancel_now.append(1) }}\n", "line 1: SecurityError: access to attribute 'append'"),
     ],
 )
 def test_a_broken_template_is_one_line_naming_its_file_and_line(
@@ -396,3 +400,48 @@ def test_each_template_lists_the_values_it_receives(blocked_export: Path, kind: 
     opening = template.read_text(encoding="utf-8").split("-#}")[0]
     values = message_values(json.loads(audit(read_export(blocked_export), as_of=AS_OF).to_json()))
     assert [name for name in values if not re.search(rf"\b{name}\b", opening)] == []
+
+
+def test_the_documented_values_are_what_a_template_receives(blocked_export: Path) -> None:
+    from relink.audit.message import TEMPLATE_VALUES, message_values
+
+    values = message_values(json.loads(audit(read_export(blocked_export), as_of=AS_OF).to_json()))
+    assert set(values) | {"count"} == TEMPLATE_VALUES
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "{{ joiner.__init__.__globals__.os.environ.RELINK_API_TOKEN }}",
+        "{{ namespace.__init__.__globals__ }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ count.__globals__.os.environ }}",
+        "{{ as_of.of.__func__.__globals__ }}",
+        "{{ '{0.__class__}'.format(as_of) }}",
+        "{{ self.__init__ }}",
+    ],
+)
+def test_a_template_reaching_past_its_values_is_refused(
+    blocked_export: Path, tmp_path: Path, attack: str
+) -> None:
+    (tmp_path / "merchant_message.txt.j2").write_text(f"Hello\n\n{attack}\n", encoding="utf-8")
+    result = audit(read_export(blocked_export), as_of=AS_OF)
+    with pytest.raises(RelinkError) as raised:
+        merchant_message(result, templates=tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"{tmp_path / 'merchant_message.txt.j2'}, line 3: "), message
+    assert "\n" not in message and "environ" not in message
+
+
+def test_a_symlinked_template_is_refused(blocked_export: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the root password\n", encoding="utf-8")
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "merchant_message.txt.j2").symlink_to(secret)
+    result = audit(read_export(blocked_export), as_of=AS_OF)
+    with pytest.raises(RelinkError, match="is a symbolic link") as raised:
+        merchant_message(result, templates=folder)
+    assert "root password" not in str(raised.value)
+    assert merchant_message(result, "markdown", folder) == merchant_message(result, "markdown")

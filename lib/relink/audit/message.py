@@ -20,12 +20,22 @@ translates them by putting its own copy of either file in a folder and passing t
 (``templates=``, ``relink audit --templates DIR`` or ``RELINK_MESSAGE_TEMPLATES``). Which
 numbers and dates appear is decided here; a template receives plain values only (see
 :func:`message_values`).
+
+A template is text a team edits, not code: it is rendered by Jinja2's
+:class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` with no globals but :func:`count`, and
+before it is rendered it is parsed and refused (one line naming its file and line) if it reads
+any name but :data:`TEMPLATE_VALUES` or includes, imports or extends another template. What the
+sandbox still catches while rendering (an attribute such as ``__class__``: a
+:class:`~jinja2.sandbox.SecurityError`) is refused the same way. A custom template file is
+opened without following a symbolic link (``O_NOFOLLOW``) and must be a regular file of at most
+:data:`MAX_TEMPLATE_BYTES`.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import stat
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
+import jinja2.nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from relink.audit.verdict import AuditResult
 from relink.display import visible
@@ -55,6 +68,19 @@ MONTH_NAMES = (
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
 MARKDOWN_SPECIAL = frozenset("\\`*_{}[]<>()#+-.!|~")
+# Every name a template may read: the values of message_values() and the one global, count().
+# A template that reads any other name is refused before it is rendered.
+TEMPLATE_VALUES = frozenset(
+    {
+        "safe", "open_orders", "check_orders", "cancel_orders", "waiting_orders", "sync_first",
+        "waiting_since", "late_orders", "cancel_now", "unpaid_without_number", "unpaid_orders",
+        "has_unpaid", "rows_unread", "needs_check", "switch_date", "switch_today",
+        "switch_date_if_nothing_done", "dates_differ", "payment_window_days", "as_of",
+        "check_again", "fresh_export_needed", "export_stale", "orders_until", "sign_off",
+        "count",
+    }
+)  # fmt: skip
+MAX_TEMPLATE_BYTES = 1 << 20  # a message template is a page of text
 
 
 @dataclass(frozen=True)
@@ -225,20 +251,110 @@ def _markdown_escaped(text: str) -> str:
 @functools.lru_cache(maxsize=8)
 def _environment(folder: Path | None) -> jinja2.Environment:
     """One environment per templates folder: a batch renders hundreds of messages, and Jinja2
-    compiles each template once per environment (an edited custom file is reloaded)."""
+    compiles each template once per environment (an edited custom file is reloaded).
+
+    Sandboxed and immutable, with no globals but :func:`count` (Jinja2's ``range``,
+    ``cycler``, ``joiner``, ``namespace``, ``lipsum`` and ``dict`` are removed): a template
+    reaches only the values it is given. Each template is checked when loaded
+    (:class:`_CheckedLoader`)."""
     loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("relink.audit", "templates")]
     if folder is not None:
-        loaders.insert(0, jinja2.FileSystemLoader(folder, encoding="utf-8"))
-    environment = jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
+        loaders.insert(0, _FolderLoader(folder))
+    environment = ImmutableSandboxedEnvironment(
+        loader=_CheckedLoader(jinja2.ChoiceLoader(loaders)),
         undefined=jinja2.StrictUndefined,
         autoescape=False,  # plain text and Markdown: values are escaped in message_values
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals.clear()
     environment.globals["count"] = count
     return environment
+
+
+class _FolderLoader(jinja2.BaseLoader):
+    """A team's templates folder: each file read without following a symbolic link."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        path = self.folder / template
+        try:
+            before = path.lstat()
+        except FileNotFoundError:
+            raise jinja2.TemplateNotFound(template) from None  # relink's own is used
+        if stat.S_ISLNK(before.st_mode):
+            raise RelinkError(
+                f"{visible(path)}: is a symbolic link: relink reads message templates only "
+                "from regular files in the templates folder"
+            )
+        try:
+            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:  # ELOOP: replaced by a link since
+            raise RelinkError(f"{visible(path)}: cannot be read ({exc.strerror})") from None
+        with os.fdopen(handle, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise RelinkError(f"{visible(path)}: is not a regular file")
+            data = file.read(MAX_TEMPLATE_BYTES + 1)
+        if len(data) > MAX_TEMPLATE_BYTES:
+            raise RelinkError(
+                f"{visible(path)}: is larger than a message template may be "
+                f"({MAX_TEMPLATE_BYTES >> 20} MiB)"
+            )
+        source = data.decode("utf-8")  # UnicodeDecodeError: named by _template
+
+        def uptodate() -> bool:
+            try:
+                now = path.lstat()
+            except OSError:
+                return False
+            return (now.st_mtime_ns, now.st_size, now.st_ino) == (
+                info.st_mtime_ns,
+                info.st_size,
+                info.st_ino,
+            )
+
+        return source, str(path), uptodate
+
+
+class _CheckedLoader(jinja2.BaseLoader):
+    """Refuses, before it is compiled, a template that reads a name no template receives or
+    that pulls in another template: one line naming its file and line."""
+
+    def __init__(self, inner: jinja2.BaseLoader) -> None:
+        self.inner = inner
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        tree = environment.parse(source, template, filename)  # TemplateSyntaxError: named
+        where = visible(filename or template)
+        for node in tree.find_all(
+            (jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport)
+        ):
+            raise RelinkError(
+                f"{where}, line {node.lineno}: includes or imports another template: a message "
+                "template is one file"
+            )
+        for node in tree.find_all(jinja2.nodes.Extends):
+            raise RelinkError(
+                f"{where}, line {node.lineno}: extends another template: a message template is "
+                "one file"
+            )
+        unknown = jinja2.meta.find_undeclared_variables(tree) - TEMPLATE_VALUES
+        if unknown:
+            line, name = min(
+                (node.lineno, node.name)
+                for node in tree.find_all(jinja2.nodes.Name)
+                if node.name in unknown
+            )
+            raise RelinkError(
+                f"{where}, line {line}: {visible(repr(name))} is undefined: a message template "
+                "receives only the values listed in relink's templates' opening comment"
+            )
+        return source, filename, uptodate
 
 
 def _template(name: str, folder: Path | None) -> jinja2.Template:
