@@ -78,8 +78,10 @@ def test_e2e_practice_app_reload_second_tab_and_green(
     page.locator(".relink-practice-login").click()
     expect(said).to_contain_text(f"logged in to AliExpress as {TARGET}", timeout=STEP)
     page.locator(".relink-step-audit").click()
+    expect(status).to_contain_text("Audit: done", timeout=STEP)
+    expect(page.locator(".relink-step-unlink")).to_be_enabled(timeout=STEP)
     expect(page.locator(".relink-reason-unlink")).to_contain_text(
-        re.compile(r"the audit is fresh until \d\d:\d\d UTC"), timeout=STEP
+        re.compile(r"the audit is fresh until \d\d:\d\d UTC")
     )
     page.locator(".relink-step-unlink").click()
     page.locator(".relink-confirm-unlink").click()
@@ -132,6 +134,7 @@ def test_e2e_practice_app_reload_second_tab_and_green(
     expect(said).to_contain_text("logged in", timeout=STEP)
     page.locator(".relink-step-audit").click()
     expect(status).to_contain_text("Audit: done", timeout=STEP)
+    expect(page.locator(".relink-step-unlink")).to_be_enabled(timeout=STEP)
     page.locator(".relink-step-unlink").click()
     page.locator(".relink-confirm-unlink").click()
     expect(status).to_contain_text("Unlink: done", timeout=STEP)
@@ -141,6 +144,9 @@ def test_e2e_practice_app_reload_second_tab_and_green(
     expect(status).to_contain_text("Verify: done", timeout=STEP)
     light = page.locator(".relink-light")
     expect(light.locator(".relink-light-green")).to_be_visible(timeout=STEP)
+    expect(page.locator(".relink-reason-relink")).to_contain_text(
+        "Ticket PRACTICE-2 is done", timeout=STEP
+    )
     shot(page, "practice-4-green")
 
     # after green, the whitelist lapses: the page says what the tool allows
@@ -154,4 +160,5 @@ def test_e2e_practice_app_reload_second_tab_and_green(
     expect(status).to_contain_text("not whitelisted", timeout=STEP)
     expect(status).to_contain_text("Verify: done")
     expect(status).not_to_contain_text("refused")
+    expect(page.locator(".relink-step-verify")).to_be_enabled(timeout=STEP)  # redrawn
     shot(page, "practice-5-lapsed")
