@@ -250,3 +250,23 @@ def test_a_journal_line_of_the_wrong_shape_is_named_never_acted_on(seed):
     assert "Traceback" not in done.stderr
     assert "journal: set apart, never acted on: line 1: step is a list, not text" in done.stderr
     assert "audit: done" in done.stdout
+
+
+def test_relink_open_asks_the_deployment_whether_the_account_exists(seed, tmp_path):
+    acct = seed()
+
+    def relink_open(account: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "relink", "open", account, "--to", NEW_AE, "--no-lab",
+                   "--desk", str(tmp_path / "desk")]  # fmt: skip
+        return subprocess.run(
+            command, cwd=tmp_path, env=acct.env(), capture_output=True, text=True, timeout=120
+        )
+
+    missing = relink_open("nosuch-account")
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert "'nosuch-account': no such account on the account API" in missing.stderr
+    assert missing.stderr.count("\n") == 1 and not (tmp_path / "desk").exists()
+    found = relink_open(acct.account_id)
+    assert found.returncode == 0, found.stderr
+    assert "not checked" not in found.stdout
+    assert (tmp_path / "desk" / acct.account_id).is_dir()

@@ -347,3 +347,21 @@ def test_two_opens_of_one_ticket_at_once_share_one_whole_record(desk: Path) -> N
     assert sorted(p.name for p in folder.iterdir()) == ["HD-7.ipynb", "ticket.json"]
     assert json.loads((folder / "ticket.json").read_text())["ticket"] == "HD-7"
     assert sum("(new;" in out for _, out, _ in outcomes) >= 1
+
+
+def test_an_account_the_practice_sandbox_lacks_is_refused_before_any_folder(
+    desk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RELINK_API_URL")
+    monkeypatch.delenv("RELINK_API_TOKEN")
+    code, out, err = relink_open("nosuch-account", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "'nosuch-account' is not on the practice sandbox (it has northwind-home" in err
+    assert not desk.exists()
+    assert relink_open("northwind-home", "--to", TARGET, "--desk", desk, "--no-lab")[0] == 0
+
+
+def test_a_deployment_that_does_not_answer_opens_the_ticket_and_says_unchecked(desk: Path) -> None:
+    code, out, _err = relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab")
+    assert code == 0  # RELINK_API_URL is a port nobody listens on
+    assert "account not checked: the account API did not answer" in out

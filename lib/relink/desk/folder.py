@@ -38,6 +38,7 @@ import nbformat
 
 from relink.api.settings import api_settings, known_secrets, secret_in
 from relink.atomic_files import fsync_folder, write_atomically
+from relink.desk.accounts import check_account
 from relink.display import visible
 from relink.errors import InputError
 from relink.filenames import safe_name
@@ -70,6 +71,7 @@ class TicketFolder:
     journal: Path
     practice: bool
     state: str
+    notes: tuple[str, ...] = ()  # what could not be checked (the account, on an API down)
 
     def lines(self) -> list[str]:
         """What to tell the analyst: the ticket, the notebook, the journal, what was kept."""
@@ -87,6 +89,7 @@ class TicketFolder:
             )
         elif self.state == "refreshed":
             lines.append(f"{self.notebook.name} had not been run: filled in again")
+        lines.extend(self.notes)
         return [visible(line) for line in lines]
 
 
@@ -136,6 +139,7 @@ def open_ticket_folder(
     }
     practice = is_practice(environ, env_file)
     _refuse_secrets([account, target, ticket, operator], environ, env_file)
+    unchecked = check_account(account, environ, env_file)  # before anything is written
     account_dir = desk_folder(desk, environ).resolve() / safe_name(account)
     kind = "sandbox" if practice else "deployment"
     entries = [record for record in _records(account_dir, account) if record["api"] == kind]
@@ -165,8 +169,9 @@ def open_ticket_folder(
         "journal_path": str(journal),
     }
     state = _place_notebook(Path(template), notebook, parameters)
+    notes = (unchecked,) if unchecked else ()
     return TicketFolder(
-        account, target, chosen.ticket_id, folder, notebook, journal, practice, state
+        account, target, chosen.ticket_id, folder, notebook, journal, practice, state, notes
     )
 
 

@@ -134,3 +134,8 @@ def seed_practice_account(sandbox: RunningSandbox, sample: SampleAccount, token:
 def _stop(sandbox: RunningSandbox, folder: Path) -> None:
     sandbox.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+def practice_account_names() -> list[str]:
+    """The accounts the practice sandbox has: the bundled sample accounts, by name."""
+    return [account.name for account in ACCOUNTS]
