@@ -341,11 +341,9 @@ def test_a_practice_ticket_whose_sandbox_is_gone_is_over(practice_sandbox, tmp_p
     from relink.desk.folder import open_ticket_folder
     from relink.desk.opening import open_ticket
 
-    account = f"prac-{uuid.uuid4().hex[:10]}"
+    account = "cedar-outdoor"  # a practice account (the desk opens only those on practice)
     token = f"tok-practice-{uuid.uuid4().hex}"
-    seed = {"account_id": account, "token": token, "whitelisted": True}
-    seed |= {"linked_aliexpress_account": OLD_AE, "logged_in_aliexpress_account": OLD_AE}
-    practice_sandbox.admin.seed({**seed, "orders": blocked_orders(account)})
+    seed_practice_account(practice_sandbox, bundled_sample(account), token)  # this module's only
     desk = tmp_path / "desk"
     opened = open_ticket_folder(account, NEW_AE, desk=desk, environ={}, env_file=tmp_path / "x")
     assert opened.ticket == "PRACTICE-1" and opened.practice
