@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -57,6 +59,20 @@ HOSTILE_CASES: list[tuple[str, str, str, str]] = [
         "merchant_message.txt.j2 a symbolic link to another file",
         "refused: 'is a symbolic link' (lstat, then O_NOFOLLOW); the file it points to never read",
         "tests/unit/test_merchant_message.py::test_a_symlinked_template_is_refused",
+    ),
+    (
+        "xlsx-zip-bomb",
+        "a 3 MB workbook whose xl/sharedStrings.xml inflates to 3 GB (3,000 x 1 MiB of one "
+        "letter, deflate level 9, zip64), under a 4 GB address-space limit",
+        "refused in about a second, one line (xl/sharedStrings.xml inflates to more than 512 MiB),"
+        " exit 2; never handed to calamine",
+        "tests/unit/test_hostile_inputs.py::test_an_xlsx_zip_bomb_is_refused_in_seconds",
+    ),
+    (
+        "xlsx-zip-bomb-lying-directory",
+        "the same bomb (600 MiB) whose zip directory claims 1,000 bytes",
+        "the same refusal: what the part inflates to is counted while inflating, not claimed",
+        "tests/unit/test_hostile_inputs.py::test_an_xlsx_zip_bomb_is_refused_in_seconds",
     ),
     # --- relink batch (issue 19: 2, 8, 9, 12, 13) ---
     (
@@ -322,3 +338,43 @@ def test_a_template_cannot_run_code_or_read_the_token(
     one_line_error(done, template, "line 3: 'cycler' is undefined")
     assert TOKEN not in done.stdout + done.stderr
     assert "pwned-42" not in done.stdout + done.stderr
+
+
+def zip_bomb(path: Path, mebibytes: int, claimed: int | None = None) -> Path:
+    """A workbook whose xl/sharedStrings.xml inflates to ``mebibytes`` MiB of one letter,
+    written 1 MiB at a time (the test holds little of it); ``claimed``: the size its zip
+    directory then says instead."""
+    book = io.BytesIO()
+    workbook(book, HEADER)  # type: ignore[arg-type]  # xlsxwriter takes a file object too
+    source = zipfile.ZipFile(book)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for info in source.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                bomb.writestr(info, source.read(info.filename))
+                continue
+            with bomb.open(info.filename, "w", force_zip64=True) as part:
+                part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/')
+                part.write(b'main" count="1" uniqueCount="1"><si><t>')
+                chunk = b"a" * (1 << 20)
+                for _ in range(mebibytes):
+                    part.write(chunk)
+                part.write(b"</t></si></sst>")
+    if claimed is not None:
+        with zipfile.ZipFile(path, "a") as bomb:
+            bomb.getinfo("xl/sharedStrings.xml").file_size = claimed
+            bomb._didModify = True  # the directory is written again, with the claim
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mebibytes", "claimed"), [(3000, None), (600, 1000)], ids=["as-reported", "lying-directory"]
+)
+def test_an_xlsx_zip_bomb_is_refused_in_seconds(
+    tmp_path: Path, mebibytes: int, claimed: int | None
+) -> None:
+    path = zip_bomb(tmp_path / "bomb.xlsx", mebibytes, claimed)
+    assert path.stat().st_size < 4_000_000
+    started = time.monotonic()
+    done = relink("audit", path, limit=ADDRESS_SPACE)
+    assert time.monotonic() - started < 30
+    one_line_error(done, path, "xl/sharedStrings.xml inflates to more than 512 MiB")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from relink.audit.columns import BLANK, PROBLEM, TEXT, ColumnSpec, Table
 from relink.audit.csv_reader import read_csv
-from relink.audit.xlsx_reader import read_workbook
+from relink.audit.xlsx_reader import check_inflated_sizes, read_workbook
 from relink.errors import ExportError
 
 SAMPLE_BYTES = 1 << 20
@@ -75,6 +75,7 @@ def _check_xlsx(path: Path) -> None:
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ExportError(path, f"is not a readable XLSX workbook ({exc})") from None
     if "xl/workbook.xml" in names:
+        check_inflated_sizes(path)  # a zip bomb is refused before calamine inflates it
         return
     if "xl/workbook.bin" in names:
         raise ExportError(path, "is an .xlsb workbook: save it as .xlsx or CSV")

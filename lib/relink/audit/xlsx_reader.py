@@ -8,13 +8,21 @@ column that hold a cell; a sheet larger than :data:`XLSX_MAX_CELLS` is refused w
 Then only the header rows are scanned, and only the wanted columns are kept, row by row, with
 whether the row holds any value at all (a row that holds none is not an order: see
 :data:`~relink.audit.columns.BLANK`).
+
+Before that, :func:`check_inflated_sizes` inflates every part of the zip once, counting bytes
+as it goes, and refuses a workbook whose parts inflate past bounds no real export reaches (a
+zip bomb: 3 MB that inflate to 3 GB of shared strings, which calamine would hold in memory).
+The sizes the zip's directory gives are claims, so they are only used to refuse early; what
+counts is what the compressed bytes inflate to.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -43,6 +51,15 @@ XLSX_MAX_CELLS = 25_000_000
 _MAX_WORKBOOK_PART = 16 << 20
 _CHUNK = 4 << 20
 _MAX_CARRY = 64 << 20
+# What a part may inflate to. A worksheet at XLSX_MAX_CELLS is about 1 GB of XML (some 40 bytes
+# a cell); the shared strings of a 200,000-row export are tens of megabytes (calamine holds them
+# all in memory); styles, themes and properties are kilobytes. The whole workbook: 2 GiB.
+XLSX_MAX_WORKSHEET = 1 << 30
+XLSX_MAX_SHARED_STRINGS = 512 << 20
+XLSX_MAX_OTHER_PART = 256 << 20
+XLSX_MAX_INFLATED = 2 << 30
+_RAW_CHUNK = 1 << 20
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra length
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -93,6 +110,72 @@ def read_workbook(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
     if not first_header:
         raise ExportError(path, "is empty (no sheet has a header row)")
     raise missing_columns_error(path, first_header, specs)
+
+
+def check_inflated_sizes(path: Path) -> None:
+    """Refuse a workbook a part of which inflates past its bound, or all of them past
+    :data:`XLSX_MAX_INFLATED`: each part's compressed bytes are inflated (never kept) and
+    counted, whatever the zip's directory claims, and the count stops at the bound.
+
+    Raises:
+        ExportError: a part, or the whole, inflates past its bound; a part compressed by a
+            method Excel never writes; a part that is not valid deflate data.
+    """
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            members = archive.infolist()
+            for info in members:  # the directory's claims: a fast refusal
+                _refuse_past(path, info.filename, info.file_size, _part_bound(info.filename))
+            _refuse_past(path, None, sum(info.file_size for info in members), XLSX_MAX_INFLATED)
+            for info in members:
+                bound = min(_part_bound(info.filename), XLSX_MAX_INFLATED - total)
+                size = _inflated_size(raw, info, bound)
+                _refuse_past(path, info.filename, size, _part_bound(info.filename))
+                total += size
+                _refuse_past(path, None, total, XLSX_MAX_INFLATED)
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, struct.error) as exc:
+        raise ExportError(path, f"is not a readable XLSX workbook ({exc})") from None
+
+
+def _part_bound(name: str) -> int:
+    if name.startswith("xl/worksheets/"):
+        return XLSX_MAX_WORKSHEET
+    if name == "xl/sharedStrings.xml":
+        return XLSX_MAX_SHARED_STRINGS
+    return XLSX_MAX_OTHER_PART
+
+
+def _refuse_past(path: Path, part: str | None, size: int, bound: int) -> None:
+    if size <= bound:
+        return
+    what = f"{part} inflates" if part else "its parts inflate"
+    raise ExportError(
+        path,
+        f"is not a readable XLSX workbook ({what} to more than {bound >> 20:,} MiB: larger than "
+        "relink reads)",
+    )
+
+
+def _inflated_size(raw, info: zipfile.ZipInfo, bound: int) -> int:
+    """What ``info``'s compressed bytes inflate to, counted up to just past ``bound``."""
+    raw.seek(info.header_offset)
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise ValueError(f"{info.filename} has no local header")
+    raw.seek(info.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size  # stored: no larger than the file itself
+    if info.compress_type != zipfile.ZIP_DEFLATED:
+        raise ValueError(f"{info.filename} is compressed with method {info.compress_type}")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    size = 0
+    while not inflater.eof and size <= bound:
+        data = inflater.unconsumed_tail or raw.read(_RAW_CHUNK)
+        if not data:
+            break  # cut short: calamine says what is wrong
+        size += len(inflater.decompress(data, _CHUNK))
+    return size
 
 
 def _read_sheet(
