@@ -74,6 +74,26 @@ HOSTILE_CASES: list[tuple[str, str, str, str]] = [
         "the same refusal: what the part inflates to is counted while inflating, not claimed",
         "tests/unit/test_hostile_inputs.py::test_an_xlsx_zip_bomb_is_refused_in_seconds",
     ),
+    (
+        "csv-million-columns",
+        "a 9 MB CSV with 1,000,000 columns (header and one row), under a 4 GB address-space limit",
+        "refused in seconds, one line (more than 10,000 columns in its header), exit 2; was 107 s,"
+        " 2.6 GB, a MemoryError traceback and exit 1",
+        "tests/unit/test_hostile_inputs.py::test_a_csv_a_million_columns_wide_is_refused_in_seconds",
+    ),
+    (
+        "csv-wide-header-past-the-sample",
+        "a header whose first 1 MiB is one long field, then 20,000 more columns",
+        "the header line is counted on past the sample: refused the same way",
+        "tests/unit/test_hostile_inputs.py::test_a_csv_a_million_columns_wide_is_refused_in_seconds",
+    ),
+    (
+        "audit-memory-error",
+        "any MemoryError while an export is read",
+        "one line (FILE: is too large to read in the memory available), exit 2: never a traceback "
+        "nor exit 1, which callers read as blocked",
+        "tests/unit/test_hostile_inputs.py::test_a_memory_error_while_reading_is_one_line_exit_2",
+    ),
     # --- relink batch (issue 19: 2, 8, 9, 12, 13) ---
     (
         "batch-p-token-leading-space",
@@ -378,3 +398,35 @@ def test_an_xlsx_zip_bomb_is_refused_in_seconds(
     done = relink("audit", path, limit=ADDRESS_SPACE)
     assert time.monotonic() - started < 30
     one_line_error(done, path, "xl/sharedStrings.xml inflates to more than 512 MiB")
+
+
+@pytest.mark.parametrize("shape", ["million-columns", "past-the-sample"])
+def test_a_csv_a_million_columns_wide_is_refused_in_seconds(tmp_path: Path, shape: str) -> None:
+    path = tmp_path / "wide.csv"
+    with path.open("w", encoding="utf-8") as file:
+        if shape == "million-columns":
+            file.write(",".join(["Order No.", "Status", *(f"c{i}" for i in range(1_000_000))]))
+            file.write("\n" + ",".join(["#1", "Fulfilled", *["x"] * 1_000_000]) + "\n")
+        else:  # the first MiB holds three fields: the rest of the line is counted as read
+            file.write("Order No.,Status," + "n" * (1 << 20) + ",c" * 20_000 + "\n")
+            file.write("#1,Fulfilled" + ",x" * 20_001 + "\n")
+    started = time.monotonic()
+    done = relink("audit", path, limit=ADDRESS_SPACE)
+    assert time.monotonic() - started < 30
+    one_line_error(done, path, "has more than 10,000 columns in its header")
+
+
+def test_a_memory_error_while_reading_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
+    code = (
+        "import sys, relink.audit.files as files\n"
+        "def exhausted(*args): raise MemoryError\n"
+        "files.read_csv = exhausted\n"
+        "from relink.cli import main\n"
+        "main(sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "audit", str(path)], capture_output=True, text=True
+    )
+    one_line_error(done, path, "is too large to read in the memory available")

@@ -33,6 +33,13 @@ def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
             column absent, not a CSV/XLSX, or a corrupt workbook.
     """
     path = Path(path)
+    try:
+        return _read_table(path, specs)
+    except MemoryError:  # never a traceback, never exit 1 ("blocked")
+        raise ExportError(path, "is too large to read in the memory available") from None
+
+
+def _read_table(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
     head = _read_head(path)
     # The content says what a file is, whatever its name: an XLSX saved as .xls is read, a
     # legacy .xls (an OLE compound file) is refused in one line, never handed to calamine.
