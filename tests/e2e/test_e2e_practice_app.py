@@ -56,6 +56,7 @@ def test_e2e_practice_app_reload_second_tab_and_green(
     for step in STEPS:
         box = page.locator(f".relink-step-{step}").bounding_box()
         assert box is not None and box["y"] + box["height"] <= VIEWPORT["height"], step
+    expect(page.locator(".relink-panel-fallback")).to_be_hidden()  # the live panel says it
     about = page.get_by_role("heading", name="About this page")
     assert about.bounding_box()["y"] > panel.bounding_box()["y"]  # type: ignore[index]
     shot(page, "practice-1-first-screen")

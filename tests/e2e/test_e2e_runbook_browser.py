@@ -86,7 +86,7 @@ def test_e2e_runbook_browser_blocked_to_green(
     bar = page.locator(".relink-practice")
     said = bar.locator(".relink-practice-said")
     # the last cell records where the ticket stands: every cell has run, the panel is drawn
-    record = page.locator(".relink-record")
+    record = page.locator(".relink-record").last  # the last cell's (the panel's is hidden)
     expect(record).to_be_visible(timeout=START)
     expect(record).to_contain_text("Ticket PRACTICE-1:")
     expect(panel).to_be_visible()
@@ -181,17 +181,32 @@ def test_e2e_runbook_browser_blocked_to_green(
     # the saved notebook is the ticket's record without its kernel: the panel's cell and the
     # last one say the ticket, the light and every step's outcome, as the ticket left them
     expect(record).to_contain_text("Light: amber", timeout=STEP)
+    fallback = page.locator(".relink-panel-fallback")
+    expect(fallback).to_have_count(1)
+    expect(fallback).to_be_hidden()  # the live panel is on the page: not said twice
     page.keyboard.press("Control+s")
     expect(page.get_by_text("Saving completed")).to_be_visible(timeout=STEP)
     saved = nbformat.read(lab_server.root / NOTEBOOK, as_version=4)
-    for cell_id in ("panel", "record"):
-        [output] = next(cell for cell in saved.cells if cell.get("id") == cell_id).outputs
+    widget, summary = next(cell for cell in saved.cells if cell.get("id") == "panel").outputs
+    assert widget["data"]["text/plain"].startswith("The runbook's panel of ticket PRACTICE-1")
+    [recorded] = next(cell for cell in saved.cells if cell.get("id") == "record").outputs
+    for output in (summary, recorded):
         text = output["data"]["text/plain"]
         assert text.startswith("Ticket PRACTICE-1: northwind-home, from "), text
         assert "Light: amber. Linked to ae-new@example.com, not whitelisted." in text, text
         assert "- verify: done. Linked to ae-new@example.com, whitelisted." in text, text
         assert "VBox(" not in text
         assert "Light: amber" in output["data"]["text/html"]
+    # opened again, its kernel gone: no panel can be drawn, the page still says where it stands
+    for kernel in lab_server.kernels():
+        lab_server.api("DELETE", f"/api/kernels/{kernel['id']}")
+    lab_server.open_notebook(page, NOTEBOOK)
+    expect(page.locator(".relink-panel")).to_have_count(0)
+    expect(fallback).to_be_visible(timeout=STEP)
+    expect(fallback).to_contain_text("Light: amber.")
+    expect(fallback).to_contain_text("verify: done")
+    fallback.scroll_into_view_if_needed()
+    loopback_page.screenshot("e2e-runbook-reopened.png")
 
     # the kernel journaled every step: one unlink and one link sent, each once
     entries = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]

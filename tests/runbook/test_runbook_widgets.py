@@ -18,6 +18,7 @@ from runbook_seeds import NEW_AE, OLD_AE, TOKEN_MARKER, order, part, settled_ord
 from relink.display import CLEAR_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, RUNBOOK_MIME, SAFE_COLOUR
 from relink.runbook.guards import STEPS, SyncQuota, clock_time
 from relink.runbook.panel import (
+    FALLBACK_STYLE,
     RunbookPanel,
     blockers_or_note,
     blockers_view,
@@ -473,18 +474,25 @@ def test_the_panel_in_a_saved_notebook_reads_as_the_tickets_record(seed, clock):
     shown = panel_or_note(book, "")
     with capture_output() as captured:
         shown._ipython_display_()
-    [first] = captured.outputs
-    assert set(first.data) == {WIDGET_VIEW, "text/html", "text/plain"}
-    text = first.data["text/plain"]
-    assert not text.startswith("VBox(")
+    widget, summary = captured.outputs  # the panel, then where the ticket stands
+    assert set(widget.data) == {WIDGET_VIEW, "text/plain"}
+    assert widget.data["text/plain"] == (
+        "The runbook's panel of ticket HD-rec (it needs the notebook's kernel; where the ticket "
+        "stands follows)."
+    )  # not VBox(children=(HTML(value='<style>...
+    assert set(summary.data) == {"text/html", "text/plain"}
+    text = summary.data["text/plain"]
     assert text.startswith(f"Ticket HD-rec: {acct.account_id}, from {OLD_AE} to {NEW_AE}")
     assert f"Light: amber. Linked to {OLD_AE}, not to the ticket's {NEW_AE}" in text
     assert "No step run yet." in text and "Not audited yet." in text
+    # hidden while the live panel is in its output area; shown where the panel cannot be drawn
+    fallback = f'{FALLBACK_STYLE}<div class="relink-panel-fallback">'
+    assert summary.data["text/html"].startswith(fallback)
     with capture_output() as captured:
         shown.panel.buttons["audit"].click()
         shown.panel.refresh()  # a redraw that changes nothing is not sent again
-    [update] = captured.outputs
-    assert update.update and update.data[WIDGET_VIEW] == first.data[WIDGET_VIEW]
+    [update] = captured.outputs  # the summary, in place; the widget is never displayed again
+    assert update.update and WIDGET_VIEW not in update.data
     assert "- audit: done. Audit of" in update.data["text/plain"]
     assert "Blocked: 2 orders." in update.data["text/plain"]
     assert "<td>#1001</td>" in update.data["text/html"]  # the blockers, as a table

@@ -18,8 +18,8 @@ practice bar's note once a step ran) stays on screen greyed, under "Earlier, at 
 
 In the notebook the panel is displayed with a plain fallback beside the widget
 (:class:`ShownPanel`): the ticket, the light, each step's outcome and the blockers, in HTML
-and text, updated as the ticket moves on, so the saved notebook still says where the ticket
-stands once its kernel is gone.
+and text, hidden while the live panel shows and updated as the ticket moves on, so the saved
+notebook still says where the ticket stands once its kernel is gone.
 
 DOM contract (the browser tests rely on it): ``relink-title`` (the API badge
 ``relink-api-badge``, the ticket, the account and the target), ``relink-light`` (an HTML whose
@@ -87,6 +87,12 @@ __all__ = [
     "ticket_summary",
 ]
 
+# The panel's second output hides itself while the live panel is in the same output area
+# (JupyterLab, Voilà); without the panel (a saved notebook opened without its kernel, where
+# the widget cannot be drawn; GitHub, nbconvert) it is what the page shows.
+FALLBACK_STYLE = (
+    "<style>.jp-OutputArea:has(.relink-panel) .relink-panel-fallback { display: none; }</style>"
+)
 # ``schedule(delay_seconds, callback) -> cancel``: call ``callback`` once, later
 Schedule = Callable[[float, Callable[[], None]], Callable[[], None]]
 # past the moment itself, so that at the redraw the guard sees it gone by
@@ -127,11 +133,16 @@ def panel_or_note(book: Runbook, steps: str) -> Any:
 
 
 class ShownPanel:
-    """A :class:`RunbookPanel` as the notebook displays it: the widget, and beside it (HTML and
-    text) where the ticket stands (:func:`~relink.runbook.panel_view.ticket_summary`), which a
-    notebook read without its kernel shows instead. Displayed once; every redraw of the panel
-    that changes the summary replaces the display in place, so the saved notebook holds the
-    latest."""
+    """A :class:`RunbookPanel` as the notebook displays it, in two outputs of its cell.
+
+    The widget, whose text is one sentence (not the ``VBox(children=...`` a widget's text
+    is); and beside it where the ticket stands (:func:`~relink.runbook.panel_view.ticket_summary`
+    in HTML and text), which a notebook read without its kernel shows. While the live panel
+    is on the page, that second output hides itself (:data:`FALLBACK_STYLE`: a page showing the
+    ``relink-panel`` in the same output area). Every redraw that changes the summary replaces
+    it in place, so the saved notebook holds the latest; the widget itself is never displayed
+    again (that would rebuild the panel under the analyst's pointer).
+    """
 
     def __init__(self, panel: RunbookPanel) -> None:
         self.panel = panel
@@ -143,21 +154,32 @@ class ShownPanel:
     def widget(self) -> w.DOMWidget:
         return self.panel.widget
 
-    def _repr_mimebundle_(self, **_: Any) -> dict[str, Any]:
-        self._shown = summary = ticket_summary(self.panel.runbook)
+    def widget_bundle(self) -> dict[str, Any]:
+        """The widget's output: the live panel, and a sentence for whoever cannot show it."""
         bundle = dict(self.panel.widget._repr_mimebundle_())
-        bundle.update({"text/html": summary.html, "text/plain": summary.text})
+        book = self.panel.runbook
+        bundle["text/plain"] = (
+            f"The runbook's panel of ticket {book.ticket.ticket_id} (it needs the notebook's "
+            "kernel; where the ticket stands follows)."
+        )
         return bundle
+
+    def summary_bundle(self) -> dict[str, Any]:
+        """The second output: where the ticket stands, shown when the panel is not."""
+        self._shown = summary = ticket_summary(self.panel.runbook)
+        shown = f'{FALLBACK_STYLE}<div class="relink-panel-fallback">{summary.html}</div>'
+        return {"text/html": shown, "text/plain": summary.text}
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        self.handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        display(self.widget_bundle(), raw=True)
+        self.handle = display(self.summary_bundle(), raw=True, display_id=True)
 
     def _update(self) -> None:
         if self.handle is None or ticket_summary(self.panel.runbook) == self._shown:
             return
-        self.handle.update(self._repr_mimebundle_(), raw=True)
+        self.handle.update(self.summary_bundle(), raw=True)
 
 
 class RunbookPanel:
