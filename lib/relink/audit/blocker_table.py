@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relink.audit.blocker_text import (
+    ACTIONS_AFTER,
     ACTIONS_BETWEEN,
+    ACTIONS_FIXED,
     ACTIONS_HEAD,
-    ACTIONS_MIDDLE,
     ACTIONS_TAIL,
     CLASS_REASONS,
     ENTRY_ENDS,
@@ -27,9 +28,10 @@ from relink.audit.blocker_text import (
     arrow_text,
     escaped,
     first_of,
+    fixed_shape,
     joined_per_group,
+    payment_shape,
     quoted_per_group,
-    shape_of,
     status_names,
 )
 from relink.audit.classification import PART_COLUMNS
@@ -79,7 +81,8 @@ class BlockerParts:
     ae_keep: np.ndarray  # per part: the first part of its order with that number
     cancel_keep: np.ndarray  # per part: the first unpaid part to cancel with that number
     closed_keep: np.ndarray  # per part: the first unpaid part AliExpress closed by now, the same
-    shapes: np.ndarray  # per order: its shape (blocker_text.shape_of)
+    payments: np.ndarray  # per order: its row of the payment tables (blocker_text)
+    fixed: np.ndarray  # per order: its row of the fixed actions' table (blocker_text)
     names: pa.Array  # per part: status name, JSON-escaped
     names_keep: np.ndarray
     drift_parts: np.ndarray  # the parts that drift, ascending
@@ -126,12 +129,12 @@ class BlockerParts:
             ae_keep=has_ae & first_of(group, ae),
             cancel_keep=cancel_keep,
             closed_keep=closed_keep,
-            shapes=shape_of(
+            payments=payment_shape(
                 masks,
                 _pick(order_acts, ASK_CANCEL, group, cancel_keep, count),
                 _pick(order_acts, WINDOW_CLOSED, group, closed_keep, count),
-                order_acts.astype(np.int64) // SHIPMENT_LATE & 0b11,
             ),
+            fixed=fixed_shape(masks, order_acts.astype(np.int64) // SHIPMENT_LATE & 0b11),
             names=names,
             names_keep=first_of(group, names),
             drift_parts=drift_parts,
@@ -159,10 +162,12 @@ class BlockerParts:
         in_drift = slice(*np.searchsorted(self.drift_parts, [first, last]))
         drift_group = group[self.drift_parts[in_drift] - first]
 
-        # The text between the variable pieces depends only on the order's shape (its reasons,
-        # how many unpaid numbers to cancel and closed it names, which waits are late): taken
-        # from tables, nothing built per order but the join.
-        shape = pa.array(self.shapes[start:stop])
+        # The text between the variable pieces depends only on the order's reasons, how many
+        # unpaid numbers to cancel and closed it names, and which waits are late: taken from
+        # small tables, nothing built per order but the join.
+        masks = pa.array(self.masks[start:stop])
+        payments = pa.array(self.payments[start:stop])
+        fixed = pa.array(self.fixed[start:stop])
         status_text = quoted_per_group(names, group, count, self.names_keep[first:last])
         ae_text = quoted_per_group(ae, group, count, self.ae_keep[first:last])
         row_text = joined_per_group(
@@ -177,19 +182,20 @@ class BlockerParts:
             self.stores.slice(start, count),
             '", "order": "',
             self.orders.slice(start, count),
-            REASONS_PIECE.take(shape),
+            REASONS_PIECE.take(masks),
             status_text,
             '], "aliexpress_orders": [',
             ae_text,
             '], "rows": [',
             row_text,
-            ACTIONS_HEAD.take(shape),
+            ACTIONS_HEAD.take(payments),
             to_cancel,
-            ACTIONS_BETWEEN.take(shape),
+            ACTIONS_BETWEEN.take(payments),
             closed,
-            ACTIONS_MIDDLE.take(shape),
+            ACTIONS_AFTER.take(payments),
+            ACTIONS_FIXED.take(fixed),
             sentences,
-            ACTIONS_TAIL.take(shape),
+            ACTIONS_TAIL.take(masks),
             drift_text,
             '], "clears_by": ',
             self.clears_by.slice(start, count),

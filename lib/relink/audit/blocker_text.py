@@ -115,16 +115,23 @@ CLASS_REASONS = np.array(
 )
 
 
-# An entry's shape: its reasons (bit i: reason i), then what its awaiting-payment action names
-# (the unpaid orders to cancel, and those AliExpress has closed by now: 0 none, 1 some without
-# a number, 2 one number, 3 two or more) and which waits are late (bit 0: the shipment, bit 1:
-# the fulfilment; forecast.SHIPMENT_LATE and FULFILMENT_LATE shifted down by 2).
+# An entry's fixed text depends on its reasons (bit i: reason i), on what its awaiting-payment
+# action names (the unpaid orders to cancel, and those AliExpress has closed by now: 0 none,
+# 1 some without a number, 2 one number, 3 two or more) and on which waits are late (bit 0: the
+# shipment, bit 1: the fulfilment; forecast.SHIPMENT_LATE and FULFILMENT_LATE shifted down by
+# 2). Each piece is taken from a small table by the part of that it depends on.
 PICKS, LATES = 4, 4
 
 
-def shape_of(masks: np.ndarray, cancel: np.ndarray, closed: np.ndarray, late: np.ndarray):
-    """Each entry's shape (its row in the tables below) from its parts."""
-    return ((masks.astype(np.int64) * PICKS + cancel) * PICKS + closed) * LATES + late
+def payment_shape(masks: np.ndarray, cancel: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """Per entry: its row in the payment tables (0: no awaiting-payment reason)."""
+    pays = (masks & 1) == 1
+    return np.where(pays, 1 + cancel * PICKS + closed, 0).astype(np.int64)
+
+
+def fixed_shape(masks: np.ndarray, late: np.ndarray) -> np.ndarray:
+    """Per entry: its row in the table of the actions after payment's (up to drift's)."""
+    return (masks.astype(np.int64) * LATES + late).astype(np.int64)
 
 
 # Stand-ins for the numbers in the sentences: cut out, the text around them is what is fixed.
@@ -176,37 +183,33 @@ _SYNC_HEAD = '"' + json_body(statuses.action_text(statuses.SYNC_DRIFT, (), ["x"]
 ENTRY_ENDS = pa.array(['"}', '"}, '])
 
 
-def _shape_pieces() -> tuple[pa.Array, ...]:
-    """The fixed text of an entry around its variable pieces, per shape (:func:`shape_of`).
-
-    An entry is ``... REASONS statuses ... rows HEAD numbers-to-cancel BETWEEN closed-numbers
-    MIDDLE sync-sentences TAIL drift ...``. Actions are listed payment first, then the three
-    fixed ones, drift last.
-    """
-    payments = {(c, d): _payment_pieces(c, d) for c in range(PICKS) for d in range(PICKS)}
-    fixed_actions = {(m, late): _middle(m, late) for m in range(0, 16, 2) for late in range(LATES)}
-    reasons, heads, between, middle, tails = [], [], [], [], []
-    for mask in range(1 << len(_REASON_NAMES)):
-        pays, syncs = bool(mask & 1), bool(mask >> 4 & 1)
-        fixed_mask = mask >> 1 & 0b111
-        listed = f'", "reasons": [{_reason_list(mask)}], "statuses": ['
-        tail = ('"' if syncs else "") + '], "drift": ['
-        for cancel in range(PICKS):
-            for closed in range(PICKS):
-                before, inside, after = payments[cancel, closed] if pays else ("",) * 3
-                for late in range(LATES):
-                    reasons.append(listed)
-                    heads.append('], "actions": [' + ('"' + before if pays else ""))
-                    between.append(inside)
-                    middle.append(
-                        (after + '"' if pays else "")
-                        + (", " if pays and (fixed_mask or syncs) else "")
-                        + fixed_actions[mask & 0b1110, late]
-                        + (", " if fixed_mask and syncs else "")
-                        + (_SYNC_HEAD if syncs else "")
-                    )
-                    tails.append(tail)
-    return tuple(pa.array(column) for column in (reasons, heads, between, middle, tails))
+def _tables() -> tuple[pa.Array, ...]:
+    """The fixed text of an entry around its variable pieces. An entry is ``... REASONS[mask]
+    statuses ... rows HEAD[payment] numbers-to-cancel BETWEEN[payment] closed-numbers
+    AFTER[payment] FIXED[fixed] sync-sentences TAIL[mask] drift ...`` (see
+    :func:`payment_shape`, :func:`fixed_shape`). Actions are listed payment first, then the
+    three fixed ones, drift last."""
+    masks = range(1 << len(_REASON_NAMES))
+    reasons = [f'", "reasons": [{_reason_list(mask)}], "statuses": [' for mask in masks]
+    tails = [('"' if mask >> 4 & 1 else "") + '], "drift": [' for mask in masks]
+    heads, between, after = ['], "actions": ['], [""], [""]
+    for cancel in range(PICKS):
+        for closed in range(PICKS):
+            before, inside, rest = _payment_pieces(cancel, closed)
+            heads.append('], "actions": ["' + before)
+            between.append(inside)
+            after.append(rest + '"')
+    fixed = []
+    for mask in masks:
+        pays, syncs, fixed_mask = bool(mask & 1), bool(mask >> 4 & 1), mask >> 1 & 0b111
+        for late in range(LATES):
+            fixed.append(
+                (", " if pays and (fixed_mask or syncs) else "")
+                + _middle(mask, late)
+                + (", " if fixed_mask and syncs else "")
+                + (_SYNC_HEAD if syncs else "")
+            )
+    return tuple(pa.array(column) for column in (reasons, heads, between, after, fixed, tails))
 
 
-REASONS_PIECE, ACTIONS_HEAD, ACTIONS_BETWEEN, ACTIONS_MIDDLE, ACTIONS_TAIL = _shape_pieces()
+REASONS_PIECE, ACTIONS_HEAD, ACTIONS_BETWEEN, ACTIONS_AFTER, ACTIONS_FIXED, ACTIONS_TAIL = _tables()

@@ -78,16 +78,17 @@ def blank_in_wanted(frame: pd.DataFrame, names: Iterable[str]) -> np.ndarray:
     Column by column, each on the rows still in question: the first (the order number) rules
     out nearly every row, so the others are looked at only for the few left.
     """
-    chosen = np.arange(len(frame))
+    chosen: np.ndarray | None = None  # None: every row
     for name in names:
         values = frame[name].array.__arrow_array__()
-        if len(chosen) < len(frame):
+        if chosen is not None:
             values = values.take(pa.array(chosen, pa.int64()))
         blank = pc.or_kleene(pc.equal(values, ""), pc.utf8_is_space(values)).fill_null(True)
-        chosen = chosen[blank.to_numpy(zero_copy_only=False)]
+        blank = blank.to_numpy(zero_copy_only=False)
+        chosen = np.flatnonzero(blank) if chosen is None else chosen[blank]
         if not len(chosen):
             break
-    return chosen
+    return chosen if chosen is not None else np.arange(len(frame))
 
 
 def blank_value(value: object) -> bool:

@@ -232,7 +232,7 @@ def _blank_lines(
     with path.open("rb") as handle:
         while chunk := handle.read(_LINES_CHUNK):
             chunk += handle.readline()  # every chunk but the last ends a line
-            if chunk.count(b"\r") != chunk.count(b"\r\n"):
+            if _lone_carriage_return(chunk):
                 return None
             ends = chunk.count(b"\n")
             low, high = np.searchsorted(wanted, [before, before + ends + 1])
@@ -252,6 +252,16 @@ def _blank_lines(
     return np.array(
         [_blank_line(found[line].decode(text_encoding, "replace"), delimiter) for line in wanted]
     )
+
+
+def _lone_carriage_return(chunk: bytes) -> bool:
+    """Whether a carriage return in ``chunk`` is not followed by a line feed (Arrow ends a line
+    there; counting line feeds would not)."""
+    if b"\r" not in chunk:
+        return False
+    data = np.frombuffer(chunk, np.uint8)
+    after = np.flatnonzero(data == 13) + 1
+    return bool(after[-1] == len(data) or (data[after] != 10).any())
 
 
 def _blank_line(line: str, delimiter: str) -> bool:

@@ -214,7 +214,10 @@ def _without_blank_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     if BLANK not in frame:
         return frame, 0
     blank = frame.pop(BLANK).to_numpy(dtype=bool)
-    return frame.loc[~blank].reset_index(drop=True), int(blank.sum())
+    count = int(blank.sum())
+    if blank[len(blank) - count :].all():  # at the end, as exporters write them: no copy
+        return frame.iloc[: len(blank) - count], count
+    return frame.loc[~blank].reset_index(drop=True), count
 
 
 def _row_problems(frame: pd.DataFrame) -> pd.Series:
