@@ -167,25 +167,28 @@ def audit_command(
         side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
     except RelinkError as exc:
         _fail(str(exc))
-    result = audit(orders, side, as_of=as_of, settings=settings)
-    if output_format == "json":
-        # Built column-wise and written in slices: the same bytes as
-        # json.dumps(result.to_dict(), ensure_ascii=False), never all of them in memory at once.
-        sys.stdout.flush()
-        result.write_json(sys.stdout.buffer)
-        sys.stdout.buffer.write(b"\n")
-        sys.stdout.buffer.flush()
-    elif output_format.startswith("message"):
-        from relink.audit.message import merchant_message  # jinja2: only for this format
+    try:  # a crash must never read as "blocked" (exit 1): memory runs out as exit 2
+        result = audit(orders, side, as_of=as_of, settings=settings)
+        if output_format == "json":
+            # Built column-wise and written in slices: the same bytes as
+            # json.dumps(result.to_dict(), ensure_ascii=False), never all of them in memory at once.
+            sys.stdout.flush()
+            result.write_json(sys.stdout.buffer)
+            sys.stdout.buffer.write(b"\n")
+            sys.stdout.buffer.flush()
+        elif output_format.startswith("message"):
+            from relink.audit.message import merchant_message  # jinja2: only for this format
 
-        kind = "markdown" if output_format == "message-md" else "text"
-        try:
-            message = merchant_message(result, kind, templates_dir, sign_off=sign_off)
-            click.echo(message, nl=False)
-        except RelinkError as exc:
-            _fail(str(exc))
-    else:
-        click.echo(_capped_text(result), nl=False)
+            kind = "markdown" if output_format == "message-md" else "text"
+            try:
+                message = merchant_message(result, kind, templates_dir, sign_off=sign_off)
+                click.echo(message, nl=False)
+            except RelinkError as exc:
+                _fail(str(exc))
+        else:
+            click.echo(_capped_text(result), nl=False)
+    except MemoryError:
+        _fail(f"{export}: too large to audit in the memory available")
     sys.exit(EXIT_SAFE if result.safe else EXIT_BLOCKED)
 
 

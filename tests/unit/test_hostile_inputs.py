@@ -94,6 +94,12 @@ HOSTILE_CASES: list[tuple[str, str, str, str]] = [
         "nor exit 1, which callers read as blocked",
         "tests/unit/test_hostile_inputs.py::test_a_memory_error_while_reading_is_one_line_exit_2",
     ),
+    (
+        "audit-memory-error-later",
+        "a MemoryError in the audit or its output, after the export was read",
+        "one line (FILE: too large to audit in the memory available), exit 2, never exit 1",
+        "tests/unit/test_hostile_inputs.py::test_a_memory_error_while_auditing_is_one_line_exit_2",
+    ),
     # --- relink batch (issue 19: 2, 8, 9, 12, 13) ---
     (
         "batch-p-token-leading-space",
@@ -430,3 +436,19 @@ def test_a_memory_error_while_reading_is_one_line_exit_2(tmp_path: Path) -> None
         [sys.executable, "-c", code, "audit", str(path)], capture_output=True, text=True
     )
     one_line_error(done, path, "is too large to read in the memory available")
+
+
+def test_a_memory_error_while_auditing_is_one_line_exit_2(tmp_path: Path) -> None:
+    """Past the reading, memory can still run out (the audit, the output): exit 2, never 1."""
+    path = tmp_path / "orders.csv"
+    path.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
+    code = (
+        "import sys, relink.cli as cli\n"
+        "def exhausted(*args, **kwargs): raise MemoryError\n"
+        "cli.audit = exhausted\n"
+        "cli.main(sys.argv[1:])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "audit", str(path)], capture_output=True, text=True
+    )
+    one_line_error(done, path, "too large to audit in the memory available")
