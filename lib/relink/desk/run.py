@@ -122,7 +122,7 @@ def _say_outcome(book: Runbook, results: list[StepResult]) -> None:
         for blocker in book.last_audit.blockers:
             reasons = ", ".join(blocker.reasons)
             say(f"  blocks: {blocker.store} {blocker.order} ({reasons}): {blocker.actions[0]}")
-    say(f"light: {book.link.light}: {book.link.text}")
+    say(f"light: {book.link.light}: {book.light_text()}")
 
 
 def _exit_status(book: Runbook, results: list[StepResult]) -> int:
