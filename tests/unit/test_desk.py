@@ -365,3 +365,13 @@ def test_a_deployment_that_does_not_answer_opens_the_ticket_and_says_unchecked(d
     code, out, _err = relink_open("acme-1", "--to", TARGET, "--desk", desk, "--no-lab")
     assert code == 0  # RELINK_API_URL is a port nobody listens on
     assert "account not checked: the account API did not answer" in out
+
+
+def test_serving_beyond_loopback_says_what_crosses_the_network_in_clear(desk: Path) -> None:
+    outcome = CliRunner().invoke(
+        main, ["app", "--host", "0.0.0.0", "--allow-remote", "--desk", str(desk)]
+    )
+    warning = outcome.stderr.splitlines()[0]
+    assert "serving plain HTTP on 0.0.0.0: the access token in the URL" in warning
+    assert "TLS reverse proxy" in warning
+    assert app.plain_http_warning("127.0.0.1") == "" and app.plain_http_warning("::1") == ""

@@ -126,6 +126,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def plain_http_warning(host: str) -> str:
+    """What crosses the network in clear when the app serves ``host`` over plain HTTP ("" on
+    loopback): the access token in the URL and every page. The app serves no TLS itself."""
+    if is_loopback(host):
+        return ""
+    return (
+        f"relink app: warning: serving plain HTTP on {host}: the access token in the URL, the "
+        "pages and every click cross the network unencrypted. Put a TLS reverse proxy (nginx, "
+        "Caddy) in front of it, or keep --host 127.0.0.1 and reach it through an SSH tunnel."
+    )
+
+
 def check_host(host: str, allow_remote: bool = False) -> None:
     """Refuse to serve the app beyond this machine unless asked to explicitly.
 

@@ -246,6 +246,8 @@ def app_command(
 
     try:
         app.check_host(host, allow_remote)
+        if warning := app.plain_http_warning(host):
+            click.echo(warning, err=True)
         if bool(account) != bool(target.strip()):
             raise InputError("relink app: give both ACCOUNT and --to AE_ACCOUNT, or neither")
         if not app.voila_available():  # before any folder is written
