@@ -368,3 +368,39 @@ def test_any_history_any_day_later_actions_agree_and_the_message_adds_up(orders,
         ] == [
             a for a, r in zip(entry["actions"], entry["reasons"], strict=True) if r != "sync_drift"
         ]
+
+
+def test_ten_days_after_a_sync_the_practice_accounts_orders_read_as_one_advice(tmp_path) -> None:
+    # The practice panel's situation: northwind synced on the samples' day (#1004, a hidden
+    # in-flight order, becomes awaiting shipment), then 10 days pass: AliExpress has shipped and
+    # completed it, and closed the unpaid orders whose window ended.
+    from relink.api.models import SyncRequest
+    from relink.sandbox import accounts, operations, store
+    from relink.sandbox.quota import SyncQuotaPolicy
+    from relink.sandbox.seeding import seed_from_export
+
+    sample = bundled_sample("northwind-home")
+    database = tmp_path / "sandbox.sqlite"
+    store.initialise(database, start_day=SAMPLES_DAY)
+    seed = seed_from_export(
+        "nw", sample.export, sample.aliexpress, linked="ae-old@example.com", logged_in=None
+    )
+    conn = store.connect(database)
+    try:
+        accounts.seed_account(conn, seed)
+        operations.sync(conn, "nw", SyncRequest(), SyncQuotaPolicy())
+        now = store.advance_clock(conn, 10 * 86_400)
+        page = operations.list_orders(conn, "nw", status=None, cursor=None, limit=10_000)
+    finally:
+        conn.close()
+    served = Orders(*(order.model_dump(mode="json") for order in page.orders))
+    at = datetime.fromtimestamp(now, UTC)
+    snapshot = audit_live(served, "nw", at)  # type: ignore[arg-type]
+    blockers = {blocker.order: blocker for blocker in snapshot.blockers}
+    (action,) = blockers["#1004"].actions  # the sync, never "wait" beside "it is completed"
+    assert blockers["#1004"].reasons == ("sync_drift",)
+    assert action.startswith("Sync from AliExpress:") and "marks it Fulfilled" in action
+    for blocker in snapshot.blockers:
+        assert not any(a.startswith("Wait") for a in blocker.actions) or blocker.clears_by is None
+        assert disagreements(blocker.to_dict(), at.date()) == [], blocker
+    assert "8070480289892012" not in snapshot.forecast["cancel_now"]  # closed on 2 December
