@@ -251,7 +251,8 @@ def test_a_large_sheet_under_the_limit_is_read(tmp_path: Path) -> None:
     # 30000 rows x 800 columns = 24 M cells: just under the limit, under 4 GB of address space
     path = workbook(tmp_path / "wide.xlsx", {**HEADER, "ADT30000": "x"})
     done = relink("audit", path, "--format", "json", limit=ADDRESS_SPACE)
-    assert done.returncode == 1, done.stderr[-2000:]  # 29998 blank rows skipped; the far cell's row rejects: blocked
+    # 29998 blank rows skipped; the far cell's row rejects: blocked
+    assert done.returncode == 1, done.stderr[-2000:]
     assert '"rows_in": 29999' in done.stdout and '"orders": 1' in done.stdout
 
 
