@@ -198,11 +198,11 @@ def test_timeline_counts_orders_per_day_and_reasons(write_csv) -> None:
     result = notebook.open_audit(str(write_csv([HEADER, *rows]))).result
     timeline = forecast_view.blocker_timeline(result)
     assert timeline.per_day.to_dict("records") == [
-        {"day": "2026-11-23", "reasons": "awaiting_payment", "orders": 1},
-        {"day": "2026-11-23", "reasons": "awaiting_shipment", "orders": 2},
-        {"day": "2026-11-30", "reasons": "awaiting_payment + awaiting_shipment", "orders": 1},
+        {"day": "2026-11-23", "reasons": "awaiting payment", "orders": 1},
+        {"day": "2026-11-23", "reasons": "awaiting shipment", "orders": 2},
+        {"day": "2026-11-30", "reasons": "awaiting payment + awaiting shipment", "orders": 1},
     ]
-    assert timeline.undated == {"awaiting_fulfillment": 1, "unknown_status": 1}
+    assert timeline.undated == {"awaiting fulfillment": 1, "unknown status": 1}
     assert (timeline.dated_orders, timeline.undated_orders) == (4, 2)
     assert timeline.dated_orders + timeline.undated_orders == result.blocked_orders
     entries = {entry["order"]: entry["clears_by"] for entry in result.blockers}
@@ -219,10 +219,10 @@ def test_timeline_counts_orders_per_day_and_reasons(write_csv) -> None:
     assert isinstance(chart, Chart) and chart.png.startswith(b"\x89PNG")
     assert repr(chart) == (
         "Chart: blocked orders by the day each is expected to clear, as of 2026-11-20. "
-        "awaiting_payment: 1 order(s) on 2026-11-23. awaiting_shipment: 2 order(s) on "
-        "2026-11-23. awaiting_payment + awaiting_shipment: 1 order(s) on 2026-11-30. "
+        "awaiting payment: 1 order(s) on 2026-11-23. awaiting shipment: 2 order(s) on "
+        "2026-11-23. awaiting payment + awaiting shipment: 1 order(s) on 2026-11-30. "
         "No earliest safe date holds (see the forecast). Not drawn: 2 blocked order(s) without "
-        "a date (awaiting_fulfillment 1, unknown_status 1): a sync or a person must act first, "
+        "a date (awaiting fulfillment 1, unknown status 1): a sync or a person must act first, "
         "or the export has no order date for them."
     )
     assert chart.png == forecast_view.timeline_chart(result).png  # same data, same bytes
@@ -230,7 +230,7 @@ def test_timeline_counts_orders_per_day_and_reasons(write_csv) -> None:
 
 def test_few_orders_are_one_dot_each_with_today_and_the_safe_dates(northwind) -> None:
     timeline = forecast_view.blocker_timeline(northwind.result)
-    assert timeline.undated == {"sync_drift": 2}
+    assert timeline.undated == {"sync drift": 2}
     figure = forecast_view.timeline_figure(timeline)
     (axes,) = figure.axes
     dots = sum(len(line.get_xdata()) for line in axes.lines if line.get_marker() == "o")
@@ -241,7 +241,7 @@ def test_few_orders_are_one_dot_each_with_today_and_the_safe_dates(northwind) ->
         "safe from 2026-12-04 if nothing is done",
         "safe from 2026-11-26 if the merchant cancels",
     ]
-    assert "not drawn: 2 without a date (sync_drift 2)" in axes.get_title(loc="left")
+    assert "not drawn: 2 without a date (sync drift 2)" in axes.get_title(loc="left")
 
 
 def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:
@@ -267,8 +267,8 @@ def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:
     assert timeline.dated_orders == count - 100
     undated = frame[frame["Order Date"] == ""]["DSers Status"].value_counts()
     assert timeline.undated == {
-        "awaiting_payment": undated["Awaiting payment"],
-        "awaiting_shipment": undated["Awaiting shipment"],
+        "awaiting payment": undated["Awaiting payment"],
+        "awaiting shipment": undated["Awaiting shipment"],
     }
     figure = forecast_view.timeline_figure(timeline)
     (axes,) = figure.axes
@@ -276,7 +276,7 @@ def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:
     assert not [line for line in axes.lines if line.get_marker() == "o"]
     chart = forecast_view.timeline_chart(result)
     shipments = (frame["DSers Status"] == "Awaiting shipment").sum() - undated["Awaiting shipment"]
-    assert f"awaiting_shipment: {shipments:,} order(s), 2026-09-01 to 2026-11-28" in repr(chart)
+    assert f"awaiting shipment: {shipments:,} order(s), 2026-09-01 to 2026-11-28" in repr(chart)
     assert "Not drawn: 100 blocked order(s) without a date" in repr(chart)
     assert len(repr(chart)) < 1000  # the text grows with reasons, not with orders or days
 
@@ -291,7 +291,7 @@ def test_no_timeline_without_dated_blockers(write_csv) -> None:
     assert isinstance(shown, Shown)
     assert repr(shown).startswith(
         "No blocked order has an expected date. Not drawn: 1 blocked order(s) without a date "
-        "(awaiting_shipment 1)"
+        "(awaiting shipment 1)"
     )
 
 

@@ -79,14 +79,27 @@ def test_count_tables(blocked) -> None:
     assert re.search(r"Fulfilled +11 +no", by_status)
     assert re.search(r"Unknown +0 +yes", by_status)
     by_reason = notebook.blocking_table(blocked.result)
-    assert re.search(r"sync_drift +2 +Sync", repr(by_reason)) and "<table" in by_reason.html
+    assert re.search(r"sync drift +2 +Sync", repr(by_reason)) and "<table" in by_reason.html
 
 
 def test_chart_is_a_deterministic_png_with_its_numbers_as_text(blocked) -> None:
     chart = notebook.counts_chart(blocked.result)
     assert chart._repr_png_().startswith(b"\x89PNG")
     assert chart.png == notebook.counts_chart(blocked.result).png
-    assert "Awaiting payment 2" in repr(chart) and "sync_drift 2" in repr(chart)
+    assert "Awaiting payment 2" in repr(chart) and "sync drift 2" in repr(chart)
+
+
+def test_a_safe_account_gets_no_empty_reason_chart(safe) -> None:
+    """Nothing blocks: the status chart alone, and the sentence says no order blocks (no reason
+    axes drawn around nothing)."""
+    chart = notebook.counts_chart(safe.result)
+    assert repr(chart).endswith("No blocked order.") and "by reason" not in repr(chart)
+
+
+def test_reasons_read_as_words_in_the_report(blocked) -> None:
+    orders = notebook.blocked_orders_table(blocked.result)
+    assert "sync drift" in repr(orders) and "sync_drift" not in orders.html
+    assert "sync_drift" not in notebook.blocking_table(blocked.result).html
 
 
 def test_blocked_orders_drift_and_rejected(blocked, safe) -> None:

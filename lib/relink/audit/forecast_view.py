@@ -45,7 +45,11 @@ REASON_COLOURS = {
 # Per bit mask of reasons (bit i: statuses.BLOCKING_REASONS[i]), the reasons joined.
 _REASON_LABELS = np.array(
     [
-        " + ".join(r for i, r in enumerate(statuses.BLOCKING_REASONS) if mask >> i & 1)
+        " + ".join(
+            statuses.reason_words(r)
+            for i, r in enumerate(statuses.BLOCKING_REASONS)
+            if mask >> i & 1
+        )
         for mask in range(1 << len(statuses.BLOCKING_REASONS))
     ],
     dtype=object,

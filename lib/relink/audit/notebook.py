@@ -204,7 +204,7 @@ def blocking_table(result: AuditResult) -> Shown:
     """Blocked orders by reason, with what clears each reason (an order can have several)."""
     frame = pd.DataFrame(
         {
-            "reason": list(result.blocking),
+            "reason": [statuses.reason_words(reason) for reason in result.blocking],
             "orders": list(result.blocking.values()),
             "what clears it": [statuses.ACTIONS[reason] for reason in result.blocking],
         }
@@ -218,23 +218,32 @@ def counts_chart(result: AuditResult) -> Chart:
 
     labels = [statuses.DSERS_LABELS.get(key, "Unknown") for key in result.by_status]
     blocking_status = [key in statuses.IN_FLIGHT or key == "unknown" for key in result.by_status]
-    figure = Figure(figsize=(10, 3.4), layout="constrained")
-    by_status, by_reason = figure.subplots(1, 2)
+    blocked = bool(result.blocked_orders)
+    figure = Figure(figsize=(10 if blocked else 5.5, 3.4), layout="constrained")
+    # nothing blocks: no empty reason axes, the sentence says so
+    by_status, by_reason = figure.subplots(1, 2) if blocked else (figure.subplots(), None)
     by_status.barh(
         labels,
         list(result.by_status.values()),
         color=[BLOCKED_COLOUR if blocks else "#8a8f98" for blocks in blocking_status],
     )
     by_status.set_title("Orders by DSers status (red: blocks the unlink)")
-    by_reason.barh(list(result.blocking), list(result.blocking.values()), color=BLOCKED_COLOUR)
-    by_reason.set_title("Blocked orders by reason")
+    words = [statuses.reason_words(reason) for reason in result.blocking]
+    if by_reason is not None:
+        by_reason.barh(words, list(result.blocking.values()), color=BLOCKED_COLOUR)
+        by_reason.set_title("Blocked orders by reason")
     for axes in (by_status, by_reason):
-        axes.invert_yaxis()
-        axes.xaxis.get_major_locator().set_params(integer=True)
+        if axes is not None:
+            axes.invert_yaxis()
+            axes.xaxis.get_major_locator().set_params(integer=True)
     counts = zip(labels, result.by_status.values(), strict=True)
     status_text = ", ".join(f"{label} {n}" for label, n in counts)
-    reason_text = ", ".join(f"{k} {n}" for k, n in result.blocking.items())
-    text = f"Chart. Orders by status: {status_text}. Blocked orders by reason: {reason_text}."
+    reason_text = ", ".join(
+        f"{w} {n}" for w, n in zip(words, result.blocking.values(), strict=True)
+    )
+    text = f"Chart. Orders by status: {status_text}. " + (
+        f"Blocked orders by reason: {reason_text}." if blocked else "No blocked order."
+    )
     return Chart(figure_png(figure), text)
 
 
@@ -253,6 +262,7 @@ def blocked_orders_table(result: AuditResult) -> Shown:
         }
     )
     frame["clears by"] = frame["clears by"].fillna("no date")
+    frame["reasons"] = frame["reasons"].astype(str).str.replace("_", " ", regex=False)
     return _table(
         frame, "No blocked order: nothing stands in the way of the unlink.", result.blocked_orders
     )

@@ -56,6 +56,13 @@ BLOCKING_REASONS: tuple[str, ...] = (
 # Statuses that are still in flight on AliExpress: once unlinked, DSers stops syncing them.
 IN_FLIGHT: frozenset[str] = frozenset({AWAITING_PAYMENT, AWAITING_SHIPMENT, AWAITING_FULFILLMENT})
 
+
+def reason_words(reason: str) -> str:
+    """A blocking reason as people read it (reports, pages, charts): ``sync_drift`` is "sync
+    drift". The JSON result and the CSV keep the keys."""
+    return str(reason).replace("_", " ")
+
+
 ACTIONS: dict[str, str] = {
     AWAITING_PAYMENT: (
         "Ask the merchant to cancel the unpaid AliExpress order(s), then sync so DSers shows "
