@@ -20,7 +20,6 @@ import logging
 from pathlib import Path
 
 import jinja2
-from jinja2.filters import do_mark_safe
 
 from relink.atomic_files import write_atomically
 from relink.desk.journal_report import (
@@ -32,6 +31,7 @@ from relink.desk.journal_report import (
     where_text,
 )
 from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR, visible
+from relink.page_templates import inline_script, page_environment
 
 PAGE_HEADINGS = ("time (UTC)", "ticket", "account", "operator", "step", "outcome")
 PAGE_HEADINGS += ("from → to", "override reason", "api", "what the runbook said")
@@ -83,9 +83,7 @@ def report_html(report: JournalReport, title: str = "relink journal", filters: s
     else:
         summary = no_attempts_text(report, filters)
     environment = _environment()
-    script = environment.loader.get_source(environment, "journal.js")[0]
-    if "</script" in script.lower():  # the asset is inlined as it is: it must not end its element
-        raise ValueError("journal.js: an inline script cannot hold '</script'")
+    script = inline_script(environment, "journal.js")
     return environment.get_template("journal.html.j2").render(
         title=visible(title),
         subtitle=visible(summary),
@@ -99,29 +97,9 @@ def report_html(report: JournalReport, title: str = "relink journal", filters: s
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The desk's templates (``templates/``), and the page skeleton every relink page shares
-    (``relink/pages/page.html.j2``, which the batch summary extends too). Text is escaped as
-    :func:`html.escape` escapes it, quotes included, as the page always was."""
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [
-                jinja2.PackageLoader("relink.desk", "templates"),
-                jinja2.PackageLoader("relink", "pages"),
-            ]
-        ),
-        autoescape=True,
-        finalize=_as_html,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def _as_html(value: object) -> object:
-    """What a template writes for ``value``: markup (``|safe``) as it is, anything else as
-    escaped text."""
-    return value if hasattr(value, "__html__") else do_mark_safe(html.escape(str(value)))
+    """The desk's templates on the shared page skeleton; text escaped as :func:`html.escape`
+    escapes it, quotes included, as the page always was."""
+    return page_environment("relink.desk", lambda value: html.escape(str(value)))
 
 
 def journal_page_path(journal_path: Path) -> Path:

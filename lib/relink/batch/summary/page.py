@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jinja2
-from jinja2.filters import do_mark_safe
 
 from relink.batch.summary.charts import accounts_chart_svg, fleet_html
 from relink.batch.summary.compare import COMPARE_LABELS
@@ -63,6 +62,7 @@ from relink.display import (
     SAFE_COLOUR,
     WARNING_COLOUR,
 )
+from relink.page_templates import inline_script, page_environment
 
 PER_ACCOUNT_CHART_LIMIT = 30  # beyond this, only aggregate charts
 SERVER_ROWS = 200  # rows written as HTML; the script shows the rest, page by page
@@ -349,35 +349,12 @@ _SORTS = (
 def _render(**context: Any) -> str:
     """``summary.html.j2`` with ``context``, its script (``summary.js``) inlined."""
     environment = _environment()
-    script = environment.loader.get_source(environment, "summary.js")[0]
-    if "</script" in script.lower():  # the asset is inlined as it is: it must not end its element
-        raise ValueError("summary.js: an inline script cannot hold '</script'")
+    script = inline_script(environment, "summary.js")
     return environment.get_template("summary.html.j2").render(script=script, **context)
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
-    """The summary's templates (``templates/``), and the page skeleton every relink page shares
-    (``relink/pages/page.html.j2``, which the journal page extends too). Text is escaped as
-    :func:`html.escape` escapes it, quotes included, as the page always was."""
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(
-            [
-                jinja2.PackageLoader("relink.batch.summary", "templates"),
-                jinja2.PackageLoader("relink", "pages"),
-            ]
-        ),
-        autoescape=True,
-        finalize=_as_html,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
-def _as_html(value: Any) -> Any:
-    """What a template writes for ``value``: markup (``|safe``) as it is, anything else as
-    escaped text, its control and bidi characters shown as escapes
-    (:func:`~relink.batch.summary.shown.page_text`)."""
-    return value if hasattr(value, "__html__") else do_mark_safe(page_text(value))
+    """The summary's templates on the shared page skeleton; text shown with its control and
+    bidi characters as escapes (:func:`~relink.batch.summary.shown.page_text`)."""
+    return page_environment("relink.batch.summary", page_text)
