@@ -1,0 +1,112 @@
+"""A ticket's live-check record: what its last live audit found, kept beside the ticket.
+
+``DESK/<account>/<ticket>/check.json`` sits beside ``ticket.json`` and ``journal.jsonl``.
+``relink recheck`` writes it after each live audit (:mod:`relink.desk.recheck`); the desk's
+queue (``relink tickets``) reads it through :func:`read_check` only, so the file's shape is
+this module's business alone.
+
+A check that could not be made keeps the previous check's findings and says why in ``error``:
+the queue never shows a blocker count the server did not give, and never forgets the last one
+it did. The record holds counts, dates and AliExpress order numbers only: no customer data, no
+store order number, no token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from relink.atomic_files import write_atomically
+from relink.errors import InputError
+
+CHECK_NAME = "check.json"  # DESK/<account>/<ticket>/check.json
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LiveCheck:
+    """One ticket's last live audit, as ``check.json`` holds it."""
+
+    checked_at: str  # ISO 8601 UTC, when the live audit ran (or was attempted, with error)
+    blockers: int  # orders blocking the unlink
+    unpaid: int  # of them, unpaid orders the merchant must cancel on AliExpress
+    waiting: int  # of them, orders waiting for suppliers / shipping
+    expected_ready: str | None  # ISO date the forecast expects 0 blockers, None when unknown
+    unpaid_orders: tuple[str, ...]  # AliExpress order numbers to cancel
+    moved: tuple[str, ...]  # why the date/blockers changed since the previous check
+    error: str | None  # the check could not be made: the other fields are the previous ones
+    sequence: int  # bumps when expected_ready or state changes (desk.ics SEQUENCE)
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as ``check.json`` stores it (lists for tuples, a format version)."""
+        record = asdict(self)
+        record["unpaid_orders"] = list(self.unpaid_orders)
+        record["moved"] = list(self.moved)
+        return {"format": FORMAT_VERSION, **record}
+
+
+_INTS = ("blockers", "unpaid", "waiting", "sequence")
+_OPTIONAL_TEXT = ("expected_ready", "error")
+_TEXT_LISTS = ("unpaid_orders", "moved")
+
+
+def check_path(folder: str | Path) -> Path:
+    """Where the ticket in ``folder`` keeps its live-check record."""
+    return Path(folder) / CHECK_NAME
+
+
+def read_check(folder: str | Path) -> LiveCheck | None:
+    """The ticket's last live check, or None when it was never checked (no ``check.json``).
+
+    Raises:
+        InputError: ``check.json`` exists but cannot be read, is not JSON, or lacks a field or
+            has one of the wrong type (the message names the file and the field).
+    """
+    path = check_path(folder)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read ({type(exc).__name__})") from None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        raise InputError(f"{path}: not JSON") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{path}: not a live-check record (a JSON object)")
+    return LiveCheck(
+        **{field.name: _field(path, record, field.name) for field in fields(LiveCheck)}
+    )
+
+
+def _field(path: Path, record: dict[str, Any], name: str) -> Any:
+    """One field of the record, checked for its type."""
+    if name not in record:
+        raise InputError(f"{path}: no {name!r}")
+    value = record[name]
+    if name in _INTS:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{path}: {name!r} is not a count")
+        return value
+    if name in _TEXT_LISTS:
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise InputError(f"{path}: {name!r} is not a list of texts")
+        return tuple(value)
+    if name in _OPTIONAL_TEXT and value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"{path}: {name!r} is not a text")
+    return value
+
+
+def write_check(folder: str | Path, check: LiveCheck) -> None:
+    """Write the ticket's live-check record, whole (a reader sees the old one or the new one).
+
+    Raises:
+        OSError: the ticket's folder cannot be written; the previous record is left as it was.
+    """
+    text = json.dumps(check.to_json(), indent=2, ensure_ascii=False) + "\n"
+    write_atomically(check_path(folder), text, mode=0o600)
