@@ -42,7 +42,8 @@ demo: install
 lab: install
 	mkdir -p $(DESK)
 	RELINK_DESK=$(abspath $(DESK)) $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.root_dir=$(DESK) $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
+		--ServerApp.root_dir=$(DESK) --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
 ## notebooks: re-run the committed notebooks in place on the sample data, store their outputs,
 ## and drop what changes on every run (each .ipynb is its own source: edit it in JupyterLab)

@@ -267,8 +267,11 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     path.write_text(json.dumps(content, indent=2), encoding="utf-8")
 
 
-def lab_environment(base: Path, extra: dict[str, str]) -> dict[str, str]:
-    """The server's environment: HOME and every Jupyter directory under ``base``, no RELINK_*."""
+def lab_environment(base: Path, extra: dict[str, str], quiet: bool = True) -> dict[str, str]:
+    """The server's environment: HOME and every Jupyter directory under ``base``, no RELINK_*.
+
+    ``quiet=False`` leaves the Jupyter configuration empty, as on an analyst's first start, for
+    the test of what relink's own command line turns off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RELINK_", "JUPYTER"))}
     home = base / "home"
     dirs = {
@@ -292,6 +295,8 @@ def lab_environment(base: Path, extra: dict[str, str]) -> dict[str, str]:
     env["JUPYTER_PLATFORM_DIRS"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
+    if not quiet:
+        return env
     # Nothing that phones home: no news feed, no update check, the announcements plugin off.
     _write_json(
         dirs["JUPYTER_CONFIG_DIR"] / "jupyter_server_config.json",
@@ -366,6 +371,46 @@ def start_lab(base: Path, root: Path, extra_env: dict[str, str]) -> LabServer:
         lab.stop()
         raise
     return lab
+
+
+@pytest.fixture
+def relink_lab(tmp_path: Path) -> Iterator[LabServer]:
+    """JupyterLab started with the command ``relink open`` runs (``lab_command``), on a desk
+    with one ticket, in a Jupyter configuration as empty as an analyst's first start."""
+    from relink.desk.app import lab_command
+    from relink.desk.folder import open_ticket_folder
+    from relink.runbook.options import TicketOptions
+
+    desk = tmp_path / "desk"
+    opened = open_ticket_folder(
+        "northwind-home",
+        "ae-new",
+        TicketOptions(ticket="HD-1"),
+        desk=desk,
+        environ={},
+        env_file=tmp_path / "no.env",
+    )
+    port = free_port()
+    token = secrets.token_hex(24)
+    command, _url = lab_command(opened, desk, port)
+    env = {**lab_environment(tmp_path / "lab", {}, quiet=False), "JUPYTER_TOKEN": token}
+    log_path = tmp_path / "jupyterlab.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [*command, "--no-browser"],
+            cwd=desk,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    lab = LabServer(port=port, token=token, root=desk, log_path=log_path, process=process)
+    try:
+        lab.wait_ready()
+        yield lab
+    finally:
+        lab.stop()
 
 
 @pytest.fixture

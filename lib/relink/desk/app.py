@@ -41,6 +41,12 @@ from relink.errors import InputError
 
 APP_HIDDEN_TAG = "hide-in-app"  # a runbook cell that only makes sense with the code in view
 LOOPBACK_NAMES = {"localhost"}
+# JupyterLab asks on first start whether to fetch Jupyter's news and checks PyPI for updates:
+# a pop-up over the ticket's notebook and calls beyond this machine, neither of use at a desk.
+QUIET_LAB_OPTIONS = (
+    "--LabApp.news_url=None",
+    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+)
 PANEL_CELL = "panel"  # the runbook cell that displays the panel: the page's explanations follow it
 APP_CELL_SOURCE = "from relink.desk.app import as_app_page\n\nas_app_page()"
 ABOUT_HEADING = "## About this page"
@@ -93,6 +99,7 @@ def lab_command(opened: TicketFolder, desk: Path, port: int) -> tuple[list[str],
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         f"--ServerApp.root_dir={root}",
+        *QUIET_LAB_OPTIONS,
     ]
     if os.geteuid() == 0:  # containers run as root; Lab refuses it unless told
         command.append("--ServerApp.allow_root=True")
