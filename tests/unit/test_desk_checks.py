@@ -64,3 +64,30 @@ def test_an_unreadable_record_is_one_error_naming_the_file(
         read_check(tmp_path)
     assert str(caught.value).startswith(f"{tmp_path / CHECK_NAME}: ")
     assert says in str(caught.value)
+
+
+def test_a_record_without_the_added_fields_reads_with_their_defaults(tmp_path: Path) -> None:
+    stored = {k: v for k, v in CHECK.to_json().items() if k not in ("late", "orders", "failed_at")}
+    (tmp_path / CHECK_NAME).write_text(json.dumps(stored))
+    assert read_check(tmp_path) == CHECK
+
+
+@pytest.mark.parametrize(
+    ("changes", "ready"),
+    [
+        ({}, False),  # an unpaid order and two waiting
+        ({"blockers": 0, "unpaid": 0, "waiting": 0, "expected_ready": "2026-11-20"}, True),
+        # two orders AliExpress has settled: the change's own sync clears them today
+        ({"blockers": 2, "unpaid": 0, "waiting": 0, "expected_ready": "2026-11-20"}, True),
+        ({"blockers": 2, "unpaid": 0, "waiting": 0, "expected_ready": "2026-11-21"}, False),
+        ({"blockers": 2, "unpaid": 0, "waiting": 0, "expected_ready": None}, False),  # a person
+        ({"blockers": 2, "unpaid": 0, "waiting": 1, "expected_ready": "2026-11-20"}, False),
+        ({"blockers": 0, "unpaid": 0, "waiting": 0, "error": "API down"}, False),
+    ],
+)
+def test_ready_means_nothing_waits_but_the_changes_own_sync(
+    changes: dict[str, object], ready: bool
+) -> None:
+    from dataclasses import replace
+
+    assert replace(CHECK, **changes).ready is ready

@@ -14,7 +14,7 @@ store order number, no token.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,16 @@ FORMAT_VERSION = 1
 
 @dataclass(frozen=True)
 class LiveCheck:
-    """One ticket's last live audit, as ``check.json`` holds it."""
+    """One ticket's last live audit, as ``check.json`` holds it.
 
-    checked_at: str  # ISO 8601 UTC, when the live audit ran (or was attempted, with error)
+    ``checked_at`` is when the audit whose findings these are ran. A failed check keeps them
+    and adds ``error`` and ``failed_at``; when no audit has succeeded yet (``orders`` is None),
+    the counts are 0, ``expected_ready`` None and ``checked_at`` is the failed attempt's time.
+    ``ready`` (below) is what "ready" means for a ticket: the queue and ``relink recheck`` both
+    read it there, so the two never disagree.
+    """
+
+    checked_at: str  # ISO 8601 UTC, when the live audit ran (see the class docstring)
     blockers: int  # orders blocking the unlink
     unpaid: int  # of them, unpaid orders the merchant must cancel on AliExpress
     waiting: int  # of them, orders waiting for suppliers / shipping
@@ -38,6 +45,31 @@ class LiveCheck:
     moved: tuple[str, ...]  # why the date/blockers changed since the previous check
     error: str | None  # the check could not be made: the other fields are the previous ones
     sequence: int  # bumps when expected_ready or state changes (desk.ics SEQUENCE)
+    # Added to the contract's fields, with defaults (a record without them reads as before):
+    late: int = 0  # of ``waiting``, orders past the day their supplier was expected to ship
+    orders: int | None = None  # orders of the account at the audit; None: no audit succeeded yet
+    failed_at: str | None = None  # with ``error``: when the failed attempt ran (ISO 8601 UTC)
+
+    @property
+    def ready(self) -> bool:
+        """Nothing waits on the merchant, a supplier or a person any more, as of the check.
+
+        Either no order blocks, or every order that still blocks is one AliExpress has settled
+        or closed, which the sync the change starts with clears (the forecast's ``sync`` step:
+        no unpaid order to cancel, none waiting, a date that holds and has come). A check that
+        failed (``error``) vouches for nothing: never ready.
+        """
+        if self.error is not None:
+            return False
+        if self.blockers == 0:
+            return True
+        due = self.expected_ready is not None and self.expected_ready <= self.checked_at[:10]
+        return self.unpaid == 0 and self.waiting == 0 and due
+
+    @property
+    def day(self) -> str:
+        """The day of the check (``checked_at``'s date)."""
+        return self.checked_at[:10]
 
     def to_json(self) -> dict[str, Any]:
         """The record as ``check.json`` stores it (lists for tuples, a format version)."""
@@ -47,8 +79,9 @@ class LiveCheck:
         return {"format": FORMAT_VERSION, **record}
 
 
-_INTS = ("blockers", "unpaid", "waiting", "sequence")
-_OPTIONAL_TEXT = ("expected_ready", "error")
+_INTS = ("blockers", "unpaid", "waiting", "sequence", "late")
+_OPTIONAL_TEXT = ("expected_ready", "error", "failed_at")
+_OPTIONAL_INTS = ("orders",)
 _TEXT_LISTS = ("unpaid_orders", "moved")
 
 
@@ -77,9 +110,12 @@ def read_check(folder: str | Path) -> LiveCheck | None:
         raise InputError(f"{path}: not JSON") from None
     if not isinstance(record, dict):
         raise InputError(f"{path}: not a live-check record (a JSON object)")
-    return LiveCheck(
-        **{field.name: _field(path, record, field.name) for field in fields(LiveCheck)}
-    )
+    found = {
+        field.name: _field(path, record, field.name)
+        for field in fields(LiveCheck)
+        if field.name in record or field.default is MISSING  # an added field may be absent
+    }
+    return LiveCheck(**found)
 
 
 def _field(path: Path, record: dict[str, Any], name: str) -> Any:
@@ -87,7 +123,9 @@ def _field(path: Path, record: dict[str, Any], name: str) -> Any:
     if name not in record:
         raise InputError(f"{path}: no {name!r}")
     value = record[name]
-    if name in _INTS:
+    if name in _OPTIONAL_INTS and value is None:
+        return None
+    if name in _INTS or name in _OPTIONAL_INTS:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InputError(f"{path}: {name!r} is not a count")
         return value
