@@ -113,7 +113,22 @@ def main() -> None:
     "--sign-off",
     metavar="TEXT",
     help="The merchant message's last lines (\\n starts a line; '' for none) "
-    "[env: RELINK_MESSAGE_SIGN_OFF; default: 'Kind regards,\\nThe support team'].",
+    "[env: RELINK_MESSAGE_SIGN_OFF; default: the language's, 'Kind regards,\\nThe support "
+    "team' in English].",
+)
+@click.option(
+    "--lang",
+    "language",
+    metavar="TAG",
+    help="The merchant message's language (en, fr, es, pt-BR, de, it, or a templates "
+    "folder's); another falls back to English, with a note on stderr  [default: en]",
+)
+@click.option(
+    "--stage",
+    type=click.Choice(["first", "reminder", "ready", "done"]),
+    default="first",
+    show_default=True,
+    help="Which message: what to do and when, a reminder, 'we switch now', 'it is done'.",
 )
 @click.option(
     "--today",
@@ -147,6 +162,8 @@ def audit_command(
     output_format: str,
     templates_dir: Path | None,
     sign_off: str | None,
+    language: str | None,
+    stage: str,
     today: str | None,
     stale_after_days: int,
     shipment_days: int,
@@ -177,14 +194,18 @@ def audit_command(
             sys.stdout.buffer.write(b"\n")
             sys.stdout.buffer.flush()
         elif output_format.startswith("message"):
-            from relink.audit.message import merchant_message  # jinja2: only for this format
+            from relink.audit.message import ticket_message  # jinja2, babel: only for this format
 
             kind = "markdown" if output_format == "message-md" else "text"
             try:
-                message = merchant_message(result, kind, templates_dir, sign_off=sign_off)
-                click.echo(message, nl=False)
+                message = ticket_message(
+                    result, stage, language, kind, templates_dir, sign_off=sign_off
+                )
             except RelinkError as exc:
                 _fail(str(exc))
+            for note in message.notes:  # the analyst's, never the merchant's
+                click.echo(f"relink audit: {visible(note)}", err=True)
+            click.echo(message.text, nl=False)
         else:
             click.echo(_capped_text(result), nl=False)
     except MemoryError:

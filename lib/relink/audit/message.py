@@ -1,105 +1,140 @@
-"""The message an analyst sends the merchant: what to cancel, what waits, when the switch is.
+"""The messages an analyst sends the merchant, for each stage of a ticket and in their language.
+
+Stages (:data:`STAGES`): ``first`` (what to cancel on AliExpress, what waits for suppliers,
+when the switch can happen), ``reminder`` (the unpaid orders are still there; the date, and
+whether it moved), ``ready`` (we switch now) and ``done`` (the new AliExpress account is
+linked: check it is green in DSers). :func:`ticket_message` renders one stage in one language;
+:func:`merchant_message` is the first message (``relink audit --format message``).
 
 Rendered from the audit's top-level JSON keys only (``verdict``, ``blocked_orders``,
-``blocking``, ``forecast``, ``warnings``, ``order_dates``): never from the blocked orders' list,
-which may hold half a million entries and names stores and store orders, and never from anything
-personal. The only order numbers it names are the unpaid AliExpress orders of
-``forecast.cancel_now``.
+``blocking``, ``forecast``, ``warnings``, ``order_dates``), or from a ticket's live check
+(:func:`check_record`): never from the blocked orders' list, which may hold half a million
+entries and names stores and store orders, and never from anything personal. The only order
+numbers a message names are the unpaid AliExpress orders of ``forecast.cancel_now``.
 
 It states only what the audit stands behind: every blocked order is counted once, under the
 one step it waits on (``forecast.next_steps``: a check by the team, a cancellation by the
 merchant, a supplier, a sync), and the counts add up to the number of orders said to be in
 progress; an export that is stale or looks filtered never gives "the switch can happen now"
-but says a fresh export is needed; rows that could not be read are said as such. It ends with
-the desk's sign-off (``sign_off``: ``relink audit --sign-off``, ``RELINK_MESSAGE_SIGN_OFF``,
-else :data:`DEFAULT_SIGN_OFF`).
+but says a fresh export is needed; rows that could not be read are said as such; "ready: we
+switch now" is written only for an audit with no blocker and nothing to re-export (else the
+reminder, with a note saying why). It ends with the desk's sign-off (``sign_off``: ``relink
+audit --sign-off``, ``RELINK_MESSAGE_SIGN_OFF``, else the language's own).
 
-The wording is in Jinja2 templates shipped with the package
-(``relink/audit/templates/merchant_message.txt.j2`` and ``.md.j2``); a support team rewords or
-translates them by putting its own copy of either file in a folder and passing that folder
-(``templates=``, ``relink audit --templates DIR`` or ``RELINK_MESSAGE_TEMPLATES``). Which
-numbers and dates appear is decided here; a template receives plain values only (see
-:func:`message_values`).
-
-A template is text a team edits, not code: it is rendered by Jinja2's
-:class:`~jinja2.sandbox.ImmutableSandboxedEnvironment` with no globals but :func:`count`, and
-before it is rendered it is parsed and refused (one line naming its file and line) if it reads
-any name but :data:`TEMPLATE_VALUES` or includes, imports or extends another template. What the
-sandbox still catches while rendering (an attribute such as ``__class__``: a
-:class:`~jinja2.sandbox.SecurityError`) is refused the same way. A custom template file is
-opened without following a symbolic link (``O_NOFOLLOW``) and must be a regular file of at most
-:data:`MAX_TEMPLATE_BYTES`.
+The wording is in one Jinja2 template per language (:mod:`relink.audit.languages`: a folder
+per language, ``message.j2``, every stage and both kinds, plain text and Markdown); which
+numbers and dates appear is decided here, and a template receives plain values and the
+locale's number, plural and date forms only (:func:`message_values`). Templates are checked
+and rendered in a sandbox (:mod:`relink.audit.message_templates`).
 """
 
 from __future__ import annotations
 
-import functools
 import os
-import stat
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import jinja2.meta
-import jinja2.nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
+from relink.audit.languages import DEFAULT_SIGN_OFF, HumanDay, Language, choose_language
+from relink.audit.languages import number_words as _number_words
+from relink.audit.message_templates import LEGACY_NAMES, TEMPLATE_VALUES, render
 from relink.audit.verdict import AuditResult
 from relink.display import visible
 from relink.errors import RelinkError
 
+__all__ = [
+    "DEFAULT_SIGN_OFF",
+    "STAGES",
+    "TEMPLATE_NAMES",
+    "TEMPLATE_VALUES",
+    "HumanDay",
+    "Message",
+    "check_record",
+    "merchant_message",
+    "message_values",
+    "ticket_message",
+]
+
 TEMPLATES_VARIABLE = "RELINK_MESSAGE_TEMPLATES"
 SIGN_OFF_VARIABLE = "RELINK_MESSAGE_SIGN_OFF"
-DEFAULT_SIGN_OFF = "Kind regards,\nThe support team"
-TEMPLATE_NAMES = {"text": "merchant_message.txt.j2", "markdown": "merchant_message.md.j2"}
+STAGES = ("first", "reminder", "ready", "done")
+TEMPLATE_NAMES = LEGACY_NAMES  # the kinds: "text", "markdown"
 KEYS = ("verdict", "export", "blocked_orders", "blocking", "forecast", "warnings")
 OPTIONAL_KEYS = ("order_dates",)  # read when present (results of relink before it: absent)
 # Warnings that say the export may not hold every order: a fresh export is needed first.
 FRESH_EXPORT_WARNINGS = ("stale_export", "looks_filtered")
-
-# English names, never the locale's: the same audit gives the same message on every machine.
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 MARKDOWN_SPECIAL = frozenset("\\`*_{}[]<>()#+-.!|~")
-# Every name a template may read: the values of message_values() and the one global, count().
-# A template that reads any other name is refused before it is rendered.
-TEMPLATE_VALUES = frozenset(
-    {
-        "safe", "open_orders", "check_orders", "cancel_orders", "waiting_orders", "sync_first",
-        "waiting_since", "late_orders", "cancel_now", "unpaid_without_number", "unpaid_orders",
-        "has_unpaid", "rows_unread", "needs_check", "switch_date", "switch_today",
-        "switch_date_if_nothing_done", "dates_differ", "payment_window_days", "as_of",
-        "check_again", "fresh_export_needed", "export_stale", "orders_until", "sign_off",
-        "count",
-    }
-)  # fmt: skip
-MAX_TEMPLATE_BYTES = 1 << 20  # a message template is a page of text
+_NOTHING_FOUND = {"verdict": "safe", "blocked_orders": 0, "forecast": {}, "warnings": []}
 
 
 @dataclass(frozen=True)
-class HumanDay:
-    """A day as a person reads it (``str()``: "Friday 4 December 2026"), with its parts for
-    templates that write dates another way (``weekday``: 0 is Monday)."""
+class Message:
+    """A rendered message: its ``text`` (to send), the ``stage`` and ``language`` (tag) it is
+    written for, and ``notes`` for the analyst (why the language or the stage is not the one
+    asked; never part of the text)."""
 
-    iso: str
-    year: int
-    month: int
-    day: int
-    weekday: int
+    text: str
+    stage: str
+    language: str
+    notes: tuple[str, ...] = ()
 
-    @classmethod
-    def of(cls, day: date) -> HumanDay:
-        return cls(day.isoformat(), day.year, day.month, day.day, day.weekday())
 
-    def __str__(self) -> str:
-        return f"{DAY_NAMES[self.weekday]} {self.day} {MONTH_NAMES[self.month - 1]} {self.year}"
+def ticket_message(
+    facts: AuditResult | Mapping[str, Any] | Any | None,
+    stage: str = "first",
+    language: str | None = None,
+    kind: str = "text",
+    templates: Path | None = None,
+    *,
+    sign_off: str | None = None,
+    previous_date: str | date | None = None,
+) -> Message:
+    """A ticket's message for ``stage`` in ``language``, from what its last audit found.
+
+    ``facts``: an :class:`AuditResult` or its JSON result (``relink audit --format json``, the
+    audit notebook's record), a live audit (an object with ``verdict``, ``blockers`` and
+    ``forecast``, as the runbook's snapshot), or a ticket's live check (``check.json``'s record
+    or an object with its fields: :func:`check_record`); None only for ``done``, which states
+    no finding. ``language``: a tag in any spelling (``pt_br``); empty is English, and one
+    without templates falls back (:func:`relink.audit.languages.choose_language`) with a note.
+    ``kind``: ``"text"`` or ``"markdown"``. ``templates``: a team's templates folder (else
+    ``RELINK_MESSAGE_TEMPLATES``). ``sign_off``: the last lines ("" for none; else
+    ``RELINK_MESSAGE_SIGN_OFF``, else the language's). ``previous_date``: the day the merchant
+    was last told (the reminder says when it moved).
+
+    Raises:
+        RelinkError: an unknown stage or kind; facts without the keys a message needs (or
+            with a date that is not ISO); a templates folder that is not one; a template or
+            language file that cannot be read, parsed or rendered (one line naming its file).
+    """
+    if stage not in STAGES:
+        raise RelinkError(f"a message stage is one of {', '.join(STAGES)}, not {stage!r}")
+    if kind not in TEMPLATE_NAMES:
+        raise RelinkError(f"merchant message kind must be 'text' or 'markdown', not {kind!r}")
+    if facts is None and stage != "done":
+        raise RelinkError(f"the {stage} message needs the ticket's last audit")
+    folder = templates if templates is not None else os.environ.get(TEMPLATES_VARIABLE) or None
+    folder = Path(folder) if folder else None
+    if folder is not None and not folder.is_dir():
+        raise RelinkError(f"{visible(folder)}: the message templates folder does not exist")
+    chosen = choose_language(language, folder.resolve() if folder is not None else None)
+    notes = [chosen.note] if chosen.note else []
+    top, note = _facts(facts)
+    notes += [note] if note else []
+    values = message_values(
+        top,
+        markdown=kind == "markdown",
+        sign_off=sign_off,
+        language=chosen.language,
+        previous_date=previous_date,
+    )
+    rendered, why = _stage_said(stage, values)
+    notes += [why] if why else []
+    values["stage"] = rendered
+    text = render(values, chosen.language, kind, folder, first=rendered == "first")
+    return Message(text, rendered, chosen.language.tag, tuple(notes))
 
 
 def merchant_message(
@@ -108,50 +143,58 @@ def merchant_message(
     templates: Path | None = None,
     *,
     sign_off: str | None = None,
+    language: str | None = None,
 ) -> str:
-    """The merchant's message for one audit, as plain text or Markdown.
-
-    ``audit``: an :class:`AuditResult`, or its JSON result as a mapping (``relink audit
-    --format json``, or the audit notebook's record of it). ``kind``: ``"text"`` or
-    ``"markdown"``. ``templates``: a folder whose ``merchant_message.txt.j2`` /
-    ``merchant_message.md.j2`` replace relink's own (either may be left out); when ``None``,
-    the folder named by ``RELINK_MESSAGE_TEMPLATES``, if set. ``sign_off``: the message's last
-    lines (a line break, or a typed backslash-n, starts a new line; "" for none); when ``None``,
-    ``RELINK_MESSAGE_SIGN_OFF`` if set, else :data:`DEFAULT_SIGN_OFF`.
+    """The merchant's first message for one audit, as plain text or Markdown (English unless
+    ``language``): :func:`ticket_message`'s text for the ``first`` stage.
 
     Raises:
-        RelinkError: an unknown ``kind``; an audit result without the keys the message needs
-            (or with a date that is not ISO); a templates folder that is not a folder; a
-            custom template that cannot be read, parsed or rendered (the one line names its
-            file, and its line when known).
+        RelinkError: as :func:`ticket_message`.
     """
-    if kind not in TEMPLATE_NAMES:
-        raise RelinkError(f"merchant message kind must be 'text' or 'markdown', not {kind!r}")
-    values = message_values(_top_level(audit), markdown=kind == "markdown", sign_off=sign_off)
-    folder = templates if templates is not None else os.environ.get(TEMPLATES_VARIABLE) or None
-    template = _template(TEMPLATE_NAMES[kind], Path(folder) if folder else None)
-    try:
-        text = template.render(values)
-    except Exception as exc:  # a custom template is a support team's code: name where it broke
-        raise RelinkError(_template_problem(template.filename, exc)) from None
-    return text if text.endswith("\n") else text + "\n"
+    return ticket_message(audit, "first", language, kind, templates, sign_off=sign_off).text
+
+
+def _stage_said(stage: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """The stage the message is written for, and why it is not ``stage`` ("" when it is):
+    "we switch now" only when the audit found no blocker and the export needs no refresh."""
+    if stage != "ready" or (values["safe"] and not values["fresh_export_needed"]):
+        return stage, ""
+    if not values["safe"]:
+        why = (
+            f"{values['open_orders']} order(s) still block"
+            if values["open_orders"]
+            else (f"{values['rows_unread']} row(s) could not be read")
+        )
+    else:
+        why = "the export may not hold every order (a fresh export is needed)"
+    return "reminder", f"not ready: {why}: the reminder is written instead of 'we switch now'"
 
 
 def message_values(
-    top: Mapping[str, Any], *, markdown: bool = False, sign_off: str | None = None
+    top: Mapping[str, Any],
+    *,
+    markdown: bool = False,
+    sign_off: str | None = None,
+    language: Language | None = None,
+    previous_date: str | date | None = None,
 ) -> dict[str, Any]:
-    """What a template receives: counts, flags, AliExpress order numbers and days, nothing else.
+    """What a template receives: counts, flags, AliExpress order numbers, days in the locale's
+    form, and the locale's ``count``, ``plural`` and ``number`` (and ``strong``: bold in
+    Markdown); nothing else.
 
     ``top``: the audit's top-level keys (:data:`KEYS`, and :data:`OPTIONAL_KEYS` when present).
     Order numbers and the sign-off are made safe to show (control characters escaped, and
     Markdown's own characters when ``markdown``). Every blocked order is counted in exactly
     one of ``check_orders``, ``cancel_orders``, ``waiting_orders`` and ``sync_first``, which add
-    up to ``open_orders`` (``forecast.next_steps``).
+    up to ``open_orders`` (``forecast.next_steps``). ``stage`` is "first" until
+    :func:`ticket_message` sets it.
 
     Raises:
         RelinkError: a blocked result without a forecast or its next steps (a result of an
-            earlier relink: audit again), or a forecast date that is not ISO.
+            earlier relink: audit again), or a date that is not ISO.
     """
+    language = language or choose_language(None).language
+    locale = language.locale
     safe = top["verdict"] == "safe"
     plan = top["forecast"] or {}
     if not safe and not plan:
@@ -165,14 +208,17 @@ def message_values(
     shown = _markdown_escaped if markdown else visible
     steps = {} if safe else steps
     waiting = steps.get("wait") or {}
-    switch = _day(plan.get("earliest_safe_date_with_merchant_action"))
-    unhelped = _day(plan.get("earliest_safe_date"))
-    as_of = _day(plan.get("as_of"))
+    switch = _day(plan.get("earliest_safe_date_with_merchant_action"), locale)
+    unhelped = _day(plan.get("earliest_safe_date"), locale)
+    as_of = _day(plan.get("as_of"), locale)
+    before = _day(previous_date, locale)
     cancel_now = [] if safe else [shown(str(number)) for number in plan.get("cancel_now") or []]
     unpaid_without_number = 0 if safe else int(plan.get("unpaid_without_aliexpress_number") or 0)
     codes = {warning.get("code") for warning in top["warnings"] or []}
     dates = top.get("order_dates") or {}
+    number, plural, count = _number_words(locale)
     return {
+        "stage": "first",
         "safe": safe,
         "open_orders": int(top["blocked_orders"]),
         # each blocked order once, under the one step it waits on: these add up to open_orders
@@ -180,7 +226,7 @@ def message_values(
         "cancel_orders": int((steps.get("cancel") or {}).get("orders") or 0),
         "waiting_orders": int(waiting.get("orders") or 0),
         "sync_first": int((steps.get("sync") or {}).get("orders") or 0),
-        "waiting_since": _day(waiting.get("oldest_order_date")),
+        "waiting_since": _day(waiting.get("oldest_order_date"), locale),
         "late_orders": int(waiting.get("late_orders") or 0),  # of the waiting orders
         "cancel_now": cancel_now,
         "unpaid_without_number": unpaid_without_number,
@@ -191,6 +237,7 @@ def message_values(
         "needs_check": not safe and (plan.get("reason") is not None or switch is None),
         "switch_date": switch,
         "switch_today": switch is not None and switch == as_of,
+        # None when unknown (a live check keeps only the date with the merchant's action)
         "switch_date_if_nothing_done": unhelped,
         "dates_differ": switch != unhelped,
         "payment_window_days": int((plan.get("estimates") or {}).get("payment_window_days", 20)),
@@ -199,29 +246,103 @@ def message_values(
         # the export may not hold every order: never "the switch can happen now"
         "fresh_export_needed": bool(codes & set(FRESH_EXPORT_WARNINGS)),
         "export_stale": "stale_export" in codes,
-        "orders_until": _day(dates.get("last")) if "stale_export" in codes else None,
-        "sign_off": _sign_off(sign_off, shown),
+        "orders_until": _day(dates.get("last"), locale) if "stale_export" in codes else None,
+        "previous_date": before,  # the day the merchant was told before (the reminder)
+        "date_moved": before is not None and before != switch,
+        "sign_off": _sign_off(sign_off, shown, language.sign_off),
+        "markdown": markdown,
+        "strong": _strong if markdown else _plain,
+        "count": count,
+        "plural": plural,
+        "number": number,
     }
 
 
-def _sign_off(text: str | None, shown: Any) -> str:
-    """The desk's sign-off as shown: a line break, or a typed backslash-n, starts a line."""
-    if text is None:
-        text = os.environ.get(SIGN_OFF_VARIABLE)
-    if text is None:
-        text = DEFAULT_SIGN_OFF
-    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines()]
-    return "\n".join(shown(line) for line in lines if line)
+def check_record(check: Mapping[str, Any] | Any) -> dict[str, Any]:
+    """A ticket's live check (``check.json``'s record, or an object with its fields:
+    ``checked_at``, ``blockers``, ``unpaid``, ``waiting``, ``expected_ready``,
+    ``unpaid_orders``) as the audit's top-level keys a message is rendered from.
+
+    Each blocked order once: ``unpaid`` under the merchant's cancellation (``unpaid_orders``
+    named, the others without an AliExpress number), ``waiting`` under the suppliers, the rest
+    under a sync when the check expects a date, else under the team's check (no date). A
+    check does not keep the day if nothing is done: the message then says the switch may wait
+    for the payment window, never a day it does not know.
+
+    Raises:
+        RelinkError: a count that is not one, or counts that do not add up (more unpaid and
+            waiting orders than blockers).
+    """
+
+    def get(name: str) -> Any:
+        return check.get(name) if isinstance(check, Mapping) else getattr(check, name, None)
+
+    try:
+        blockers, unpaid, waiting = (
+            int(get(name) or 0) for name in ("blockers", "unpaid", "waiting")
+        )
+    except (TypeError, ValueError):
+        raise RelinkError("the live check's counts are not numbers: check again") from None
+    numbers = [str(number) for number in get("unpaid_orders") or ()]
+    unpaid = max(unpaid, len(numbers))
+    if unpaid + waiting > blockers:
+        raise RelinkError(
+            f"the live check counts {unpaid} unpaid and {waiting} waiting orders of "
+            f"{blockers} blocking: check again"
+        )
+    expected = get("expected_ready")
+    rest = blockers - unpaid - waiting
+    steps = {
+        "check": {"orders": 0 if expected else rest},
+        "cancel": {"orders": unpaid},
+        "wait": {"orders": waiting, "oldest_order_date": None, "late_orders": 0},
+        "sync": {"orders": rest if expected else 0},
+    }
+    forecast = {
+        "as_of": str(get("checked_at") or "")[:10] or None,
+        "earliest_safe_date_with_merchant_action": expected,
+        "earliest_safe_date": None,
+        "reason": None if expected else "no date at the last live check",
+        "cancel_now": numbers,
+        "unpaid_without_aliexpress_number": unpaid - len(numbers),
+        "next_steps": steps,
+        "rows_unread": 0,
+    }
+    verdict = "blocked" if blockers else "safe"
+    return {"verdict": verdict, "export": "", "blocked_orders": blockers, "blocking": {},
+            "forecast": forecast, "warnings": []}  # fmt: skip
 
 
-def count(number: int, singular: str, plural: str | None = None) -> str:
-    """``count(1, "order")`` is "1 order", ``count(3, "order")`` "3 orders" (a template global)."""
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"
+def _facts(facts: Any) -> tuple[dict[str, Any], str]:
+    """The audit's top-level keys from what :func:`ticket_message` was given, and a note when
+    they are a check that could not be made (its findings are the check before)."""
+    if facts is None:
+        return dict(_NOTHING_FOUND), ""
+    if isinstance(facts, AuditResult):  # its attributes: never to_dict(), which builds blockers
+        return {key: getattr(facts, key) for key in KEYS + OPTIONAL_KEYS}, ""
+    is_check = (
+        "checked_at" in facts and "blockers" in facts
+        if isinstance(facts, Mapping)
+        else hasattr(facts, "checked_at") and hasattr(facts, "unpaid_orders")
+    )
+    if is_check:
+        error = facts.get("error") if isinstance(facts, Mapping) else facts.error
+        note = (
+            f"the last live check failed ({visible(str(error))[:120]}): the message is from "
+            "the check before"
+            if error
+            else ""
+        )
+        return check_record(facts), note
+    if not isinstance(facts, Mapping) and hasattr(facts, "forecast") and hasattr(facts, "verdict"):
+        blocking = getattr(facts, "blocking", {}) or {}
+        return {"verdict": facts.verdict, "export": "", "blocked_orders": len(facts.blockers),
+                "blocking": dict(blocking), "forecast": dict(facts.forecast or {}),
+                "warnings": []}, ""  # fmt: skip
+    return _top_level(facts), ""
 
 
-def _top_level(audit: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(audit, AuditResult):  # its attributes: never to_dict(), which builds blockers
-        return {key: getattr(audit, key) for key in KEYS + OPTIONAL_KEYS}
+def _top_level(audit: Mapping[str, Any] | Any) -> dict[str, Any]:
     if not isinstance(audit, Mapping):
         raise RelinkError(f"a merchant message needs an audit result, not {type(audit).__name__}")
     missing = [key for key in KEYS if key not in audit]
@@ -235,156 +356,33 @@ def _top_level(audit: AuditResult | Mapping[str, Any]) -> dict[str, Any]:
     return {key: audit[key] for key in KEYS} | {key: audit.get(key) for key in OPTIONAL_KEYS}
 
 
-def _day(text: object) -> HumanDay | None:
+def _sign_off(text: str | None, shown: Any, default: str) -> str:
+    """The desk's sign-off as shown: a line break, or a typed backslash-n, starts a line."""
     if text is None:
+        text = os.environ.get(SIGN_OFF_VARIABLE)
+    if text is None:
+        text = default
+    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines()]
+    return "\n".join(shown(line) for line in lines if line)
+
+
+def _day(value: object, locale: str) -> HumanDay | None:
+    if value is None or value == "":
         return None
     try:
-        return HumanDay.of(date.fromisoformat(str(text)))
+        day = value if isinstance(value, date) else date.fromisoformat(str(value))
     except ValueError:
-        raise RelinkError(f"the audit result holds {str(text)[:40]!r} as a date") from None
+        raise RelinkError(f"the audit result holds {str(value)[:40]!r} as a date") from None
+    return HumanDay.of(day, locale)
 
 
 def _markdown_escaped(text: str) -> str:
     return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in visible(text))
 
 
-@functools.lru_cache(maxsize=8)
-def _environment(folder: Path | None) -> jinja2.Environment:
-    """One environment per templates folder: a batch renders hundreds of messages, and Jinja2
-    compiles each template once per environment (an edited custom file is reloaded).
-
-    Sandboxed and immutable, with no globals but :func:`count` (Jinja2's ``range``,
-    ``cycler``, ``joiner``, ``namespace``, ``lipsum`` and ``dict`` are removed): a template
-    reaches only the values it is given. Each template is checked when loaded
-    (:class:`_CheckedLoader`)."""
-    loaders: list[jinja2.BaseLoader] = [jinja2.PackageLoader("relink.audit", "templates")]
-    if folder is not None:
-        loaders.insert(0, _FolderLoader(folder))
-    environment = ImmutableSandboxedEnvironment(
-        loader=_CheckedLoader(jinja2.ChoiceLoader(loaders)),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,  # plain text and Markdown: values are escaped in message_values
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.globals.clear()
-    environment.globals["count"] = count
-    return environment
+def _strong(text: str) -> str:
+    return f"**{text}**"
 
 
-class _FolderLoader(jinja2.BaseLoader):
-    """A team's templates folder: each file read without following a symbolic link."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        path = self.folder / template
-        try:
-            before = path.lstat()
-        except FileNotFoundError:
-            raise jinja2.TemplateNotFound(template) from None  # relink's own is used
-        if stat.S_ISLNK(before.st_mode):
-            raise RelinkError(
-                f"{visible(path)}: is a symbolic link: relink reads message templates only "
-                "from regular files in the templates folder"
-            )
-        try:
-            handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError as exc:  # ELOOP: replaced by a link since
-            raise RelinkError(f"{visible(path)}: cannot be read ({exc.strerror})") from None
-        with os.fdopen(handle, "rb") as file:
-            info = os.fstat(file.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise RelinkError(f"{visible(path)}: is not a regular file")
-            data = file.read(MAX_TEMPLATE_BYTES + 1)
-        if len(data) > MAX_TEMPLATE_BYTES:
-            raise RelinkError(
-                f"{visible(path)}: is larger than a message template may be "
-                f"({MAX_TEMPLATE_BYTES >> 20} MiB)"
-            )
-        source = data.decode("utf-8")  # UnicodeDecodeError: named by _template
-
-        def uptodate() -> bool:
-            try:
-                now = path.lstat()
-            except OSError:
-                return False
-            return (now.st_mtime_ns, now.st_size, now.st_ino) == (
-                info.st_mtime_ns,
-                info.st_size,
-                info.st_ino,
-            )
-
-        return source, str(path), uptodate
-
-
-class _CheckedLoader(jinja2.BaseLoader):
-    """Refuses, before it is compiled, a template that reads a name no template receives or
-    that pulls in another template: one line naming its file and line."""
-
-    def __init__(self, inner: jinja2.BaseLoader) -> None:
-        self.inner = inner
-
-    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
-        source, filename, uptodate = self.inner.get_source(environment, template)
-        tree = environment.parse(source, template, filename)  # TemplateSyntaxError: named
-        where = visible(filename or template)
-        for node in tree.find_all(
-            (jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport)
-        ):
-            raise RelinkError(
-                f"{where}, line {node.lineno}: includes or imports another template: a message "
-                "template is one file"
-            )
-        for node in tree.find_all(jinja2.nodes.Extends):
-            raise RelinkError(
-                f"{where}, line {node.lineno}: extends another template: a message template is "
-                "one file"
-            )
-        unknown = jinja2.meta.find_undeclared_variables(tree) - TEMPLATE_VALUES
-        if unknown:
-            line, name = min(
-                (node.lineno, node.name)
-                for node in tree.find_all(jinja2.nodes.Name)
-                if node.name in unknown
-            )
-            raise RelinkError(
-                f"{where}, line {line}: {visible(repr(name))} is undefined: a message template "
-                "receives only the values listed in relink's templates' opening comment"
-            )
-        return source, filename, uptodate
-
-
-def _template(name: str, folder: Path | None) -> jinja2.Template:
-    """``name`` from ``folder`` when it has one, else relink's own."""
-    if folder is not None and not folder.is_dir():
-        raise RelinkError(f"{visible(folder)}: the message templates folder does not exist")
-    try:
-        return _environment(folder.resolve() if folder is not None else None).get_template(name)
-    except jinja2.TemplateSyntaxError as exc:
-        where = exc.filename or str((folder or Path()) / (exc.name or name))
-        problem = _one_line(f"{exc.message}")
-        raise RelinkError(f"{visible(where)}, line {exc.lineno}: {visible(problem)}") from None
-    except jinja2.TemplateNotFound:
-        raise RelinkError(f"{name}: the message template is not in relink's package") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        where = folder / name if folder is not None else Path(name)
-        raise RelinkError(f"{visible(where)}: cannot be read as UTF-8 text ({exc})") from None
-
-
-def _template_problem(filename: str | None, exc: Exception) -> str:
-    """One line: the template file and line that failed (Jinja2's frames carry both)."""
-    where, line = filename or "merchant message template", None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.endswith(".py") or frame.filename.startswith("<"):
-            continue
-        where, line = frame.filename, frame.lineno
-    at = f", line {line}" if line else ""
-    problem = _one_line(f"{type(exc).__name__}: {exc}")
-    return f"{visible(where)}{at}: {visible(problem)}"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())[:300]
+def _plain(text: str) -> str:
+    return text
