@@ -32,6 +32,7 @@ SHIPPED = {  # in the wheel: the repository's own file
     ),
     "relink/audit/templates/en/message.j2": "lib/relink/audit/templates/en/message.j2",
     "relink/audit/templates/en/language.json": "lib/relink/audit/templates/en/language.json",
+    "relink/audit/templates/pt-BR/message.j2": "lib/relink/audit/templates/pt-BR/message.j2",
 }
 # Left out of the copy the wheel is built from: environments, caches, build and run output.
 NOT_SOURCE = shutil.ignore_patterns(
