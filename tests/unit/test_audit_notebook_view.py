@@ -231,17 +231,15 @@ def test_timeline_counts_orders_per_day_and_reasons(write_csv) -> None:
 def test_few_orders_are_one_dot_each_with_today_and_the_safe_dates(northwind) -> None:
     timeline = forecast_view.blocker_timeline(northwind.result)
     assert timeline.undated == {"sync drift": 2}
-    figure = forecast_view.timeline_figure(timeline)
-    (axes,) = figure.axes
-    dots = sum(len(line.get_xdata()) for line in axes.lines if line.get_marker() == "o")
-    assert dots == timeline.dated_orders == 3 and not axes.patches
-    lines = [text.get_text() for text in figure.legends[0].get_texts()]
+    drawing = forecast_view.timeline_drawing(timeline)
+    assert len(drawing.dots) == timeline.dated_orders == 3 and not drawing.bars
+    lines = [entry["label"] for entry in drawing.legend]
     assert lines[-3:] == [
         "today 2026-11-20",
         "safe from 2026-12-04 if nothing is done",
         "safe from 2026-11-26 if the merchant cancels",
     ]
-    assert "not drawn: 2 without a date (sync drift 2)" in axes.get_title(loc="left")
+    assert "not drawn: 2 without a date (sync drift 2)" in drawing.title
 
 
 def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:
@@ -270,10 +268,9 @@ def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:
         "awaiting payment": undated["Awaiting payment"],
         "awaiting shipment": undated["Awaiting shipment"],
     }
-    figure = forecast_view.timeline_figure(timeline)
-    (axes,) = figure.axes
-    assert len(axes.patches) == len(timeline.per_day)
-    assert not [line for line in axes.lines if line.get_marker() == "o"]
+    drawing = forecast_view.timeline_drawing(timeline)
+    assert len(drawing.bars) == len(timeline.per_day) and not drawing.dots
+    assert sum(orders for _day, _bottom, orders, _colour in drawing.bars) == count - 100
     chart = forecast_view.timeline_chart(result)
     shipments = (frame["DSers Status"] == "Awaiting shipment").sum() - undated["Awaiting shipment"]
     assert f"awaiting shipment: {shipments:,} order(s), 2026-09-01 to 2026-11-28" in repr(chart)

@@ -149,3 +149,67 @@ def test_papermill_runs_the_relink_engine(tmp_path) -> None:
     assert saved.cells[2].metadata.tags == ["injected-parameters"]
     assert out.metadata.papermill["parameters"] == {"pid": 7}
     assert [c.metadata.papermill["status"] for c in saved.cells] == ["completed"] * 4
+
+
+async def _run_reused(pool: KernelPool, sources: list[str]) -> list[nbformat.NotebookNode]:
+    """One notebook per source, one after another, on ``pool``'s kernel (given back reusable)."""
+    notebooks = []
+    try:
+        await pool.start()
+        for source in sources:
+            km = await pool.acquire()
+            nb = _notebook()
+            nb.cells[2].source = source
+            try:
+                await RelinkEngine.async_execute_notebook(
+                    nb, pool.kernel_name, km=km, kc=pool.client(km), timeout=60
+                )
+            finally:
+                pool.release(km, reusable=True)
+            notebooks.append(nb)
+    finally:
+        await pool.close()
+    return notebooks
+
+
+@pytest.mark.slow
+def test_a_reused_kernel_starts_each_notebook_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With reuse, the same kernel runs the next notebook: nothing the first one defined is
+    left, and the counter restarts at In [1], as in a new kernel."""
+    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    first, second = asyncio.run(
+        _run_reused(KernelPool(1, reuse=True), ["left = 'over'\nleft", "'left' in dir()"])
+    )
+    pids = [int(nb.cells[1].outputs[0]["data"]["text/plain"]) for nb in (first, second)]
+    assert pids[0] == pids[1]  # the same kernel
+    assert first.cells[2].outputs[0]["data"]["text/plain"] == "'over'"
+    assert second.cells[2].outputs[0]["data"]["text/plain"] == "False"
+    for nb in (first, second):
+        assert [cell.get("execution_count") for cell in nb.cells] == [None, 1, 2]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # killed when the pool closed
+
+
+@pytest.mark.slow
+def test_a_kernel_not_given_back_reusable_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+
+    async def two_runs() -> list[int]:
+        pool = KernelPool(1, reuse=True)
+        pids = []
+        try:
+            await pool.start()
+            for reusable in (False, True):
+                km = await pool.acquire()
+                nb = _notebook()
+                await RelinkEngine.async_execute_notebook(
+                    nb, pool.kernel_name, km=km, kc=pool.client(km), timeout=60
+                )
+                pids.append(int(nb.cells[1].outputs[0]["data"]["text/plain"]))
+                pool.release(km, reusable=reusable)
+        finally:
+            await pool.close()
+        return pids
+
+    pids = asyncio.run(two_runs())
+    assert pids[0] != pids[1]  # interrupted, dead or timed out: a new kernel takes its place

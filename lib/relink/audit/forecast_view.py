@@ -14,21 +14,20 @@ are few, one bar per day and reason beyond that.
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from relink.audit import chart_drawing as draw
 from relink.audit import forecast, statuses
 from relink.audit.verdict import AuditResult
-from relink.display import BLOCKED_COLOUR, SAFE_COLOUR, Chart, Shown, figure_png, visible
-
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+from relink.display import BLOCKED_COLOUR, SAFE_COLOUR, Chart, Shown, visible
 
 MAX_NUMBERS = 10  # AliExpress order numbers named in the forecast's words; the table has all
 
@@ -56,6 +55,8 @@ _REASON_LABELS = np.array(
 )
 COMBINED_COLOURS = ("#6d4c9f", "#3c7f86", "#8a5a2b", "#55606e")  # orders with several reasons
 TODAY_COLOUR = "#333333"
+EPOCH = date(1970, 1, 1)
+_DAY_STEPS = (1, 2, 3, 7, 14, 28, 56, 91, 182, 364, 728)  # between two dated ticks
 
 
 def forecast_summary(result: AuditResult) -> Shown:
@@ -228,91 +229,145 @@ def timeline_chart(result: AuditResult) -> Chart | Shown:
         else:
             text = f"No blocked order has an expected date. {_undated_note(timeline)}"
         return Shown(f"<p>{html.escape(text)}</p>", text)
-    from matplotlib import rc_context
-
-    # Labels are reason keys and dates, but a "$" must never start mathtext whatever the
-    # user's matplotlibrc says.
-    with rc_context({"text.usetex": False, "text.parse_math": False}):
-        return Chart(figure_png(timeline_figure(timeline)), timeline_text(timeline))
+    return Chart(timeline_png(timeline), timeline_text(timeline))
 
 
-def timeline_figure(timeline: BlockerTimeline) -> Figure:
-    """The timeline drawn: a dot per order while few share a day, else a bar per day and
-    reasons (stacked); a line for today and for the earliest safe dates."""
-    from matplotlib import dates as mdates
-    from matplotlib.figure import Figure
+@dataclass(frozen=True)
+class TimelineDrawing:
+    """What the timeline chart draws: ``dots`` (day since 1970, height, colour), one per order,
+    or ``bars`` (day, bottom, orders, colour), one per day and reasons; the day ``lines``
+    (day, colour, style, label); the ``legend`` entries (:func:`chart_drawing.legend`)."""
 
+    title: str
+    ylabel: str
+    dots: list[tuple[int, int, str]]
+    bars: list[tuple[int, int, int, str]]
+    lines: list[tuple[int, str, str, str]]
+    legend: list[dict[str, str]]
+    tallest: int
+
+
+def timeline_drawing(timeline: BlockerTimeline) -> TimelineDrawing:
+    """What to draw for ``timeline``: a dot per order while few share a day, else a bar per
+    day and reasons (stacked in the reasons' order); a line for today and for the earliest
+    safe dates."""
     per_day = timeline.per_day
     labels = list(dict.fromkeys(per_day.sort_values("reasons", key=_reason_order)["reasons"]))
-    figure = Figure(figsize=(10, 3.6), layout="constrained")
-    axes = figure.subplots()
+    colours = _colours(labels)
     tallest = int(per_day.groupby("day")["orders"].sum().max())
-    if timeline.dated_orders <= MAX_DOTS and tallest <= MAX_DOTS_PER_DAY:
-        _draw_stacks(axes, per_day, labels, dots=True)
-        axes.set_ylim(0, tallest + 1)
-        axes.set_ylabel("blocked orders (one dot each)")
-    else:
-        _draw_stacks(axes, per_day, labels, dots=False)
-        axes.set_ylabel("blocked orders per day")
-    _day_lines(axes, timeline)
-    axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=10))
-    axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b\n%Y"))
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.margins(x=0.05)
-    figure.legend(loc="outside right upper", fontsize="small")
+    dots = timeline.dated_orders <= MAX_DOTS and tallest <= MAX_DOTS_PER_DAY
+    days = per_day["day"].to_numpy().astype("datetime64[D]").astype(np.int64)
+    counts = per_day["orders"].to_numpy()
+    below = per_day.groupby("day")["orders"].cumsum().to_numpy() - counts  # per day, running
+    stacks = [
+        (int(day), int(bottom), int(count), colours[label])
+        for label in labels
+        for day, count, bottom, reasons in zip(days, counts, below, per_day["reasons"], strict=True)
+        if reasons == label
+    ]
+    lines = _day_lines(timeline)
+    mark = "dot" if dots else "patch"
+    legend = [{"label": label, "colour": colours[label], "mark": mark} for label in labels]
+    legend += [
+        {"label": label, "colour": colour, "mark": "line", "style": style}
+        for _day, colour, style, label in lines
+    ]
     title = f"{timeline.dated_orders:,} blocked order(s) by the day each is expected to clear"
     if timeline.undated:
         by_reasons = ", ".join(f"{label} {n:,}" for label, n in timeline.undated.items())
         title += f"\nnot drawn: {timeline.undated_orders:,} without a date ({by_reasons})"
-    axes.set_title(title, loc="left")
-    return figure
+    return TimelineDrawing(
+        title=title,
+        ylabel="blocked orders (one dot each)" if dots else "blocked orders per day",
+        dots=[
+            (day, level, colour)
+            for day, bottom, count, colour in stacks
+            for level in range(bottom + 1, bottom + count + 1)
+        ]
+        if dots
+        else [],
+        bars=[] if dots else stacks,
+        lines=lines,
+        legend=legend,
+        tallest=tallest,
+    )
 
 
-def _draw_stacks(axes: Axes, per_day: pd.DataFrame, labels: list[str], *, dots: bool) -> None:
-    """Each day's orders stacked by reasons, in the order of ``labels``: one dot per order
-    (``dots``), else one bar per day and reasons."""
-    days = per_day["day"].to_numpy().astype("datetime64[D]")
-    counts = per_day["orders"].to_numpy()
-    colours = _colours(labels)
-    # Bottoms are the running sum per day.
-    below = per_day.groupby("day")["orders"].cumsum().to_numpy() - counts
-    for label in labels:
-        chosen = (per_day["reasons"] == label).to_numpy()
-        if not dots:
-            axes.bar(
-                days[chosen],
-                counts[chosen],
-                bottom=below[chosen],
-                width=0.8,
-                color=colours[label],
-                label=label,
-                zorder=2,
-            )
-            continue
-        xs: list[np.datetime64] = []
-        ys: list[int] = []
-        for day, count, bottom in zip(days[chosen], counts[chosen], below[chosen], strict=True):
-            xs += [day] * int(count)
-            ys += range(int(bottom) + 1, int(bottom + count) + 1)
-        axes.plot(xs, ys, "o", color=colours[label], label=label, ms=8, zorder=3)
+def timeline_png(timeline: BlockerTimeline) -> bytes:
+    """The timeline drawn (:func:`timeline_drawing`, with :mod:`relink.audit.chart_drawing`),
+    the legend on the right."""
+    drawing = timeline_drawing(timeline)
+    canvas = draw.Canvas(10, 3.6)
+    top = drawing.tallest + 1 if drawing.dots else drawing.tallest * 1.05
+    y_ticks = draw.nice_ticks(top, most=6)
+    tick_width = max(draw.text_width(f"{tick:,}") for tick in y_ticks)
+    plot = draw.Box(
+        10 + draw.TEXT_SIZE + 10 + tick_width + 8,
+        10 + draw.text_height(drawing.title, draw.TITLE_SIZE - 2) + 10,
+        canvas.width - draw.legend_width([entry["label"] for entry in drawing.legend]) - 22,
+        canvas.height - draw.text_height("1\n2") - 16,
+    )
+    days = [day for day, *_ in drawing.dots + drawing.bars + drawing.lines]
+    x = _day_scale(np.array(days), plot)
+    y = draw.Scale(0, y_ticks[-1], plot.bottom, plot.top)
+    _axes(canvas, plot, x, y, y_ticks)
+    middle = (10 + draw.TEXT_SIZE / 2, (plot.top + plot.bottom) / 2)
+    canvas.vertical_text(middle, drawing.ylabel)
+    for day, bottom, count, colour in drawing.bars:
+        canvas.draw.rectangle(
+            [(x(day - 0.4), y(bottom + count)), (x(day + 0.4), y(bottom))], fill=colour
+        )
+    radius = 5
+    for day, level, colour in drawing.dots:
+        centre = (x(day), y(level))
+        box = [(centre[0] - radius, centre[1] - radius), (centre[0] + radius, centre[1] + radius)]
+        canvas.draw.ellipse(box, fill=colour)
+    for day, colour, style, _label in drawing.lines:
+        draw.dashed_vertical(canvas, x(day), plot.top + 1, plot.bottom - 1, colour, style)
+    draw.frame(canvas, plot)
+    canvas.text((plot.left, 10), drawing.title, size=draw.TITLE_SIZE - 2)
+    draw.legend(canvas, plot.right + 12, plot.top, drawing.legend)
+    return canvas.png()
 
 
-def _day_lines(axes: Axes, timeline: BlockerTimeline) -> None:
-    """A line for today, and for the earliest safe dates (with and without the merchant)."""
-    _day_line(axes, timeline.as_of, TODAY_COLOUR, "-", f"today {timeline.as_of}")
+def _day_scale(days: np.ndarray, plot: draw.Box) -> draw.Scale:
+    """Days (since 1970) onto the plot's width, 5 % of the span (at least a day) on each side."""
+    low, high = int(days.min()), int(days.max())
+    pad = max(1.0, (high - low) * 0.05)
+    return draw.Scale(low - pad, high + pad, plot.left, plot.right)
+
+
+def _axes(
+    canvas: draw.Canvas, plot: draw.Box, x: draw.Scale, y: draw.Scale, y_ticks: list[int]
+) -> None:
+    """Whole-number ticks on the left; on the bottom, days at a step that shows at most 10."""
+    for tick in y_ticks:
+        canvas.draw.line([(plot.left - 4, y(tick)), (plot.left, y(tick))], fill=draw.FRAME)
+        canvas.text((plot.left - 7, y(tick)), f"{tick:,}", anchor="rm")
+    low, high = math.ceil(x.low), math.floor(x.low + x.span)
+    step = next((s for s in _DAY_STEPS if (high - low) // s < 10), _DAY_STEPS[-1])
+    for day in range(low + (-low) % step, high + 1, step):
+        when = EPOCH + timedelta(days=day)
+        canvas.draw.line([(x(day), plot.bottom), (x(day), plot.bottom + 4)], fill=draw.FRAME)
+        label = f"{when:%d %b}\n{when:%Y}"
+        canvas.text((x(day), plot.bottom + 6), label, anchor="ma", align="center")
+
+
+def _day_lines(timeline: BlockerTimeline) -> list[tuple[int, str, str, str]]:
+    """A line for today, and for the earliest safe dates (with and without the merchant):
+    (day since 1970, colour, style, label)."""
+    lines = [(timeline.as_of, TODAY_COLOUR, "-", f"today {timeline.as_of}")]
     safe, with_action = timeline.earliest_safe_date, timeline.with_merchant_action
     if safe:
-        _day_line(axes, safe, SAFE_COLOUR, "--", f"safe from {safe} if nothing is done")
+        lines.append((safe, SAFE_COLOUR, "--", f"safe from {safe} if nothing is done"))
         if with_action != safe:
             label = f"safe from {with_action} if the merchant cancels"
-            _day_line(axes, with_action, SAFE_COLOUR, ":", label)
-
-
-def _day_line(axes: Axes, day: str | None, colour: str, style: str, label: str) -> None:
-    if day:
-        axes.axvline(
-            np.datetime64(day, "D"), color=colour, linestyle=style, lw=1.6, label=label, zorder=2.5
-        )
+            lines.append((with_action, SAFE_COLOUR, ":", label))
+    return [
+        (int(np.datetime64(day, "D").astype(np.int64)), colour, style, label)
+        for day, colour, style, label in lines
+        if day
+    ]
 
 
 def _undated_note(timeline: BlockerTimeline) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from relink.audit import forecast, statuses
+from relink.audit import chart_drawing, forecast, statuses
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.forecast import ForecastSettings
 from relink.audit.message import merchant_message
@@ -34,7 +34,6 @@ from relink.display import (
     Chart,
     Shown,
     ShownMarkdown,
-    figure_png,
     publish_record,
     visible,
 )
@@ -213,29 +212,32 @@ def blocking_table(result: AuditResult) -> Shown:
 
 
 def counts_chart(result: AuditResult) -> Chart:
-    """Bar charts of orders by status and of blocked orders by reason."""
-    from matplotlib.figure import Figure
-
+    """Bar charts of orders by status and of blocked orders by reason (drawn with
+    :mod:`relink.audit.chart_drawing`)."""
     labels = [statuses.DSERS_LABELS.get(key, "Unknown") for key in result.by_status]
     blocking_status = [key in statuses.IN_FLIGHT or key == "unknown" for key in result.by_status]
     blocked = bool(result.blocked_orders)
-    figure = Figure(figsize=(10 if blocked else 5.5, 3.4), layout="constrained")
     # nothing blocks: no empty reason axes, the sentence says so
-    by_status, by_reason = figure.subplots(1, 2) if blocked else (figure.subplots(), None)
-    by_status.barh(
+    canvas = chart_drawing.Canvas(10 if blocked else 5.5, 3.4)
+    half = canvas.width / 2 if blocked else canvas.width
+    chart_drawing.hbar_panel(
+        canvas,
+        chart_drawing.Box(10, 10, half - 10, canvas.height - 8),
         labels,
         list(result.by_status.values()),
-        color=[BLOCKED_COLOUR if blocks else "#8a8f98" for blocks in blocking_status],
+        [BLOCKED_COLOUR if blocks else "#8a8f98" for blocks in blocking_status],
+        "Orders by DSers status (red: blocks the unlink)",
     )
-    by_status.set_title("Orders by DSers status (red: blocks the unlink)")
     words = [statuses.reason_words(reason) for reason in result.blocking]
-    if by_reason is not None:
-        by_reason.barh(words, list(result.blocking.values()), color=BLOCKED_COLOUR)
-        by_reason.set_title("Blocked orders by reason")
-    for axes in (by_status, by_reason):
-        if axes is not None:
-            axes.invert_yaxis()
-            axes.xaxis.get_major_locator().set_params(integer=True)
+    if blocked:
+        chart_drawing.hbar_panel(
+            canvas,
+            chart_drawing.Box(half + 10, 10, canvas.width - 10, canvas.height - 8),
+            words,
+            list(result.blocking.values()),
+            [BLOCKED_COLOUR] * len(words),
+            "Blocked orders by reason",
+        )
     counts = zip(labels, result.by_status.values(), strict=True)
     status_text = ", ".join(f"{label} {n}" for label, n in counts)
     reason_text = ", ".join(
@@ -244,7 +246,7 @@ def counts_chart(result: AuditResult) -> Chart:
     text = f"Chart. Orders by status: {status_text}. " + (
         f"Blocked orders by reason: {reason_text}." if blocked else "No blocked order."
     )
-    return Chart(figure_png(figure), text)
+    return Chart(canvas.png(), text)
 
 
 def blocked_orders_table(result: AuditResult) -> Shown:

@@ -58,7 +58,7 @@ from relink.batch import resume as done_records
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
-from relink.batch.runner import API_SETTINGS, RunSettings, execute_account, first_line
+from relink.batch.runner import RunSettings, execute_account, first_line, pool_options
 from relink.batch.runs import FAILED, INTERRUPTED, NOT_RUN, AccountRun, BatchReport
 from relink.display import visible
 from relink.errors import BatchError
@@ -106,12 +106,13 @@ def run_distributed(batch: BatchReport, settings: RunSettings, scheduler: str) -
             f"{visible(scheduler)}: cannot reach the Dask scheduler ({first_line(str(exc))})"
         ) from exc
     with client:
-        drop_env = () if settings.template.changes_accounts else API_SETTINGS
-        _warm_workers(client, drop_env)
+        options = pool_options(settings.template)
+        drop_env, reuse = tuple(options["drop_env"]), bool(options["reuse"])
+        _warm_workers(client, drop_env, reuse)
         threads = sum(client.nthreads().values())
         batch.workers = max(1, min(threads, len(batch.runs)))
         print(_announce(client, scheduler, threads), file=sys.stderr, flush=True)
-        common = _common_spec(settings, drop_env)
+        common = _common_spec(settings, drop_env, reuse)
         prefix = f"relink-account-{uuid.uuid4().hex[:8]}"
         futures = {
             client.submit(
@@ -223,23 +224,24 @@ class KernelPools(WorkerPlugin):
     """Worker plugin: start the worker's kernel pool when the batch connects, not at its first
     account. Nothing to tear down: the fork server kills its kernels when its worker exits."""
 
-    def __init__(self, drop_env: Iterable[str]) -> None:
+    def __init__(self, drop_env: Iterable[str], reuse: bool = False) -> None:
         self.drop_env = tuple(drop_env)
+        self.reuse = reuse
 
     def setup(self, worker: Any) -> None:
         size = _threads_of(worker)
         # Not awaited: a worker's event loop must not wait for the fork server's imports.
-        asyncio.run_coroutine_threadsafe(_pool(self.drop_env, size), _event_loop())
+        asyncio.run_coroutine_threadsafe(_pool(self.drop_env, self.reuse, size), _event_loop())
 
 
 # --- on the client ---------------------------------------------------------------------------
 
 
-def _warm_workers(client: Any, drop_env: tuple[str, ...]) -> None:
-    plugin = KernelPools(drop_env)
+def _warm_workers(client: Any, drop_env: tuple[str, ...], reuse: bool) -> None:
+    plugin = KernelPools(drop_env, reuse)
     # Best effort: a worker without relink fails its tasks, and says so, anyway.
     with contextlib.suppress(Exception):
-        client.register_plugin(plugin, name=f"{PLUGIN_NAME}-{len(drop_env)}")
+        client.register_plugin(plugin, name=f"{PLUGIN_NAME}-{len(drop_env)}-{int(reuse)}")
 
 
 def _announce(client: Any, scheduler: str, threads: int) -> str:
@@ -255,7 +257,9 @@ def _announce(client: Any, scheduler: str, threads: int) -> str:
     return line + (f"; dashboard: {dashboard}" if dashboard else "")
 
 
-def _common_spec(settings: RunSettings, drop_env: tuple[str, ...]) -> dict[str, Any]:
+def _common_spec(
+    settings: RunSettings, drop_env: tuple[str, ...], reuse: bool
+) -> dict[str, Any]:
     template = settings.template
     text = json.dumps(template.notebook, sort_keys=True)
     return {
@@ -268,6 +272,7 @@ def _common_spec(settings: RunSettings, drop_env: tuple[str, ...]) -> dict[str, 
         "out_dir": str(settings.out_dir),
         "cell_timeout": settings.cell_timeout,
         "drop_env": list(drop_env),
+        "reuse": reuse,
     }
 
 
@@ -330,7 +335,7 @@ def _stop(client: Any, futures: dict[Any, AccountRun]) -> None:
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
-_pools: dict[frozenset[str], asyncio.Task[KernelPool]] = {}
+_pools: dict[tuple[frozenset[str], bool], asyncio.Task[KernelPool]] = {}
 _templates: dict[str, Template] = {}
 
 
@@ -360,9 +365,10 @@ def _threads_of(worker: Any) -> int:
     return max(1, int(getattr(state, "nthreads", 1) or 1))
 
 
-async def _pool(drop_env: Iterable[str], size: int) -> KernelPool:
-    """This process's warm pool for ``drop_env``; a new one if the last one died. On the loop."""
-    key = frozenset(drop_env)
+async def _pool(drop_env: Iterable[str], reuse: bool, size: int) -> KernelPool:
+    """This process's warm pool for ``drop_env`` and ``reuse``; a new one if the last one died.
+    On the loop."""
+    key = (frozenset(drop_env), reuse)
     task = _pools.get(key)
     if task is not None and task.done():
         broken = task.cancelled() or task.exception() is not None
@@ -377,8 +383,8 @@ async def _pool(drop_env: Iterable[str], size: int) -> KernelPool:
     return await asyncio.shield(task)
 
 
-async def _start_pool(drop_env: frozenset[str], size: int) -> KernelPool:
-    pool = KernelPool(size, drop_env=drop_env)
+async def _start_pool(key: tuple[frozenset[str], bool], size: int) -> KernelPool:
+    pool = KernelPool(size, drop_env=key[0], reuse=key[1])
     try:
         await pool.start()
     except BaseException:
@@ -410,7 +416,7 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
     files: list[tuple[str, bytes]] = []
     started = time.perf_counter()
     try:
-        pool = await _pool(common["drop_env"], size)
+        pool = await _pool(common["drop_env"], common.get("reuse", False), size)
     except Exception as exc:  # the fork server did not start: this account fails, others go on
         run.status, run.error = FAILED, f"{type(exc).__name__}: {first_line(str(exc))}"
         run.duration = time.perf_counter() - started

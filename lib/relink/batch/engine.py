@@ -67,18 +67,25 @@ class RelinkEngine(Engine):
         kernel_name: str,
         *,
         km: Any = None,
+        kc: Any = None,
         timeout: float | None = None,
         startup_timeout: float = 60,
     ) -> NotebookNode:
         """:meth:`Engine.execute_notebook`, awaitable, without saving (the caller saves).
 
-        ``nb`` is executed in place: after an exception it holds what ran.
+        ``nb`` is executed in place: after an exception it holds what ran. ``kc``: a started
+        client of ``km``'s kernel to use (and leave open), instead of a new one.
         """
         nb_man = NotebookExecutionManager(nb, output_path=None, progress_bar=False)
         nb_man.notebook_start()
         try:
             await cls.async_execute_managed_notebook(
-                nb_man, kernel_name, km=km, timeout=timeout, startup_timeout=startup_timeout
+                nb_man,
+                kernel_name,
+                km=km,
+                kc=kc,
+                timeout=timeout,
+                startup_timeout=startup_timeout,
             )
         finally:
             nb_man.notebook_complete()
@@ -91,10 +98,12 @@ class RelinkEngine(Engine):
         kernel_name: str,
         *,
         km: Any = None,
+        kc: Any = None,
         timeout: float | None = None,
         startup_timeout: float = 60,
     ) -> NotebookNode:
-        """Run every cell on ``km``'s kernel (a new one without ``km``); stop at an error."""
+        """Run every cell on ``km``'s kernel (a new one without ``km``); stop at an error.
+        ``kc``: a started client of ``km``'s kernel, used and left open."""
         client = NotebookClient(
             nb_man.nb,
             km=km,
@@ -107,6 +116,10 @@ class RelinkEngine(Engine):
         if km is None:  # nbclient starts a kernel, and shuts it down afterwards
             async with client.async_setup_kernel():
                 await _run_cells(nb_man, client)
+            return nb_man.nb
+        if kc is not None:  # the pool's client of a reused kernel: it stays open
+            client.kc = kc
+            await _run_cells(nb_man, client)
             return nb_man.nb
         kc = await client.async_start_new_kernel_client()
         try:

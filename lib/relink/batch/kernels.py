@@ -14,8 +14,17 @@ kernelspec (``relink-forked``) that :class:`KernelPool` writes into its private 
 ``RELINK_BATCH_KERNELS=standard`` (or ``KernelPool(kernels="standard")``), or when the fork
 server cannot start, the pool starts standard ``python3`` kernels with the same manager (a new
 Python per account: slower, same results). :class:`KernelPool` starts the next kernels while
-the current ones run, so a worker always finds one started. Every account still runs in a
-process of its own that is killed afterwards: nothing an audit does can leak into the next one.
+the current ones run, so a worker always finds one started.
+
+Without ``reuse`` every account runs in a process of its own that is killed afterwards. With
+``reuse`` (what ``relink batch`` asks for a notebook that changes no account, such as the audit
+notebook) a kernel runs one account after another: between two, everything the notebook defined
+is dropped and the execution counter restarts at ``In [1]`` (IPython's ``%reset``), and the
+kernel keeps only what it imported (pandas, relink, warm caches), which is the point: an
+account then costs its cells, not a kernel's start-up and first calls. A kernel whose run ended
+otherwise than by its last cell or a cell's error (it died, timed out or was interrupted) is
+killed and replaced. A notebook that changes accounts (the runbook) gets a fresh kernel per
+account.
 
 The fork server only imports modules and listens on a Unix socket in the pool's private folder
 (closed in every kernel it forks): it opens no other file, socket, thread or zeromq context
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import logging
@@ -45,6 +55,7 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
@@ -69,6 +80,16 @@ STANDARD_KERNEL = "python3"
 # One thread per BLAS pool in every kernel would oversubscribe the cores.
 _KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 _HISTORY = "--HistoryManager.hist_file=:memory:"
+# Between two accounts on a reused kernel: IPython's %reset (every name the notebook defined
+# dropped, its outputs' history cleared) and In [1] next, as in a new kernel. Then the account's
+# cyclic garbage is collected and what survives (modules, caches) frozen out of the collector's
+# sight, so that the next reset's collection scans only what the next account made: a full
+# collection of a warm kernel's heap (pandas, IPython) costs more than an account's cells.
+RESET = (
+    "get_ipython().reset(new_session=True)\n"
+    "__import__('gc').collect()\n"
+    "__import__('gc').freeze()"
+)
 _log = logging.getLogger("relink.batch.kernels")
 
 
@@ -114,8 +135,10 @@ class KernelPool:
         startup_timeout: float = 60.0,
         drop_env: Iterable[str] = (),
         kernels: str | None = None,
+        reuse: bool = False,
     ) -> None:
         self.size = max(1, size)
+        self.reuse = reuse
         self.startup_timeout = startup_timeout
         self.drop_env = frozenset(drop_env)
         self.requested = kernels
@@ -126,6 +149,7 @@ class KernelPool:
         self._numbers = itertools.count(1)
         self._starting: list[asyncio.Task[AsyncKernelManager]] = []
         self._kernels: set[AsyncKernelManager] = set()
+        self._clients: dict[AsyncKernelManager, Any] = {}  # with reuse: one client per kernel
         self._stopping: set[asyncio.Task[None]] = set()
         self._closed = False
         env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
@@ -164,22 +188,64 @@ class KernelPool:
         )
 
     async def acquire(self) -> AsyncKernelManager:
-        """The next started kernel; starts another one to take its place.
+        """The next started (or, with ``reuse``, reset) kernel; without ``reuse``, starts
+        another one to take its place.
 
         Raises:
-            KernelStartError: that kernel could not be started.
+            KernelStartError: that kernel could not be started (another one is started to
+                take its place).
         """
         task = self._starting.pop(0)
-        self._starting.append(asyncio.create_task(self._start_kernel()))
-        return await task
+        if not self.reuse:
+            self._starting.append(asyncio.create_task(self._start_kernel()))
+        try:
+            return await task
+        except KernelStartError:
+            if self.reuse and not self._closed:  # the pool keeps its size
+                self._starting.append(asyncio.create_task(self._start_kernel()))
+            raise
 
-    def release(self, km: AsyncKernelManager) -> None:
-        """Kill a kernel handed out by :meth:`acquire` (in the background; :meth:`close` waits)."""
-        if km in self._kernels:
-            self._kernels.discard(km)
-            task = asyncio.ensure_future(_shutdown(km))
-            self._stopping.add(task)
-            task.add_done_callback(self._stopping.discard)
+    def client(self, km: AsyncKernelManager) -> Any:
+        """With ``reuse``, the kernel's own started client (its channels open); else None."""
+        return self._clients.get(km)
+
+    def release(self, km: AsyncKernelManager, *, reusable: bool = False) -> None:
+        """Give back a kernel handed out by :meth:`acquire`.
+
+        With ``reuse`` and ``reusable`` (its run ended without the kernel dying, timing out or
+        being interrupted), the kernel's namespace is cleared and its execution counter reset
+        (IPython's ``%reset``, :data:`RESET`) in the background, and :meth:`acquire` hands it
+        out again. Otherwise it is killed in the background (:meth:`close` waits), and with
+        ``reuse`` a new kernel is started in its place.
+        """
+        if km not in self._kernels:
+            return
+        if self.reuse and reusable and not self._closed:
+            self._starting.append(asyncio.create_task(self._reset(km)))
+            return
+        self._discard(km)
+        if self.reuse and not self._closed:
+            self._starting.append(asyncio.create_task(self._start_kernel()))
+
+    def _discard(self, km: AsyncKernelManager) -> None:
+        """Kill ``km`` in the background and close its client."""
+        self._kernels.discard(km)
+        kc = self._clients.pop(km, None)
+        if kc is not None:
+            kc.stop_channels()
+        task = asyncio.ensure_future(_shutdown(km))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _reset(self, km: AsyncKernelManager) -> AsyncKernelManager:
+        """``km`` with a fresh namespace and ``In [1]`` next; a new kernel if that fails."""
+        try:
+            await _execute_quietly(self._clients[km], RESET, self.startup_timeout)
+        except Exception as exc:  # dead, or stuck: replace it
+            _log.debug("kernel %s: reset failed (%s); starting another", km.kernel_id, exc)
+            self._discard(km)
+            return await self._start_kernel()
+        return km
 
     async def close(self) -> None:
         """Kill every kernel, stop the fork server and delete the connection files."""
@@ -188,7 +254,7 @@ class KernelPool:
             task.cancel()
         await asyncio.gather(*self._starting, return_exceptions=True)
         for km in list(self._kernels):
-            self.release(km)
+            self._discard(km)
         await asyncio.gather(*list(self._stopping), return_exceptions=True)
         await self._stop_server()
         shutil.rmtree(self._folder, ignore_errors=True)
@@ -260,12 +326,38 @@ class KernelPool:
                 await km.cleanup_resources()
             detail = self._server_log() if self.mode == FORKED else "no message"
             raise KernelStartError(f"a kernel did not start: {exc} ({detail})") from exc
+        if self.reuse:  # one client for the kernel's life: its runs skip the handshake
+            kc = km.client()
+            self._clients[km] = kc
+            try:
+                kc.start_channels()
+                await kc.wait_for_ready(timeout=self.startup_timeout)
+            except Exception as exc:
+                self._discard(km)
+                raise KernelStartError(f"a kernel did not answer: {exc}") from exc
+            kc.allow_stdin = False
         return km
 
     def _server_log(self) -> str:
         log = self._folder / "fork-server.log"
         text = log.read_text(errors="replace").strip() if log.exists() else ""
         return text.splitlines()[-1] if text else "no message"
+
+
+async def _execute_quietly(kc: Any, code: str, timeout: float) -> None:
+    """Run ``code`` on ``kc``'s kernel without output or history (not an ``In [n]``).
+
+    Raises:
+        RuntimeError: the code failed. TimeoutError: no reply within ``timeout`` seconds.
+    """
+    msg_id = kc.execute(code, silent=True, store_history=False)
+    async with asyncio.timeout(timeout):
+        while True:
+            reply = await kc.get_shell_msg()
+            if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                break
+    if reply["content"].get("status") != "ok":
+        raise RuntimeError(f"{code!r}: {reply['content'].get('ename', 'failed')}")
 
 
 async def _shutdown(km: AsyncKernelManager) -> None:
@@ -290,6 +382,10 @@ def serve_forks(socket_path: str, preload: tuple[str, ...] = PRELOAD) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for name in preload:
         importlib.import_module(name)
+    # What was imported is shared by every kernel and lives as long as they do: out of the
+    # cyclic collector's sight, so that no kernel's collections scan it (nor copy its pages).
+    gc.collect()
+    gc.freeze()
     # Children are reaped by the kernel, so a dead kernel never lingers as a zombie that
     # would still look alive to the batch.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)

@@ -191,9 +191,7 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     for run in batch.runs:
         queue.put_nowait(run)
     done = 0
-    pool = KernelPool(
-        batch.workers, drop_env=() if settings.template.changes_accounts else API_SETTINGS
-    )
+    pool = KernelPool(batch.workers, **pool_options(settings.template))
 
     async def worker() -> None:
         nonlocal done
@@ -220,6 +218,14 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     finally:
         with stop.deferred():  # a SIGTERM must not cut the kernels' clean-up short
             await pool.close()
+
+
+def pool_options(template: Template) -> dict[str, Any]:
+    """How the kernels of ``template``'s runs are started: a notebook that changes no account
+    (the audit) runs on reused kernels without the API settings; one that changes accounts (the
+    runbook) gets a fresh kernel per account, with them."""
+    audit_only = not template.changes_accounts
+    return {"drop_env": API_SETTINGS if audit_only else (), "reuse": audit_only}
 
 
 def _skip_done(batch: BatchReport, settings: RunSettings) -> BatchReport:
@@ -287,7 +293,7 @@ async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettin
         input_path=str(settings.template.path),
         output_path=str(recorded),
     )
-    kernel = None
+    kernel, reusable = None, False
     started = time.perf_counter()
     try:
         kernel = await pool.acquire()
@@ -296,9 +302,11 @@ async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettin
             nb,
             pool.kernel_name,
             km=kernel,
+            kc=pool.client(kernel),
             timeout=settings.cell_timeout,
             startup_timeout=pool.startup_timeout,
         )
+        reusable = True  # the notebook ran to its end or to a failing cell: the kernel is fine
         run.duration = time.perf_counter() - started
         run.notebook = output
         _scrub_errors(nb)
@@ -312,6 +320,7 @@ async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettin
             run.status, run.error = FAILED, LEFT_RED
         _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
     except PapermillExecutionError as exc:
+        reusable = True
         run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
         # Index in the saved notebook: papermill inserted two marker cells before the failing one.
         run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
@@ -327,7 +336,7 @@ async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettin
         run.status, run.error = FAILED, f"{type(exc).__name__}: {first_line(str(exc))}"
     finally:
         if kernel is not None:
-            pool.release(kernel)
+            pool.release(kernel, reusable=reusable)
 
 
 def _save_partial(run: AccountRun, nb: NotebookNode, output: Path, started: float) -> None:
