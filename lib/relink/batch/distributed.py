@@ -6,7 +6,7 @@ its files' paths; the exports are read where the worker runs, so the paths must 
 file there (a shared filesystem; fsspec URLs are not supported: a manifest names local files).
 
 On a worker, accounts run exactly as locally (:func:`relink.batch.runner.execute_account`): a
-fresh kernel from a :class:`~relink.batch.kernels.KernelPool` (one per worker process, started
+kernel from a :class:`~relink.batch.kernels.KernelPool` (one per worker process, started
 when the batch registers its worker plugin, else by the first task, and kept warm for the next
 batches), papermill's parameterisation and records, the API settings dropped from the kernels
 of a notebook that changes no account. The executed notebook is written into a scratch folder

@@ -1,8 +1,9 @@
 """Run the audit notebook once per account, N at a time, and write the batch summary.
 
-Recipe (:func:`run_batch`): load the notebook once; for each account, take a fresh kernel from
-a :class:`~relink.batch.kernels.KernelPool` (forked from a warm fork server through a
-jupyter_client kernel provisioner, or a standard kernel where there is none), inject the
+Recipe (:func:`run_batch`): load the notebook once; for each account, take a kernel from a
+:class:`~relink.batch.kernels.KernelPool` (forked from a warm fork server through a
+jupyter_client kernel provisioner, or a standard kernel where there is none; reused from one
+account to the next, reset between two, for a notebook that changes no account), inject the
 account's parameters with papermill's own ``parameterize_notebook``, execute the cells with the
 ``relink`` papermill engine (:mod:`relink.batch.engine`: nbclient's ``NotebookClient`` on that
 kernel, reporting to papermill's execution manager, so the executed notebook carries papermill's
