@@ -67,7 +67,8 @@ def test_an_unreadable_record_is_one_error_naming_the_file(
 
 
 def test_a_record_without_the_added_fields_reads_with_their_defaults(tmp_path: Path) -> None:
-    stored = {k: v for k, v in CHECK.to_json().items() if k not in ("late", "orders", "failed_at")}
+    added = ("late", "orders", "failed_at", "expected_without_action")
+    stored = {k: v for k, v in CHECK.to_json().items() if k not in added}
     (tmp_path / CHECK_NAME).write_text(json.dumps(stored))
     assert read_check(tmp_path) == CHECK
 

@@ -63,6 +63,16 @@ def test_a_late_supplier_and_cleared_orders_are_named() -> None:
     ]
 
 
+def test_a_merchant_who_has_not_cancelled_moves_the_date_to_the_day_of_the_check() -> None:
+    waiting = replace(BEFORE, waiting=0, blockers=1, expected_without_action="2026-12-09")
+    now = replace(waiting, checked_at="2026-11-29T07:00:00+00:00", expected_ready="2026-11-29")
+    assert moved_reasons(waiting, now) == [
+        "Expected ready moved later: from 2026-11-28 to 2026-11-29.",
+        "The merchant has not cancelled the 1 unpaid order yet (AliExpress closes it by "
+        "2026-12-09 if nobody does).",
+    ]
+
+
 def test_no_date_any_more_gives_the_forecasts_reason() -> None:
     now = replace(BEFORE, expected_ready=None)
     reason = "1 order(s) need a person to look first"

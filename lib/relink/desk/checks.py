@@ -41,6 +41,8 @@ class LiveCheck:
     unpaid: int  # of them, unpaid orders the merchant must cancel on AliExpress
     waiting: int  # of them, orders waiting for suppliers / shipping
     expected_ready: str | None  # ISO date the forecast expects 0 blockers, None when unknown
+    # (expected_ready is the forecast's date once the merchant cancels the unpaid orders: the
+    # day the ticket can be ready; expected_without_action below is the day if nobody acts)
     unpaid_orders: tuple[str, ...]  # AliExpress order numbers to cancel
     moved: tuple[str, ...]  # why the date/blockers changed since the previous check
     error: str | None  # the check could not be made: the other fields are the previous ones
@@ -49,6 +51,7 @@ class LiveCheck:
     late: int = 0  # of ``waiting``, orders past the day their supplier was expected to ship
     orders: int | None = None  # orders of the account at the audit; None: no audit succeeded yet
     failed_at: str | None = None  # with ``error``: when the failed attempt ran (ISO 8601 UTC)
+    expected_without_action: str | None = None  # the forecast's date if the merchant does nothing
 
     @property
     def ready(self) -> bool:
@@ -80,7 +83,7 @@ class LiveCheck:
 
 
 _INTS = ("blockers", "unpaid", "waiting", "sequence", "late")
-_OPTIONAL_TEXT = ("expected_ready", "error", "failed_at")
+_OPTIONAL_TEXT = ("expected_ready", "error", "failed_at", "expected_without_action")
 _OPTIONAL_INTS = ("orders",)
 _TEXT_LISTS = ("unpaid_orders", "moved")
 

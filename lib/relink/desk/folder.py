@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from relink.api.settings import api_settings, known_secrets, secret_in
 from relink.atomic_files import fsync_folder, write_atomically
 from relink.desk.accounts import check_account
@@ -208,6 +206,8 @@ def _journaled(journal: Path, ticket: str) -> bool:
 
 def has_run(notebook: str | Path) -> bool:
     """Whether a notebook has been run: a code cell with outputs or an execution count."""
+    import nbformat  # here, not at the top: the desk's readers (queue, recheck) need no notebook
+
     try:
         node = nbformat.read(notebook, as_version=4)
     except Exception:  # unreadable: certainly not ours to overwrite
@@ -231,6 +231,7 @@ def write_ticket_notebook(template: Path, destination: Path, parameters: dict[st
     Raises:
         InputError: the template is missing, unreadable, or has no ``parameters`` cell.
     """
+    import nbformat
     from papermill.translators import PythonTranslator
 
     try:

@@ -7,11 +7,13 @@ and, compared with the previous check, why that date or those counts moved. :fun
 keeps the previous findings when a check could not be made, and says why.
 
 The counts are the forecast's ``next_steps`` (every blocked order once, under the first step it
-waits on), so they never count an order twice; ``expected_ready`` is its
-``earliest_safe_date``: the day the account is expected safe to unlink if nobody acts (the
-merchant cancelling makes it earlier; AliExpress closes an unpaid order at the end of its
-payment window anyway). Every sentence in ``moved`` states counts and dates the two audits
-gave, nothing else: no order number, no customer.
+waits on), so they never count an order twice. ``expected_ready`` is the forecast's
+``earliest_safe_date_with_merchant_action``: the day the ticket can be ready once the merchant
+cancels the unpaid orders (today, for them, while they are still there: such a ticket is due
+each day until they are gone); ``expected_without_action`` is its ``earliest_safe_date``, the
+day if nobody acts (AliExpress closes an unpaid order at the end of its payment window). Every
+sentence in ``moved`` states counts and dates the two audits gave, nothing else: no order
+number, no customer.
 """
 
 from __future__ import annotations
@@ -37,13 +39,14 @@ def checked(snapshot: AuditSnapshot, previous: LiveCheck | None) -> LiveCheck:
         unpaid=int((steps.get("cancel") or {}).get("orders", 0)),
         waiting=int(wait.get("orders", 0)),
         # nothing blocks: ready on the day of the check
-        expected_ready=forecast.get("earliest_safe_date") if blockers else _day(snapshot.at),
+        expected_ready=_date(forecast, "earliest_safe_date_with_merchant_action", snapshot),
         unpaid_orders=tuple(str(number) for number in forecast.get("cancel_now") or ()),
         moved=(),
         error=None,
         sequence=0,
         late=int(wait.get("late_orders", 0)),
         orders=snapshot.orders,
+        expected_without_action=_date(forecast, "earliest_safe_date", snapshot),
     )
     before = previous if previous is not None and previous.orders is not None else None
     if before is None:
@@ -114,20 +117,36 @@ def moved_reasons(before: LiveCheck, now: LiveCheck, no_date_reason: str = "") -
         return [f"A date holds again: expected ready on {now.expected_ready}.", *reasons]
     later = "later" if now.expected_ready > before.expected_ready else "earlier"
     head = f"Expected ready moved {later}: from {before.expected_ready} to {now.expected_ready}."
-    if not reasons and now.late:
-        reasons.append(
-            f"A supplier is late: {_count(now.late, 'order')} past the day expected to ship, "
-            "so the date is the day of the check until it ships."
-        )
+    if not reasons and later == "later":
+        reasons.extend(_still_waiting(now))
     return [head, *reasons]
+
+
+def _still_waiting(now: LiveCheck) -> list[str]:
+    """Why the date moved later when no count changed: what it waits on has not happened by
+    the day it was expected, so the date is now the day of the check."""
+    found = []
+    if now.unpaid:
+        them = "it" if now.unpaid == 1 else "them"
+        closes = now.expected_without_action
+        anyway = f" (AliExpress closes {them} by {closes} if nobody does)" if closes else ""
+        found.append(
+            f"The merchant has not cancelled the {_count(now.unpaid, 'unpaid order')} yet{anyway}."
+        )
+    if now.late:
+        found.append(
+            f"A supplier is late: {_count(now.late, 'order')} past the day expected to ship."
+        )
+    return found
 
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def _day(moment: datetime) -> str:
-    return moment.date().isoformat()
+def _date(forecast: dict[str, Any], key: str, snapshot: AuditSnapshot) -> str | None:
+    """One of the forecast's dates; the day of the audit when nothing blocks."""
+    return forecast.get(key) if snapshot.blockers else snapshot.at.date().isoformat()
 
 
 def _iso(moment: datetime) -> str:
