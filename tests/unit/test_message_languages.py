@@ -76,6 +76,17 @@ CHECKS = {
         "error": "the API did not answer",
         "sequence": 1,
     },
+    "check-sync-only": {  # settled on AliExpress: the change's own sync clears it
+        "checked_at": "2026-11-27T09:00:00Z",
+        "blockers": 1,
+        "unpaid": 0,
+        "waiting": 0,
+        "expected_ready": "2026-11-27",
+        "unpaid_orders": [],
+        "moved": [],
+        "error": None,
+        "sequence": 3,
+    },
     "check-ready": {
         "checked_at": "2026-11-27T09:00:00Z",
         "blockers": 0,
@@ -274,14 +285,21 @@ def test_ready_is_written_only_when_no_order_blocks(corpus: dict[str, Any]) -> N
     blocked = ticket_message(corpus["written"], "ready", "de")
     assert blocked.stage == "reminder" and blocked.language == "de"
     assert blocked.notes == (
-        "not ready: 5 order(s) still block: the reminder is written instead of 'we switch now'",
+        "not ready: 5 order(s) still wait on the merchant, a supplier or the team: the "
+        "reminder is written instead of 'we switch now'",
     )
     stale = ticket_message(corpus["fjord-kitchen@2026-12-07"], "ready", "fr")
     assert stale.stage == "reminder" and "fresh export" in stale.notes[0]
     assert "nouvel export" in stale.text
-    ready = ticket_message(corpus["check-ready"], "ready", "pt-BR")
-    assert (ready.stage, ready.notes) == ("ready", ())
-    assert "estamos trocando agora" in ready.text
+    for case in ("check-ready", "check-sync-only"):  # as LiveCheck.ready says
+        ready = ticket_message(corpus[case], "ready", "pt-BR")
+        assert (ready.stage, ready.notes) == ("ready", ())
+        assert "estamos trocando agora" in ready.text
+    failed = ticket_message({**CHECKS["check-ready"], "error": "timeout"}, "ready", "en")
+    assert failed.stage == "reminder"
+    assert failed.notes[1] == (
+        "not ready: the last live check failed: the reminder is written instead of 'we switch now'"
+    )
     done = ticket_message(None, "done", "it")
     assert "Fatto:" in done.text and "(in verde)" in done.text
     with pytest.raises(RelinkError, match="the first message needs the ticket's last audit"):
@@ -297,6 +315,18 @@ def test_a_live_check_gives_its_orders_and_its_date_in_the_locale(corpus: dict[s
     assert "el viernes, 27 de noviembre de 2026" in message.text
     assert "miércoles, 25 de noviembre de 2026" in message.text  # the date it moved from
     assert "puede que el cambio tenga que esperar hasta entonces" in message.text  # no day known
+    from relink.desk.checks import LiveCheck  # the record itself, as the queue reads it
+
+    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in CHECKS["check-blocked"].items()}
+    record = LiveCheck(**fields, late=1)
+    as_record = ticket_message(record, "reminder", "es", previous_date="2026-11-25")
+    assert as_record.text == message.text.replace(
+        "No tiene que hacer nada: se completará una vez enviado, cuando su número de seguimiento "
+        "llegue a DSers.",
+        "No tiene que hacer nada: se completará una vez enviado, cuando su número de seguimiento "
+        "llegue a DSers. Está tardando más de lo habitual: puede ser útil preguntar al proveedor "
+        "en AliExpress cuándo lo enviará.",
+    )
     failed = ticket_message(CHECKS["check-no-date"], "first", "fr")
     assert failed.notes == (
         "the last live check failed (the API did not answer): the message is from the check before",

@@ -130,7 +130,7 @@ def ticket_message(
         language=chosen.language,
         previous_date=previous_date,
     )
-    rendered, why = _stage_said(stage, values)
+    rendered, why = _stage_said(stage, values, note)
     notes += [why] if why else []
     values["stage"] = rendered
     text = render(values, chosen.language, kind, folder, first=rendered == "first")
@@ -154,19 +154,35 @@ def merchant_message(
     return ticket_message(audit, "first", language, kind, templates, sign_off=sign_off).text
 
 
-def _stage_said(stage: str, values: Mapping[str, Any]) -> tuple[str, str]:
-    """The stage the message is written for, and why it is not ``stage`` ("" when it is):
-    "we switch now" only when the audit found no blocker and the export needs no refresh."""
-    if stage != "ready" or (values["safe"] and not values["fresh_export_needed"]):
+def _stage_said(stage: str, values: Mapping[str, Any], failed: str) -> tuple[str, str]:
+    """The stage the message is written for, and why it is not ``stage`` ("" when it is).
+
+    "We switch now" only when nothing waits on the merchant, a supplier or a person: no order
+    blocks, or each one that does is settled on AliExpress and only needs the sync the change
+    starts with (its day has come); the export needs no refresh; the last check did not fail.
+    """
+    if stage != "ready":
         return stage, ""
-    if not values["safe"]:
+    sync_only = (
+        values["open_orders"] == values["sync_first"]
+        and not values["rows_unread"]
+        and values["switch_today"]
+    )
+    if failed:
+        why = "the last live check failed"
+    elif not (values["safe"] or sync_only):
+        blocking = values["open_orders"] - values["sync_first"]
         why = (
-            f"{values['open_orders']} order(s) still block"
-            if values["open_orders"]
-            else (f"{values['rows_unread']} row(s) could not be read")
+            f"{blocking} order(s) still wait on the merchant, a supplier or the team"
+            if blocking
+            else f"{values['rows_unread']} row(s) could not be read"
+            if values["rows_unread"]
+            else "the orders DSers must sync clear on a later day"
         )
-    else:
+    elif values["fresh_export_needed"]:
         why = "the export may not hold every order (a fresh export is needed)"
+    else:
+        return stage, ""
     return "reminder", f"not ready: {why}: the reminder is written instead of 'we switch now'"
 
 
@@ -261,7 +277,8 @@ def message_values(
 def check_record(check: Mapping[str, Any] | Any) -> dict[str, Any]:
     """A ticket's live check (``check.json``'s record, or an object with its fields:
     ``checked_at``, ``blockers``, ``unpaid``, ``waiting``, ``expected_ready``,
-    ``unpaid_orders``) as the audit's top-level keys a message is rendered from.
+    ``unpaid_orders``, and ``late`` when the record has it) as the audit's top-level keys a
+    message is rendered from.
 
     Each blocked order once: ``unpaid`` under the merchant's cancellation (``unpaid_orders``
     named, the others without an AliExpress number), ``waiting`` under the suppliers, the rest
@@ -292,10 +309,11 @@ def check_record(check: Mapping[str, Any] | Any) -> dict[str, Any]:
         )
     expected = get("expected_ready")
     rest = blockers - unpaid - waiting
+    late = min(int(get("late") or 0), waiting)  # of the waiting orders (a later record's field)
     steps = {
         "check": {"orders": 0 if expected else rest},
         "cancel": {"orders": unpaid},
-        "wait": {"orders": waiting, "oldest_order_date": None, "late_orders": 0},
+        "wait": {"orders": waiting, "oldest_order_date": None, "late_orders": late},
         "sync": {"orders": rest if expected else 0},
     }
     forecast = {
