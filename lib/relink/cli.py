@@ -31,6 +31,7 @@ COMMAND_SUMMARIES: dict[str, str] = {
     "batch": "The audit notebook over many accounts, with a team lead's summary.",
     "open": "A ticket's own runbook notebook on the desk, opened in JupyterLab.",
     "app": "The same runbook as a page without code (Voilà).",
+    "tickets": "The desk's queue: every ticket, its state, the next thing to do.",
     "run": "The change itself, headless: audit, sync, unlink, relink, verify.",
     "journal": "Who changed what, when: every attempt in the journals.",
     "recheck": "A read-only live audit of each open ticket that is due; the desk's calendar.",
@@ -55,6 +56,7 @@ class LazyGroup(click.Group):
         "rehearse": "relink.practice.cli:rehearse_command",
         "run": "relink.desk.run:run_command",
         "sandbox": "relink.sandbox.cli:sandbox",
+        "tickets": "relink.desk.queue_cli:tickets_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -263,6 +263,7 @@ def serve_app(
     env_file: str | Path = ".env",
 ) -> None:
     """Serve ``target`` (a ticket's notebook, or the desk's folder) with Voilà until stopped.
+    On the desk's folder the home page is the desk's queue (:mod:`relink.desk.app_home`).
 
     Blocks until the server stops (Ctrl-C, SIGTERM); Voilà shuts its kernels down then.
 
@@ -275,7 +276,11 @@ def serve_app(
             "Voilà is not installed here: pip install 'relink[app]' (make install does)"
         )
     from traitlets.config import Config
-    from voila.app import Voila
+
+    if Path(target).is_dir():  # the desk: the queue is the home page
+        from relink.desk.app_home import DeskVoila as Server
+    else:
+        from voila.app import Voila as Server
 
     os.environ.update(kernel_environment(dict(os.environ), env_file))  # the kernels' only source
     config = Config()
@@ -287,4 +292,4 @@ def serve_app(
     config.VoilaConfiguration.strip_sources = True
     config.VoilaConfiguration.show_tracebacks = False
     config.VoilaConfiguration.prelaunch_hook = app_page_cells
-    Voila.launch_instance(argv=[str(target)], config=config)
+    Server.launch_instance(argv=[str(target)], config=config)

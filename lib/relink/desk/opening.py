@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from relink.desk.journal_page import JournalPageKeeper
+from relink.desk.queue_panel import queue_part
 from relink.errors import InputError
 from relink.practice.embedded import embedded_connection
 from relink.practice.world import opened_here, remember_opened
@@ -107,6 +108,8 @@ def open_ticket(
         book.new_ticket_command = next_ticket_command(
             book.account, book.target, practice=conn.embedded, desk=desk
         )
+        if queue_part not in conn.panel_extras:  # the ticket's state in the desk's queue
+            conn.panel_extras = (*conn.panel_extras, queue_part)
     book.recorder.subscribe(JournalPageKeeper())
     return book
 
