@@ -41,14 +41,16 @@ def test_the_panel_shows_the_tickets_queue_state(tmp_path: Path) -> None:
         assert (
             line.startswith("<p") and "On the desk&#x27;s queue: unchecked; no live audit" in line
         )
-        assert f"Recheck it (never checked live): relink recheck --desk {desk}" in line
+        # a practice ticket: relink recheck leaves it alone, its own page audits it
+        assert "Audit it in its runbook (never checked live; relink recheck leaves" in line
+        assert f"relink open {account} --to {NEW_AE} --desk {desk}" in line
         panel.buttons["audit"].click()
         line = _queue_line(panel)
         # the sample account is blocked: the runbook's audit counted its blockers, and only a
         # re-check says what they wait for
         assert "On the desk&#x27;s queue: blocked: " in line
         assert "(the runbook&#x27;s audit)" in line
-        assert "last live audit 0 min ago. Next: Recheck it (to learn what they wait for" in line
+        assert "last live audit 0 min ago. Next: Its runbook&#x27;s audit lists what each" in line
     finally:
         sandbox.stop()
 

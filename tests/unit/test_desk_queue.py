@@ -69,8 +69,13 @@ def check(
     at: datetime = NOW - timedelta(hours=2),
     orders: tuple[str, ...] = (),
     error: str | None = None,
+    late: int = 0,
+    audited: bool = True,
 ) -> LiveCheck:
-    return LiveCheck(_iso(at), blockers, unpaid, waiting, expected, orders, (), error, 1)
+    return LiveCheck(
+        _iso(at), blockers, unpaid, waiting, expected, orders, (), error, 1, late=late,
+        orders=40 if audited else None,
+    )  # fmt: skip
 
 
 def opened(operator: str = "ana", linked: str = "ae-old@example.com") -> dict[str, Any]:
@@ -161,7 +166,7 @@ def test_each_state_and_the_order_of_what_needs_attention_today(desk: Path) -> N
     assert merchant.operator == "cy" and merchant.expected_ready == date(2026, 12, 15)
     assert "relink recheck --desk" in rows["T-MDUE"].state.next
     assert "HTTP 503 unavailable" in rows["T-FAILED"].state.next
-    assert "no blocker 3 d ago" in rows["T-STALE"].state.next
+    assert "found ready 3 d ago: too old to change on" in rows["T-STALE"].state.next
     assert rows["T-GONE"].state.next == "Nothing: abandoned (merchant left)."
     # the age of the last live audit: the newer of the check and the runbook's own live audit
     assert rows["T-READY"].audit_age(NOW) == timedelta(hours=2)
@@ -328,3 +333,27 @@ def test_the_runbooks_own_live_audit_counts_when_newer(tmp_path: Path) -> None:
     assert rows["T-COUNTED"].state.label == "blocked: 2 (the runbook's audit)"
     assert rows["T-COUNTED"].state.next.startswith("Recheck it (to learn what they wait for")
     assert rows["T-OLDER"].state.name == "waiting_for_suppliers"  # the newer check stands
+
+
+def test_what_a_check_says_beyond_its_counts(tmp_path: Path) -> None:
+    """Ready by the check's own rule (only orders a sync clears, their date come), late
+    suppliers, and a first check that failed."""
+    desk = tmp_path / "desk"
+    make_ticket(desk, "a", "T-SYNC", check=check(2, 0, 0, "2026-12-07"))
+    make_ticket(desk, "b", "T-LATE", check=check(3, 0, 3, "2026-12-01", late=2))
+    first = check(error="HTTP 401 token refused", audited=False)
+    make_ticket(desk, "c", "T-FIRST", check=first)
+    make_ticket(desk, "northwind-home", "PRACTICE-1", record={"api": "sandbox"})
+    rows = {row.ticket: row for row in queue.collect(desk, today=TODAY, now=NOW).rows}
+    assert rows["T-SYNC"].state.name == "ready"
+    assert rows["T-SYNC"].state.next.startswith("Open the ticket: make the change: sync, audit")
+    late = rows["T-LATE"].state
+    assert late.label == "waiting for suppliers until 2026-12-01 (2 late)" and late.due
+    assert "ask the merchant to check them with their supplier" in late.next
+    assert rows["T-FIRST"].state.name == "unchecked"
+    assert "the last check failed: HTTP 401 token refused" in rows["T-FIRST"].state.next
+    assert rows["T-FIRST"].last_live_audit is None  # a failed attempt is no audit
+    # relink recheck leaves practice tickets alone (their sandbox lives in their page)
+    practice = rows["PRACTICE-1"].state.next
+    assert practice.startswith("Audit it in its runbook (never checked live; relink recheck ")
+    assert practice.endswith(f"relink open northwind-home --to {TARGET} --desk {desk}")

@@ -133,6 +133,16 @@ def recheck_command(desk: Path) -> str:
     return f"relink recheck --desk {shlex.quote(str(desk))}"
 
 
+def practice_command(record: dict[str, Any], recheck: str) -> str:
+    """For a practice ticket (``api`` is the sandbox), the ``relink open`` command that
+    continues it (or opens the next one once it is over); "" for any other ticket."""
+    if record.get("api") != "sandbox":
+        return ""
+    words = f"relink open {shlex.quote(record['account'])} --to {shlex.quote(record['target'])}"
+    desk = recheck.partition(" --desk ")[2]
+    return f"{words} --desk {desk}" if desk else words
+
+
 def queue_row(
     files: TicketFiles, desk: Path, today: date, now: datetime, recheck: str = "relink recheck"
 ) -> QueueRow:
@@ -145,6 +155,7 @@ def queue_row(
             state = ticket_state(
                 check, history, today=today, now=now, account=record["account"],
                 abandoned=abandoned_reason(record), recheck=recheck,
+                practice_open=practice_command(record, recheck),
             )  # fmt: skip
             expected = _expected(check)
             live = max(_times(check, history), default=None)
@@ -194,7 +205,7 @@ def _times(check: LiveCheck | None, history: History) -> list[datetime]:
     """When the ticket's account was audited live: its last check (unless it failed) and the
     runbook's last live audit."""
     times = []
-    if check is not None and not check.error:
+    if check is not None and (check.error is None or check.orders is not None):
         times.append(parse_time(check.checked_at))
     if history.last_live_audit:
         # a journal time the runbook wrote oddly: the check's time stands

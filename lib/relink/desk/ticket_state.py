@@ -25,8 +25,8 @@ _RANKS = {IN_DOUBT: 0, READY: 1, IN_PROGRESS: 2, WAITING_FOR_MERCHANT: 4}
 _RANKS |= {WAITING_FOR_SUPPLIERS: 5, ABANDONED: 6, DONE: 7}
 DUE_RANK = 3  # due today or overdue, and what needs the analyst before any date holds
 _READY = (
-    "make the change (its unlink audits again first; the target AliExpress account must be "
-    "logged in), and send the ready message."
+    "make the change: sync, audit, unlink, relink, verify (the unlink audits again first; the "
+    "target AliExpress account must be logged in), and send the ready message."
 )
 
 
@@ -73,10 +73,13 @@ def ticket_state(
     account: str = "ACCOUNT",
     abandoned: str | None = None,
     recheck: str = "relink recheck",
+    practice_open: str = "",
 ) -> TicketState:
     """The state of a ticket from its last live check, its journal and whether it was
     abandoned (``abandoned``: why, as ``ticket.json`` says it; None when it was not).
-    ``recheck``: the command that rechecks a ticket of this desk (with its ``--desk``).
+    ``recheck``: the command that rechecks a ticket of this desk (with its ``--desk``);
+    ``practice_open``: for a practice ticket, which ``relink recheck`` leaves alone (its sandbox
+    lives in its page's kernel), the ``relink open`` command that continues it instead.
 
     Raises:
         ValueError: the check's ``checked_at`` or ``expected_ready`` is not an ISO date.
@@ -97,7 +100,7 @@ def ticket_state(
         )  # fmt: skip
     if history.destructive_done:
         return _in_progress(history)
-    command = f"{recheck} {shlex.quote(account)}"
+    command = practice_open or f"{recheck} {shlex.quote(account)}"
     if (runbook := _runbook_audit(check, history, now, command)) is not None:
         return runbook
     if check is None:
@@ -117,30 +120,36 @@ def _runbook_audit(
         audited = parse_time(history.last_live_audit)
     except ValueError:
         return None
-    if check is not None and not check.error and parse_time(check.checked_at) >= audited:
+    if check is not None and _audited(check) and parse_time(check.checked_at) >= audited:
         return None
     if history.last_live_blockers == 0 and now - audited <= READY_WITHIN:
         return TicketState(READY, "ready", _READY, opens=True)
     if history.last_live_blockers and check is None:
-        return TicketState(
-            BLOCKED, f"blocked: {history.last_live_blockers} (the runbook's audit)",
-            _recheck(command, "to learn what they wait for, and until when"), due=True,
-        )  # fmt: skip
+        label = f"blocked: {history.last_live_blockers} (the runbook's audit)"
+        if command.startswith("relink open"):  # practice: never rechecked, its page tells
+            said = "its runbook's audit lists what each order waits for, and until when."
+            return TicketState(BLOCKED, label, said, due=True, opens=True)
+        said = _recheck(command, "to learn what they wait for, and until when")
+        return TicketState(BLOCKED, label, said, due=True)
     return None
 
 
 def _from_check(check: LiveCheck, *, today: date, now: datetime, command: str) -> TicketState:
-    """The state of an open ticket, no change begun, from its last live check."""
+    """The state of an open ticket, no change begun, from its last live check. What "ready"
+    means is the check's own rule (:attr:`LiveCheck.ready`, as ``relink recheck`` reads it);
+    the queue adds that a check over :data:`READY_WITHIN` old is too old to change on."""
     checked_at = parse_time(check.checked_at)
     expected = date.fromisoformat(check.expected_ready) if check.expected_ready else None
-    failed = f" (the last check failed: {check.error})" if check.error else ""
-    if check.blockers == 0:
-        if check.error:
-            return TicketState(UNCHECKED, "unchecked", _recheck(command, check.error), True)
+    if check.error and not (check.unpaid or check.waiting):  # it vouches for nothing
+        return TicketState(
+            UNCHECKED, "unchecked", _recheck(command, f"the last check failed: {check.error}"), True
+        )
+    if check.ready:
         if now - checked_at > READY_WITHIN:
-            said = f"no blocker {age_text(now - checked_at)} ago: too old to change on"
+            said = f"found ready {age_text(now - checked_at)} ago: too old to change on"
             return TicketState(UNCHECKED, "unchecked", _recheck(command, said), True)
         return TicketState(READY, "ready", _READY, opens=True)
+    failed = f" (the last check failed: {check.error})" if check.error else ""
     due = expected is not None and expected <= today
     if check.unpaid:
         label = f"waiting for the merchant ({check.unpaid} unpaid)"
@@ -154,16 +163,29 @@ def _from_check(check: LiveCheck, *, today: date, now: datetime, command: str) -
             f"AliExpress order(s){listed}; recheck once they have.{failed}"
         )  # fmt: skip
     if check.waiting:
-        label = f"waiting for suppliers until {expected}" if expected else "waiting for suppliers"
-        if due or expected is None:
-            return TicketState(WAITING_FOR_SUPPLIERS, label, _due(command, expected), True)
-        return TicketState(
-            WAITING_FOR_SUPPLIERS, label, f"nothing until {expected}: recheck then (relink "
-            f"recheck --due does).{failed}"
-        )  # fmt: skip
+        return _waiting(check, expected, due, command, failed)
     return TicketState(
         BLOCKED, f"blocked: {check.blockers} to sync or look at", "sync, then look at the "
         f"orders no date clears (the audit lists them).{failed}", due=True, opens=True,
+    )  # fmt: skip
+
+
+def _waiting(
+    check: LiveCheck, expected: date | None, due: bool, command: str, failed: str
+) -> TicketState:
+    """Orders wait for their suppliers: until the date, or late (past their day to ship)."""
+    label = f"waiting for suppliers until {expected}" if expected else "waiting for suppliers"
+    if check.late:
+        return TicketState(
+            WAITING_FOR_SUPPLIERS, f"{label} ({check.late} late)", f"sync to see whether the "
+            f"{check.late} late order(s) have shipped since; if not, ask the merchant to check "
+            f"them with their supplier.{failed}", due=True, opens=True,
+        )  # fmt: skip
+    if due or expected is None:
+        return TicketState(WAITING_FOR_SUPPLIERS, label, _due(command, expected), True)
+    return TicketState(
+        WAITING_FOR_SUPPLIERS, label, f"nothing until {expected}: recheck then (relink "
+        f"recheck --due does).{failed}"
     )  # fmt: skip
 
 
@@ -177,12 +199,20 @@ def _in_progress(history: History) -> TicketState:
 
 
 def _recheck(command: str, why: str) -> str:
+    if command.startswith("relink open"):
+        return f"audit it in its runbook ({why}; relink recheck leaves practice alone): {command}"
     return f"recheck it ({why}): {command}"
 
 
 def _due(command: str, expected: date | None) -> str:
     when = f"expected ready {expected}" if expected else "no date holds yet"
-    return f"recheck today ({when}): {command}"
+    return _recheck(command, when).replace("recheck it (", "recheck today (", 1)
+
+
+def _audited(check: LiveCheck) -> bool:
+    """Whether the check's ``checked_at`` is an audit that succeeded (a failed check keeps the
+    previous audit's; with no audit yet, it is the failed attempt's)."""
+    return check.error is None or check.orders is not None
 
 
 def parse_time(text: str) -> datetime:
