@@ -371,3 +371,16 @@ def test_write_desk_calendar_without_any_check_writes_none(tmp_path: Path) -> No
     (tmp_path / "desk" / "desk.ics").write_text("old")
     assert write_desk_calendar(tmp_path / "desk") is None
     assert not (tmp_path / "desk" / "desk.ics").exists()
+
+
+def test_an_unreadable_record_is_replaced_and_said(desk: Desk) -> None:
+    account = desk.account([shipping(desk, "ae1", placed=-2)])
+    (desk.folder(account) / "check.json").write_text("{cut short")
+
+    code, out, _ = desk.recheck()
+
+    assert code == 0, out
+    check = read_check(desk.folder(account))
+    assert check.error is None and check.expected_ready == desk.day(6).isoformat()
+    assert check.sequence > 1_000_000  # above any sequence the lost record's event had
+    assert "check.json: not JSON: replaced by this check's record" in out

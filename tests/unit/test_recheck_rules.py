@@ -129,3 +129,25 @@ def test_exit_status_and_its_precedence() -> None:
     assert exit_code([became, stayed]) == 1
     assert exit_code([broken, stayed]) == 3
     assert exit_code([became, broken]) == 4
+
+
+def _event(check: LiveCheck | None, folder: Path, **ticket: object) -> object:
+    from relink.desk.desk_calendar import ticket_event
+
+    return ticket_event(DeskTicket(folder, "acme-1", "HD-1", check=check, **ticket))
+
+
+def test_each_tickets_event_follows_its_record(tmp_path: Path) -> None:
+    waiting = _event(BEFORE, tmp_path)
+    assert (waiting.day, waiting.sequence, waiting.cancelled) == (date(2026, 11, 28), 3, False)
+    assert waiting.summary == "Re-check HD-1 (acme-1): expected ready"
+    assert waiting.description.startswith(
+        "2 orders block the unlink: 1 unpaid for the merchant to cancel, 1 waiting on suppliers."
+    )
+    assert "8100" not in waiting.description  # counts and dates only
+    no_date = _event(replace(BEFORE, expected_ready=None, sequence=4), tmp_path)
+    assert (no_date.day, no_date.sequence, no_date.cancelled) == (date(2026, 11, 20), 4, True)
+    gone = _event(BEFORE, tmp_path, abandoned="the store closed")
+    assert (gone.sequence, gone.cancelled, gone.summary) == (4, True, "HD-1 (acme-1): abandoned")
+    assert _event(None, tmp_path) is None  # never checked: no event
+    assert _event(failed(None, "down", datetime(2026, 11, 28, tzinfo=UTC)), tmp_path) is None

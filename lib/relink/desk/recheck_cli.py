@@ -169,7 +169,8 @@ def _section(title: str, rows: list[tuple[Outcome, str]]) -> None:
         return
     say(f"{title} ({len(rows)}):")
     for outcome, text in rows:
-        say(f"  {outcome.ticket.name}: {text}")
+        note = f" Note: {outcome.note}" if outcome.kind == CHECKED and outcome.note else ""
+        say(f"  {outcome.ticket.name}: {text}{note}")
 
 
 def _blocking(blockers: int) -> str:
