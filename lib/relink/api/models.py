@@ -66,7 +66,8 @@ class Account(ContractModel):
     permissions: tuple[str, ...] = Field(
         default_factory=tuple,
         description="What the calling token may do beyond the usual on this account: "
-        '"override" lets a disconnect be forced past its blockers.',
+        '"override" requests a forced disconnect past its blockers, "approve" approves '
+        "another principal's override, \"take_over\" takes over another's change.",
     )
 
 
@@ -174,7 +175,16 @@ class Change(ContractModel):
     change_id: str
     account_id: str
     ticket: str
-    operator: str
+    operator: str = Field(
+        description="Who does the change, for the journal: the holder's principal for a person's "
+        "token; what a service token's caller named (see holder)."
+    )
+    holder: str = Field(
+        default="",
+        description="The principal holding the change (the token's, never the body's): only "
+        "the holder may renew, close, disconnect or link under it.",
+    )
+    holder_name: str = Field(default="", description="The holder's display name.")
     from_aliexpress_account: str | None
     to_aliexpress_account: str
     state: ChangeState
@@ -197,6 +207,12 @@ class DisconnectResult(ContractModel):
     change_id: str
     acknowledged_blockers: tuple[OrderRef, ...] = Field(
         description="The blockers overridden by a forced disconnect; empty otherwise."
+    )
+    approval_id: str | None = Field(
+        default=None, description="The approval a forced disconnect used; null otherwise."
+    )
+    approved_by: str | None = Field(
+        default=None, description="Its approver's principal (the requester is the caller)."
     )
 
 
@@ -224,7 +240,13 @@ class ChangeRequest(RequestModel):
     """Open (or, for the same ticket, renew) the change of an account's AliExpress link."""
 
     ticket: str = Field(min_length=1, max_length=100, description="The support ticket's id.")
-    operator: str = Field(min_length=1, max_length=200, description="Who does the change.")
+    operator: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who does the change. Optional: the server takes it from the token. A "
+        "person's token naming anyone but its principal is refused (403 operator_mismatch).",
+    )
     from_aliexpress_account: str | None = Field(
         max_length=200, description="The AliExpress account linked when the change starts."
     )
@@ -281,6 +303,14 @@ class DisconnectRequest(RequestModel):
         max_length=1000,
         description="With force: the blocking orders the caller saw and accepts to strand.",
     )
+    approval_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="With force: the granted, unexpired approval of this change by another "
+        "principal (an ApprovalRequest's request_id) for exactly acknowledged_blockers; used "
+        "once.",
+    )
 
 
 class LinkRequest(RequestModel):
@@ -311,7 +341,12 @@ class ConflictDetail(ErrorDetail):
     )
     holder: Change | None = Field(
         default=None,
-        description="change_in_progress: the change holding the account; null otherwise.",
+        description="change_in_progress, change_held_by_other: the change in the way (its "
+        "holder principal); null otherwise.",
+    )
+    held_until: datetime | None = Field(
+        default=None,
+        description="change_held_by_other: when the holder's lease ends unless renewed.",
     )
 
 

@@ -19,6 +19,8 @@ sandbox's day, and the days the practice bar lets pass are the days the orders m
 from __future__ import annotations
 
 import atexit
+import getpass
+import re
 import secrets
 import shutil
 import tempfile
@@ -38,6 +40,9 @@ from relink.sandbox.seeding import seed_from_export
 # AliExpress account; the runbook's default target is the other one.
 EMBEDDED_OLD_ACCOUNT = "ae-old@example.com"
 EMBEDDED_TARGET_ACCOUNT = "ae-new@example.com"
+# The practice lead: a second principal, with the approve permission on every practice
+# account, whose token the practice room holds to play the approver of an override.
+PRACTICE_APPROVER = "practice:lead"
 
 
 @dataclass
@@ -45,6 +50,7 @@ class _Embedded:
     world: PracticeWorld  # one per sandbox: every runbook of the process shares it
     token: str = field(repr=False)
     folder: Path = Path()
+    approver_token: str = field(default="", repr=False)  # the practice lead's (approve)
 
     @property
     def sandbox(self) -> RunningSandbox:
@@ -106,15 +112,33 @@ def _start_embedded() -> _Embedded:
         raise
     atexit.register(_stop, sandbox, folder)
     token = secrets.token_urlsafe(24)
+    approver = secrets.token_urlsafe(24)
     for account in ACCOUNTS:
-        # the same token each time: its scope grows to every sample account
-        seed_practice_account(sandbox, bundled_sample(account.name), token)
-    return _Embedded(practice_world(sandbox), token, folder)
+        # the same tokens each time: their scopes grow to every sample account
+        seed_practice_account(sandbox, bundled_sample(account.name), token, approver_token=approver)
+    return _Embedded(practice_world(sandbox), token, folder, approver)
 
 
-def seed_practice_account(sandbox: RunningSandbox, sample: SampleAccount, token: str) -> None:
+def practice_principal() -> str:
+    """The practice token's principal: ``practice:<login name>`` (characters a principal id
+    does not take become ``-``). A service: practice is one desk, whoever sits at it names the
+    operator, as the ticket's options say."""
+    login = re.sub(r"[^A-Za-z0-9._@+-]", "-", getpass.getuser() or "") or "desk"
+    return f"practice:{login}"[:100]
+
+
+def seed_practice_account(
+    sandbox: RunningSandbox,
+    sample: SampleAccount,
+    token: str,
+    *,
+    approver_token: str | None = None,
+) -> None:
     """Seed a bundled sample account as practice starts it: the old AliExpress account linked
-    and logged in, and ``token`` allowed to override (practice includes forcing past blockers).
+    and logged in, and ``token`` (:func:`practice_principal`'s) allowed to ask for an override
+    (practice includes forcing past blockers). ``approver_token``, when given, is the practice
+    lead's (:data:`PRACTICE_APPROVER`, permission ``approve``): the second pair of eyes an
+    override needs, which the practice bar can play.
 
     Raises:
         relink.errors.RelinkError: the sandbox refused the seed.
@@ -128,7 +152,23 @@ def seed_practice_account(sandbox: RunningSandbox, sample: SampleAccount, token:
         token=token,
         token_permissions=["override"],
     )
+    principal = practice_principal()
+    seed = seed.model_copy(
+        update={
+            "token_principal": principal,
+            "token_principal_name": principal.removeprefix("practice:"),
+            "token_principal_kind": "service",
+        }
+    )
     sandbox.admin.seed(seed.model_dump(mode="json"))
+    if approver_token is not None:
+        sandbox.admin.issue_token(
+            approver_token,
+            [sample.account],
+            PRACTICE_APPROVER,
+            display_name="Practice lead",
+            permissions=["approve"],
+        )
 
 
 def _stop(sandbox: RunningSandbox, folder: Path) -> None:

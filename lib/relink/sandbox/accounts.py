@@ -13,8 +13,9 @@ import sqlite3
 from datetime import date
 from typing import Any
 
-from relink.sandbox import store
+from relink.sandbox import principals, store
 from relink.sandbox.models import SeedAccount, SeedOrder
+from relink.sandbox.principals import Principal
 from relink.sandbox.world import assumed_aliexpress_status
 
 
@@ -31,7 +32,8 @@ def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
     with store.write_transaction(conn):
         order_ids = "SELECT id FROM orders WHERE account_id = ?"
         conn.execute(f"DELETE FROM parts WHERE order_id IN ({order_ids})", (account_id,))
-        for table in ("orders", "sync_log", "idempotency", "operation_log", "changes", "accounts"):
+        tables = ("orders", "sync_log", "idempotency", "operation_log", "approvals", "changes")
+        for table in (*tables, "accounts"):
             conn.execute(f"DELETE FROM {table} WHERE account_id = ?", (account_id,))
         conn.execute(
             "INSERT INTO accounts (account_id, stores, linked_ae, whitelisted, logged_in_ae)"
@@ -47,13 +49,29 @@ def seed_account(conn: sqlite3.Connection, seed: SeedAccount) -> None:
         for order in seed.orders:
             insert_order(conn, account_id, order, now)
     if seed.token:
-        store.issue_token(
+        principals.issue_token(
             conn,
             seed.token,
             [account_id],
             label=f"seed {account_id}",
             permissions=seed.token_permissions,
+            principal=_seed_principal(conn, seed),
         )
+
+
+def _seed_principal(conn: sqlite3.Connection, seed: SeedAccount) -> Principal | None:
+    """The seed token's principal: the one named, else a token seeded before keeps its own,
+    else the service ``seed:<account_id>``."""
+    assert seed.token is not None
+    if seed.token_principal:
+        named = seed.token_principal
+        kind = seed.token_principal_kind or "person"
+        return Principal(named, seed.token_principal_name or named, kind)
+    if principals.principal_of(conn, seed.token) is not None:
+        return None
+    name = f"seed:{seed.account_id}"
+    kind = seed.token_principal_kind or "service"
+    return Principal(name, seed.token_principal_name or name, kind)
 
 
 def insert_order(conn: sqlite3.Connection, account_id: str, order: SeedOrder, now: float) -> None:

@@ -9,13 +9,14 @@ whitelist, a flaky network) so tests and training sessions can make it happen on
 ``GET  /_sandbox/clock``                                 sandbox time
 ``POST /_sandbox/clock/advance`` ``{"seconds": s}``      move sandbox time forward
 ``POST /_sandbox/accounts`` (a seed)                     create an account afresh (+ token)
+``POST /_sandbox/tokens``                                a principal's token on accounts
 ``POST /_sandbox/accounts/{id}/orders`` (a seed order)   the store gets a new order
 ``POST /_sandbox/accounts/{id}/login``                   log in as another AliExpress account
 ``POST /_sandbox/accounts/{id}/whitelist``               lapse (or restore) the whitelist
 ``POST /_sandbox/accounts/{id}/aliexpress-orders/``      the merchant cancels an unpaid order
 ``{aliexpress_order_id}/cancel``
 ``POST /_sandbox/accounts/{id}/orders/status``           a person corrects an unknown status
-``GET  /_sandbox/accounts/{id}/operations``              destructive operations done, in order
+``GET  /_sandbox/accounts/{id}/operations``              disconnects and links done, in order
 ``GET  /_sandbox/accounts/{id}/changes``                 every change (lease), oldest first
 ``GET|POST|DELETE /_sandbox/faults``                     list, switch on, switch off faults
 =======================================================  ==========================================
@@ -30,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from relink.audit import statuses as st
-from relink.sandbox import accounts, changes, faults, store
+from relink.sandbox import accounts, changes, faults, principals, record, store
 from relink.sandbox.dependencies import Connection
 from relink.sandbox.models import (
     AdvanceClock,
@@ -40,9 +41,11 @@ from relink.sandbox.models import (
     SeedAccount,
     SeedOrder,
     StatusCorrection,
+    TokenGrant,
     WhitelistRequest,
 )
 from relink.sandbox.operations import aliexpress_state_of
+from relink.sandbox.principals import Principal
 from relink.sandbox.world import MERCHANT_CANCEL_REASON
 
 router = APIRouter(prefix="/_sandbox", include_in_schema=False)
@@ -76,8 +79,25 @@ def advance(body: AdvanceClock, conn: Connection) -> dict[str, Any]:
 
 @router.post("/accounts")
 def seed(body: SeedAccount, conn: Connection) -> dict[str, Any]:
-    accounts.seed_account(conn, body)
+    try:
+        accounts.seed_account(conn, body)
+    except principals.TokenError as exc:
+        raise Refusal(409, "token_conflict", str(exc), blockers=[]) from None
     return {"account_id": body.account_id, "orders": len(body.orders)}
+
+
+@router.post("/tokens")
+def issue_token(body: TokenGrant, conn: Connection) -> dict[str, Any]:
+    """Issue ``body.token`` to a principal on accounts (409 ``token_conflict`` when the token
+    is another principal's, 422 ``invalid_principal`` for a bad id)."""
+    owner = Principal(body.principal, body.display_name or body.principal, body.kind)
+    try:
+        issued = principals.issue_token(
+            conn, body.token, body.accounts, "admin", body.permissions, principal=owner
+        )
+    except principals.TokenError as exc:
+        raise Refusal(409, "token_conflict", str(exc), blockers=[]) from None
+    return {"principal": issued.principal, "accounts": body.accounts}
 
 
 @router.post("/accounts/{account_id}/orders")
@@ -170,7 +190,7 @@ def correct_status(account_id: str, body: StatusCorrection, conn: Connection) ->
 def operation_log(account_id: str, conn: Connection) -> dict[str, Any]:
     """Destructive operations done on the account (the operation log), oldest first."""
     _existing(conn, account_id)
-    return {"account_id": account_id, "entries": store.operation_log(conn, account_id)}
+    return {"account_id": account_id, "entries": record.destructive_log(conn, account_id)}
 
 
 @router.get("/accounts/{account_id}/changes")

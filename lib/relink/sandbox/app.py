@@ -30,8 +30,17 @@ from relink.api.models import (
     SyncRequest,
     SyncResult,
 )
-from relink.sandbox import admin, changes, contract, linking, operations, store
-from relink.sandbox.asgi import RequestIds, install_error_handlers, request_id_of
+from relink.sandbox import (
+    admin,
+    changes,
+    contract,
+    identity_routes,
+    linking,
+    operations,
+    record,
+    store,
+)
+from relink.sandbox.asgi import RequestIds, install_error_handlers
 from relink.sandbox.dependencies import (
     AuthorisedAccount,
     AuthorisedCaller,
@@ -39,6 +48,7 @@ from relink.sandbox.dependencies import (
     Connection,
     IdempotencyKey,
     SandboxSettings,
+    call_of,
     idempotent_post,
 )
 from relink.sandbox.faults import ASGIApp, FaultInjector
@@ -92,7 +102,7 @@ def list_orders(
 )
 def sync(
     request: Request,
-    account_id: AuthorisedAccount,
+    caller: AuthorisedCaller,
     conn: Connection,
     idempotency_key: IdempotencyKey,
     body: Annotated[SyncRequest | None, Body()] = None,
@@ -100,14 +110,25 @@ def sync(
     """Copy AliExpress statuses into DSers now (all orders, or those named). Quota-limited."""
     request_body = body or SyncRequest()
     policy = request.app.state.settings.quota
+    call = call_of(request, caller, idempotency_key)
+
+    def run() -> SyncResult:
+        result = operations.sync(conn, caller.account_id, request_body, policy)
+        details = {"synced_parts": result.synced_parts, "changes": len(result.changes)}
+        held = changes.held_by(conn, caller.account_id, caller.principal)
+        record.record(conn, caller.account_id, "sync", call, change=held, details=details)
+        return result
+
+    held = changes.held_by(conn, caller.account_id, caller.principal)
     return idempotent_post(
         request,
         conn,
-        account_id,
+        caller,
         "sync",
         idempotency_key,
         request_body,
-        lambda: operations.sync(conn, account_id, request_body, policy),
+        run,
+        logged=("sync", held["change_id"] if held is not None else None),
     )
 
 
@@ -118,21 +139,26 @@ def sync(
 )
 def open_change(
     request: Request,
-    account_id: AuthorisedAccount,
+    caller: AuthorisedCaller,
     conn: Connection,
     idempotency_key: IdempotencyKey,
     body: ChangeRequest,
 ) -> JSONResponse:
-    """Open a change (the account's lease), or renew it when the same ticket holds it."""
+    """Open a change (the account's lease), or renew it when the same ticket holds it.
+
+    The change's holder is the token's principal; its operator too, for a person's token (a
+    body naming another operator is refused). Only the holder renews it."""
     ttl = request.app.state.settings.change_ttl_seconds
+    call = call_of(request, caller, idempotency_key)
     return idempotent_post(
         request,
         conn,
-        account_id,
+        caller,
         "open_change",
         idempotency_key,
         body,
-        lambda: changes.open_change(conn, account_id, body, ttl_seconds=ttl),
+        lambda: changes.open_change(conn, caller.account_id, body, ttl_seconds=ttl, call=call),
+        logged=("open", None),
     )
 
 
@@ -153,22 +179,24 @@ def current_change(account_id: AuthorisedAccount, conn: Connection) -> Change:
 )
 def close_change(
     request: Request,
-    account_id: AuthorisedAccount,
+    caller: AuthorisedCaller,
     change_id: ChangeIdPath,
     conn: Connection,
     idempotency_key: IdempotencyKey,
     body: CloseChangeRequest,
 ) -> JSONResponse:
-    """Close the change as finished (the new link verified) or abandoned."""
+    """Close the change as finished (the new link verified) or abandoned. Holder only."""
+    call = call_of(request, caller, idempotency_key)
     return idempotent_post(
         request,
         conn,
-        account_id,
+        caller,
         "close_change",
         idempotency_key,
         body,
-        lambda: changes.close_change(conn, account_id, change_id, body),
+        lambda: changes.close_change(conn, caller.account_id, change_id, body, call=call),
         path_params={"change_id": change_id},
+        logged=("close", change_id),
     )
 
 
@@ -184,22 +212,20 @@ def disconnect(
     idempotency_key: IdempotencyKey,
     body: DisconnectRequest,
 ) -> JSONResponse:
-    """Unlink the expected AliExpress account within the change held. Guarded: see 409s."""
+    """Unlink the expected AliExpress account within the change held (by the caller).
+    Guarded: see 409s."""
+    call = call_of(request, caller, idempotency_key)
     return idempotent_post(
         request,
         conn,
-        caller.account_id,
+        caller,
         "disconnect",
         idempotency_key,
         body,
         lambda: linking.disconnect(
-            conn,
-            caller.account_id,
-            body,
-            permissions=caller.permissions,
-            request_id=request_id_of(request),
-            idempotency_key=idempotency_key,
+            conn, caller.account_id, body, permissions=caller.permissions, call=call
         ),
+        logged=("disconnect", body.change_id),
     )
 
 
@@ -210,26 +236,22 @@ def disconnect(
 )
 def link(
     request: Request,
-    account_id: AuthorisedAccount,
+    caller: AuthorisedCaller,
     conn: Connection,
     idempotency_key: IdempotencyKey,
     body: LinkRequest,
 ) -> JSONResponse:
-    """Link the logged-in AliExpress account: the target of the change held."""
+    """Link the logged-in AliExpress account: the target of the change held (by the caller)."""
+    call = call_of(request, caller, idempotency_key)
     return idempotent_post(
         request,
         conn,
-        account_id,
+        caller,
         "link",
         idempotency_key,
         body,
-        lambda: linking.link(
-            conn,
-            account_id,
-            body,
-            request_id=request_id_of(request),
-            idempotency_key=idempotency_key,
-        ),
+        lambda: linking.link(conn, caller.account_id, body, call=call),
+        logged=("link", body.change_id),
     )
 
 
@@ -252,6 +274,7 @@ def build_api(settings: SandboxSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(identity_routes.router)
     if settings.admin:
         app.include_router(admin.router)
     install_error_handlers(app)

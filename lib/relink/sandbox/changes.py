@@ -1,11 +1,14 @@
 """Changes: one ticket's change of one account's link, held as a lease on the account.
 
 A change is opened before anything destructive happens and names the ticket, the operator and
-the AliExpress accounts (from, to). While it is open and its lease runs (``expires_at``, in
-sandbox time), no other ticket can open one on the account, and disconnect and link must name
-it: two analysts, on two machines, can never interleave their steps on one account. The holder
-renews the lease by opening again with the same ticket (the runbook's heartbeat); a lease left
-to run out counts as abandoned, so a crashed session never locks an account for good.
+the AliExpress accounts (from, to), and belongs to its holder: the principal of the token that
+opened it (or took it over, :func:`take_over`). Only the holder renews, closes, disconnects or
+links under it (409 ``change_held_by_other`` for anyone else). While it is open and its lease
+runs (``expires_at``, in sandbox time), no other ticket can open one on the account, and
+disconnect and link must name it: two analysts, on two machines, can never interleave their
+steps on one account. The holder renews the lease by opening again with the same ticket (the
+runbook's heartbeat); a lease left to run out counts as abandoned, so a crashed session never
+locks an account for good.
 
 Every function expects the caller to hold the write transaction (see
 :func:`relink.sandbox.idempotency.run_once`), so "is anyone holding it?" and "now I hold it"
@@ -18,12 +21,16 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 
+from relink.api.identity_models import TakeOverRequest
 from relink.api.models import Change, ChangeRequest, CloseChangeRequest
 from relink.sandbox import store
 from relink.sandbox.models import Refusal
 from relink.sandbox.operations import require_account
+from relink.sandbox.principals import Principal
+from relink.sandbox.record import Call, record
 
 DEFAULT_TTL_SECONDS = 1800.0
+_VERBS = {"approval_request": "ask an approval under", "disconnect": "disconnect under"}
 
 
 def _when(epoch: float) -> str:
@@ -38,6 +45,11 @@ def _state(row: sqlite3.Row, now: float) -> str:
     return str(row["state"])
 
 
+def holder_of(row: sqlite3.Row) -> str:
+    """The change's holder (a change stored before principals: its operator)."""
+    return str(row["holder"] or row["operator"])
+
+
 def to_model(row: sqlite3.Row, now: float) -> Change:
     """The stored change as the contract shows it (an expired lease reads as abandoned)."""
     state = _state(row, now)
@@ -49,6 +61,8 @@ def to_model(row: sqlite3.Row, now: float) -> Change:
         account_id=row["account_id"],
         ticket=row["ticket"],
         operator=row["operator"],
+        holder=holder_of(row),
+        holder_name=row["holder_name"] or holder_of(row),
         from_aliexpress_account=row["from_ae"],
         to_aliexpress_account=row["to_ae"],
         state=state,  # type: ignore[arg-type]
@@ -85,17 +99,61 @@ def _holds_message(row: sqlite3.Row) -> str:
     )
 
 
+def held_by_other(row: sqlite3.Row, now: float, verb: str, kind: str) -> Refusal:
+    """The refusal of a call under a change another principal holds (naming holder, until)."""
+    holder = holder_of(row)
+    name = row["holder_name"] or holder
+    return Refusal(
+        409,
+        "change_held_by_other",
+        f"change {row['change_id']} (ticket {row['ticket']}) is held by {name} ({holder}) "
+        f"until {_when(row['expires_at'])}: only its holder may {verb} it; a lead with the "
+        "take_over permission may take it over",
+        holder=to_model(row, now),
+        held_until=datetime.fromtimestamp(row["expires_at"], tz=UTC),
+        change_id=row["change_id"],
+        ticket=row["ticket"],
+        kind=kind,
+    )
+
+
+def operator_for(principal: Principal, named: str | None) -> str:
+    """The change's operator: a person is the operator; a service's caller names one.
+
+    Raises:
+        Refusal: 403 ``operator_mismatch`` when a person's token names someone else.
+    """
+    if not principal.is_person:
+        return named or principal.principal
+    if named is not None and named != principal.principal:
+        raise Refusal(
+            403,
+            "operator_mismatch",
+            f"this token is {principal.principal}'s: it cannot act as {named} (the operator is "
+            "taken from the token; leave operator out or name yourself)",
+        )
+    return principal.principal
+
+
 def open_change(
-    conn: sqlite3.Connection, account_id: str, body: ChangeRequest, *, ttl_seconds: float
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: ChangeRequest,
+    *,
+    ttl_seconds: float,
+    call: Call,
 ) -> Change:
     """Open a change for ``body.ticket``, or renew the lease of that ticket's open change.
 
     Raises:
-        Refusal: 404 unknown account; 409 ``change_in_progress`` (with ``holder``) when another
-            ticket holds the account, ``change_finished`` when this ticket's change is done,
-            ``change_mismatch`` when this ticket's open change targets another account.
+        Refusal: 404 unknown account; 403 ``operator_mismatch``; 409 ``change_in_progress``
+            (with ``holder``) when another ticket holds the account, ``change_held_by_other``
+            when this ticket's open change is another principal's, ``change_finished`` when
+            this ticket's change is done, ``change_mismatch`` when this ticket's open change
+            targets another account.
     """
     require_account(conn, account_id)
+    operator = operator_for(call.principal, body.operator)
     now = store.sandbox_now(conn)
     _lapse(conn, account_id, now)
     finished = conn.execute(
@@ -113,6 +171,8 @@ def open_change(
     if held is not None and held["ticket"] != body.ticket:
         raise Refusal(409, "change_in_progress", _holds_message(held), holder=to_model(held, now))
     if held is not None:
+        if holder_of(held) != call.principal.principal:
+            raise held_by_other(held, now, "renew", "renew")
         if held["to_ae"] != body.to_aliexpress_account:
             # the same ticket cannot quietly retarget a change halfway: close it and reopen
             raise Refusal(
@@ -121,35 +181,70 @@ def open_change(
                 f"ticket {body.ticket}'s open change links {held['to_ae']}, not "
                 f"{body.to_aliexpress_account}: close it first to change the target",
                 holder=to_model(held, now),
+                change_id=held["change_id"],
+                kind="renew",
             )
         conn.execute(
             "UPDATE changes SET renewed_at = ?, expires_at = ? WHERE change_id = ?",
             (now, now + ttl_seconds, held["change_id"]),
         )
-        return _read(conn, held["change_id"], now)
+        return _recorded(conn, account_id, held["change_id"], "renew", call, {})
     change_id = f"chg_{uuid.uuid4().hex}"
     conn.execute(
         "INSERT INTO changes (change_id, account_id, ticket, operator, from_ae, to_ae, state,"
-        " opened_at, renewed_at, expires_at, closed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, NULL)",
+        " opened_at, renewed_at, expires_at, closed_at, holder, holder_name)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, NULL, ?, ?)",
         (
             change_id,
             account_id,
             body.ticket,
-            body.operator,
+            operator,
             body.from_aliexpress_account,
             body.to_aliexpress_account,
             now,
             now,
             now + ttl_seconds,
+            call.principal.principal,
+            call.principal.display_name,
         ),
     )
-    return _read(conn, change_id, now)
+    details = {"from": body.from_aliexpress_account, "to": body.to_aliexpress_account}
+    return _recorded(conn, account_id, change_id, "open", call, details)
 
 
-def _read(conn: sqlite3.Connection, change_id: str, now: float) -> Change:
+def _recorded(
+    conn: sqlite3.Connection,
+    account_id: str,
+    change_id: str,
+    kind: str,
+    call: Call,
+    details: dict[str, object],
+) -> Change:
+    """Record ``kind`` done under the change; the change as it is now."""
     row = conn.execute("SELECT * FROM changes WHERE change_id = ?", (change_id,)).fetchone()
-    return to_model(row, now)
+    record(conn, account_id, kind, call, change=row, details=details)
+    return to_model(row, store.sandbox_now(conn))
+
+
+def held_by(conn: sqlite3.Connection, account_id: str, principal: Principal) -> sqlite3.Row | None:
+    """The account's open change whose lease runs, when ``principal`` holds it."""
+    held = _held(conn, account_id, store.sandbox_now(conn))
+    return held if held is not None and holder_of(held) == principal.principal else None
+
+
+def require_change(conn: sqlite3.Connection, account_id: str, change_id: str) -> sqlite3.Row:
+    """The account's change ``change_id``, whatever its state.
+
+    Raises:
+        Refusal: 404 unknown account, 404 ``change_not_found``.
+    """
+    require_account(conn, account_id)
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM changes WHERE change_id = ? AND account_id = ?", (change_id, account_id)
+    ).fetchone()
+    if row is None:
+        raise Refusal(404, "change_not_found", f"account {account_id!r} has no change {change_id}")
+    return row
 
 
 def current_change(conn: sqlite3.Connection, account_id: str) -> Change:
@@ -167,13 +262,19 @@ def current_change(conn: sqlite3.Connection, account_id: str) -> Change:
 
 
 def close_change(
-    conn: sqlite3.Connection, account_id: str, change_id: str, body: CloseChangeRequest
+    conn: sqlite3.Connection,
+    account_id: str,
+    change_id: str,
+    body: CloseChangeRequest,
+    *,
+    call: Call,
 ) -> Change:
     """Close the change as ``finished`` or ``abandoned``; closing it again the same way is a no-op.
 
     Raises:
-        Refusal: 404 unknown account, 404 ``change_not_found``; 409 ``change_closed`` when it
-            already ended the other way (a lapsed lease has ended as abandoned).
+        Refusal: 404 unknown account, 404 ``change_not_found``; 409 ``change_held_by_other``
+            when another principal holds it, ``change_closed`` when it already ended the other
+            way (a lapsed lease has ended as abandoned).
     """
     require_account(conn, account_id)
     now = store.sandbox_now(conn)
@@ -182,11 +283,13 @@ def close_change(
     ).fetchone()
     if row is None:
         raise Refusal(404, "change_not_found", f"account {account_id!r} has no change {change_id}")
+    if holder_of(row) != call.principal.principal:
+        raise held_by_other(row, now, "close", "close")
     state = _state(row, now)
     if state == "open":
         conn.execute(
-            "UPDATE changes SET state = ?, closed_at = ? WHERE change_id = ?",
-            (body.outcome, now, change_id),
+            "UPDATE changes SET state = ?, closed_at = ?, closed_by = ? WHERE change_id = ?",
+            (body.outcome, now, call.principal.principal, change_id),
         )
     elif state != body.outcome:
         raise Refusal(
@@ -194,16 +297,23 @@ def close_change(
             "change_closed",
             f"change {change_id} (ticket {row['ticket']}) is already {state}: it cannot be "
             f"{body.outcome} now",
+            change_id=change_id,
+            ticket=row["ticket"],
         )
     _lapse(conn, account_id, now)
-    return _read(conn, change_id, now)
+    details = {"outcome": body.outcome, "already": state != "open"}
+    return _recorded(conn, account_id, change_id, "close", call, details)
 
 
-def require_held(conn: sqlite3.Connection, account_id: str, change_id: str) -> sqlite3.Row:
-    """The change named, when it is the account's open change and its lease runs.
+def require_held(
+    conn: sqlite3.Connection, account_id: str, change_id: str, principal: Principal, kind: str
+) -> sqlite3.Row:
+    """The change named, when it is the account's open change, its lease runs and
+    ``principal`` holds it (``kind``: the operation the caller means to do under it).
 
     Raises:
-        Refusal: 409 ``change_not_held``, saying why (unknown, closed, lapsed, another's).
+        Refusal: 409 ``change_not_held``, saying why (unknown, closed, lapsed, another
+            ticket's); 409 ``change_held_by_other`` when another principal holds it.
     """
     now = store.sandbox_now(conn)
     row = conn.execute(
@@ -215,6 +325,8 @@ def require_held(conn: sqlite3.Connection, account_id: str, change_id: str) -> s
         why = f"change {change_id} (ticket {row['ticket']}) is {row['state']}"
     elif row["expires_at"] <= now:
         why = f"change {change_id} (ticket {row['ticket']}) lapsed at {_when(row['expires_at'])}"
+    elif holder_of(row) != principal.principal:
+        raise held_by_other(row, now, _VERBS.get(kind, kind), kind)
     else:
         return row
     held = _held(conn, account_id, now)
@@ -224,6 +336,8 @@ def require_held(conn: sqlite3.Connection, account_id: str, change_id: str) -> s
         "change_not_held",
         why + holder,
         holder=to_model(held, now) if held is not None else None,
+        change_id=change_id,
+        ticket=row["ticket"] if row is not None else None,
     )
 
 
@@ -234,3 +348,67 @@ def list_changes(conn: sqlite3.Connection, account_id: str) -> list[Change]:
         "SELECT * FROM changes WHERE account_id = ? ORDER BY opened_at, rowid", (account_id,)
     ).fetchall()
     return [to_model(row, now) for row in rows]
+
+
+def take_over(
+    conn: sqlite3.Connection,
+    account_id: str,
+    change_id: str,
+    body: TakeOverRequest,
+    *,
+    permissions: frozenset[str],
+    ttl_seconds: float,
+    call: Call,
+) -> Change:
+    """Make the caller the change's holder, renew its lease, and record from whom and why.
+
+    A change left to lapse may be taken over while no other change holds the account; one
+    closed (finished, or abandoned by its holder) may not.
+
+    Raises:
+        Refusal: 404 unknown account, 404 ``change_not_found``; 403 ``permission_required``
+            (take_over); 409 ``already_holder``, ``change_closed``, ``change_in_progress``.
+    """
+    require_account(conn, account_id)
+    if "take_over" not in permissions:
+        raise Refusal(
+            403,
+            "permission_required",
+            "taking over another's change needs the take_over permission on this account",
+            change_id=change_id,
+        )
+    now = store.sandbox_now(conn)
+    row = conn.execute(
+        "SELECT * FROM changes WHERE change_id = ? AND account_id = ?", (change_id, account_id)
+    ).fetchone()
+    if row is None:
+        raise Refusal(404, "change_not_found", f"account {account_id!r} has no change {change_id}")
+    previous = holder_of(row)
+    if previous == call.principal.principal:
+        raise Refusal(409, "already_holder", f"you hold change {change_id} already")
+    if row["state"] == "finished" or (row["state"] == "abandoned" and row["closed_by"]):
+        raise Refusal(
+            409, "change_closed", f"change {change_id} (ticket {row['ticket']}) is {row['state']}"
+        )
+    held = _held(conn, account_id, now)
+    if held is not None and held["change_id"] != change_id:
+        raise Refusal(409, "change_in_progress", _holds_message(held), holder=to_model(held, now))
+    conn.execute(
+        "UPDATE changes SET holder = ?, holder_name = ?, operator = ?, state = 'open',"
+        " closed_at = NULL, renewed_at = ?, expires_at = ? WHERE change_id = ?",
+        (
+            call.principal.principal,
+            call.principal.display_name,
+            call.principal.principal,
+            now,
+            now + ttl_seconds,
+            change_id,
+        ),
+    )
+    details = {
+        "from": previous,
+        "from_name": row["holder_name"] or previous,
+        "reason": body.reason.strip(),
+        "lapsed": row["expires_at"] <= now,
+    }
+    return _recorded(conn, account_id, change_id, "take_over", call, details)

@@ -15,8 +15,9 @@ import click
 
 from relink.audit.forecast import today as audit_day
 from relink.errors import RelinkError
-from relink.sandbox import accounts, contract, store
+from relink.sandbox import accounts, contract, principals, store
 from relink.sandbox.app import SandboxSettings, contract_text
+from relink.sandbox.principals import PERMISSIONS, Principal
 from relink.sandbox.quota import SyncQuotaPolicy
 
 DbOption = click.option(
@@ -31,9 +32,10 @@ DbOption = click.option(
 PermissionOption = click.option(
     "--permission",
     "permissions",
-    type=click.Choice(["override"]),
+    type=click.Choice(list(PERMISSIONS)),
     multiple=True,
-    help="Grant the token this permission on its accounts (override: force a disconnect).",
+    help="Grant the token this permission on its accounts (override: ask to force a "
+    "disconnect; approve: approve another's override; take_over: take over another's change).",
 )
 
 
@@ -188,24 +190,53 @@ def seed(
 @click.option("--account", "accounts", multiple=True, required=True, help="Account in scope.")
 @click.option("--token", help="Token to accept [default: a new one, printed].")
 @click.option("--label", default="cli", show_default=True, help="What the token is for.")
+@click.option(
+    "--principal",
+    help="Who the token belongs to, e.g. alice (one token per person)  "
+    "[default: a service principal of its own, token:<digest>]",
+)
+@click.option("--name", "display_name", help="The principal's display name [default: its id].")
+@click.option(
+    "--kind",
+    type=click.Choice(list(principals.KINDS)),
+    default="person",
+    show_default=True,
+    help="person: the operator is the principal; service: a machine's token.",
+)
 @PermissionOption
 def token(
     db_path: Path,
     accounts: tuple[str, ...],
     token: str | None,
     label: str,
+    principal: str | None,
+    display_name: str | None,
+    kind: str,
     permissions: tuple[str, ...],
 ) -> None:
-    """Issue a bearer token scoped to the given accounts (with permissions there, if given)."""
+    """Issue a bearer token for a principal, scoped to the given accounts (with permissions
+    there, if given)."""
     issued = token or secrets.token_urlsafe(24)
+    owner = Principal(principal, display_name or principal, kind) if principal else None
     store.initialise(db_path)
     conn = store.connect(db_path)
     try:
-        store.issue_token(conn, issued, list(accounts), label, permissions=permissions)
+        principals.issue_token(
+            conn, issued, list(accounts), label, permissions=permissions, principal=owner
+        )
+    except RelinkError as exc:
+        click.echo(f"relink: error: {exc}", err=True)
+        sys.exit(2)
     finally:
         conn.close()
     if token is None:
         click.echo(issued)
+
+
+@sandbox.command(name="contract")
+def contract_command() -> None:
+    """Print the contract (OpenAPI JSON) the server's code defines, to standard output."""
+    click.echo(contract_text(), nl=False)
 
 
 @sandbox.command()

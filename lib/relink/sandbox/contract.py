@@ -30,9 +30,19 @@ change (the account's lease), disconnect, link, read the link state, close the c
   the token's scope.
 * Errors: always `{"error": {"code", "message", "request_id"}}`; a 409 adds `blockers` and
   `holder` (the change in the way, or null), a 429 adds `retry_after` (also `Retry-After`).
+* Who acts: every token belongs to one principal (a person or a service; `GET /v1/whoami`).
+  The operator is taken from the token: a person's token naming another `operator` in a body
+  is refused (403 `operator_mismatch`). Changes, approvals and the operations log record the
+  principal.
 * Changes: one open change per account at a time (a lease, renewed by opening again with the
-  same ticket, lapsing after a while without renewal). Disconnect and link name the change held
-  and are refused (409 `change_not_held`) otherwise.
+  same ticket, lapsing after a while without renewal), held by the principal that opened it.
+  Disconnect and link name the change held and are refused (409 `change_not_held`) otherwise;
+  renew, close, disconnect and link by anyone but its holder are refused (409
+  `change_held_by_other`, naming `holder` and `held_until`) and logged as refused attempts by
+  the caller. A principal with the `take_over` permission may take a change over, with a
+  reason (`POST .../changes/{change_id}/take-over`).
+* The server's record: `GET .../changes/{change_id}/operations` lists every call under a change,
+  done or refused, by whom, in order.
 * Every answer carries `X-Request-Id`.
 * Every POST needs an `Idempotency-Key` header (400 without). A repeat with the same key returns
   the first answer (`Idempotent-Replayed: true`) and does nothing again; the same key with
@@ -75,19 +85,44 @@ def account_id_path(description: str, examples: list[str]) -> Any:
 
 # The refusals of each guarded route, by status, in the order the server checks them: the
 # descriptions below are the contract's list of codes (api/README.md explains each).
+_HELD_BY_OTHER = (
+    "change_held_by_other (another principal holds the change: `holder` is it, `held_until` "
+    "its lease's end; the attempt is logged as refused)"
+)
 OPEN_CHANGE_REFUSALS = {
+    403: "operator_mismatch (a person's token naming another operator)",
     409: "change_in_progress (another ticket holds the account; `holder` is its change), "
+    f"{_HELD_BY_OTHER} on renewal, "
     "change_finished (this ticket's change is done: a new ticket starts a new change), "
     "change_mismatch (this ticket's open change targets another account)",
 }
 CLOSE_CHANGE_REFUSALS = {
     404: "change_not_found",
-    409: "change_closed (already closed with the other outcome; a lapsed lease counts as "
-    "abandoned)",
+    409: f"{_HELD_BY_OTHER}, change_closed (already closed with the other outcome; a lapsed "
+    "lease counts as abandoned)",
+}
+TAKE_OVER_REFUSALS = {
+    403: "permission_required (the token lacks take_over on the account)",
+    404: "change_not_found",
+    409: "already_holder, change_closed (finished, or abandoned by its holder), "
+    "change_in_progress (another change holds the account now)",
+    422: "a blank reason",
+}
+APPROVAL_REQUEST_REFUSALS = {
+    403: "permission_required (the token lacks override on the account)",
+    409: f"change_not_held, {_HELD_BY_OTHER}, blockers_changed (the acknowledged blockers are "
+    "not exactly the account's blockers now; `blockers` lists them)",
+}
+DECISION_REFUSALS = {
+    403: "permission_required (the token lacks approve on the account), approver_is_requester "
+    "(four eyes: the requester cannot decide)",
+    404: "approval_not_found",
+    409: "approval_not_pending (decided already, or used)",
 }
 DISCONNECT_REFUSALS = {
     403: "override_not_permitted (force needs the token's override permission on the account)",
-    409: "change_not_held (change_id is not the account's open change), not_linked, "
+    409: "change_not_held (change_id is not the account's open change), "
+    f"{_HELD_BY_OTHER}, not_linked, "
     "link_changed (the linked account is not expected_aliexpress_account), "
     "already_linked_to_target, target_not_logged_in (log in to the change's target first), "
     "blocked (with `blockers`), blockers_changed (force: the current `blockers` differ from "
@@ -95,7 +130,8 @@ DISCONNECT_REFUSALS = {
     422: "confirmation_required, reason_required, acknowledgement_required",
 }
 LINK_REFUSALS = {
-    409: "change_not_held, not_change_target (not the change's to_aliexpress_account), "
+    409: f"change_not_held, {_HELD_BY_OTHER}, not_change_target (not the change's "
+    "to_aliexpress_account), "
     "wrong_aliexpress_account (another account is logged in), already_linked (an account is "
     "linked; linking the linked one again is allowed only while it is not whitelisted)",
 }
@@ -155,6 +191,11 @@ def responses(
             ),
         }
     return dict(sorted(documented.items(), key=lambda item: str(item[0])))
+
+
+def token_responses() -> dict[int | str, dict[str, Any]]:
+    """The failure answers of a route about the token alone (no account): 401 and 429."""
+    return {key: value for key, value in responses().items() if key in (401, 429)}
 
 
 _REQUEST_ID_HEADER = {

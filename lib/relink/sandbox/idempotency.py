@@ -49,11 +49,15 @@ def run_once(
     body: dict[str, Any],
     request_id: str,
     action: Callable[[], BaseModel],
+    on_refusal: Callable[[Refusal], None] | None = None,
+    success: int = 200,
 ) -> Outcome:
     """Run ``action`` under the write lock unless ``key`` was seen; return the (first) answer.
 
     ``action`` returns the success model or raises :class:`Refusal`; a refusal's writes are
-    rolled back but the refusal itself is stored (except the retryable ones).
+    rolled back but the refusal itself is stored (except the retryable ones), and
+    ``on_refusal`` runs after the rollback, in the same transaction (to log the attempt).
+    ``success`` is the status of a success (201 when the action creates something).
 
     Raises:
         Refusal: 422 ``idempotency_key_reused`` when the key came with another body.
@@ -76,10 +80,12 @@ def run_once(
             return Outcome(seen["status"], json.loads(seen["body"]), replayed=True)
         conn.execute("SAVEPOINT operation")
         try:
-            outcome = Outcome(200, action().model_dump(mode="json"))
+            outcome = Outcome(success, action().model_dump(mode="json"))
         except Refusal as refusal:
             conn.execute("ROLLBACK TO operation")
             outcome = Outcome(refusal.status, refusal.body(request_id))
+            if on_refusal is not None:
+                on_refusal(refusal)
         conn.execute("RELEASE operation")
         if _storable(outcome.status):
             conn.execute(

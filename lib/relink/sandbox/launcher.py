@@ -121,6 +121,28 @@ class SandboxAdmin:
         """Create an account afresh (see :class:`relink.sandbox.models.SeedAccount`)."""
         return self._call("POST", "/accounts", seed)
 
+    def issue_token(
+        self,
+        token: str,
+        accounts: list[str],
+        principal: str,
+        *,
+        display_name: str | None = None,
+        kind: str = "person",
+        permissions: list[str] | tuple[str, ...] = (),
+    ) -> str:
+        """Issue ``token`` to ``principal`` on ``accounts`` (with ``permissions`` there): a
+        second person's token, say; returns the token's principal."""
+        body = {
+            "token": token,
+            "accounts": accounts,
+            "principal": principal,
+            "display_name": display_name,
+            "kind": kind,
+            "permissions": list(permissions),
+        }
+        return str(self._call("POST", "/tokens", body)["principal"])
+
     def clock(self) -> float:
         return float(self._call("GET", "/clock")["now"])
 
@@ -162,7 +184,8 @@ class SandboxAdmin:
 
     def operations(self, account_id: str) -> list[dict[str, Any]]:
         """The account's operation log: destructive operations done (disconnect, link),
-        oldest first, each with its operation, time, request id, idempotency key and detail."""
+        oldest first, each with its operation, time, request id, idempotency key, detail,
+        principal and approver (the full record of a change: ``GET .../operations``)."""
         return list(self._call("GET", f"/accounts/{account_id}/operations")["entries"])
 
     def changes(self, account_id: str) -> list[dict[str, Any]]:

@@ -26,10 +26,10 @@ from relink.api.models import (
     OrderRef,
 )
 from relink.audit import statuses as st
-from relink.sandbox import store
 from relink.sandbox.changes import require_held
 from relink.sandbox.models import Refusal
 from relink.sandbox.operations import all_orders, read_link_state, require_account
+from relink.sandbox.record import Call, record
 
 OVERRIDE = "override"
 
@@ -46,6 +46,11 @@ def _blockers(orders: list[Order]) -> list[Blocker]:
         for order in orders
         if order.blocking
     ]
+
+
+def current_blockers(conn: sqlite3.Connection, account_id: str) -> list[Blocker]:
+    """The orders that block a disconnect of the account now."""
+    return _blockers([order for _, order in all_orders(conn, account_id)])
 
 
 def _names(refs: Collection[tuple[str, str]]) -> str:
@@ -99,20 +104,19 @@ def disconnect(
     body: DisconnectRequest,
     *,
     permissions: Collection[str],
-    request_id: str,
-    idempotency_key: str,
+    call: Call,
 ) -> DisconnectResult:
     """Unlink the AliExpress account; in-flight parts become stranded (never synced again).
 
     Raises:
         Refusal, checked in this order: 404 unknown account; 422 ``confirmation_required``;
-            409 ``change_not_held``, ``not_linked``, ``link_changed``,
+            409 ``change_not_held``, ``change_held_by_other``, ``not_linked``, ``link_changed``,
             ``already_linked_to_target``, ``target_not_logged_in``, ``blocked`` (with the
             blockers, unless forced); then for a forced one 422 ``reason_required``, 403
             ``override_not_permitted``, 422 ``acknowledgement_required``, 409
             ``blockers_changed``.
     """
-    change, linked = _check_link_to_undo(conn, account_id, body)
+    change, linked = _check_link_to_undo(conn, account_id, body, call)
     orders = all_orders(conn, account_id)
     blockers = _blockers([order for _, order in orders])
     if blockers and not body.force:
@@ -123,20 +127,18 @@ def disconnect(
             blockers=blockers,
         )
     acknowledged = _check_override(body, blockers, permissions) if body.force else []
+    approval = None
     reason = (body.reason or "").strip()
     stranded = _strand_in_flight(conn, orders)
     conn.execute(
         "UPDATE accounts SET linked_ae = NULL, whitelisted = 0 WHERE account_id = ?",
         (account_id,),
     )
-    store.record_operation(
-        conn,
-        account_id,
-        "disconnect",
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-        detail=_disconnect_detail(body, change, linked, reason, blockers, acknowledged),
-    )
+    details = _disconnect_detail(body, change, linked, reason, blockers, acknowledged)
+    if approval is not None:
+        details["requested_by"] = approval["requested_by"]
+        details["approved_by"] = approval["decided_by"]
+    record(conn, account_id, "disconnect", call, change=change, details=details, approval=approval)
     return DisconnectResult(
         account_id=account_id,
         disconnected_aliexpress_account=linked,
@@ -145,24 +147,26 @@ def disconnect(
         stranded=stranded,
         change_id=change["change_id"],
         acknowledged_blockers=acknowledged,
+        approval_id=approval["request_id"] if approval is not None else None,
+        approved_by=approval["decided_by"] if approval is not None else None,
     )
 
 
 def _check_link_to_undo(
-    conn: sqlite3.Connection, account_id: str, body: DisconnectRequest
+    conn: sqlite3.Connection, account_id: str, body: DisconnectRequest, call: Call
 ) -> tuple[sqlite3.Row, str]:
     """The held change and the linked AliExpress account, once the link may be undone: it is
     the one the caller expects, not the change's target, and the target is logged in.
 
     Raises:
         Refusal: 404 unknown account; 422 ``confirmation_required``; 409 ``change_not_held``,
-            ``not_linked``, ``link_changed``, ``already_linked_to_target``,
-            ``target_not_logged_in``.
+            ``change_held_by_other``, ``not_linked``, ``link_changed``,
+            ``already_linked_to_target``, ``target_not_logged_in``.
     """
     account = require_account(conn, account_id)
     if not body.confirm:
         raise Refusal(422, "confirmation_required", "disconnect needs confirm: true")
-    change = require_held(conn, account_id, body.change_id)
+    change = require_held(conn, account_id, body.change_id, call.principal, "disconnect")
     linked, target = account["linked_ae"], change["to_ae"]
     if linked is None:
         raise Refusal(409, "not_linked", "no AliExpress account is linked")
@@ -235,8 +239,7 @@ def link(
     account_id: str,
     body: LinkRequest,
     *,
-    request_id: str,
-    idempotency_key: str,
+    call: Call,
 ) -> LinkState:
     """Link the logged-in AliExpress account, which must be the held change's target.
 
@@ -245,10 +248,11 @@ def link(
 
     Raises:
         Refusal, checked in this order: 404 unknown account; 409 ``change_not_held``,
-            ``not_change_target``, ``wrong_aliexpress_account``, ``already_linked``.
+            ``change_held_by_other``, ``not_change_target``, ``wrong_aliexpress_account``,
+            ``already_linked``.
     """
     account = require_account(conn, account_id)
-    change = require_held(conn, account_id, body.change_id)
+    change = require_held(conn, account_id, body.change_id, call.principal, "link")
     wanted = body.aliexpress_account
     _check_link_target(account, change, wanted)
     reauthorise = _check_link_free(account, wanted)
@@ -256,13 +260,13 @@ def link(
         "UPDATE accounts SET linked_ae = ?, whitelisted = 1 WHERE account_id = ?",
         (wanted, account_id),
     )
-    store.record_operation(
+    record(
         conn,
         account_id,
         "link",
-        request_id=request_id,
-        idempotency_key=idempotency_key,
-        detail={
+        call,
+        change=change,
+        details={
             "aliexpress_account": wanted,
             "relink": reauthorise,
             "change_id": change["change_id"],

@@ -7,7 +7,7 @@ shape. The sandbox-only models (seeding, admin, faults) never appear in the comm
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +29,10 @@ class Refusal(Exception):
         blockers: list[Blocker] | None = None,
         holder: Change | None = None,
         retry_after: int | None = None,
+        held_until: datetime | None = None,
+        change_id: str | None = None,
+        ticket: str | None = None,
+        kind: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -37,6 +41,12 @@ class Refusal(Exception):
         self.blockers = blockers
         self.holder = holder
         self.retry_after = retry_after
+        self.held_until = held_until
+        # what the operation log records of the refused call (relink.sandbox.record): the
+        # change it was under and what it tried, when the refusing code knows better
+        self.change_id = change_id
+        self.ticket = ticket
+        self.kind = kind
 
     def body(self, request_id: str) -> dict[str, Any]:
         """The contract's error shape: ``{"error": {"code", "message", "request_id", ...}}``."""
@@ -45,6 +55,9 @@ class Refusal(Exception):
         if self.status == 409:
             error["blockers"] = [b.model_dump(mode="json") for b in self.blockers or []]
             error["holder"] = self.holder.model_dump(mode="json") if self.holder else None
+            error["held_until"] = (
+                self.held_until.isoformat().replace("+00:00", "Z") if self.held_until else None
+            )
         if self.retry_after is not None:
             error["retry_after"] = self.retry_after
         return {"error": error}
@@ -97,9 +110,28 @@ class SeedAccount(BaseModel):
     whitelisted: bool = True
     orders: list[SeedOrder] = []
     token: str | None = None
-    token_permissions: list[Literal["override"]] = Field(
+    token_permissions: list[Literal["override", "approve", "take_over"]] = Field(
         default_factory=list, description="Permissions the token gets on this account."
     )
+    token_principal: str | None = Field(
+        default=None,
+        description="The token's principal [default: the service seed:<account_id>].",
+    )
+    token_principal_name: str | None = None
+    token_principal_kind: Literal["person", "service"] | None = None
+
+
+class TokenGrant(BaseModel):
+    """A token for a principal, scoped to accounts, with permissions there."""
+
+    model_config = _STRICT
+
+    token: str = Field(min_length=1)
+    accounts: list[str] = Field(min_length=1)
+    principal: str = Field(min_length=1)
+    display_name: str | None = None
+    kind: Literal["person", "service"] = "person"
+    permissions: list[Literal["override", "approve", "take_over"]] = []
 
 
 class AdvanceClock(BaseModel):

@@ -1,5 +1,7 @@
-"""The sandbox's state in one SQLite file: schema, transactions, clock, tokens, the
-operation log.
+"""The sandbox's state in one SQLite file: schema, transactions, clock.
+
+Tokens and their principals are read and written by :mod:`relink.sandbox.principals`, the
+operation log by :mod:`relink.sandbox.record`, approvals by :mod:`relink.sandbox.approvals`.
 
 Every process and thread opens its own connection (:func:`connect`). Writes that must not
 interleave run inside :func:`write_transaction`, a ``BEGIN IMMEDIATE`` transaction: SQLite
@@ -9,16 +11,13 @@ makes "one destructive operation at a time per account" hold for any number of u
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 from relink.audit.forecast import TODAY_VARIABLE, today
 
@@ -30,10 +29,16 @@ CREATE TABLE IF NOT EXISTS clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     offset_seconds REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS principals (
+    principal TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tokens (
     token_hash TEXT PRIMARY KEY,
     label TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    principal TEXT
 );
 CREATE TABLE IF NOT EXISTS token_scopes (
     token_hash TEXT NOT NULL REFERENCES tokens(token_hash),
@@ -98,6 +103,24 @@ CREATE TABLE IF NOT EXISTS operation_log (
     idempotency_key TEXT,
     detail TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS approvals (
+    request_id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    change_id TEXT NOT NULL,
+    requested_by TEXT NOT NULL,
+    requested_by_name TEXT NOT NULL,
+    requested_at REAL NOT NULL,
+    blockers TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL,
+    decided_by TEXT,
+    decided_by_name TEXT,
+    decision_reason TEXT,
+    decided_at REAL,
+    expires_at REAL,
+    used_at REAL
+);
+CREATE INDEX IF NOT EXISTS approvals_by_change ON approvals(account_id, change_id);
 CREATE TABLE IF NOT EXISTS changes (
     change_id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -118,6 +141,22 @@ CREATE TABLE IF NOT EXISTS faults (
     remaining INTEGER
 );
 """
+
+
+# The operation log's columns added for issue 20 (who acted, the outcome, the change): rows
+# written before have them empty, and read as done, credited to the change's operator.
+_OPERATION_COLUMNS = (
+    "principal",
+    "principal_name",
+    "outcome",
+    "code",
+    "change_id",
+    "ticket",
+    "operator",
+    "approval_id",
+    "approved_by",
+    "approved_by_name",
+)
 
 
 class LockTimeout(Exception):
@@ -154,6 +193,16 @@ def initialise(db_path: str | Path, start_day: date | None = None) -> None:
         # dates added to the contract later: older sandbox files get the columns, empty
         _add_column(conn, "orders", "ordered_at", "TEXT")
         _add_column(conn, "parts", "placed_at", "TEXT")
+        # who acts (issue 20): older sandbox files get the columns, empty (read as legacy)
+        _add_column(conn, "tokens", "principal", "TEXT")
+        for column in ("holder", "holder_name", "closed_by"):
+            _add_column(conn, "changes", column, "TEXT")
+        for column in _OPERATION_COLUMNS:
+            _add_column(conn, "operation_log", column, "TEXT")
+        conn.execute(
+            "CREATE INDEX IF NOT EXISTS operation_log_by_change"
+            " ON operation_log(account_id, change_id)"
+        )
         if conn.execute("SELECT 1 FROM clock WHERE id = 1").fetchone() is None:
             conn.execute(
                 "INSERT OR IGNORE INTO clock (id, offset_seconds) VALUES (1, ?)",
@@ -219,95 +268,3 @@ def advance_clock(conn: sqlite3.Connection, seconds: float) -> float:
             "UPDATE clock SET offset_seconds = offset_seconds + ? WHERE id = 1", (seconds,)
         )
     return sandbox_now(conn)
-
-
-# ---- tokens ----
-
-
-def token_hash(token: str) -> str:
-    """Tokens are stored hashed: the database file never holds one in clear."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def issue_token(
-    conn: sqlite3.Connection,
-    token: str,
-    account_ids: list[str],
-    label: str,
-    permissions: Iterable[str] = (),
-) -> None:
-    """Store ``token`` (hashed), add ``account_ids`` to its scope, grant ``permissions`` there.
-
-    A token issued again keeps what it had: scopes and permissions only grow.
-    """
-    digest = token_hash(token)
-    granted = sorted(set(permissions))
-    with write_transaction(conn):
-        conn.execute(
-            "INSERT OR IGNORE INTO tokens (token_hash, label, created_at) VALUES (?, ?, ?)",
-            (digest, label, time.time()),
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO token_scopes (token_hash, account_id) VALUES (?, ?)",
-            [(digest, account_id) for account_id in account_ids],
-        )
-        conn.executemany(
-            "INSERT OR IGNORE INTO token_permissions (token_hash, account_id, permission)"
-            " VALUES (?, ?, ?)",
-            [(digest, account_id, name) for account_id in account_ids for name in granted],
-        )
-
-
-def token_scope(conn: sqlite3.Connection, token: str) -> set[str] | None:
-    """The account ids ``token`` may act on, or ``None`` when the token is unknown."""
-    digest = token_hash(token)
-    if conn.execute("SELECT 1 FROM tokens WHERE token_hash = ?", (digest,)).fetchone() is None:
-        return None
-    rows = conn.execute("SELECT account_id FROM token_scopes WHERE token_hash = ?", (digest,))
-    return {row["account_id"] for row in rows}
-
-
-def token_permissions(conn: sqlite3.Connection, token: str, account_id: str) -> set[str]:
-    """What ``token`` may do beyond the usual on ``account_id`` (e.g. ``{"override"}``)."""
-    rows = conn.execute(
-        "SELECT permission FROM token_permissions WHERE token_hash = ? AND account_id = ?",
-        (token_hash(token), account_id),
-    )
-    return {row["permission"] for row in rows}
-
-
-# ---- the log of destructive operations ----
-
-
-def record_operation(
-    conn: sqlite3.Connection,
-    account_id: str,
-    operation: str,
-    *,
-    request_id: str,
-    idempotency_key: str | None,
-    detail: dict[str, Any],
-) -> None:
-    """Append to the log of destructive operations (read back by the admin routes)."""
-    conn.execute(
-        "INSERT INTO operation_log (account_id, operation, at, request_id, idempotency_key, detail)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (account_id, operation, sandbox_now(conn), request_id, idempotency_key, json.dumps(detail)),
-    )
-
-
-def operation_log(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
-    """The account's destructive operations (disconnect, link), oldest first."""
-    rows = conn.execute(
-        "SELECT * FROM operation_log WHERE account_id = ? ORDER BY id", (account_id,)
-    ).fetchall()
-    return [
-        {
-            "operation": row["operation"],
-            "at": row["at"],
-            "request_id": row["request_id"],
-            "idempotency_key": row["idempotency_key"],
-            "detail": json.loads(row["detail"]),
-        }
-        for row in rows
-    ]
