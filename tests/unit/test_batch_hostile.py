@@ -7,7 +7,6 @@ SIGTERM of a batch (item 13) runs real kernels: tests/notebooks/test_batch_signa
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from pathlib import Path
 from typing import ClassVar
@@ -332,7 +331,9 @@ def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
 
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     assert _raw_bidi(page) == []
-    data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
+    script = (tmp_path / "summary-rows.js").read_text(encoding="utf-8")
+    assert _raw_bidi(script) == []
+    data = json.loads(script.removeprefix("window.relinkSummaryRows = ").removesuffix(";\n"))
     assert [s for s in _strings(data) if _raw_bidi(s)] == []  # the script shows no override
     assert "invoice\\u202egpj.exe" in page  # shown as the escape, as on the terminal
     assert "<bdi>invoice\\u202egpj.exe</bdi>" in page  # and isolated
@@ -340,7 +341,11 @@ def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
     assert "notes\\u202etxt.csv</bdi>" in page and "audit\\u2067.ipynb" in page
     assert "<bdi>gone\\u202e</bdi>" in page  # --compare's names too
     assert "newest order \\u202e2 days old" in page  # and the words the notebook recorded
-    rows = {row["a"]: row for row in data["rows"]}
+    keys, columns = data["rows"]["keys"], data["rows"]["columns"]
+    rows = {
+        row["a"]: row
+        for row in (dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True))
+    }
     assert rows["invoice\\u202egpj.exe"]["w"] == ["newest order \\u202e2 days old"]
     assert rows["invoice\\u202egpj.exe"]["g"] == "t\\u202e0"  # the target, from the manifest
     assert "no status column" in rows["north\\u2066\\u2067x\\u2068\\u2069"]["p"]

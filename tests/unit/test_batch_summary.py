@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
 import signal
-import time
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import nbformat
@@ -52,19 +52,32 @@ def fleet(count: int, seed: int = 7) -> list[dict]:
     return rows
 
 
+def page_rows(script: str) -> list[dict]:
+    """The rows summary-rows.js gives the page's script (its columns), one dict per row."""
+    packed = json.loads(script.removeprefix("window.relinkSummaryRows = ").removesuffix(";\n"))
+    keys, columns = packed["rows"]["keys"], packed["rows"]["columns"]
+    count = len(columns[0]) if columns else 0
+    return [
+        {key: column[n] for key, column in zip(keys, columns, strict=True)} for n in range(count)
+    ]
+
+
 def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     rows = fleet(10_000)
-    started = time.perf_counter()
-    page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
-    assert time.perf_counter() - started < 10
+    made = summary_page.summary_page(rows, title="t", generated="g", reasons=REASONS)
+    page = made.html
     assert page.count("<svg") <= 6  # aggregate charts only, never one bar per account
     assert page.count("<tr>") == 1 + summary_page.SERVER_ROWS  # the script shows the rest
-    assert len(page) < 4_000_000
+    smaller = summary_page.summary_html(fleet(1_000), title="t", generated="g", reasons=REASONS)
+    assert len(page) < 1.05 * len(smaller)  # the page does not grow with the fleet
     assert reports.remote_references(page) == []
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
-    data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
-    assert len(data["rows"]) == 10_000
-    assert data["rows"][0]["s"] == "failed"  # needs attention first
+    assert '<script src="summary-rows.js"></script>' in page
+    settings = json.loads(re.search(r'id="settings">(.*?)</script>', page, re.DOTALL).group(1))
+    assert settings["count"] == 10_000 and settings["token"] in made.rows
+    data = page_rows(made.rows)
+    assert len(data) == 10_000
+    assert data[0]["s"] == "failed"  # needs attention first
     totals = fleet_totals(rows, REASONS)
     assert sum(totals["blocked_orders_histogram"].values()) == 10_000 - 200
     assert totals["failures_by_kind"] == {"ExportError": 200}
@@ -87,7 +100,8 @@ def test_page_escapes_account_names_in_html_and_in_the_embedded_rows() -> None:
     rows[1]["notebook"] = "javascript:alert(1)"
     page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
     assert "<script>alert(1)" not in page and "&lt;/script&gt;" in page
-    assert page.count("<script") == 2  # the rows (JSON) and the inline script, nothing else
+    # The settings (JSON), the rows file beside the page and the inline script, nothing else.
+    assert page.count("<script") == 3
     assert "/^[a-z][a-z0-9+.-]*:" in page  # the script links only relative paths
 
 
@@ -392,15 +406,16 @@ def test_warnings_are_impossible_to_miss_and_never_make_an_account_safe() -> Non
         audited("clean", "blocked", reason="2 order(s) need a person to look first")[0],
         {"account": "older", "status": "completed", "verdict": "blocked", "blocked_orders": 1},
     ]
-    page = summary_page.summary_html(rows, title="t", generated="g", reasons=REASONS)
+    made = summary_page.summary_page(rows, title="t", generated="g", reasons=REASONS)
+    page = made.html
     box = page[page.index('class="warnbox"') : page.index("</div>", page.index("warnbox"))]
     assert "2 account(s)" in box and "stale_export in words" in box and "filtered-safe" in box
     assert page.count("⚠ CHECK EXPORT</span>") == 2  # beside each warned verdict
     assert "no date" in page and "2 order(s) need a person to look first" in page
-    data = json.loads(re.search(r'id="rows">(.*?)</script>', page, re.DOTALL).group(1))
-    states = {row["a"]: row["s"] for row in data["rows"]}
+    data = page_rows(made.rows)
+    states = {row["a"]: row["s"] for row in data}
     assert states["stale-blocked"] == "blocked" and states["filtered-safe"] == "safe"
-    older = next(row for row in data["rows"] if row["a"] == "older")
+    older = next(row for row in data if row["a"] == "older")
     assert (older["e"], older["q"], older["w"]) == ("", "", [])  # shown as "-"
     assert "<td>-</td>" in page
     totals = fleet_totals(rows, REASONS)
@@ -516,3 +531,64 @@ def test_terminal_report_counts_names_failures_and_decides_the_exit(tmp_path: Pa
     report = terminal_report(tickets)
     assert report.lines[0] == "relink batch: 2 account(s): 1 green, 0 amber, 1 left red, 1 failed"
     assert report.errors == [f"relink batch: r failed: {runner.LEFT_RED}"]
+
+
+def _xlsxwriter_sheet(columns: tuple[str, ...], rows: list[dict]) -> str:
+    """The data rows as xlsxwriter writes them cell by cell (the way summary.xlsx was written
+    before its rows were written as XML), to compare with."""
+    import math
+
+    import xlsxwriter
+
+    target = io.BytesIO()
+    options = dict.fromkeys(("strings_to_formulas", "strings_to_numbers", "strings_to_urls"), False)
+    book = xlsxwriter.Workbook(target, {"constant_memory": True, **options})
+    sheet = book.add_worksheet("accounts")
+    book.add_format({"bold": True})._get_xf_index()  # the header's style comes first
+    day = book.add_format({"num_format": workbook.DATE_FORMAT, "align": "left"})
+    for number, row in enumerate(rows, start=1):
+        for index, column in enumerate(columns):
+            value = row.get(column)
+            if value is None or value == "":
+                continue
+            if column in planning.DATE_COLUMNS and (when := planning.read_day(value)):
+                sheet.write_datetime(
+                    number, index, datetime.combine(when, datetime.min.time()), day
+                )
+            elif isinstance(value, bool):
+                sheet.write_boolean(number, index, value)
+            elif isinstance(value, int | float) and math.isfinite(value):
+                sheet.write_number(number, index, value)
+            else:
+                sheet.write_string(number, index, str(value)[:32767])
+    book.close()
+    with zipfile.ZipFile(target) as written:
+        xml = written.read("xl/worksheets/sheet1.xml").decode()
+    return xml[xml.index("<sheetData>") + len("<sheetData>") : xml.index("</sheetData>")]
+
+
+def test_xlsx_rows_are_the_cells_xlsxwriter_would_write(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    texts = ["plain", " lead", "trail ", "a&b<c>d", "_x0041_ kept", "ctl\x01\x1f", "two\nlines"]
+    texts += ["é 中", "\u2028", "tab\t", "=SUM(A1)", "x" * 40_000, "store_1", "end\n", "\ufffe"]
+    values = {
+        "as_of": ["2026-11-20", "bad", "", None, "1899-12-31", "1900-01-01", "1900-03-01"],
+        "orders": [0, 3, 10**15, 2**60, -5, None, 1.5],
+        "duration_s": [0.35, 1e20, float("nan"), float("inf"), 1 / 3, 12.0],
+        "resumed": [True, False],
+    }
+    columns = ("account", "as_of", "orders", "duration_s", "resumed", "error")
+    rows = [
+        {column: rng.choice(values.get(column, texts)) for column in columns if rng.random() > 0.1}
+        for _ in range(300)
+    ]
+    workbook.write_xlsx(tmp_path / "s.xlsx", columns, rows)
+    with zipfile.ZipFile(tmp_path / "s.xlsx") as written:
+        xml = written.read("xl/worksheets/sheet1.xml").decode()
+    ours = xml[xml.index("</row>") + len("</row>") : xml.index("</sheetData>")]  # after the header
+    assert ours == _xlsxwriter_sheet(columns, rows)
+    assert f'<dimension ref="A1:F{len(rows) + 1}"/>' in xml
+    # Unlike xlsxwriter, text that looks like its rich-string markup is text like any other.
+    workbook.write_xlsx(tmp_path / "r.xlsx", ("account",), [{"account": "<r>x</r>"}])
+    with zipfile.ZipFile(tmp_path / "r.xlsx") as written:
+        assert "<t>&lt;r&gt;x&lt;/r&gt;</t>" in written.read("xl/worksheets/sheet1.xml").decode()

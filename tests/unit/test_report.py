@@ -68,7 +68,8 @@ def test_summary_page_is_self_contained_and_escaped() -> None:
     )
     assert page.startswith("<!DOCTYPE html>") and "<title>Batch &amp; co</title>" in page
     assert "<script>alert" not in page and "&lt;script&gt;" in page
-    assert page.count("<script") == 2  # the embedded rows and the inline script: no file
+    # The settings, the rows file beside the page and the inline script: nothing else.
+    assert page.count("<script") == 3 and '<script src="summary-rows.js"></script>' in page
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)  # nothing fetched
     assert 'href="north/a.ipynb"' in page
     assert "3 account(s): 1 safe to unlink, 1 blocked, 1 not audited" in page

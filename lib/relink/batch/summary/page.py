@@ -1,6 +1,7 @@
 """The batch summary a team lead reads: ``summary.html`` (verdicts or tickets, totals, charts).
 
-The page fits a laptop screen and needs no network: inline style and script only. It shows
+The page fits a laptop screen and needs no network: inline style and script, and the rows file
+beside it (:data:`ROWS_FILE`: every account's row for the table's script). It shows
 the totals, what blocks most across the fleet (blocked orders and accounts per reason, a
 histogram of blocked orders per account, failures by kind, the most blocked accounts), what
 changed since a previous batch (``--compare``), and a table of accounts to sort and filter,
@@ -21,9 +22,11 @@ warnings, safe dates, the accounts becoming safe per day, the calendar's link) i
 from __future__ import annotations
 
 import functools
+import hashlib
 import html
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -68,7 +71,24 @@ PER_ACCOUNT_CHART_LIMIT = 30  # beyond this, only aggregate charts
 SERVER_ROWS = 200  # rows written as HTML; the script shows the rest, page by page
 
 
-def summary_html(
+ROWS_FILE = "summary-rows.js"  # every account's row, for the page's script, beside the page
+
+
+@dataclass(frozen=True)
+class SummaryPage:
+    """``summary.html`` and :data:`ROWS_FILE`, the script that gives it every account's row."""
+
+    html: str
+    rows: str
+
+
+def summary_html(rows: list[dict[str, Any]], **options: Any) -> str:
+    """``summary.html`` alone (:func:`summary_page`'s ``html``), for a page without its rows
+    file: it shows the first :data:`SERVER_ROWS` accounts."""
+    return summary_page(rows, **options).html
+
+
+def summary_page(
     rows: list[dict[str, Any]],
     *,
     title: str,
@@ -79,19 +99,23 @@ def summary_html(
     calendar: dict[str, Any] | None = None,
     message_problems: Sequence[str] = (),
     skipped: Sequence[tuple[str, str]] = (),
-) -> str:
-    """A self-contained HTML page summarising a batch run: totals, what blocks most across the
-    fleet, aggregate charts, what changed since the previous batch, and a table to sort and
-    filter (inline script and style only: no network, no external file; a Content Security
-    Policy forbids fetching anything).
+) -> SummaryPage:
+    """An HTML page summarising a batch run: totals, what blocks most across the fleet,
+    aggregate charts, what changed since the previous batch, and a table to sort and filter
+    (inline script and style, and the rows file :data:`ROWS_FILE` beside it: nothing from the
+    network; a Content Security Policy forbids fetching anything else).
+
+    The page's size does not grow with the fleet: it holds the first :data:`SERVER_ROWS`
+    accounts (those that need attention first) as HTML, shown without JavaScript, and its
+    script reads every account's row from :data:`ROWS_FILE` (a script element: a page opened
+    from a folder may not fetch a file). Without that file the page says so and shows those.
 
     ``rows`` are batch summary rows (:func:`~relink.batch.summary.rows.summary_columns`, with
     ``problem`` and ``report``), ``reasons`` the blocking reasons
     (:func:`~relink.batch.summary.rows.reasons_in`); ``notebook`` and ``report`` are paths
     relative to the page, so the links work wherever the output folder is copied. With
     ``tickets`` (the runbook's results) the page shows each account's ticket, target, steps done
-    and final light, and counts lights rather than verdicts. Without JavaScript the table shows
-    the first :data:`SERVER_ROWS` accounts, those that need attention first.
+    and final light, and counts lights rather than verdicts.
 
     An audit's row may carry the plan (:data:`~relink.batch.summary.planning.PLAN_COLUMNS`), its
     ``message`` and ``warning_messages``: the page then shows its export warnings (a box on top,
@@ -102,15 +126,10 @@ def summary_html(
     """
     totals = fleet_totals(rows, reasons)
     ordered = sorted(rows, key=_attention_key)
-    # Names and words from elsewhere are shown with their control and bidi characters escaped,
-    # names isolated (relink.batch.summary.shown): a name never displays as another.
-    data = {
-        "tickets": tickets,
-        "reasons": list(reasons),
-        "rows": [{**_page_row(row, reasons), "i": index} for index, row in enumerate(ordered)],
-        "warning": WARNING_COLOUR,
-        "blocked": BLOCKED_COLOUR,
-    }
+    script, token = rows_script(ordered, reasons)
+    settings = {"tickets": tickets, "reasons": list(reasons), "count": len(rows)}
+    settings |= {"token": token, "file": ROWS_FILE}
+    settings |= {"warning": WARNING_COLOUR, "blocked": BLOCKED_COLOUR}
     page = _render(
         title=title,
         subtitle=generated,
@@ -128,9 +147,27 @@ def summary_html(
         header=[name for _, name in (_TICKET_HEADER if tickets else _AUDIT_HEADER)],
         body="\n".join(_html_row(row, tickets=tickets) for row in ordered[:SERVER_ROWS]),
         shown=f"{min(len(rows), SERVER_ROWS)} of {len(rows)}",
-        data=_script_json(data),
+        data=_script_json(settings),
+        rows_file=ROWS_FILE,
     )
-    return without_bidi_controls(page)  # none is left: belt and braces
+    return SummaryPage(without_bidi_controls(page), script)  # none is left: belt and braces
+
+
+def rows_script(ordered: list[dict[str, Any]], reasons: Sequence[str]) -> tuple[str, str]:
+    """:data:`ROWS_FILE`'s text for ``ordered`` (the rows as the table lists them first), and
+    its token, which the page checks so that it never shows another batch's rows.
+
+    The rows are columns (``keys``, then one list per key, :func:`_page_row`'s short names):
+    about half the size of one object per row, and quicker for a browser to read. Every string
+    is as a page shows it (:func:`~relink.batch.summary.shown.script_data`: the script sets it as
+    text).
+    """
+    page_rows = [_page_row(row, reasons) for row in ordered]
+    keys = list(page_rows[0]) if page_rows else []
+    columns = [[row[key] for row in page_rows] for key in keys]
+    body = _script_json({"keys": keys, "columns": columns})
+    token = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+    return f'window.relinkSummaryRows = {{"token":"{token}","rows":{body}}};\n', token
 
 
 def _overview(states: dict[str, int], accounts: int, tickets: bool) -> str:

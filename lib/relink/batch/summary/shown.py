@@ -29,7 +29,10 @@ BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 def shown(value: Any) -> str:
     """``value`` as text a page shows: control characters and bidi controls escaped
     (:func:`relink.display.visible`, and the Arabic letter mark too)."""
-    return BIDI_CONTROLS.sub(_escape, visible(str(value)))
+    text = str(value)
+    if text.isascii() and text.isprintable():
+        return text  # no control character, nothing that reorders (most names: quicker)
+    return BIDI_CONTROLS.sub(_escape, visible(text))
 
 
 def page_text(value: Any) -> str:

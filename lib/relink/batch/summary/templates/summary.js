@@ -1,8 +1,22 @@
 (function () {
-  var data = JSON.parse(document.getElementById("rows").textContent);
-  var rows = data.rows, page = 100, limit = page;
+  var data = JSON.parse(document.getElementById("settings").textContent);
+  var page = 100, limit = page;
   var $ = function (id) { return document.getElementById(id); };
   var body = $("body"), shown = $("shown"), more = $("more");
+  // Every account's row, from the rows file beside the page (its columns, one list per key).
+  var packed = window.relinkSummaryRows;
+  if (!packed || packed.token !== data.token) {
+    shown.textContent += " (" + data.file + ", beside this page, " +
+      (packed ? "is another batch's" : "could not be read") +
+      ": the table cannot be sorted or filtered; every account is in summary.csv)";
+    return;
+  }
+  var keys = packed.rows.keys, columns = packed.rows.columns, rows = new Array(data.count);
+  for (var n = 0; n < data.count; n++) {
+    var unpacked = {i: n};
+    for (var k = 0; k < keys.length; k++) unpacked[keys[k]] = columns[k][n];
+    rows[n] = unpacked;
+  }
   function el(tag, text, cls) {
     var e = document.createElement(tag);
     if (text !== undefined && text !== null) e.textContent = String(text);
