@@ -132,10 +132,10 @@ def event_of(desk: Desk, account: str) -> icalendar.Event:
     return events(desk)[ticket_uid(ticket.account, ticket.ticket)]
 
 
-def finish(folder: Path) -> None:
-    """Journal the ticket's verify as green, as the runbook does: the ticket is done."""
+def finish(folder: Path, step: str = "verify") -> None:
+    """Journal the ticket's ``step`` as done, as the runbook does (verify: the ticket is done)."""
     record = json.loads((folder / "ticket.json").read_text())
-    entry = {"time": "2026-12-01T10:00:00+00:00", "ticket": record["ticket"], "step": "verify",
+    entry = {"time": "2026-12-01T10:00:00+00:00", "ticket": record["ticket"], "step": step,
              "attempt": "a1", "phase": "finished", "outcome": "done"}  # fmt: skip
     with open(folder / "journal.jsonl", "a", encoding="utf-8") as journal:
         journal.write(json.dumps(entry) + "\n")
@@ -289,12 +289,14 @@ def test_exit_status_says_what_could_not_be_checked(desk: Desk, world: RunningSa
     world.admin.seed({"account_id": outsider, "token": f"tok-{uuid.uuid4().hex}"})
     desk.ticket(outsider, "HD-OUT")
     desk.ticket("acct-practice", "PRACTICE-1", api="sandbox")
+    finish(desk.ticket("acct-moving", "HD-MOVE"), step="unlink")  # never read: under way
     desk.let_days_pass_until(1)  # the first has shipped: ready
 
     code, out, _ = desk.recheck("--all", today=1)
     assert code == 4, out  # ready, and one could not be checked
     assert f"Could not be checked (1):\n  HD-OUT ({outsider}): orders: HTTP 40" in out
     assert "PRACTICE-1 (acct-practice): a practice ticket" in out
+    assert "HD-MOVE (acct-moving): the change is under way (unlink sent)" in out
     assert read_check(desk.folder(ready)).ready
 
     code, out, _ = desk.recheck("--all", outsider, today=1)

@@ -1,9 +1,10 @@
 """A ticket's live-check record: what its last live audit found, kept beside the ticket.
 
 ``DESK/<account>/<ticket>/check.json`` sits beside ``ticket.json`` and ``journal.jsonl``.
-``relink recheck`` writes it after each live audit (:mod:`relink.desk.recheck`); the desk's
-queue (``relink tickets``) reads it through :func:`read_check` only, so the file's shape is
-this module's business alone.
+``relink recheck`` writes it after each live audit (:mod:`relink.desk.recheck`), and is its
+only writer: the runbook's own audits are journaled, and the queue reads their age from the
+journal. The desk's queue (``relink tickets``) reads it through :func:`read_check` only, so the
+file's shape is this module's business alone.
 
 A check that could not be made keeps the previous check's findings and says why in ``error``:
 the queue never shows a blocker count the server did not give, and never forgets the last one

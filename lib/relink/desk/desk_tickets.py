@@ -19,7 +19,7 @@ from pathlib import Path
 from relink.desk.checks import LiveCheck, read_check
 from relink.desk.folder import JOURNAL_NAME, RECORD_NAME
 from relink.desk.queue import abandoned_reason
-from relink.desk.ticket_files import read_history, read_record, ticket_folders
+from relink.desk.ticket_files import History, read_history, read_record, ticket_folders
 from relink.errors import InputError
 
 
@@ -37,6 +37,7 @@ class DeskTicket:
     check_problem: str = ""
     abandoned: str | None = None  # why, as ticket.json says it; None when it was not
     done: bool = False  # its journal has a verify that found it green
+    under_way: str = ""  # the unlink or relink its journal has done, or sent without an answer
 
     @property
     def name(self) -> str:
@@ -73,9 +74,10 @@ def read_ticket(folder: Path) -> DeskTicket:
     except InputError as exc:
         problem = str(exc)
     try:
-        done = read_history(folder / JOURNAL_NAME, record["ticket"]).done_at is not None
+        history = read_history(folder / JOURNAL_NAME, record["ticket"])
     except InputError:
-        done = False
+        history = History()
+    under_way = history.destructive_done[-1] if history.destructive_done else ""
     return DeskTicket(
         folder=folder,
         account=record["account"],
@@ -85,7 +87,8 @@ def read_ticket(folder: Path) -> DeskTicket:
         check=check,
         check_problem=problem,
         abandoned=abandoned_reason(record),
-        done=done,
+        done=history.done_at is not None,
+        under_way=under_way or history.in_doubt or "",
     )
 
 

@@ -44,11 +44,13 @@ MAX_BACKOFF = 60.0
 _SEQUENCE_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 CHECKED, FAILED, BUSY, PRACTICE = "checked", "failed", "busy", "practice"
+UNDER_WAY = "under_way"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What became of one ticket in a run: ``kind`` is checked, failed, busy or practice."""
+    """What became of one ticket in a run: ``kind`` is checked, failed, or why it was skipped
+    (busy, practice, under_way)."""
 
     ticket: DeskTicket
     kind: str
@@ -114,6 +116,9 @@ def chosen_tickets(desk: Path, selection: Selection) -> tuple[list[DeskTicket], 
             continue
         if ticket.practice:
             outcomes.append(Outcome(ticket, PRACTICE, note=PRACTICE_NOTE))
+        elif ticket.under_way:
+            note = f"the change is under way ({ticket.under_way} sent): its runbook carries on"
+            outcomes.append(Outcome(ticket, UNDER_WAY, ticket.check, note=note))
         elif not selection.due or is_due(ticket.check, selection.today):
             chosen.append(ticket)
     return chosen, [o for o in outcomes if not wanted or o.ticket.account in wanted]

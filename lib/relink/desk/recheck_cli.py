@@ -64,13 +64,15 @@ def recheck_command(
 
     Open tickets are those neither done (verified green) nor abandoned. --due (the default)
     takes those never checked, whose last check failed, for which no date holds, or whose
-    expected date is today or earlier; --all takes every open one; ACCOUNT... keeps those
+    expected date is today or earlier (a ticket waiting for the merchant is due each day: it
+    can be ready once they cancel); --all takes every open one; ACCOUNT... keeps those
     accounts' tickets. Each is audited as the runbook audits (GETs only: nothing on the
     account changes), JOBS at a time; a 429 holds the whole run for its Retry-After. The
     result goes to the ticket's check.json (blockers, unpaid, waiting, expected date, why it
     moved); a check that fails keeps the previous findings and records the error. A ticket
     being re-checked by another run is skipped; so are practice tickets (their sandbox lived in
-    their kernel). Then DESK/desk.ics is written: one event per ticket's expected date.
+    their kernel) and tickets whose unlink or relink has been sent (the change is under way).
+    Then DESK/desk.ics is written: one event per ticket's expected date.
 
     Counted from RELINK_TODAY's day when set, else today (UTC). The API: RELINK_API_URL and
     RELINK_API_TOKEN (the environment, or .env).
