@@ -274,6 +274,15 @@ def samples_command(outdir: Path, seed: int) -> None:
     help="Extra notebook parameter, for every account (never a secret).",
 )
 @click.option(
+    "--lang",
+    "language",
+    default="",
+    metavar="TAG",
+    help="The merchant messages' language for the accounts whose manifest gives none (a "
+    "manifest's language column); another falls back to English, said after the run  "
+    "[default: en]",
+)
+@click.option(
     "--allow-destructive",
     is_flag=True,
     help="Let the notebook's steps unlink or relink accounts (with -p confirm true; every "
@@ -310,6 +319,7 @@ def samples_command(outdir: Path, seed: int) -> None:
 )
 def batch_command(
     inputs: tuple[str, ...],
+    language: str,
     out_dir: Path,
     workers: int | None,
     notebook: Path | None,
@@ -357,6 +367,7 @@ def batch_command(
                 resume=resume,
                 compare=compare_dir,
                 skipped=found.skipped,
+                language=language,
             )
     except RelinkError as exc:
         _fail(str(exc))  # names of files and accounts: shown, never run by the terminal

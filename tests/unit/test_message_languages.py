@@ -318,9 +318,12 @@ def test_a_live_check_gives_its_orders_and_its_date_in_the_locale(corpus: dict[s
     from relink.desk.checks import LiveCheck  # the record itself, as the queue reads it
 
     fields = {k: tuple(v) if isinstance(v, list) else v for k, v in CHECKS["check-blocked"].items()}
-    record = LiveCheck(**fields, late=1)
+    record = LiveCheck(**fields, late=1, expected_without_action="2026-12-04")
     as_record = ticket_message(record, "reminder", "es", previous_date="2026-11-25")
     assert as_record.text == message.text.replace(
+        "y puede que el cambio tenga que esperar hasta entonces.",
+        "y el cambio pasa al viernes, 4 de diciembre de 2026.",
+    ).replace(
         "No tiene que hacer nada: se completará una vez enviado, cuando su número de seguimiento "
         "llegue a DSers.",
         "No tiene que hacer nada: se completará una vez enviado, cuando su número de seguimiento "

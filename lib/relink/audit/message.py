@@ -277,14 +277,14 @@ def message_values(
 def check_record(check: Mapping[str, Any] | Any) -> dict[str, Any]:
     """A ticket's live check (``check.json``'s record, or an object with its fields:
     ``checked_at``, ``blockers``, ``unpaid``, ``waiting``, ``expected_ready``,
-    ``unpaid_orders``, and ``late`` when the record has it) as the audit's top-level keys a
-    message is rendered from.
+    ``unpaid_orders``, and ``late`` and ``expected_without_action`` when the record has them)
+    as the audit's top-level keys a message is rendered from.
 
     Each blocked order once: ``unpaid`` under the merchant's cancellation (``unpaid_orders``
     named, the others without an AliExpress number), ``waiting`` under the suppliers, the rest
     under a sync when the check expects a date, else under the team's check (no date). A
-    check does not keep the day if nothing is done: the message then says the switch may wait
-    for the payment window, never a day it does not know.
+    check without the day if nothing is done: the message then says the switch may wait for
+    the payment window, never a day it does not know.
 
     Raises:
         RelinkError: a count that is not one, or counts that do not add up (more unpaid and
@@ -319,7 +319,8 @@ def check_record(check: Mapping[str, Any] | Any) -> dict[str, Any]:
     forecast = {
         "as_of": str(get("checked_at") or "")[:10] or None,
         "earliest_safe_date_with_merchant_action": expected,
-        "earliest_safe_date": None,
+        # the day if nobody acts, when the record keeps it (a later record's field)
+        "earliest_safe_date": get("expected_without_action"),
         "reason": None if expected else "no date at the last live check",
         "cancel_now": numbers,
         "unpaid_without_aliexpress_number": unpaid - len(numbers),

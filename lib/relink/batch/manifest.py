@@ -46,9 +46,9 @@ from relink.errors import BatchError
 from relink.filenames import safe_name, unique_names
 
 EXPORT_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xls"})
-MANIFEST_KEYS = ("account", "export", "aliexpress", "target", "ticket")
+MANIFEST_KEYS = ("account", "export", "aliexpress", "target", "ticket", "language")
 # Other spellings of a manifest key (the runbook's parameter name, `relink run --to`).
-KEY_ALIASES = {"to": "target", "target_aliexpress_account": "target"}
+KEY_ALIASES = {"to": "target", "target_aliexpress_account": "target", "lang": "language"}
 # The audit's names for the order number column (relink.audit.exports.ORDER_COLUMNS; batch may
 # not import the audit: a test keeps the two the same). A folder's text file is an export when
 # its header names one of them.
@@ -84,7 +84,9 @@ class AccountJob:
     """One account to run: its label, its files, the folder name of its output, its ticket.
 
     ``target`` and ``ticket`` come from a manifest (empty otherwise); ``source`` says where the
-    account was listed (``"manifest.csv: entry 2"``; empty for a plain export or a folder).
+    account was listed (``"manifest.csv: entry 2"``; empty for a plain export or a folder);
+    ``language``, the merchant's (a manifest's ``language`` column; empty: the batch's
+    ``--lang``, else English), is the language its message is written in.
     """
 
     account: str
@@ -94,6 +96,7 @@ class AccountJob:
     target: str = ""
     ticket: str = ""
     source: str = field(default="", compare=False)
+    language: str = ""
 
     @property
     def from_manifest(self) -> bool:
@@ -159,7 +162,9 @@ def collect_inputs(inputs: Sequence[str | Path], *, allow_outside_paths: bool = 
         tickets.setdefault(entry.ticket, entry)
     folders = unique_names([safe_name(entry.account) for entry in found])
     jobs = [
-        AccountJob(e.account, e.export, e.aliexpress, folder, e.target, e.ticket, e.source)
+        AccountJob(
+            e.account, e.export, e.aliexpress, folder, e.target, e.ticket, e.source, e.language
+        )
         for e, folder in zip(found, folders, strict=True)
     ]
     return Inputs(jobs, skipped)
@@ -287,6 +292,7 @@ class _Entry:
     target: str = ""
     ticket: str = ""
     source: str = ""
+    language: str = ""
 
 
 def _export_entry(export: Path) -> _Entry:
@@ -385,8 +391,10 @@ def _manifest_entries(
         export = _existing(base / export_name, where, inside)
         side_name = (values["aliexpress"] or "").strip()
         side = _existing(base / side_name, where, inside) if side_name else None
-        target, ticket = ((values[key] or "").strip() for key in ("target", "ticket"))
-        entries.append(_Entry(account, export, side, target, ticket, where))
+        target, ticket, language = (
+            (values[key] or "").strip() for key in ("target", "ticket", "language")
+        )
+        entries.append(_Entry(account, export, side, target, ticket, where, language))
     if not entries:
         raise BatchError(f"{manifest}: the manifest lists no account")
     return entries

@@ -89,6 +89,7 @@ def run_batch(
     resume: bool = False,
     compare: str | Path | None = None,
     skipped: Sequence[SkippedFile] = (),
+    language: str = "",
 ) -> BatchReport:
     """Run ``notebook`` for every job's account, ``workers`` at a time; write the summary.
 
@@ -97,7 +98,8 @@ def run_batch(
     ``workers`` is then the cluster's threads); the summary is written the same way.
 
     ``skipped``: the files of the input folders that were not taken as exports
-    (:func:`relink.batch.manifest.collect_inputs`), listed in the summary.
+    (:func:`relink.batch.manifest.collect_inputs`), listed in the summary. ``language``: the
+    merchant messages' language for the accounts whose manifest entry gives none.
 
     ``on_done(run, done, total)`` is called as each account finishes. Returns the report with
     ``interrupted`` set if Ctrl-C or SIGTERM stopped the batch (its ``signal`` says which): the
@@ -125,6 +127,7 @@ def run_batch(
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
     batch.skipped = list(skipped)
+    batch.language = language
     batch.previous = load_previous(compare) if compare else None
     settings = RunSettings(template, extra, out, cell_timeout, on_done)
     with StopSignals() as stop:  # SIGTERM stops the batch as Ctrl-C does (relink.batch.stopping)

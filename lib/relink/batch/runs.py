@@ -75,6 +75,8 @@ class BatchReport:
     comparison: dict[str, Any] | None = None  # what changed since (written by write_summary)
     calendar_events: int = 0  # events in safe-dates.ics (written by write_summary)
     skipped: list[SkippedFile] = field(default_factory=list)  # input folders' non-exports
+    language: str = ""  # --lang: the merchant messages' language where a manifest gives none
+    message_notes: list[str] = field(default_factory=list)  # a language fell back (write_summary)
 
     @property
     def failed(self) -> list[AccountRun]:

@@ -150,6 +150,14 @@ NEXT_IN_APP = "Next: open that address; the page runs the runbook and shows the 
     type=click.Path(dir_okay=False, path_type=Path),
     help="The export's AliExpress-side file (sync drift).",
 )
+@click.option(
+    "--lang",
+    "language",
+    default="",
+    metavar="TAG",
+    help="The merchant's language, for the ticket's messages (en, fr, es, pt-BR, de, it...); "
+    "kept in its ticket.json  [default: the one kept, else English]",
+)
 @click.option("--no-lab", is_flag=True, help="Prepare the folder only; do not start JupyterLab.")
 @click.option(
     "--port",
@@ -165,6 +173,7 @@ def open_command(
     desk: Path | None,
     export_path: Path | None,
     aliexpress_path: Path | None,
+    language: str,
     no_lab: bool,
     port: int,
 ) -> None:
@@ -191,7 +200,9 @@ def open_command(
             export_path=export_path or "",
             aliexpress_path=aliexpress_path or "",
         )
-        opened = desks.open_ticket_folder(account, target, options, desk=desk_dir)
+        opened = desks.open_ticket_folder(
+            account, target, options, desk=desk_dir, language=language
+        )
         for line in opened.lines():
             click.echo(line)
         if no_lab:

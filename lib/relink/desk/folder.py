@@ -37,6 +37,7 @@ from typing import Any
 from relink.api.settings import api_settings, known_secrets, secret_in
 from relink.atomic_files import fsync_folder, write_atomically
 from relink.desk.accounts import check_account
+from relink.desk.ticket_language import checked_language, set_language, ticket_language
 from relink.display import visible
 from relink.errors import InputError
 from relink.filenames import safe_name
@@ -70,6 +71,7 @@ class TicketFolder:
     practice: bool
     state: str
     notes: tuple[str, ...] = ()  # what could not be checked (the account, on an API down)
+    language: str = ""  # the merchant's, for the ticket's messages ("" = English)
 
     def lines(self) -> list[str]:
         """What to tell the analyst: the ticket, the notebook, the journal, what was kept."""
@@ -87,6 +89,7 @@ class TicketFolder:
             )
         elif self.state == "refreshed":
             lines.append(f"{self.notebook.name} had not been run: filled in again")
+        lines += [f"messages: in {self.language}"] if self.language else []
         lines.extend(self.notes)
         return [visible(line) for line in lines]
 
@@ -115,17 +118,21 @@ def open_ticket_folder(
     environ: dict[str, str] | None = None,
     env_file: str | Path = ".env",
     template: str | Path = RUNBOOK_NOTEBOOK,
+    language: str = "",
 ) -> TicketFolder:
     """Open (or reuse) the ticket's folder on the desk, with its runbook notebook filled in
-    (``options``' ticket, operator and files; its journal is the folder's).
+    (``options``' ticket, operator and files; its journal is the folder's), and the merchant's
+    ``language`` kept in its ``ticket.json`` (:mod:`relink.desk.ticket_language`) when given.
 
     Raises:
         InputError: an empty or unprintable account, target or operator; a ticket id that cannot
             be used, or one opened for another target; an export that is not a file; a value
-            equal to the API token; a folder that holds another ticket; a split API setting.
+            equal to the API token; a folder that holds another ticket; a split API setting; a
+            language that is not a language tag.
         OSError: the desk cannot be written.
     """
     account = _checked("account", account)
+    tag, language_note = checked_language(language) if language.strip() else ("", "")
     target = _checked("target AliExpress account", target)
     if re.search(r"\s", target):
         raise InputError(f"target AliExpress account {target!r}: no spaces in an account id")
@@ -156,6 +163,8 @@ def open_ticket_folder(
     notebook = folder / f"{safe_name(chosen.ticket_id)}.ipynb"
     journal = folder / JOURNAL_NAME
     _claim(folder, chosen.ticket_id, account, target, kind, operator, notebook.name)
+    if tag:
+        set_language(folder, tag)
     parameters: dict[str, Any] = {
         "account": account,
         "target_aliexpress_account": target,
@@ -167,10 +176,9 @@ def open_ticket_folder(
         "journal_path": str(journal),
     }
     state = _place_notebook(Path(template), notebook, parameters)
-    notes = (unchecked,) if unchecked else ()
-    return TicketFolder(
-        account, target, chosen.ticket_id, folder, notebook, journal, practice, state, notes
-    )
+    notes = tuple(note for note in (unchecked, language_note) if note)
+    ticket = (account, target, chosen.ticket_id, folder, notebook, journal, practice, state)
+    return TicketFolder(*ticket, notes, language=ticket_language(folder))
 
 
 def _place_notebook(template: Path, notebook: Path, parameters: dict[str, Any]) -> str:

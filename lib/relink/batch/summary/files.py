@@ -7,8 +7,10 @@ account, those taken from the earlier run included.
 
 Each audited account's message for the merchant goes beside its notebook:
 ``DIR/<account>/<account>.message.txt`` and ``.message.md``, rendered by
-:func:`relink.audit.message.merchant_message` from the account's recorded result (its
-top-level counts, forecast and warnings: no customer, no personal data). The summary page and
+:func:`relink.audit.message.ticket_message` (the first message) from the account's recorded
+result (its top-level counts, forecast and warnings: no customer, no personal data), in the
+account's language (its manifest entry's ``language``, else ``relink batch --lang``, else
+English; one without templates falls back, and ``message_notes`` says so). The summary page and
 the account's report link them. An account without an audit result (failed, not run, a
 runbook ticket) gets none, and a message an earlier run left there is removed, so a link never
 leads to a stale message. A file is rewritten only when its text changes, so that its report
@@ -53,9 +55,13 @@ def write_summary(batch: BatchReport) -> None:
         OSError: a file cannot be written.
     """
     out, runs = batch.out_dir, batch.summary_order
-    problems = sorted(
-        {problem for run in runs if (problem := write_messages(out / run.job.folder, run.result))}
-    )
+    problems, batch.message_notes = set(), []
+    for run in runs:
+        language = run.job.language or batch.language
+        problem, note = write_messages(out / run.job.folder, run.result, language)
+        problems |= {problem} - {""}
+        batch.message_notes += [f"{run.job.account}: {note}"] if note else []
+    problems = sorted(problems)
     reports.render_missing([run.notebook for run in runs if run.notebook is not None])
     rows = [summary_row(run, out) for run in runs]
     reasons = reasons_in(run.result for run in runs)
@@ -85,6 +91,8 @@ def write_summary(batch: BatchReport) -> None:
         "totals": fleet_totals(rows, reasons),
         "calendar": calendar,
         "messages_not_written": problems,
+        # an account's language without message templates: its message is in another one
+        "message_notes": batch.message_notes,
         # The input folders' files that are not exports, and why (no account, not failed).
         "skipped": [{"file": str(item.path), "reason": item.reason} for item in batch.skipped],
         "compare": batch.comparison,
@@ -187,24 +195,28 @@ def is_audit_record(result: Mapping[str, Any] | None) -> bool:
     )
 
 
-def write_messages(folder: Path, result: Mapping[str, Any] | None) -> str:
-    """Write the account's messages (text and Markdown) into ``folder``; return ``""``, or why
-    none was written (one line) when the record cannot make one: a result recorded by an
-    earlier relink without a forecast, a custom template that fails
-    (``RELINK_MESSAGE_TEMPLATES``). Without an audit record, remove any message there.
+def write_messages(
+    folder: Path, result: Mapping[str, Any] | None, language: str = ""
+) -> tuple[str, str]:
+    """Write the account's messages (text and Markdown, in ``language``) into ``folder``;
+    return why none was written (one line; "" when they were) when the record cannot make one
+    (a result recorded by an earlier relink without a forecast, a custom template that fails:
+    ``RELINK_MESSAGE_TEMPLATES``), and the note of a language that fell back ("" when none).
+    Without an audit record, remove any message there.
 
     Raises:
         OSError: a message cannot be written or removed.
     """
-    from relink.audit.message import merchant_message  # jinja2 and the audit: only here
+    from relink.audit.message import ticket_message  # jinja2, babel and the audit: only here
 
-    problems = []
+    problems, notes = [], []
     for kind in reports.MESSAGE_SUFFIXES:
         path = reports.message_path(folder, kind)
         text = None
         if is_audit_record(result):
             try:
-                text = merchant_message(dict(result), kind=kind)
+                message = ticket_message(dict(result), "first", language, kind)
+                text, notes = message.text, list(message.notes)
             except RelinkError as exc:
                 problems.append(str(exc))
         if text is None:
@@ -217,4 +229,4 @@ def write_messages(folder: Path, result: Mapping[str, Any] | None) -> str:
             unchanged = False
         if not unchanged:
             write_atomically(path, data)
-    return problems[0] if problems else ""
+    return (problems[0] if problems else "", "; ".join(notes))

@@ -44,6 +44,7 @@ def terminal_report(batch: BatchReport) -> TerminalReport:
     errors = [_failure_line(batch, run) for run in sorted(batch.failed, key=_not_left_red)]
     lines = [_counts_line(batch)]
     lines += [visible(f"relink batch: skipped {item.line()}") for item in batch.skipped[:SKIPS]]
+    lines += [visible(f"relink batch: message of {note}") for note in batch.message_notes[:SKIPS]]
     if len(batch.skipped) > SKIPS:
         lines.append(f"relink batch: and {len(batch.skipped) - SKIPS} more skipped (summary.json)")
     if batch.comparison is not None:

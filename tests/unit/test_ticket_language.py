@@ -1,0 +1,86 @@
+"""The merchant's language of a ticket and of a batch's accounts: `relink open --lang`, kept in
+the ticket's ticket.json; a manifest's `language` column and `relink batch --lang`.
+
+In-process and without kernels (the batch's messages are written from recorded results, as
+`relink batch` writes them once its runs are over).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from relink.audit.message import ticket_message
+from relink.cli import main
+from relink.desk.ticket_language import ticket_language
+
+TARGET = "ae-new@example.com"
+
+
+@pytest.fixture
+def desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory without .env, a deployment's settings (never called), a desk."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RELINK_DESK", raising=False)
+    monkeypatch.delenv("RELINK_MESSAGE_TEMPLATES", raising=False)
+    monkeypatch.setenv("RELINK_API_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("RELINK_API_TOKEN", "tok-language-test-0001")
+    return tmp_path / "desk"
+
+
+def relink_open(desk: Path, *args: str) -> tuple[int, str, str]:
+    command = ["open", "acme-1", "--to", TARGET, "--ticket", "HD-1", "--desk", str(desk)]
+    outcome = CliRunner().invoke(main, [*command, "--no-lab", *args])
+    return outcome.exit_code, outcome.stdout, outcome.stderr
+
+
+def test_relink_open_keeps_the_merchants_language_in_the_ticket(desk: Path) -> None:
+    folder = desk / "acme-1" / "HD-1"
+    code, out, err = relink_open(desk, "--lang", "pt_br")
+    assert code == 0, err
+    assert json.loads((folder / "ticket.json").read_text())["language"] == "pt-BR"
+    assert "messages: in pt-BR" in out.splitlines()
+    assert ticket_language(folder) == "pt-BR"
+    assert ticket_message(None, "done", ticket_language(folder)).text.startswith("Olá,\n")
+
+    assert relink_open(desk)[0] == 0  # opened again without --lang: the language stays
+    assert ticket_language(folder) == "pt-BR"
+    code, out, _ = relink_open(desk, "--lang", "FR")  # the merchant writes in French after all
+    assert code == 0 and "messages: in fr" in out and ticket_language(folder) == "fr"
+    record = json.loads((folder / "ticket.json").read_text())
+    assert {record[key] for key in ("ticket", "account", "target")} == {"HD-1", "acme-1", TARGET}
+
+
+def test_a_language_without_templates_is_kept_and_said(desk: Path) -> None:
+    code, out, _ = relink_open(desk, "--lang", "nl")
+    assert code == 0
+    assert "no message templates for nl (there are: de, en, es, fr, it, pt-BR): the message is " \
+        "in English" in out  # fmt: skip
+    assert ticket_language(desk / "acme-1" / "HD-1") == "nl"  # a team may add nl/ later
+
+
+def test_a_lang_that_is_no_language_tag_is_refused_before_anything_is_written(desk: Path) -> None:
+    code, out, err = relink_open(desk, "--lang", "../../etc/passwd")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--lang '../../etc/passwd': not a language tag" in err
+    assert not desk.exists()
+    assert ticket_language(desk / "acme-1" / "HD-1") == ""  # none: English
+
+
+def test_a_manifest_language_column_is_each_accounts(tmp_path: Path) -> None:
+    from relink.batch.manifest import collect_jobs
+
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (tmp_path / name).write_text("Order No.,Status\n#1,Fulfilled\n")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("account,export,Lang\nA,a.csv, pt_BR \nB,b.csv,\n")
+    assert [(job.account, job.language) for job in collect_jobs([manifest])] == [
+        ("A", "pt_BR"),  # normalised where the message is written (pt-BR)
+        ("B", ""),  # the batch's --lang, else English
+    ]
+    yaml = tmp_path / "batch.yaml"
+    yaml.write_text("- {account: C, export: c.csv, language: de}\n")
+    assert [job.language for job in collect_jobs([yaml])] == ["de"]
