@@ -215,6 +215,19 @@ def test_a_429_holds_the_whole_run_for_its_retry_after_and_fails_no_ticket(
     assert all(read_check(desk.folder(a)).error is None for a in accounts)
 
 
+def test_an_overloaded_server_holds_the_run_too(desk: Desk) -> None:
+    account = desk.account([shipping(desk, "ae1", placed=-2)])
+    # four 503s: the client's own three retries see the first four, the run's gate the rest
+    desk.admin.add_fault(kind="error", status=503, count=5, path_contains=account)
+    time = FakeTime()
+    gate = rc.RateGate(60, sleep=time.sleep, monotonic=time.monotonic)
+
+    [outcome] = run_in_process(desk, gate)
+
+    assert outcome.kind == "checked", outcome.note
+    assert gate.holds == 1 and time.slept == 1.0
+
+
 def test_a_429_storm_longer_than_the_run_may_wait_keeps_the_previous_findings(
     desk: Desk,
 ) -> None:
@@ -226,7 +239,7 @@ def test_a_429_storm_longer_than_the_run_may_wait_keeps_the_previous_findings(
 
     [outcome] = run_in_process(desk, rc.RateGate(20, sleep=time.sleep, monotonic=time.monotonic))
 
-    assert outcome.kind == "failed" and "rate limited by the API" in outcome.note
+    assert outcome.kind == "failed" and "the API is rate limited: still so" in outcome.note
     after = read_check(desk.folder(account))
     assert after.error == outcome.note and after.failed_at is not None
     assert (after.checked_at, after.blockers, after.expected_ready, after.sequence) == (

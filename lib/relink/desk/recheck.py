@@ -11,8 +11,10 @@ Concurrency is a thread pool of ``jobs`` workers, each with a client of its own.
 429s slow the whole run, never fail a ticket: the clients hand a 429 straight back (they wait
 out no ``Retry-After`` themselves), and :class:`RateGate` then holds *every* worker until the
 ``Retry-After`` has passed before the ticket is audited again, so a rate-limited API sees the
-whole run back off, not one thread of it. Only when the run has waited ``max_wait`` seconds in
-all does a still-refused ticket count as not checked.
+whole run back off, not one thread of it. A 503 that the client's own retries did not see
+through holds the run the same way (doubling from 1 s): an overloaded server needs less
+traffic. Only when the run has waited ``max_wait`` seconds in all does a still-refused ticket
+count as not checked.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ from pathlib import Path
 from relink.desk.checks import LiveCheck, read_check, write_check
 from relink.desk.desk_tickets import DeskTicket, closed_reason, desk_tickets
 from relink.desk.live_checks import checked, failed
-from relink.errors import ApiConnectionError, ApiError, InputError, RateLimitedError
+from relink.errors import (
+    ApiConnectionError,
+    ApiError,
+    InputError,
+    RateLimitedError,
+    ServerError,
+)
 from relink.runbook.connection import Connection
 from relink.runbook.live_audit import audit_live
 
@@ -280,25 +288,36 @@ def _audit(
     clock: Callable[[], datetime],
     gate: RateGate,
 ) -> LiveCheck:
-    """The ticket's new record: audited live, retried after every 429 the gate allows."""
+    """The ticket's new record: audited live, again after every "slow down" the gate allows."""
     backoff = FIRST_BACKOFF
     while True:
         gate.wait_turn()
         conn = connection()
         try:
             snapshot = audit_live(conn.client, ticket.account, clock())
-        except RateLimitedError as exc:
-            wait = exc.retry_after if exc.retry_after is not None else backoff
+        except ApiError as exc:
+            wait = slow_down(exc, backoff)
+            if wait is None:
+                said = conn.unreachable(exc) if isinstance(exc, ApiConnectionError) else exc
+                return failed(previous, str(said), clock())
             backoff = min(backoff * 2, MAX_BACKOFF)
             if gate.hold(wait):
                 continue
-            why = f"rate limited by the API: still refused after the run waited {gate.waited:.0f} s"
-            return failed(previous, why, clock())
-        except ApiConnectionError as exc:
-            return failed(previous, str(conn.unreachable(exc)), clock())
-        except ApiError as exc:
-            return failed(previous, str(exc), clock())
+            why = "rate limited" if isinstance(exc, RateLimitedError) else "overloaded (503)"
+            said = f"the API is {why}: still so after the run waited {gate.waited:.0f} s"
+            return failed(previous, said, clock())
         return checked(snapshot, previous)
+
+
+def slow_down(exc: ApiError, backoff: float) -> float | None:
+    """How long the API asks the run to wait (None: the error is no such request): a 429's
+    ``Retry-After`` (``backoff`` without one), or ``backoff`` for a 503 that the client's own
+    retries did not see through (the server is overloaded: it needs less, not more, traffic)."""
+    if isinstance(exc, RateLimitedError):
+        return exc.retry_after if exc.retry_after is not None else backoff
+    if isinstance(exc, ServerError) and exc.status == 503:
+        return backoff
+    return None
 
 
 def _file_problem(exc: OSError | InputError) -> str:
