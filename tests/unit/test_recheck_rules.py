@@ -144,6 +144,9 @@ def test_each_tickets_event_follows_its_record(tmp_path: Path) -> None:
     assert waiting.description.startswith(
         "2 orders block the unlink: 1 unpaid for the merchant to cancel, 1 waiting on suppliers."
     )
+    assert "Expected ready on 2026-11-28 once the merchant cancels the unpaid orders" in (
+        waiting.description
+    )
     assert "8100" not in waiting.description  # counts and dates only
     no_date = _event(replace(BEFORE, expected_ready=None, sequence=4), tmp_path)
     assert (no_date.day, no_date.sequence, no_date.cancelled) == (date(2026, 11, 20), 4, True)

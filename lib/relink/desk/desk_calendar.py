@@ -69,11 +69,8 @@ def ticket_event(ticket: DeskTicket) -> TicketEvent | None:
     else:
         summary, cancelled, sequence = f"Re-check {name}: expected ready", False, check.sequence
     lines = [_findings(check.blockers, check.unpaid, check.waiting, check.late)]
-    if check.expected_ready and not closed:
-        lines.append(
-            f"Expected ready on {check.expected_ready} if nobody acts: relink recheck --due "
-            "audits it again that day; the change's own unlink audits once more first."
-        )
+    if check.expected_ready and not closed and not check.ready:
+        lines.append(_expected(check.expected_ready, check.unpaid, check.expected_without_action))
     if check.moved:
         lines.append("Since the check before: " + " ".join(check.moved))
     lines.append(f"Last live check: {check.checked_at}.")
@@ -87,6 +84,17 @@ def ticket_event(ticket: DeskTicket) -> TicketEvent | None:
         summary=summary,
         description="\n".join(visible(line) for line in lines),
         modified=datetime.fromisoformat(check.checked_at).astimezone(UTC),
+    )
+
+
+def _expected(day: str, unpaid: int, without_action: str | None) -> str:
+    once = " once the merchant cancels the unpaid orders" if unpaid else ""
+    text = f"Expected ready on {day}{once}"
+    if without_action and without_action != day:
+        text += f" ({without_action} if nobody acts)"
+    return (
+        f"{text}: relink recheck --due audits it again that day; the change's own unlink "
+        "audits once more first."
     )
 
 
