@@ -203,7 +203,29 @@ class HumanDay:
         return cls(day.isoformat(), day.year, day.month, day.day, day.weekday(), locale)
 
     def __str__(self) -> str:
-        return format_date(date.fromisoformat(self.iso), format="full", locale=self.locale)
+        return _full_date(self.iso, self.locale)
+
+
+# A batch writes a message per account, each with a few days and counts: Babel's formatting
+# (the locale's data looked up at each call) is done once per value and locale.
+@functools.lru_cache(maxsize=4096)
+def _full_date(iso: str, locale: str) -> str:
+    return format_date(date.fromisoformat(iso), format="full", locale=_locale(locale))
+
+
+@functools.lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _number(n: int, locale: str) -> str:
+    return format_decimal(n, locale=_locale(locale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _category(n: int, locale: str) -> str:
+    return _locale(locale).plural_form(abs(n))
 
 
 def number_words(locale: str) -> tuple[Callable[..., str], Callable[..., str], Callable[..., str]]:
@@ -212,13 +234,13 @@ def number_words(locale: str) -> tuple[Callable[..., str], Callable[..., str], C
     (Babel's ``format_decimal``), the word of the locale's plural category for ``n`` (CLDR:
     ``one``, else ``many`` when given and the locale has it, else ``other``; an English
     ``other`` defaults to ``one`` + "s"), and the two together ("3 orders", "1 234 commandes")."""
-    parsed = Locale.parse(locale)
+    _locale(locale)  # an unknown locale fails here, not in a template
 
     def number(n: int) -> str:
-        return format_decimal(n, locale=parsed)
+        return _number(n, locale)
 
     def plural(n: int, one: str, other: str | None = None, many: str | None = None) -> str:
-        category = parsed.plural_form(abs(n))
+        category = _category(n, locale)
         if category == "one":
             return one
         if category == "many" and many is not None:
