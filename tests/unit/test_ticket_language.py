@@ -84,3 +84,34 @@ def test_a_manifest_language_column_is_each_accounts(tmp_path: Path) -> None:
     yaml = tmp_path / "batch.yaml"
     yaml.write_text("- {account: C, export: c.csv, language: de}\n")
     assert [job.language for job in collect_jobs([yaml])] == ["de"]
+
+
+def test_a_tickets_message_follows_its_queue_state_in_its_language(desk: Path) -> None:
+    from relink.desk.checks import LiveCheck, read_check, write_check
+    from relink.desk.ticket_messages import message_for_ticket, stage_for
+
+    assert relink_open(desk, "--lang", "de")[0] == 0
+    folder = desk / "acme-1" / "HD-1"
+    findings = ("2026-11-20T09:00:00Z", 3, 1, 2, "2026-11-26", ("8000000000000007",), ())
+    write_check(folder, LiveCheck(*findings, None, 1, expected_without_action="2026-12-02"))
+    check = read_check(folder)
+    first = message_for_ticket(folder, "waiting_for_merchant", check)
+    assert first is not None and (first.stage, first.language, first.notes) == ("first", "de", ())
+    assert first.text.startswith("Guten Tag,\n")
+    assert "- AliExpress-Bestellung 8000000000000007\n" in first.text
+    assert "am Donnerstag, 26. November 2026" in first.text
+    assert "verschiebt sich auf Mittwoch, 2. Dezember 2026" in first.text
+    moved = LiveCheck(**{**check.__dict__, "moved": ("a supplier is late",)})
+    assert stage_for("waiting_for_suppliers", moved) == "reminder"
+    reminder = message_for_ticket(folder, "waiting_for_suppliers", moved, "markdown")
+    assert reminder.stage == "reminder" and "**Was wir noch von Ihnen brauchen:**" in reminder.text
+    # ready from the runbook's audit alone (no check), the change under way, done
+    assert (
+        "Wir stellen Ihr DSers-Konto deshalb jetzt"
+        in message_for_ticket(folder, "ready", None).text
+    )
+    under_way = message_for_ticket(folder, "in_progress", check)  # the check still had blockers
+    assert under_way.stage == "reminder" and under_way.notes[0].startswith("not ready: 3 order")
+    assert message_for_ticket(folder, "done", check).text.startswith("Guten Tag,\n\nErledigt:")
+    for state in ("unchecked", "abandoned", "in_doubt", "unreadable"):
+        assert message_for_ticket(folder, state, None) is None
