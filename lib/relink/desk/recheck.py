@@ -234,17 +234,23 @@ def recheck_tickets(
     from its day)."""
     gate = gate or RateGate()
     local = threading.local()
+    made: list[Connection] = []
 
     def connection() -> Connection:
         if getattr(local, "connection", None) is None:
             local.connection = connect()
+            made.append(local.connection)  # list.append is atomic: no lock needed
         return local.connection
 
     def one(ticket: DeskTicket) -> Outcome:
         return recheck_one(ticket, connection, clock, gate)
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="recheck") as pool:
-        return list(pool.map(one, tickets))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="recheck") as pool:
+            return list(pool.map(one, tickets))
+    finally:
+        for conn in made:
+            conn.client.close()
 
 
 def recheck_one(

@@ -111,7 +111,11 @@ def recheck_command(
     except (RelinkError, OSError) as exc:
         calendar = None
         say(f"relink: warning: {folder / 'desk.ics'} not written: {exc}", err=True)
-    report(outcomes, first.describe() if first else "", selection, gate.waited, calendar)
+    api = ""
+    if first is not None:
+        api = first.describe()
+        first.client.close()
+    report(outcomes, api, selection, gate.waited, calendar)
     sys.exit(exit_code(outcomes))
 
 
