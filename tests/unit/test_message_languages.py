@@ -76,6 +76,17 @@ CHECKS = {
         "error": "the API did not answer",
         "sequence": 1,
     },
+    "check-ships-today": {  # the day has come: the supplier ships any day now
+        "checked_at": "2026-11-27T09:00:00Z",
+        "blockers": 4,
+        "unpaid": 1,
+        "waiting": 1,
+        "expected_ready": "2026-11-27",
+        "unpaid_orders": ["8000000000000001"],
+        "moved": [],
+        "error": None,
+        "sequence": 2,
+    },
     "check-sync-only": {  # settled on AliExpress: the change's own sync clears it
         "checked_at": "2026-11-27T09:00:00Z",
         "blockers": 1,
