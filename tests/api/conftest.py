@@ -75,6 +75,45 @@ class Seeded:
             to_aliexpress_account=to,
         )
 
+    def approval(self, change_id: str, blockers: list[tuple[str, str]]) -> str:
+        """A second person's approval (a lead's, with ``approve``) of forcing the disconnect
+        of ``change_id`` past ``blockers``, asked with this account's token (the holder's)."""
+        lead = f"tok-lead-{uuid.uuid4().hex}"
+        self.admin.issue_token(lead, [self.account_id], "lead", permissions=["approve"])
+        refs = [{"store": store, "order": number} for store, number in blockers]
+        body = {"acknowledged_blockers": refs, "reason": "the merchant accepts, in writing"}
+        asked = self.call(
+            "POST", f"/changes/{change_id}/approval-requests", key=uuid.uuid4().hex, json=body
+        )
+        assert asked.status_code == 201, asked.text
+        request_id = str(asked.json()["request_id"])
+        decision = {"decision": "approve", "reason": "checked with the merchant"}
+        decided = self.call(
+            "POST",
+            f"/approval-requests/{request_id}/decision",
+            token=lead,
+            key=uuid.uuid4().hex,
+            json=decision,
+        )
+        assert decided.status_code == 200, decided.text
+        return request_id
+
+    def force(self, change_id: str, blockers: list[tuple[str, str]], reason: str) -> dict[str, Any]:
+        """Force the disconnect of ``change_id`` past ``blockers``, approved by a lead; the
+        result's body."""
+        body = {
+            "confirm": True,
+            "change_id": change_id,
+            "expected_aliexpress_account": OLD_AE,
+            "force": True,
+            "reason": reason,
+            "acknowledged_blockers": [{"store": s, "order": o} for s, o in blockers],
+            "approval_id": self.approval(change_id, blockers),
+        }
+        answer = self.call("POST", "/disconnect", key=uuid.uuid4().hex, json=body)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
     def ready(self, ticket: str = "T-1", *, to: str = NEW_AE) -> Change:
         """Log the browser in to ``to`` and open the change: a disconnect may follow."""
         self.admin.login(self.account_id, to)

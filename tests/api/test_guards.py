@@ -143,10 +143,10 @@ def test_force_is_refused_when_an_order_appears_after_the_acknowledgement(seed):
     current = {(b["store"], b["order"]) for b in error.blockers}
     assert current == {*BLOCKERS, ("alpha", "#1099")}
     assert account.operations() == []
-    # acknowledging what blocks now lets the override through, stranding exactly those
-    result = _force(account, change.change_id, acknowledged=sorted(current))
-    assert {(a.store, a.order) for a in result.acknowledged_blockers} == current
-    assert ("alpha", "#1099") in {(s.store, s.order) for s in result.stranded}
+    # acknowledging what blocks now (approved so) lets the override through, stranding those
+    result = account.force(change.change_id, sorted(current), "merchant insists")
+    assert {(a["store"], a["order"]) for a in result["acknowledged_blockers"]} == current
+    assert ("alpha", "#1099") in {(s["store"], s["order"]) for s in result["stranded"]}
 
 
 def test_force_is_refused_when_an_acknowledged_blocker_is_gone(seed):

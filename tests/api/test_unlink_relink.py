@@ -68,18 +68,13 @@ def test_forced_disconnect_strands_the_in_flight_orders(seed):
     account = seed(permissions=["override"])
     change = account.ready(ticket="T-42")
     client = account.client()
-    result = client.disconnect(
-        account.account_id,
-        change_id=change.change_id,
-        expected_aliexpress_account=OLD_AE,
-        force=True,
-        reason="merchant insists, ticket 42",
-        acknowledged_blockers=FORCE_BLOCKERS,
+    result = account.force(change.change_id, FORCE_BLOCKERS, "merchant insists, ticket 42")
+    assert result["forced"] and result["disconnected_aliexpress_account"] == OLD_AE
+    assert result["change_id"] == change.change_id and result["approved_by"] == "lead"
+    assert {(a["store"], a["order"]) for a in result["acknowledged_blockers"]} == set(
+        FORCE_BLOCKERS
     )
-    assert result.forced and result.disconnected_aliexpress_account == OLD_AE
-    assert result.change_id == change.change_id
-    assert {(a.store, a.order) for a in result.acknowledged_blockers} == set(FORCE_BLOCKERS)
-    stranded = {(s.store, s.order) for s in result.stranded}
+    stranded = {(s["store"], s["order"]) for s in result["stranded"]}
     assert stranded == {("alpha", "#1001"), ("alpha", "#1002"), ("alpha", "#1005")}
     entry = account.admin.operations(account.account_id)[0]
     assert entry["operation"] == "disconnect"
@@ -87,7 +82,7 @@ def test_forced_disconnect_strands_the_in_flight_orders(seed):
     assert (entry["detail"]["ticket"], entry["detail"]["operator"]) == ("T-42", "sam")
     acknowledged = {(a["store"], a["order"]) for a in entry["detail"]["acknowledged_blockers"]}
     assert acknowledged == set(FORCE_BLOCKERS)
-    assert entry["idempotency_key"] == result.idempotency_key
+    assert (entry["principal"], entry["approved_by"]) == (f"seed:{account.account_id}", "lead")
     state = client.link_state(account.account_id)
     assert (state.light, state.linked_aliexpress_account) == ("red", None)
 
@@ -96,14 +91,7 @@ def test_stranded_orders_never_sync_again_even_when_aliexpress_moves_on(seed):
     account = seed(permissions=["override"])
     change = account.ready()
     client = account.client()
-    client.disconnect(
-        account.account_id,
-        change_id=change.change_id,
-        expected_aliexpress_account=OLD_AE,
-        force=True,
-        reason="test the harm",
-        acknowledged_blockers=FORCE_BLOCKERS,
-    )
+    account.force(change.change_id, FORCE_BLOCKERS, "test the harm")
     client.link(account.account_id, NEW_AE, change_id=change.change_id)
     account.admin.advance(days=30)  # everything on AliExpress has closed, shipped or completed
     result = client.sync(account.account_id)

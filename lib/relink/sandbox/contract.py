@@ -120,7 +120,11 @@ DECISION_REFUSALS = {
     409: "approval_not_pending (decided already, or used)",
 }
 DISCONNECT_REFUSALS = {
-    403: "override_not_permitted (force needs the token's override permission on the account)",
+    403: "override_not_permitted (force needs the token's override permission on the account), "
+    "then for a forced disconnect: approval_required (no approval_id), approval_mismatch (not "
+    "an approval of this change asked by the caller, or for other blockers than those "
+    "acknowledged, which are the server's now), approval_not_granted (pending, rejected or "
+    "used: an approval serves once), approval_expired",
     409: "change_not_held (change_id is not the account's open change), "
     f"{_HELD_BY_OTHER}, not_linked, "
     "link_changed (the linked account is not expected_aliexpress_account), "

@@ -26,6 +26,7 @@ from relink.api.models import (
     OrderRef,
 )
 from relink.audit import statuses as st
+from relink.sandbox.approvals import require_approval
 from relink.sandbox.changes import require_held
 from relink.sandbox.models import Refusal
 from relink.sandbox.operations import all_orders, read_link_state, require_account
@@ -128,6 +129,9 @@ def disconnect(
         )
     acknowledged = _check_override(body, blockers, permissions) if body.force else []
     approval = None
+    if body.force:
+        refs = frozenset((ref.store, ref.order) for ref in acknowledged)
+        approval = require_approval(conn, account_id, change, body.approval_id, refs, call)
     reason = (body.reason or "").strip()
     stranded = _strand_in_flight(conn, orders)
     conn.execute(
