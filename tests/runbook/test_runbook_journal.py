@@ -11,6 +11,7 @@ import pytest
 from relink.api.settings import api_settings, read_env_file
 from relink.errors import InputError
 from relink.runbook import journal as jr
+from relink.runbook.chain import check_chain
 from relink.runbook.connection import connect
 from relink.runbook.guards import parse_steps
 
@@ -70,7 +71,9 @@ def test_every_truncation_of_the_last_entry_loses_no_later_entry(tmp_path):
         for number, entry in enumerate(later, start=1):
             journal.append(entry)
             reopened = jr.Journal(path).read()
-            assert reopened.entries == [first, *kept, *later[:number]], cut
+            unchained = [{k: v for k, v in e.items() if k != jr.CHAIN} for e in reopened.entries]
+            assert unchained == [first, *kept, *later[:number]], cut
+            assert check_chain(path).intact, cut  # each new line follows the one before it
             # the fragment is never glued to the next entry: at most the fragment is set apart
             assert len(reopened.unreadable_lines) <= 1
         pending = jr.pending_attempts(jr.Journal(path).entries())

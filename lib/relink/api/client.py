@@ -29,15 +29,19 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from relink.api.oversight import OversightCalls
 from relink.api.results import (
     Account,
+    ApprovalRequest,
     Change,
     DisconnectOutcome,
     LinkState,
+    Operation,
     Order,
     OrderPage,
     Part,
     SyncOutcome,
+    WhoAmI,
     parse,
 )
 from relink.api.transport import Answer, build_session, check_base_url, send
@@ -46,22 +50,26 @@ from relink.errors import AuthError, NotFoundError, RelinkError
 __all__ = [
     "DEFAULT_TIMEOUT",
     "Account",
+    "ApprovalRequest",
     "Change",
     "Client",
     "DisconnectOutcome",
     "LinkState",
+    "Operation",
     "Order",
     "Part",
     "SyncOutcome",
     "Timeout",
+    "WhoAmI",
 ]
 
 Timeout = tuple[float, float]
 DEFAULT_TIMEOUT: Timeout = (3.05, 15.0)
 
 
-class Client:
-    """Calls one deployment of the account API.
+class Client(OversightCalls):
+    """Calls one deployment of the account API (who acts and who approves:
+    :class:`~relink.api.oversight.OversightCalls`).
 
     Args:
         base_url: where the API lives (without ``/v1``).
@@ -230,7 +238,7 @@ class Client:
         account_id: str,
         *,
         ticket: str,
-        operator: str,
+        operator: str | None = None,
         from_aliexpress_account: str | None,
         to_aliexpress_account: str,
         idempotency_key: str | None = None,
@@ -238,17 +246,23 @@ class Client:
     ) -> Change:
         """Open the ticket's change of the account's link, or renew its lease (same ticket).
 
+        The server takes the operator from the token; ``operator`` is sent only when given
+        (servers before principals require it), and must then be the token's principal.
+
         Raises:
             ConflictError: ``change_in_progress`` (``.holder`` is the change in the way),
+                ``change_held_by_other`` (the ticket's change is another person's),
                 ``change_finished`` (the ticket is done), ``change_mismatch``.
+            AuthError: 403 ``operator_mismatch``.
         """
         key = idempotency_key or str(uuid.uuid4())
-        body = {
+        body: dict[str, Any] = {
             "ticket": ticket,
-            "operator": operator,
             "from_aliexpress_account": from_aliexpress_account,
             "to_aliexpress_account": to_aliexpress_account,
         }
+        if operator is not None:
+            body["operator"] = operator
         answer = self._call(
             "POST",
             self._path(account_id, "/changes"),
@@ -313,19 +327,22 @@ class Client:
         force: bool = False,
         reason: str | None = None,
         acknowledged_blockers: Iterable[tuple[str, str]] | None = None,
+        approval_id: str | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
     ) -> DisconnectOutcome:
         """Disconnect ``expected_aliexpress_account`` within the change ``change_id``.
 
         ``force`` strands the blocking orders: it needs a ``reason``, the token's override
-        permission, and ``acknowledged_blockers``, the (store, order) pairs seen blocking.
+        permission, ``acknowledged_blockers``, the (store, order) pairs seen blocking, and
+        ``approval_id``, a second person's approval of exactly those blockers.
 
         Raises:
             ConflictError: ``blocked`` / ``blockers_changed`` (``.blockers``),
                 ``change_not_held``, ``not_linked``, ``link_changed``,
                 ``already_linked_to_target``, ``target_not_logged_in``.
-            AuthError: 403 ``override_not_permitted``.
+            AuthError: 403 ``override_not_permitted``, ``approval_required``,
+                ``approval_expired``, ``approval_mismatch``, ``approval_not_granted``.
             ApiError: 422 ``confirmation_required``, ``reason_required``,
                 ``acknowledgement_required``.
         """
@@ -342,6 +359,8 @@ class Client:
             body["acknowledged_blockers"] = [
                 {"store": store, "order": order} for store, order in acknowledged_blockers
             ]
+        if approval_id is not None:
+            body["approval_id"] = approval_id
         answer = self._call(
             "POST",
             self._path(account_id, "/disconnect"),

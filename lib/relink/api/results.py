@@ -29,16 +29,20 @@ from relink.errors import ApiConnectionError
 
 __all__ = [
     "Account",
+    "ApprovalRequest",
     "Change",
     "DisconnectOutcome",
     "LinkState",
+    "Operation",
     "Order",
     "OrderPage",
     "OrderRef",
     "Part",
     "StatusChange",
     "SyncOutcome",
+    "WhoAmI",
     "parse",
+    "parse_list",
 ]
 
 R = TypeVar("R", bound=models.ContractModel)
@@ -68,9 +72,14 @@ class OrderPage(models.OrderPage):
 class Change(models.Change):
     """One ticket's change of an account's link: a lease, one open at a time per account.
 
-    ``state`` is open, finished or abandoned; times are the server's (UTC).
+    ``state`` is open, finished or abandoned; times are the server's (UTC). ``holder`` is the
+    principal holding it (the token's person, who alone may renew, close, unlink or link
+    under it) and ``holder_name`` their display name; both None from a server that does not
+    say (``operator`` is then all there is).
     """
 
+    holder: str | None = None
+    holder_name: str | None = None
     request_id: str | None = Field(default=None, description=_ANSWER)
     idempotency_key: str | None = None
     replayed: bool = False
@@ -110,6 +119,120 @@ class LinkState(models.LinkState):
     replayed: bool = False
 
 
+class WhoAmI(models.ContractModel):
+    """The principal behind the token (``GET /v1/whoami``): the person (or service) who acts.
+
+    ``permissions`` maps each account of the token's scope to what it may do there beyond the
+    usual (``override``, ``approve``, ``take_over``).
+    """
+
+    principal: str
+    display_name: str = ""
+    kind: str = "person"
+    accounts: tuple[str, ...] = ()
+    permissions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    request_id: str | None = Field(default=None, description=_ANSWER)
+
+    @property
+    def name(self) -> str:
+        """The display name, else the principal's id."""
+        return self.display_name.strip() or self.principal
+
+    def permissions_on(self, account_id: str) -> tuple[str, ...]:
+        """What the token may do on ``account_id`` beyond the usual."""
+        return tuple(self.permissions.get(account_id, ()))
+
+    def may(self, permission: str, account_id: str) -> bool:
+        """Whether the token holds ``permission`` on ``account_id``."""
+        return permission in self.permissions_on(account_id)
+
+
+class ApprovalRequest(models.ContractModel):
+    """A second person's say on an override: filed by the change's holder, decided by another
+    principal with the ``approve`` permission, bound to the change and to the exact set of
+    ``acknowledged_blockers``, valid until ``expires_at`` once approved, used once."""
+
+    request_id: str
+    change_id: str
+    account_id: str
+    requested_by: str
+    requested_by_name: str | None = None
+    acknowledged_blockers: tuple[Any, ...] = ()
+    reason: str = ""
+    state: str = "pending"  # pending, approved, rejected, expired
+    decided_by: str | None = None
+    decided_by_name: str | None = None
+    decision_reason: str | None = None
+    decided_at: datetime | None = None
+    expires_at: datetime | None = None
+    answer_request_id: str | None = Field(default=None, description=_ANSWER)
+    idempotency_key: str | None = None
+    replayed: bool = False
+
+    def blocker_pairs(self) -> list[tuple[str, str]]:
+        """The acknowledged blockers as sorted (store, order) pairs, whichever way the server
+        wrote each ({"store", "order"}, or an order id alone)."""
+        return sorted(order_pair(item) for item in self.acknowledged_blockers)
+
+
+class Operation(models.ContractModel):
+    """One entry of the server's record of a change (``GET .../changes/{id}/operations``):
+    who did what under it, done or refused, and under which idempotency key."""
+
+    operation_id: str
+    kind: str
+    principal: str | None = None
+    principal_name: str | None = None
+    outcome: str = "done"  # done or refused
+    code: str | None = None
+    at: datetime | None = None
+    idempotency_key: str | None = None
+    change_id: str | None = None
+    ticket: str | None = None
+    approval_id: str | None = None
+    approved_by: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+def order_pair(item: Any) -> tuple[str, str]:
+    """A blocker as the server wrote it ({"store", "order"}, a [store, order] pair, or an order
+    id alone) as a (store, order) pair."""
+    if isinstance(item, dict):
+        return str(item.get("store") or ""), str(item.get("order") or "")
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return str(item[0] or ""), str(item[1] or "")
+    return "", str(item)
+
+
+def parse_list(kind: type[R], answer: Answer, operation: str, field: str) -> list[R]:
+    """The list an answer holds under ``field`` (or ``items``), each item parsed as ``kind``
+    with the answer's request id when ``kind`` has the field.
+
+    Raises:
+        ApiConnectionError: code ``answer_invalid``, the body holds no such list, or an item
+            does not have the contract's shape.
+    """
+    items = answer.body.get(field, answer.body.get("items"))
+    if not isinstance(items, list):
+        raise _invalid(operation, f"{field}: not a list", answer.request_id)
+    found = []
+    for item in items:
+        wrapped = Answer(item if isinstance(item, dict) else {}, answer.request_id, False)
+        found.append(parse(kind, wrapped, operation))
+    return found
+
+
+def _invalid(operation: str, problems: str, request_id: str | None) -> ApiConnectionError:
+    return ApiConnectionError(
+        f"{operation}: the answer does not match the contract ({problems}), so its outcome "
+        "is unknown (the server may have acted): read the state, or repeat the call with "
+        "the same idempotency key",
+        status=200,
+        code="answer_invalid",
+        request_id=request_id,
+    )
+
+
 def parse(kind: type[R], answer: Answer, operation: str, key: str | None = None) -> R:
     """The body of ``answer`` as the result type ``kind``, with where it came from: its
     request id, and for a POST (``key`` given) the idempotency key sent and the replay flag.
@@ -128,15 +251,11 @@ def parse(kind: type[R], answer: Answer, operation: str, key: str | None = None)
             f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}"
             for error in exc.errors()[:3]
         )
-        raise ApiConnectionError(
-            f"{operation}: the answer does not match the contract ({problems}), so its outcome "
-            "is unknown (the server may have acted): read the state, or repeat the call with "
-            "the same idempotency key",
-            status=200,
-            code="answer_invalid",
-            request_id=answer.request_id,
-        ) from None
+        raise _invalid(operation, problems, answer.request_id) from None
     origin: dict[str, Any] = {"request_id": answer.request_id}
+    if issubclass(kind, ApprovalRequest):
+        # an approval request's own id is its ``request_id``: the answer's goes beside it
+        origin = {"answer_request_id": answer.request_id}
     if key is not None:
         origin.update(idempotency_key=key, replayed=answer.replayed)
     return result.model_copy(update={k: v for k, v in origin.items() if k in kind.model_fields})

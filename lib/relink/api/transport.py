@@ -191,7 +191,13 @@ def error_from_response(response: requests.Response, operation: str) -> ApiError
         server_message = response.reason or "no message"
     request_id = error.get("request_id") or response.headers.get("X-Request-Id")
     message = f"{operation}: HTTP {status} {code or ''}".rstrip() + f": {server_message}"
-    details: dict[str, Any] = {}
+    # what else the server says of a refusal (who holds a change and until when, which
+    # permission is missing): kept as sent, for relink.api.refusals to word
+    details: dict[str, Any] = {
+        name: value
+        for name, value in error.items()
+        if name not in ("code", "message", "request_id") and isinstance(name, str)
+    }
     if status in (401, 403):
         kind: type[ApiError] = AuthError
     elif status == 404:
@@ -201,6 +207,8 @@ def error_from_response(response: requests.Response, operation: str) -> ApiError
         details["blockers"] = list(error.get("blockers") or [])
         holder = error.get("holder")
         details["holder"] = holder if isinstance(holder, dict) else None
+        if isinstance(holder, str):  # change_held_by_other names the principal
+            details["held_by"] = holder
     elif status == 429:
         kind = RateLimitedError
         retry_after = error.get("retry_after", response.headers.get("Retry-After"))

@@ -1,7 +1,9 @@
 """The runbook's journal: one JSON line per step attempt, appended, flushed and fsynced.
 
 Every entry names its ticket (one change of one account); a ``ticket`` entry opens each ticket
-with its account, from and to AliExpress accounts and operator. A line is written *before* a
+with its account, from and to AliExpress accounts and operator. Each line carries the hash of the
+line before it (``prev_sha256``), so an edited, removed or inserted line shows
+(:mod:`relink.runbook.chain`). A line is written *before* a
 destructive call (``phase: "started"``, with the idempotency key
 and the request body it is about to send) and another once its outcome is known
 (``phase: "finished"``). A crash between the two leaves a started entry without an outcome:
@@ -16,6 +18,7 @@ keys, request ids, messages); nothing here ever sees the client, its token or th
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -28,6 +31,10 @@ from relink.filenames import safe_name
 
 STARTED, FINISHED, TICKET = "started", "finished", "ticket"
 DEFAULT_DIR = Path("runs")
+# Each entry carries the SHA-256 of the line before it (the first line: GENESIS), so a line
+# edited, removed or inserted by hand breaks the chain where it was (relink.runbook.chain).
+CHAIN, GENESIS = "prev_sha256", "genesis"
+JOURNAL_MODE = 0o660  # the team's group reads and writes a shared desk's journals; others never
 
 
 def default_journal_path(account: str, base: str | Path = DEFAULT_DIR) -> Path:
@@ -80,16 +87,18 @@ class Journal:
                 keeps objects such as a client, whose repr could grow a secret, out of the file).
             OSError: the file cannot be written.
         """
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        json.dumps(entry, allow_nan=False)  # refuse what is not plain JSON before locking
         created = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, JOURNAL_MODE)
         try:
             # one writer at a time (two runbooks, two machines on a shared disk): the check for
-            # a torn last line and the write that follows it must not interleave
+            # a torn last line, the chain's link to it and the write must not interleave
             fcntl.flock(fd, fcntl.LOCK_EX)
             size = os.fstat(fd).st_size
             torn = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+            entry = {**entry, CHAIN: chain_hash(last_line(fd, size))}
+            line = json.dumps(entry, ensure_ascii=False, sort_keys=True, allow_nan=False)
             data = ("\n" if torn else "") + line + "\n"
             os.write(fd, data.encode("utf-8"))
             os.fsync(fd)
@@ -134,6 +143,26 @@ class Journal:
             else:
                 content.set_apart.append((number, problem))
         return content
+
+
+def last_line(fd: int, size: int) -> bytes | None:
+    """The last line of the open file with something on it (without its newline), or None
+    when the file has none: what the next entry's chain hash is taken of."""
+    end, tail = size, b""
+    while end > 0:
+        start = max(0, end - 65536)
+        tail = os.pread(fd, end - start, start) + tail
+        end = start
+        lines = [line for line in tail.split(b"\n") if line.strip()]
+        if len(lines) > 1 or (lines and end == 0):
+            return lines[-1]
+    return None
+
+
+def chain_hash(previous: bytes | None) -> str:
+    """The chain hash an entry carries: SHA-256 of the line before it, as written (hex), or
+    :data:`GENESIS` for a journal's first line."""
+    return GENESIS if previous is None else hashlib.sha256(previous).hexdigest()
 
 
 @dataclass
@@ -182,6 +211,7 @@ ENTRY_SCHEMA: dict[str, tuple[type, ...]] = {
     "before": _OBJECT,
     "after": _OBJECT,
     "details": _OBJECT,
+    CHAIN: _TEXT,
 }
 MAX_LINE_CHARS = 1_000_000  # a journal line of ours is a few KB; past this it is not ours
 

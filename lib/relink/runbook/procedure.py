@@ -22,14 +22,14 @@ Widgets only call these methods and show what they return.
 
 from __future__ import annotations
 
-import getpass
 import shlex
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from relink.api.client import Client
+from relink.api.client import Client, Operation, WhoAmI
+from relink.api.refusals import person
 from relink.errors import (
     ApiError,
     AuthError,
@@ -54,6 +54,7 @@ from relink.runbook.guards import (
     step_guard,
     unlink_confirmation,
 )
+from relink.runbook.identity import operator_of, whoami
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
 from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
@@ -115,7 +116,6 @@ class Runbook:
         self.client = client
         self.account, self.target = account.strip(), target.strip()
         self.options = options
-        self.operator = options.operator.strip() or getpass.getuser()
         self.api_label = api_label
         self.journal = jr.Journal(options.journal_path or jr.default_journal_path(self.account))
         self.export_path = str(options.export_path)
@@ -133,8 +133,11 @@ class Runbook:
         # what opens a new ticket of this change, said once this one is done (the desk adds
         # its folder)
         self.new_ticket_command = open_command(self.account, self.target, practice)
-        self.permissions: tuple[str, ...] = ()
+        self.account_permissions: tuple[str, ...] = ()  # as the account's read says
+        self.me: WhoAmI | None = None
         self.link = self._first_read()
+        self.me = whoami(client)  # the person behind the token; None: a server without
+        self.operator = operator_of(self.me, options.operator)
         content = self.journal.read()
         self.journal_unreadable_lines = content.unreadable_lines
         self.journal_set_apart = content.describe_set_apart()  # "" when none
@@ -148,7 +151,8 @@ class Runbook:
             requested=options.ticket,
             practice=practice,
         )
-        self.lease = ChangeLease(client, self.ticket, self.operator)
+        principal = self.me.principal if self.me is not None else None
+        self.lease = ChangeLease(client, self.ticket, self.operator, principal)
         self.lease.read()
         who = {
             "ticket": self.ticket.ticket_id,
@@ -158,7 +162,21 @@ class Runbook:
             "api": self.api_label,  # where the calls went: `relink journal` shows it
         }
         self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
-        self.recorder.reconcile(self.link)
+        self.recorder.reconcile(self.server_record)
+
+    @property
+    def permissions(self) -> tuple[str, ...]:
+        """What the token may do on this account beyond the usual (override, approve...)."""
+        mine = self.me.permissions_on(self.account) if self.me is not None else ()
+        return tuple(sorted({*self.account_permissions, *mine}))
+
+    @property
+    def you_are(self) -> str:
+        """ "you are alice (Alice M.)", as the server knows the token's person; "" when the
+        server does not say (a server without principals)."""
+        if self.me is None:
+            return ""
+        return f"you are {person(self.me.principal, self.me.display_name)}"
 
     def _first_read(self) -> LinkView:
         """The link as the runbook opens; a wrong account id said once, as the id to fix.
@@ -176,6 +194,14 @@ class Runbook:
                 f"account {self.account!r}: no such account on {self.api_label}, or not one "
                 f"this token may act on (HTTP {exc.status} {exc.code})"
             ) from None
+
+    def server_record(self, change_id: str) -> list[Operation] | None:
+        """The server's record of a change (its operations, in order), or None when it cannot
+        be read (a server without the route, or no answer): nothing is then taken as done."""
+        try:
+            return self.client.change_operations(self.account, change_id)
+        except ApiError:
+            return None
 
     def __repr__(self) -> str:
         return (
@@ -205,7 +231,7 @@ class Runbook:
 
     def _read_link(self) -> LinkView:
         account = self.client.account(self.account)
-        self.permissions = tuple(account.permissions)
+        self.account_permissions = tuple(account.permissions)
         return LinkView.from_account(account, self.target)
 
     def _refresh(self) -> bool:
@@ -393,6 +419,7 @@ class Runbook:
             confirmation=self.confirmation,
             lease=self.lease,
             recorder=self.recorder,
+            now=self.server_clock,
         )
 
     def relink(self) -> StepResult:

@@ -17,19 +17,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from relink.api.client import Operation
+from relink.api.refusals import APPROVAL_CODES, HELD_BY_OTHER, explain
 from relink.errors import (
     ApiConnectionError,
     ApiError,
+    AuthError,
     ConflictError,
     GuardError,
     RelinkError,
     ServerError,
 )
 from relink.runbook import journal as jr
-from relink.runbook.guards import DONE, FAILED, REFUSED, LinkView, StepResult
+from relink.runbook.guards import DONE, FAILED, REFUSED, StepResult
 from relink.runbook.live_audit import blockers_from_server
 
 IN_PROGRESS = "operation_in_progress"  # the server's 409 when another call holds its lock
+# refusals on who acts, said in words: a refusal, never a failure of the API
+REFUSALS_IN_WORDS = frozenset(
+    {HELD_BY_OTHER, "operator_mismatch", "permission_required", *APPROVAL_CODES}
+)
+# the server's operation kind for each destructive step (the change's record names them so)
+SERVER_KINDS = {"unlink": "disconnect", "relink": "link"}
 Attempt = dict[str, Any]  # step, attempt id, before, and once known idempotency_key, request...
 
 
@@ -123,10 +132,16 @@ class Recorder:
             result = action(attempt)
         except GuardError as exc:
             blockers = attempt.pop("blockers", None)
-            result = StepResult(step, REFUSED, str(exc), {"blockers": blockers} if blockers else {})
-        except ConflictError as exc:
+            details = {"blockers": blockers} if blockers else {}
+            details.update(attempt.pop("note", None) or {})  # an approval asked for, waited on
+            result = StepResult(step, REFUSED, str(exc), details)
+        except (ConflictError, AuthError) as exc:
             attempt["request_id"] = exc.request_id
-            result = conflict_result(step, exc)
+            if isinstance(exc, AuthError) and exc.code not in REFUSALS_IN_WORDS:
+                result = StepResult(step, FAILED, str(exc), {"error": type(exc).__name__})
+            else:
+                result = conflict_result(step, exc)
+                result.details.update(attempt.pop("note", None) or {})
             if exc.code == IN_PROGRESS and "request" in attempt:
                 # another call on the account held the server's lock: whether ours ran after
                 # it is unknown, so the request stays in doubt and is re-sent under its key
@@ -165,22 +180,36 @@ class Recorder:
             self.ever_done.add(step)
         return result
 
-    def reconcile(self, link: LinkView) -> None:
-        """Settle destructive attempts the journal started and never finished, from ``link``.
+    def reconcile(self, record: Callable[[str], list[Operation] | None]) -> None:
+        """Settle destructive attempts the journal started and never finished, from the
+        server's record of their change (``record(change_id)``: its operations, or None when
+        it cannot be read).
 
-        Only reads: an unlink that left a different link (or none) than it started from, or a
-        relink whose account is now linked, reached the server and is recorded as done. Any
-        other stays pending; the next attempt re-sends it under its key if the guards build the
-        same request again, else supersedes it (:meth:`start_or_resend`).
+        Only reads. An attempt is done when the server's record holds a done operation under
+        its idempotency key: never from the journal alone (a ``started`` line says a request
+        was about to go, not that the server acted on it; a hand-written one says nothing),
+        nor from a link that changed (a colleague may have changed it). Any other stays
+        pending; the next attempt re-sends it under its key if the guards build the same
+        request again (the server replays it if it had acted), else supersedes it
+        (:meth:`start_or_resend`).
         """
         for step, pending in list(self.pending.items()):
-            if step == "unlink":
-                landed = link.linked != (pending.entry.get("before") or {}).get("linked")
-            else:
-                landed = link.linked == pending.request.get("aliexpress_account")
-            if landed:
-                text = f"Reconciled after a restart: the {step} had reached the server"
-                self.settle(step, f"{text} ({link.text}).")
+            change_id = pending.request.get("change_id")
+            operations = record(change_id) if isinstance(change_id, str) and change_id else None
+            done = [
+                operation
+                for operation in operations or []
+                if operation.idempotency_key == pending.idempotency_key
+                and operation.outcome == DONE
+                and operation.kind == SERVER_KINDS.get(step)
+            ]
+            if done:
+                who = done[-1].principal_name or done[-1].principal or "the server"
+                text = (
+                    f"Reconciled after a restart from the server's record of the change: the "
+                    f"{step} had reached the server (operation {done[-1].operation_id}, by {who})."
+                )
+                self.settle(step, text, {"operation_id": done[-1].operation_id})
 
     def start_or_resend(self, attempt: Attempt, request: dict[str, Any]) -> None:
         """Journal ``request`` before it is sent; re-send an unanswered one under its own key.
@@ -205,9 +234,9 @@ class Recorder:
         message = "Superseded: the server shows it never landed; a new request replaces it."
         self._resolve(step, FAILED, message, {"superseded": True})
 
-    def settle(self, step: str, message: str) -> None:
-        """Record a pending attempt as done: the server's state shows that it landed."""
-        self._resolve(step, DONE, message, {}, reconciled=True)
+    def settle(self, step: str, message: str, details: dict[str, Any] | None = None) -> None:
+        """Record a pending attempt as done: the server's record shows that it landed."""
+        self._resolve(step, DONE, message, dict(details or {}), reconciled=True)
         self.last_results[step] = StepResult(step, DONE, message, {"reconciled": True})
         self.ever_done.add(step)
 
@@ -233,10 +262,13 @@ class Recorder:
         )
 
 
-def conflict_result(step: str, exc: ConflictError) -> StepResult:
-    """A 409: the server's own guard refused; its blockers are the list to show."""
-    blockers = [blocker.to_dict() for blocker in blockers_from_server(exc.blockers)]
-    message = exc.server_message or str(exc)  # the server's sentence, without "op: HTTP 409 code"
+def conflict_result(step: str, exc: ConflictError | AuthError) -> StepResult:
+    """A 409 (or a 403 on who acts): the server's own guard refused; its blockers are the list
+    to show, and a refusal on who acts is said in words (:func:`relink.api.refusals.explain`)."""
+    raw = exc.blockers if isinstance(exc, ConflictError) else []
+    blockers = [blocker.to_dict() for blocker in blockers_from_server(raw)]
+    # the server's sentence, without "op: HTTP 409 code"; a refusal on who acts in words
+    message = explain(exc) if exc.code in REFUSALS_IN_WORDS else exc.server_message or str(exc)
     if blockers:
         message = f"The server refused: {len(blockers)} order(s) block the unlink."
     return StepResult(step, REFUSED, message, {"blockers": blockers, "code": exc.code})

@@ -23,6 +23,7 @@ from typing import Any
 
 from relink.api.client import Client
 from relink.errors import GuardError, RateLimitedError
+from relink.runbook.approvals import Override, approval_for, approved_text
 from relink.runbook.guards import DONE, REFUSED, Guard, LinkView, StepResult, SyncQuota
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_live, sync_changes
@@ -112,14 +113,18 @@ def unlink_step(
     confirmation: Callable[[], str],
     lease: ChangeLease,
     recorder: Recorder,
+    now: Callable[[], datetime],
 ) -> StepResult:
     """Disconnect what ``audit`` saw linked, once the unlink's ``guard`` holds.
 
     With blockers (``guard.needs_override``) only a written ``override`` reason goes through,
-    and the server checks the blockers are still those acknowledged.
+    approved by a second person (:mod:`~relink.runbook.approvals`; ``now`` is the API's clock,
+    which an approval's expiry is read against), and the server checks the blockers are still
+    those acknowledged.
 
     Raises:
-        GuardError: no override reason where one is needed, or no ``confirm``.
+        GuardError: no override reason where one is needed, no ``confirm``, or the override
+            waits for a second person's approval (filed, or rejected).
         relink.errors.ApiError: a subclass, when the call fails (the recorder words it).
     """
     override = override.strip()
@@ -134,6 +139,14 @@ def unlink_step(
     change_id = lease.hold()
     forced = guard.needs_override
     acknowledged = [[b.store, b.order] for b in audit.blockers] if forced else None
+    approval = None
+    if forced and lease.principal is not None:
+        # four eyes: the force goes out only with a second person's approval of these blockers
+        # (a server without principals, which says no whoami, has no approvals either)
+        wanted = Override(account, change_id, [(s, o) for s, o in acknowledged or []], override,
+                          lease.principal)  # fmt: skip
+        attempt["note"] = note = {}
+        approval = approval_for(client, wanted, ticket=lease.ticket.ticket_id, now=now, note=note)
     request = {
         "change_id": change_id,
         "expected_aliexpress_account": audit.linked,
@@ -141,6 +154,8 @@ def unlink_step(
         "reason": override if forced else None,
         "acknowledged_blockers": acknowledged,
     }
+    if approval is not None:
+        request["approval_id"] = approval.request_id
     recorder.start_or_resend(attempt, request)
     outcome = client.disconnect(
         account,
@@ -150,15 +165,27 @@ def unlink_step(
         force=forced,
         reason=request["reason"],
         acknowledged_blockers=[tuple(pair) for pair in acknowledged] if forced else None,
+        approval_id=request.get("approval_id"),
         idempotency_key=attempt["idempotency_key"],
     )
     attempt["request_id"] = outcome.request_id
     stranded = [order.model_dump() for order in outcome.stranded]
     message = f"Unlinked {outcome.disconnected_aliexpress_account}. Relink right away."
-    details: dict[str, Any] = {"stranded": stranded, "replayed": outcome.replayed}
+    details: dict[str, Any] = {
+        "stranded": stranded,
+        "replayed": outcome.replayed,
+        "change_id": change_id,
+    }
     if outcome.forced:
         message += f" Override recorded; {len(stranded)} order(s) will no longer sync."
         details["override"] = {"reason": override, "blockers": acknowledged}
+        if approval is not None:
+            message += f" The override was {approved_text(approval)}."
+            details["override"].update(
+                approval_id=approval.request_id,
+                requested_by=approval.requested_by,
+                approved_by=approval.decided_by,
+            )
     return StepResult("unlink", DONE, message, details)
 
 
@@ -194,4 +221,4 @@ def relink_step(
     )
     attempt["request_id"] = state.request_id
     message = f"Linked {state.linked_aliexpress_account}. Verify next."
-    return StepResult("relink", DONE, message, {"replayed": state.replayed})
+    return StepResult("relink", DONE, message, {"replayed": state.replayed, "change_id": change_id})

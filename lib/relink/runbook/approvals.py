@@ -1,0 +1,143 @@
+"""Four eyes on an override: the runbook's side of an approval by a second person.
+
+Forcing the unlink past its blockers strands those orders: the server lets it through only with
+an approval by another principal with the ``approve`` permission, bound to the change and to the
+exact set of blockers acknowledged, unexpired, used once. :func:`approval_for` finds this
+change's approval for the blockers in view, or files the request (the holder's override reason,
+the blockers in view) and says the unlink waits for it. The approval's id then travels with the
+forced disconnect, and the requester and the approver go into the journal.
+
+Nothing here decides for the server: it refuses a force whose approval does not match, and the
+runbook says so in its words (:func:`relink.api.refusals.explain`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from relink.api.client import ApprovalRequest, Client
+from relink.api.refusals import person, when_text
+from relink.errors import GuardError
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+@dataclass(frozen=True)
+class Override:
+    """What the holder asks to force: the blockers in view and the written reason."""
+
+    account: str
+    change_id: str
+    blockers: Sequence[tuple[str, str]]
+    reason: str
+    requester: str | None  # the token's principal; None on a server without principals
+
+
+def approve_command(ticket: str) -> str:
+    """The command a second person runs to decide on this ticket's override."""
+    return f"relink approve {ticket} --reason '...'  (or --reject)"
+
+
+def approval_for(
+    client: Client,
+    override: Override,
+    *,
+    ticket: str,
+    now: Callable[[], datetime],
+    note: dict[str, Any],
+) -> ApprovalRequest:
+    """This change's approved, unexpired approval of exactly ``override.blockers``, by another
+    person than the requester, to send with the forced disconnect.
+
+    Otherwise files a request (or finds the one already filed) and raises: the unlink waits
+    for a second person. ``note`` receives what the journal keeps of the approval.
+
+    Raises:
+        GuardError: waiting for approval (filed now or earlier), or rejected (with whom and
+            why: a new reason files a new request).
+        relink.errors.ApiError: a call failed.
+    """
+    wanted = sorted(override.blockers)
+    mine = [
+        request
+        for request in client.approval_requests(override.account, override.change_id)
+        if request.blocker_pairs() == wanted
+        and (override.requester is None or request.requested_by == override.requester)
+    ]
+    current = now()
+    usable = [
+        r for r in mine if r.state == APPROVED and (r.expires_at is None or r.expires_at > current)
+    ]
+    if usable:
+        chosen = usable[-1]
+        note.update(approval_note(chosen))
+        return chosen
+    pending = [r for r in mine if r.state == PENDING]
+    if pending:
+        note.update(approval_note(pending[-1]))
+        raise GuardError(waiting_text(pending[-1], ticket, current, filed_now=False))
+    rejected = [r for r in mine if r.state == REJECTED and r.reason == override.reason]
+    if rejected:
+        note.update(approval_note(rejected[-1]))
+        raise GuardError(rejected_text(rejected[-1]))
+    filed = client.request_approval(
+        override.account,
+        override.change_id,
+        acknowledged_blockers=wanted,
+        reason=override.reason,
+    )
+    note.update(approval_note(filed))
+    raise GuardError(waiting_text(filed, ticket, current, filed_now=True))
+
+
+def approval_note(request: ApprovalRequest) -> dict[str, Any]:
+    """What the journal keeps of an approval: its id, state, requester and approver."""
+    return {
+        "approval": {
+            "approval_id": request.request_id,
+            "state": request.state,
+            "requested_by": request.requested_by,
+            "requested_by_name": request.requested_by_name,
+            "decided_by": request.decided_by,
+            "decided_by_name": request.decided_by_name,
+            "decision_reason": request.decision_reason,
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None,
+            "blockers": [list(pair) for pair in request.blocker_pairs()],
+        }
+    }
+
+
+def waiting_text(request: ApprovalRequest, ticket: str, now: datetime, *, filed_now: bool) -> str:
+    """The unlink waits for a second person: which request, how many blockers, how to decide."""
+    count = len(request.acknowledged_blockers)
+    filed = "Filed" if filed_now else "Already filed"
+    return (
+        f"Waiting for approval by a second person: forcing the unlink past {count} blocking "
+        f"order(s) needs another person's approval. {filed}: approval request "
+        f"{request.request_id} by {person(request.requested_by, request.requested_by_name)}. "
+        f"A colleague with the approve permission decides with {approve_command(ticket)}; "
+        "then run the unlink again with the same override reason."
+    )
+
+
+def rejected_text(request: ApprovalRequest) -> str:
+    """A second person rejected the override: who, why, and what is left to do."""
+    who = person(request.decided_by or "a second person", request.decided_by_name)
+    why = f" ({request.decision_reason})" if request.decision_reason else ""
+    return (
+        f"{who} rejected forcing the unlink past these blockers{why}: clear the blockers, or "
+        "write another override reason to ask again."
+    )
+
+
+def approved_text(request: ApprovalRequest) -> str:
+    """ "approved by bob (Bob B.), requested by alice, valid until ..." for the step's message."""
+    until = f", valid until {when_text(request.expires_at.isoformat())}"
+    return (
+        f"approved by {person(request.decided_by or '?', request.decided_by_name)}, requested "
+        f"by {person(request.requested_by, request.requested_by_name)}"
+        + (until if request.expires_at else "")
+    )

@@ -1,0 +1,47 @@
+"""Who acts: the person behind the token, as the server knows them, is the operator.
+
+The account API takes the operator from the token (``GET /v1/whoami`` says whose it is): the
+journal, the change and every operation name that principal. A name typed in (``--operator``,
+the notebook's ``operator``) is only for a server without principals; one that names somebody
+else than the token's person is refused here, before the server refuses it.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from relink.api.client import Client, WhoAmI
+from relink.errors import InputError, NotFoundError
+
+
+def whoami(client: Client) -> WhoAmI | None:
+    """The token's principal (``GET /v1/whoami``), or None from a server without the route.
+
+    Raises:
+        AuthError: the token is refused. ApiError: any other failure (the API is down).
+    """
+    try:
+        return client.whoami()
+    except NotFoundError:
+        return None
+
+
+def operator_of(me: WhoAmI | None, given: str) -> str:
+    """Who the journal and the server name as the operator: the token's principal.
+
+    A server without principals takes the name ``given`` (else the login name).
+
+    Raises:
+        InputError: ``given`` names someone other than the token's principal (the server
+            would refuse it: the operator is whoever the token belongs to).
+    """
+    given = given.strip()
+    if me is None:
+        return given or getpass.getuser()
+    if given and given != me.principal:
+        raise InputError(
+            f"operator {given!r}: this token belongs to {me.principal}, and the account API "
+            f"records the token's person as the operator: leave the operator out, or run "
+            f"with {given}'s own token"
+        )
+    return me.principal
