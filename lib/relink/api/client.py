@@ -145,6 +145,7 @@ class Client(OversightCalls):
         body: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
         timeout: Timeout | None = None,
+        listing: bool = False,
     ) -> Answer:
         return send(
             self._session,
@@ -155,6 +156,7 @@ class Client(OversightCalls):
             body=body,
             idempotency_key=idempotency_key,
             timeout=timeout or self.timeout,
+            listing=listing,
         )
 
     @staticmethod

@@ -125,6 +125,7 @@ class OversightCalls:
             self._change_path(account_id, change_id, "/approval-requests"),
             operation="approval_requests",
             timeout=timeout,
+            listing=True,
         )
         return parse_list(ApprovalRequest, answer, "approval_requests", "approval_requests")
 
@@ -181,5 +182,6 @@ class OversightCalls:
             self._change_path(account_id, change_id, "/operations"),
             operation="change_operations",
             timeout=timeout,
+            listing=True,
         )
         return parse_list(Operation, answer, "change_operations", "operations")

@@ -157,9 +157,11 @@ class ApprovalRequest(models.ContractModel):
     account_id: str
     requested_by: str
     requested_by_name: str | None = None
+    requested_at: datetime | None = None
+    used_at: datetime | None = None
     acknowledged_blockers: tuple[Any, ...] = ()
     reason: str = ""
-    state: str = "pending"  # pending, approved, rejected, expired
+    state: str = "pending"  # pending, approved, rejected, expired, used
     decided_by: str | None = None
     decided_by_name: str | None = None
     decision_reason: str | None = None
@@ -179,7 +181,7 @@ class Operation(models.ContractModel):
     """One entry of the server's record of a change (``GET .../changes/{id}/operations``):
     who did what under it, done or refused, and under which idempotency key."""
 
-    operation_id: str
+    operation_id: int | str  # increasing in the order the server recorded them
     kind: str
     principal: str | None = None
     principal_name: str | None = None
@@ -191,6 +193,9 @@ class Operation(models.ContractModel):
     ticket: str | None = None
     approval_id: str | None = None
     approved_by: str | None = None
+    approved_by_name: str | None = None
+    operator: str | None = None
+    request_id: str | None = Field(default=None, description="the call's own X-Request-Id")
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -253,8 +258,9 @@ def parse(kind: type[R], answer: Answer, operation: str, key: str | None = None)
         )
         raise _invalid(operation, problems, answer.request_id) from None
     origin: dict[str, Any] = {"request_id": answer.request_id}
-    if issubclass(kind, ApprovalRequest):
-        # an approval request's own id is its ``request_id``: the answer's goes beside it
+    if issubclass(kind, ApprovalRequest | Operation):
+        # their own ``request_id`` is an approval's id, an operation's call: the answer's
+        # goes beside it (an operation, read back, keeps none)
         origin = {"answer_request_id": answer.request_id}
     if key is not None:
         origin.update(idempotency_key=key, replayed=answer.replayed)

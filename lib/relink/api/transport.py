@@ -276,8 +276,12 @@ def send(
     params: dict[str, Any] | None = None,
     body: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
+    listing: bool = False,
 ) -> Answer:
     """Make one call (retries happen inside the session) and return its answer.
+
+    ``listing``: the answer is a JSON list (a GET of a collection); it comes back as the
+    answer's ``{"items": [...]}``.
 
     Redirects are never followed: a redirected POST could land its side effect, or the bearer
     token, somewhere nobody chose.
@@ -313,6 +317,8 @@ def send(
         payload = response.json()
     except ValueError:
         payload = None
+    if listing and isinstance(payload, list):
+        payload = {"items": payload}
     if not isinstance(payload, dict):
         # a 2xx whose body we cannot read: the call may well have done its work
         raise ApiConnectionError(

@@ -50,6 +50,12 @@ if TYPE_CHECKING:
     metavar="YYYY-MM-DD",
     help="The day 'today' and 'yesterday' count from  [default: the UTC date now]",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Compare each ticket's journal with the account API's record of its change and list "
+    "every disagreement (exit 1 when any).",
+)
 def journal_command(
     account: str,
     since: str | None,
@@ -60,6 +66,7 @@ def journal_command(
     output_format: str,
     out: Path | None,
     today: str | None,
+    verify: bool,
 ) -> None:
     """Every step attempt in the journals under --root, oldest first: who changed what, when.
 
@@ -68,11 +75,22 @@ def journal_command(
     (a deployment's host, or SANDBOX). ACCOUNT keeps that account's attempts only.
     "Who changed what today": relink journal --since today.
 
-    Exit status: 0 (also when no attempt matches), 2 a bad argument or an unreadable --root.
+    --verify compares each ticket's journal with the server's record of its change
+    (RELINK_API_URL): a done the server never saw, an operation the journal lacks, a line
+    edited, removed or inserted (the journal's chain), one line each.
+
+    Exit status: 0 (also when no attempt matches; with --verify: no disagreement), 1 with
+    --verify: a disagreement, 2 a bad argument or an unreadable --root, 3 with --verify: the
+    API failed or did not answer.
     """
     from relink.desk import journal_report
     from relink.display import visible
     from relink.errors import InputError
+
+    if verify:
+        from relink.desk.journal_verify import verify_command
+
+        verify_command(root, account)
 
     try:
         day = journal_report.utc_today()  # journal times are UTC: so is the day

@@ -130,7 +130,8 @@ def is_runbook_entry(entry: dict[str, Any]) -> bool:
     return phase in (jr.STARTED, jr.FINISHED) and isinstance(entry.get("step"), str)
 
 
-def _looks_like_journal(path: Path) -> bool:
+def looks_like_journal(path: Path) -> bool:
+    """Whether ``path`` holds a runbook entry in its first lines (a journal of ours)."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle):
             if number >= SNIFF_LINES:
@@ -243,7 +244,7 @@ def collect(
         if path.exists() and not path.is_file():
             continue  # a pipe or a device named *.jsonl: opening it could block
         try:
-            if not _looks_like_journal(path):
+            if not looks_like_journal(path):
                 continue
             content = jr.Journal(path).read()
         except OSError:

@@ -96,6 +96,8 @@ def run_command(
             export_path=export_path or "",
         )
         book = open_ticket(account, target, options, connection=connection)
+        if book.you_are:  # who the server records as acting: the token's person
+            say(f"Account API: {book.you_are}")
         say(
             f"Ticket {book.ticket.ticket_id}: {book.account} from "
             f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"

@@ -216,7 +216,9 @@ class GuardContext:
     ``sync_quota`` the quota the last sync answer stated, read at ``server_now`` (the API's
     clock); ``audit_expires``: when the last audit becomes too old to unlink on, and ``now``
     the runbook's time (both on the runbook's clock); ``new_ticket``: the command that opens
-    a new ticket of this change, said when this one is done.
+    a new ticket of this change, said when this one is done; ``moved_on``: this ticket
+    unlinked, and another change has linked something else since (who, under which ticket):
+    the ticket is over, and nothing it could do would be right.
     """
 
     link: LinkView
@@ -235,6 +237,7 @@ class GuardContext:
     audit_expires: datetime | None = None
     now: datetime | None = None
     new_ticket: str = ""
+    moved_on: str = ""
 
 
 def step_guard(step: str, context: GuardContext) -> Guard:
@@ -261,6 +264,8 @@ def step_guard(step: str, context: GuardContext) -> Guard:
             f"its {step} is locked. Another change of this account needs a new ticket"
             + (f": {context.new_ticket}" if context.new_ticket else "."),
         )
+    if context.moved_on:  # a colleague's change came after ours: never advise undoing it
+        return Guard(False, context.moved_on)
     if context.holder:
         return Guard(False, f"{context.holder}: wait until it finishes or its lease expires.")
     if step == "unlink":

@@ -27,16 +27,17 @@ def whoami(client: Client) -> WhoAmI | None:
 
 
 def operator_of(me: WhoAmI | None, given: str) -> str:
-    """Who the journal and the server name as the operator: the token's principal.
+    """Who the journal and the server name as the operator: the token's person.
 
-    A server without principals takes the name ``given`` (else the login name).
+    A server without principals, or a service's token (shared by whoever runs it), takes the
+    name ``given`` (else the login name).
 
     Raises:
         InputError: ``given`` names someone other than the token's principal (the server
             would refuse it: the operator is whoever the token belongs to).
     """
     given = given.strip()
-    if me is None:
+    if me is None or me.kind == "service":  # a machine's token: its caller names the operator
         return given or getpass.getuser()
     if given and given != me.principal:
         raise InputError(

@@ -196,6 +196,7 @@ ENTRY_SCHEMA: dict[str, tuple[type, ...]] = {
     "account": _TEXT,
     "target": _TEXT,
     "operator": _TEXT,
+    "principal": _TEXT,
     "api": _TEXT,
     "step": _TEXT,
     "attempt": _TEXT,

@@ -77,7 +77,7 @@ class ChangeLease:
             change = self.client.open_change(
                 self.ticket.account,
                 ticket=self.ticket.ticket_id,
-                operator=self.principal or self.operator,
+                operator=self.operator,  # the principal, or what a service token names
                 from_aliexpress_account=self.ticket.from_aliexpress_account,
                 to_aliexpress_account=self.ticket.to_aliexpress_account,
             )

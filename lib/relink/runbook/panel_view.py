@@ -44,6 +44,7 @@ STYLE = """<style>
 .relink-past {{ color: #666; }} .relink-past b {{ font-weight: normal; }}
 .relink-past-label {{ font-style: italic; margin-bottom: 0; }}
 .relink-command {{ user-select: all; }}
+.relink-you-are {{ font-size: 0.85em; font-style: italic; }}
 </style>""".format(**LIGHT_COLOURS, failed=FAILED_COLOUR)
 _COLUMNS = ("store", "order", "statuses", "reasons", "aliexpress_orders", "actions", "clears_by")
 _HEADINGS = (
@@ -69,10 +70,14 @@ def api_badge(book: Runbook) -> str:
     """SANDBOX for the practice sandbox, else the deployment's host: where the clicks go."""
     sandbox = book.api_label == "SANDBOX"
     kind = "sandbox" if sandbox else "deployment"
-    return (
+    badge = (
         f'<span class="relink-api-badge relink-api-{kind}" title="Where the calls go">'
         f"{html.escape(book.api_label)}</span>"
     )
+    if book.you_are:  # who the server records as acting: the token's person
+        title = "Who the account API records as acting: the token's person"
+        badge += f' <span class="relink-you-are" title="{title}">{html.escape(book.you_are)}</span>'
+    return badge
 
 
 def light_html(book: Runbook) -> str:
@@ -241,7 +246,7 @@ def connection_note(book: Runbook) -> Shown:
         where,
         f"Ticket {ticket.ticket_id}: account {book.account}, from "
         f"{ticket.from_aliexpress_account or 'nothing linked'} to {book.target}, operator "
-        f"{book.operator}.",
+        f"{book.operator}" + (f" ({book.you_are})." if book.you_are else "."),
         f"When the runbook opened: {book.light_text()}" + ("" if book.light_advice()[1] else "."),
     ]
     if book.lease.holder:

@@ -161,6 +161,8 @@ class Runbook:
             "operator": self.operator,
             "api": self.api_label,  # where the calls went: `relink journal` shows it
         }
+        if self.me is not None:  # the token's person, as the server records every call
+            who["principal"] = self.me.principal
         self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
         self.recorder.reconcile(self.server_record)
 
@@ -176,7 +178,10 @@ class Runbook:
         server does not say (a server without principals)."""
         if self.me is None:
             return ""
-        return f"you are {person(self.me.principal, self.me.display_name)}"
+        who = person(self.me.principal, self.me.display_name)
+        if self.me.kind == "service":  # a machine's token: the operator is named by its caller
+            return f"you are {self.operator}, on the service token {who}"
+        return f"you are {who}"
 
     def _first_read(self) -> LinkView:
         """The link as the runbook opens; a wrong account id said once, as the id to fix.
@@ -326,8 +331,30 @@ class Runbook:
             audit_expires=expires,
             now=self.clock() if expires is not None else None,
             new_ticket=self.new_ticket_command,
+            moved_on=self.moved_on(),
         )
         return step_guard(step, context)
+
+    def moved_on(self) -> str:
+        """When this ticket unlinked and a colleague's change has linked another account since:
+        who changed it under which ticket (as the server shows it), and that this ticket is
+        over; "" otherwise. Never advice to undo a colleague's change."""
+        link = self.link
+        if self.finished or "unlink" not in self.recorder.ever_done:
+            return ""
+        if not link.linked or link.linked == self.target:
+            return ""  # nothing linked yet, or our own target: this ticket carries on
+        other = self.lease.other
+        if other is not None:
+            who = person(other.holder or other.operator, other.holder_name or None)
+            by = f"under ticket {other.ticket} by {who}"
+        else:
+            by = "by another change (its ticket closed since; the server does not say whose)"
+        return (
+            f"{link.linked} was linked after this ticket's unlink, {by}: ticket "
+            f"{self.ticket.ticket_id} is over and leaves that change as it is. Anything more "
+            "on this account is a new ticket's work, agreed with whoever made that change."
+        )
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
