@@ -35,6 +35,7 @@ COMMAND_SUMMARIES: dict[str, str] = {
     "run": "The change itself, headless: audit, sync, unlink, relink, verify.",
     "journal": "Who changed what, when: every attempt in the journals.",
     "recheck": "A read-only live audit of each open ticket that is due; the desk's calendar.",
+    "approve": "A second person's approval (or rejection) of a ticket's override.",
     "rehearse": "The whole change on the embedded sandbox, for training.",
     "sandbox": "The account API's sandbox, for practice and tests.",
     "samples": "Deterministic sample exports.",
@@ -50,6 +51,7 @@ class LazyGroup(click.Group):
 
     lazy: ClassVar[dict[str, str]] = {
         "app": "relink.desk.cli:app_command",
+        "approve": "relink.desk.approve:approve_command",
         "journal": "relink.desk.cli:journal_command",
         "open": "relink.desk.cli:open_command",
         "recheck": "relink.desk.recheck_cli:recheck_command",
