@@ -69,7 +69,11 @@ class Account:
 
     def cli(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         """``relink run ACCOUNT ARGS...`` in a subprocess, in this test's folder."""
-        command = [sys.executable, "-m", "relink", "run", self.account_id, *args]
+        return self.relink("run", self.account_id, *args, **extra_env)
+
+    def relink(self, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """``relink ARGS...`` in a subprocess, in this test's folder, with this token."""
+        command = [sys.executable, "-m", "relink", *args]
         return subprocess.run(
             command,
             cwd=self.workdir,
@@ -84,6 +88,20 @@ class Account:
 
     def journal_text(self) -> str:
         return self.journal_path.read_text(encoding="utf-8")
+
+    def colleague(
+        self, principal: str, *permissions: str, name: str | None = None, folder: str = ""
+    ) -> Account:
+        """A second person's token on this account (``principal``, with ``permissions``),
+        working in a folder of their own (``folder``, default their principal) beside this
+        one's, as two analysts' desks would."""
+        token = f"{TOKEN_MARKER}-{principal}-{uuid.uuid4().hex}"
+        self.admin.issue_token(
+            token, [self.account_id], principal, display_name=name, permissions=permissions
+        )
+        workdir = self.workdir / (folder or principal)
+        workdir.mkdir(parents=True, exist_ok=True)
+        return Account(self.account_id, token, self.url, self.admin, workdir)
 
 
 @pytest.fixture(scope="session")
@@ -106,9 +124,12 @@ def samples_day_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ru
 
 @pytest.fixture
 def seed(sandbox: RunningSandbox, tmp_path: Path) -> Iterator[Any]:
-    """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE, permissions=()) -> Account``.
+    """``seed(orders=None, linked=OLD_AE, logged_in=OLD_AE, permissions=(), principal=None,
+    name=None) -> Account``.
 
-    Blocked by default; ``permissions=("override",)`` lets the token force a disconnect.
+    Blocked by default; ``permissions=("override",)`` lets the token ask to force a disconnect
+    (a second person approves it: :meth:`Account.colleague`); ``principal``: a person's token
+    (else the service ``seed:<account>``).
     """
     yield seeder(sandbox, tmp_path)
     sandbox.admin.clear_faults()
@@ -130,20 +151,23 @@ def seeder(sandbox: RunningSandbox, workdir: Path) -> Any:
         linked: str | None = OLD_AE,
         logged_in: str | None = OLD_AE,
         permissions: tuple[str, ...] = (),
+        principal: str | None = None,
+        name: str | None = None,
     ) -> Account:
         account_id = f"acct-{uuid.uuid4().hex[:10]}"
         token = f"{TOKEN_MARKER}-{uuid.uuid4().hex}"
-        sandbox.admin.seed(
-            {
-                "account_id": account_id,
-                "token": token,
-                "linked_aliexpress_account": linked,
-                "logged_in_aliexpress_account": logged_in,
-                "whitelisted": True,
-                "orders": orders if orders is not None else blocked_orders(account_id),
-                "token_permissions": list(permissions),
-            }
-        )
+        seed: dict[str, Any] = {
+            "account_id": account_id,
+            "token": token,
+            "linked_aliexpress_account": linked,
+            "logged_in_aliexpress_account": logged_in,
+            "whitelisted": True,
+            "orders": orders if orders is not None else blocked_orders(account_id),
+            "token_permissions": list(permissions),
+        }
+        if principal:  # a person's token (else the service seed:<account>, as seeds get)
+            seed.update(token_principal=principal, token_principal_name=name)
+        sandbox.admin.seed(seed)
         return Account(account_id, token, sandbox.url, sandbox.admin, workdir)
 
     return make

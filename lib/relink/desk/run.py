@@ -18,6 +18,7 @@ from relink.errors import RelinkError
 from relink.exits import fail, say
 
 if TYPE_CHECKING:
+    from relink.api.client import Client
     from relink.runbook import Runbook, StepResult
 
 EXIT_RUN_DONE, EXIT_RUN_REFUSED, EXIT_RUN_USAGE, EXIT_RUN_FAILED = 0, 1, 2, 3
@@ -88,7 +89,7 @@ def run_command(
 
     try:
         connection = connect()
-        say(connection.describe())
+        say(connection.describe() + _who(connection.client, operator))
         options = TicketOptions(
             operator=operator,
             ticket=ticket,
@@ -96,8 +97,6 @@ def run_command(
             export_path=export_path or "",
         )
         book = open_ticket(account, target, options, connection=connection)
-        if book.you_are:  # who the server records as acting: the token's person
-            say(f"Account API: {book.you_are}")
         say(
             f"Ticket {book.ticket.ticket_id}: {book.account} from "
             f"{book.ticket.from_aliexpress_account or 'nothing linked'} to {book.target}"
@@ -112,6 +111,24 @@ def run_command(
         fail(str(exc), EXIT_RUN_FAILED)
     _say_outcome(book, results)
     sys.exit(_exit_status(book, results))
+
+
+def _who(client: Client, operator: str) -> str:
+    """ "; you are alice (Alice M.)": who the server records as acting (the token's person),
+    for the first line; "" when the server does not say (or cannot: the runbook then says
+    why, opening the ticket).
+
+    Raises:
+        InputError: ``operator`` names someone other than the token's person.
+    """
+    from relink.errors import ApiError
+    from relink.runbook.identity import operator_of, whoami, you_are
+
+    try:
+        me = whoami(client)
+    except ApiError:
+        return ""
+    return f"; {you_are(me, operator_of(me, operator))}" if me is not None else ""
 
 
 def _say_outcome(book: Runbook, results: list[StepResult]) -> None:

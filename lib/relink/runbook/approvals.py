@@ -13,9 +13,8 @@ runbook says so in its words (:func:`relink.api.refusals.explain`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from relink.api.client import ApprovalRequest, Client
@@ -46,7 +45,6 @@ def approval_for(
     override: Override,
     *,
     ticket: str,
-    now: Callable[[], datetime],
     note: dict[str, Any],
 ) -> ApprovalRequest:
     """This change's approved, unexpired approval of exactly ``override.blockers``, by another
@@ -67,10 +65,8 @@ def approval_for(
         if request.blocker_pairs() == wanted
         and (override.requester is None or request.requested_by == override.requester)
     ]
-    current = now()
-    usable = [
-        r for r in mine if r.state == APPROVED and (r.expires_at is None or r.expires_at > current)
-    ]
+    # the server says when an approval has expired (its clock, not this machine's)
+    usable = [request for request in mine if request.state == APPROVED]
     if usable:
         chosen = usable[-1]
         note.update(approval_note(chosen))
@@ -78,7 +74,7 @@ def approval_for(
     pending = [r for r in mine if r.state == PENDING]
     if pending:
         note.update(approval_note(pending[-1]))
-        raise GuardError(waiting_text(pending[-1], ticket, current, filed_now=False))
+        raise GuardError(waiting_text(pending[-1], ticket, filed_now=False))
     rejected = [r for r in mine if r.state == REJECTED and r.reason == override.reason]
     if rejected:
         note.update(approval_note(rejected[-1]))
@@ -90,7 +86,7 @@ def approval_for(
         reason=override.reason,
     )
     note.update(approval_note(filed))
-    raise GuardError(waiting_text(filed, ticket, current, filed_now=True))
+    raise GuardError(waiting_text(filed, ticket, filed_now=True))
 
 
 def approval_note(request: ApprovalRequest) -> dict[str, Any]:
@@ -110,7 +106,7 @@ def approval_note(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def waiting_text(request: ApprovalRequest, ticket: str, now: datetime, *, filed_now: bool) -> str:
+def waiting_text(request: ApprovalRequest, ticket: str, *, filed_now: bool) -> str:
     """The unlink waits for a second person: which request, how many blockers, how to decide."""
     count = len(request.acknowledged_blockers)
     filed = "Filed" if filed_now else "Already filed"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 
 from relink.api.client import Client, WhoAmI
+from relink.api.refusals import person
 from relink.errors import InputError, NotFoundError
 
 
@@ -46,3 +47,14 @@ def operator_of(me: WhoAmI | None, given: str) -> str:
             f"with {given}'s own token"
         )
     return me.principal
+
+
+def you_are(me: WhoAmI | None, operator: str) -> str:
+    """ "you are alice (Alice M.)", as the server knows the token's person ("" when it does not
+    say); on a service's token, the operator its caller names, and the service."""
+    if me is None:
+        return ""
+    who = person(me.principal, me.display_name)
+    if me.kind == "service":
+        return f"you are {operator}, on the service token {who}"
+    return f"you are {who}"

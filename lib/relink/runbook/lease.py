@@ -119,9 +119,11 @@ def holder_text(holder: dict[str, Any] | None) -> str:
         return "Another change holds this account"
     since = when_text(holder.get("opened_at"))
     until = when_text(holder.get("expires_at"))
-    principal = holder.get("holder") or holder.get("operator") or "another analyst"
-    who = person(str(principal), holder.get("holder_name"))
+    principal, operator = holder.get("holder"), holder.get("operator")
+    who = person(str(principal or operator or "another analyst"), holder.get("holder_name"))
+    if principal and operator and operator != principal:  # a service's token, named operator
+        who = f"{operator} (service token {principal})"
     return (
-        f"Ticket {holder.get('ticket', '?')} ({who}) holds this account's change since {since}, "
-        f"lease until {until}"
+        f"Ticket {holder.get('ticket', '?')} of {who} holds this account's change since "
+        f"{since}, lease until {until}"
     )

@@ -321,14 +321,22 @@ def ticket_record(book: Runbook, results: Iterable[StepResult] = ()) -> dict[str
         "blocking": audit.blocking() if audit else {},
         # the audit's forecast, in the export audit's shape: the batch summary's date columns
         "forecast": (audit.forecast or None) if audit else None,
-        "override": (
-            {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
-            if override
-            else None
-        ),
+        "override": override_record(override),
         "light": book.link.light,
         "linked_aliexpress_account": book.link.linked,
     }
+
+
+def override_record(override: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The override of a done unlink, for the ticket's record: its reason, how many blockers it
+    went past and, where a second person approved it, the requester and the approver."""
+    if not override:
+        return None
+    record = {"reason": override["reason"], "blockers": len(override["blockers"] or [])}
+    for who in ("requested_by", "approved_by"):
+        if override.get(who):
+            record[who] = override[who]
+    return record
 
 
 # the record each runbook published in this kernel, and the steps its run was asked for:

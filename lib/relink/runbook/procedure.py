@@ -54,7 +54,7 @@ from relink.runbook.guards import (
     step_guard,
     unlink_confirmation,
 )
-from relink.runbook.identity import operator_of, whoami
+from relink.runbook.identity import operator_of, whoami, you_are
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
 from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
@@ -176,12 +176,7 @@ class Runbook:
     def you_are(self) -> str:
         """ "you are alice (Alice M.)", as the server knows the token's person; "" when the
         server does not say (a server without principals)."""
-        if self.me is None:
-            return ""
-        who = person(self.me.principal, self.me.display_name)
-        if self.me.kind == "service":  # a machine's token: the operator is named by its caller
-            return f"you are {self.operator}, on the service token {who}"
-        return f"you are {who}"
+        return you_are(self.me, self.operator)
 
     def _first_read(self) -> LinkView:
         """The link as the runbook opens; a wrong account id said once, as the id to fix.
@@ -446,7 +441,6 @@ class Runbook:
             confirmation=self.confirmation,
             lease=self.lease,
             recorder=self.recorder,
-            now=self.server_clock,
         )
 
     def relink(self) -> StepResult:

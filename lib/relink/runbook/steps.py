@@ -113,14 +113,12 @@ def unlink_step(
     confirmation: Callable[[], str],
     lease: ChangeLease,
     recorder: Recorder,
-    now: Callable[[], datetime],
 ) -> StepResult:
     """Disconnect what ``audit`` saw linked, once the unlink's ``guard`` holds.
 
     With blockers (``guard.needs_override``) only a written ``override`` reason goes through,
-    approved by a second person (:mod:`~relink.runbook.approvals`; ``now`` is the API's clock,
-    which an approval's expiry is read against), and the server checks the blockers are still
-    those acknowledged.
+    approved by a second person (:mod:`~relink.runbook.approvals`), and the server checks the
+    blockers are still those acknowledged.
 
     Raises:
         GuardError: no override reason where one is needed, no ``confirm``, or the override
@@ -146,7 +144,7 @@ def unlink_step(
         wanted = Override(account, change_id, [(s, o) for s, o in acknowledged or []], override,
                           lease.principal)  # fmt: skip
         attempt["note"] = note = {}
-        approval = approval_for(client, wanted, ticket=lease.ticket.ticket_id, now=now, note=note)
+        approval = approval_for(client, wanted, ticket=lease.ticket.ticket_id, note=note)
     request = {
         "change_id": change_id,
         "expected_aliexpress_account": audit.linked,
