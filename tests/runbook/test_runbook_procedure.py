@@ -199,7 +199,8 @@ def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
     assert waiting.outcome == "refused" and acct.operations() == []
     assert waiting.message.startswith("Waiting for approval by a second person")
     asked = waiting.details["approval"]
-    assert asked["state"] == "pending" and asked["blockers"] == [["alpha", "#1001"], ["alpha", "#1002"]]
+    assert asked["state"] == "pending"
+    assert asked["blockers"] == [["alpha", "#1001"], ["alpha", "#1002"]]
     bob = acct.colleague("bob", "approve", name="Bob B.")
     bob.client().decide_approval(acct.account_id, asked["approval_id"], "approve", reason="seen")
     result = book.unlink(confirm=True, override_reason=reason)
