@@ -7,6 +7,12 @@ at once never rename each other's half), flushes and fsyncs it, renames it over 
 then fsyncs the folder so that the rename itself survives a power cut. With ``exclusive``, the
 temporary file is linked in place instead of renamed, which fails if the name exists: of two
 writers at once, one wins and the other is told.
+
+A desk may be shared by a team (one folder on a shared disk, a JupyterHub): what relink writes
+there is the team group's to read and write, never anyone else's. Files get
+:data:`SHARED_FILE_MODE` and folders :data:`SHARED_FOLDER_MODE` (setgid: what is made inside
+keeps the folder's group, so a desk whose folder belongs to the team's group stays the team's),
+set with chmod so that the user's umask cannot take the group's write away.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+
+SHARED_FILE_MODE = 0o660  # the desk's files: owner and group read and write, others nothing
+SHARED_FOLDER_MODE = 0o2770  # the desk's folders: the same, setgid (new entries keep the group)
 
 # The mode open() would give a new file; mkstemp's own is 0600. Read once, at import.
 _UMASK = os.umask(0o022)
@@ -66,3 +75,49 @@ def fsync_folder(folder: str | Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def share_folder(folder: str | Path) -> None:
+    """Give ``folder`` :data:`SHARED_FOLDER_MODE`; a folder this user does not own is left as
+    it is (its owner chose)."""
+    with contextlib.suppress(PermissionError):
+        os.chmod(folder, SHARED_FOLDER_MODE)
+
+
+def make_shared_folders(folder: str | Path) -> Path:
+    """Create ``folder`` and its missing parents, each made :func:`share_folder`'s way; folders
+    that exist are left as they are. Returns ``folder``.
+
+    Raises:
+        OSError: a folder cannot be created.
+    """
+    folder = Path(folder)
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by another writer: theirs
+        share_folder(candidate)
+    return folder
+
+
+def open_shared(path: str | Path, flags: int) -> int:
+    """``os.open(path, flags | O_CREAT)`` whose new file gets :data:`SHARED_FILE_MODE` whatever
+    the umask (an existing file keeps its mode). Returns the descriptor.
+
+    Raises:
+        OSError: the file cannot be opened or created.
+    """
+    try:
+        return os.open(path, flags)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, flags | os.O_CREAT, SHARED_FILE_MODE)
+    with contextlib.suppress(PermissionError):
+        os.fchmod(fd, SHARED_FILE_MODE)
+    return fd

@@ -35,7 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from relink.api.settings import api_settings, known_secrets, secret_in
-from relink.atomic_files import fsync_folder, write_atomically
+from relink.atomic_files import (
+    SHARED_FILE_MODE,
+    fsync_folder,
+    make_shared_folders,
+    share_folder,
+    write_atomically,
+)
 from relink.desk.accounts import check_account
 from relink.desk.ticket_language import checked_language, set_language, ticket_language
 from relink.display import visible
@@ -258,9 +264,9 @@ def write_ticket_notebook(template: Path, destination: Path, parameters: dict[st
     node.metadata.pop("widgets", None)
     # Where papermill records a notebook's parameters: tools read them from there.
     node.metadata["papermill"] = nbformat.from_dict({"parameters": chosen})
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    make_shared_folders(destination.parent)
     # two opens of one ticket at once each replace the notebook whole
-    write_atomically(destination, nbformat.writes(node), mode=0o600)
+    write_atomically(destination, nbformat.writes(node), mode=SHARED_FILE_MODE)
 
 
 _ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?P<annotation>\s*:[^=]+)?(?P<equals>\s*=\s*)")
@@ -349,10 +355,11 @@ def _create_with_record(folder: Path, record: str) -> None:
     and renamed into place, so no open ever sees it without its record (of two opens at once,
     one rename wins; the other finds the winner's folder, record and all). A kill half-way
     leaves neither half a record nor a folder without one."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    make_shared_folders(folder.parent)
     aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
     try:
-        write_atomically(aside / RECORD_NAME, record, mode=0o600)
+        share_folder(aside)  # mkdtemp's 0700 would shut the team out of the ticket
+        write_atomically(aside / RECORD_NAME, record, mode=SHARED_FILE_MODE)
         os.rename(aside, folder)  # fails when another open made the folder first
     except OSError:
         shutil.rmtree(aside, ignore_errors=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import jinja2
 
-from relink.atomic_files import write_atomically
+from relink.atomic_files import SHARED_FILE_MODE, write_atomically
 from relink.desk.journal_report import (
     AttemptRow,
     JournalReport,
@@ -124,7 +124,9 @@ def write_journal_page(journal_path: Path) -> Path:
         title = f"Journal of ticket {tickets[0][0]} ({tickets[0][1]})"
     else:
         title = f"Journal {journal_path.name}"
-    return write_atomically(journal_page_path(journal_path), report_html(report, title), mode=0o600)
+    return write_atomically(
+        journal_page_path(journal_path), report_html(report, title), mode=SHARED_FILE_MODE
+    )
 
 
 class JournalPageKeeper:

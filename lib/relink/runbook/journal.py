@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from relink.atomic_files import fsync_folder
+from relink.atomic_files import fsync_folder, make_shared_folders, open_shared
 from relink.filenames import safe_name
 
 STARTED, FINISHED, TICKET = "started", "finished", "ticket"
@@ -34,7 +34,6 @@ DEFAULT_DIR = Path("runs")
 # Each entry carries the SHA-256 of the line before it (the first line: GENESIS), so a line
 # edited, removed or inserted by hand breaks the chain where it was (relink.runbook.chain).
 CHAIN, GENESIS = "prev_sha256", "genesis"
-JOURNAL_MODE = 0o660  # the team's group reads and writes a shared desk's journals; others never
 
 
 def default_journal_path(account: str, base: str | Path = DEFAULT_DIR) -> Path:
@@ -89,8 +88,8 @@ class Journal:
         """
         json.dumps(entry, allow_nan=False)  # refuse what is not plain JSON before locking
         created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, JOURNAL_MODE)
+        make_shared_folders(self.path.parent)
+        fd = open_shared(self.path, os.O_RDWR | os.O_APPEND)
         try:
             # one writer at a time (two runbooks, two machines on a shared disk): the check for
             # a torn last line, the chain's link to it and the write must not interleave

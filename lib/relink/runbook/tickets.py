@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+from relink.atomic_files import make_shared_folders, open_shared
 from relink.errors import InputError
 from relink.runbook import journal as jr
 
@@ -175,8 +176,8 @@ class TicketLock:
         key = str(self.path.resolve())
         if key in self._held:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        make_shared_folders(self.path.parent)
+        fd = open_shared(self.path, os.O_RDWR)  # a teammate on a shared desk takes it too
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
