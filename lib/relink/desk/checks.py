@@ -19,7 +19,7 @@ from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from relink.atomic_files import write_atomically
+from relink.atomic_files import SHARED_FILE_MODE, write_atomically
 from relink.errors import InputError
 
 CHECK_NAME = "check.json"  # DESK/<account>/<ticket>/check.json
@@ -151,4 +151,4 @@ def write_check(folder: str | Path, check: LiveCheck) -> None:
         OSError: the ticket's folder cannot be written; the previous record is left as it was.
     """
     text = json.dumps(check.to_json(), indent=2, ensure_ascii=False) + "\n"
-    write_atomically(check_path(folder), text, mode=0o600)
+    write_atomically(check_path(folder), text, mode=SHARED_FILE_MODE)  # the team's desk

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from relink.atomic_files import write_atomically
+from relink.atomic_files import SHARED_FILE_MODE, write_atomically
 from relink.desk.desk_tickets import DeskTicket, closed_reason, desk_tickets
 from relink.display import visible
 
@@ -155,5 +155,5 @@ def write_desk_calendar(desk: str | Path, *, now: datetime | None = None) -> Pat
     if not events:
         path.unlink(missing_ok=True)
         return None
-    write_atomically(path, calendar_bytes(events, now or datetime.now(UTC)))
+    write_atomically(path, calendar_bytes(events, now or datetime.now(UTC)), mode=SHARED_FILE_MODE)
     return path
