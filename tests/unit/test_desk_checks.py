@@ -36,10 +36,10 @@ def test_a_record_reads_back_equal(tmp_path: Path) -> None:
     assert read_check(tmp_path) == unknown
 
 
-def test_the_record_is_written_whole_and_private(tmp_path: Path) -> None:
+def test_the_record_is_written_whole_and_the_teams_only(tmp_path: Path) -> None:
     write_check(tmp_path, CHECK)
     assert [p.name for p in tmp_path.iterdir()] == [CHECK_NAME]  # no temporary left
-    assert os.stat(tmp_path / CHECK_NAME).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / CHECK_NAME).st_mode & 0o777 == 0o660  # the group, never others
     stored = json.loads((tmp_path / CHECK_NAME).read_text())
     assert stored["unpaid_orders"] == ["8123456789012345"] and stored["format"] == 1
 
