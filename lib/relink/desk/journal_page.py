@@ -25,6 +25,7 @@ from relink.atomic_files import SHARED_FILE_MODE, write_atomically
 from relink.desk.journal_report import (
     AttemptRow,
     JournalReport,
+    approval_words,
     collect,
     no_attempts_text,
     table_cells,
@@ -65,11 +66,18 @@ def _row_html(row: AttemptRow) -> str:
         *(f'<td class="nowrap">{html.escape(cell)}</td>' for cell in (operator, step)),
         f'<td><span class="badge {badge}">{html.escape(outcome)}</span></td>',
         f"<td>{html.escape(moved)}</td>",
-        f"<td>{_escaped(row.override_reason or '-')}</td>",
+        f"<td>{_escaped(row.override_reason or '-')}{_approval_html(row)}</td>",
         f"<td><span{api_class}>{html.escape(api)}</span></td>",
         f"<td>{_escaped(row.message)}</td>",
     ]
     return "<tr>" + "".join(cells) + "</tr>"
+
+
+def _approval_html(row: AttemptRow) -> str:
+    """The two people behind a forced unlink, under its reason ("" for any other row)."""
+    if not row.override_approved_by:
+        return ""
+    return f"<br><small>{_escaped(approval_words(row))}</small>"
 
 
 def report_html(report: JournalReport, title: str = "relink journal", filters: str = "") -> str:

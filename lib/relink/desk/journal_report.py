@@ -45,6 +45,8 @@ ROW_KEYS = (
     "message",
     "attempt",
     "journal",
+    "override_requested_by",
+    "override_approved_by",
 )
 NAMED_JOURNALS = 5  # journals with unreadable lines named in a note; the rest are counted
 SNIFF_LINES = 50  # a *.jsonl file with no runbook entry in its first lines is not a journal
@@ -71,6 +73,8 @@ class AttemptRow:
     message: str
     attempt: str
     journal: str
+    override_requested_by: str | None = None  # four eyes: who asked to force the unlink...
+    override_approved_by: str | None = None  # ...and the second person who approved it
 
     def to_dict(self) -> dict[str, Any]:
         """The row with the keys of :data:`ROW_KEYS`, in that order (time as ISO UTC)."""
@@ -192,6 +196,8 @@ def _row(
         message=_text(entry.get("message")),
         attempt=_text(entry.get("attempt")),
         journal=journal,
+        override_requested_by=_optional(override.get("requested_by")),
+        override_approved_by=_optional(override.get("approved_by")),
     )
 
 
@@ -318,8 +324,16 @@ def table_cells(row: AttemptRow) -> list[str]:
     override = row.override_reason or "-"
     if len(override) > OVERRIDE_WIDTH:
         override = override[: OVERRIDE_WIDTH - 3] + "..."
+    if row.override_approved_by:  # four eyes: both people, beside the reason
+        override += f" ({approval_words(row)})"
     cells = [when, row.ticket or "-", row.account or "-", row.operator or "-", row.step]
     return [visible(cell) for cell in [*cells, outcome, moved, override, row.api or "-"]]
+
+
+def approval_words(row: AttemptRow) -> str:
+    """ "asked by alice, approved by bob": the two people behind a forced unlink."""
+    asked = f"asked by {row.override_requested_by}, " if row.override_requested_by else ""
+    return f"{asked}approved by {row.override_approved_by}"
 
 
 def where_text(report: JournalReport) -> str:
