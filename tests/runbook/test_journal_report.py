@@ -248,7 +248,23 @@ def test_json_rows_have_the_documented_keys(root):
         "message": "Unlinked.",
         "attempt": "HD-1-unlink",
         "journal": "runs/acct-a/journal.jsonl",
+        "override_requested_by": None,
+        "override_approved_by": None,
     }
+
+
+def test_a_forced_unlink_names_its_requester_and_its_approver(tmp_path):
+    journal = jr.Journal(tmp_path / "journal.jsonl")
+    journal.append(_ticket("HD-5", "acct-e", "alice", "2026-11-20T08:00:00+00:00"))
+    override = {"reason": "merchant agrees", "requested_by": "alice", "approved_by": "bob"}
+    journal.append(_attempt("HD-5", "acct-e", "alice", "2026-11-20T08:05:00+00:00", "unlink",
+                            outcome="done", details={"override": override}))  # fmt: skip
+    [row] = json.loads(_invoke("--root", str(tmp_path), "--format", "json").stdout)
+    assert (row["override_requested_by"], row["override_approved_by"]) == ("alice", "bob")
+    table = _invoke("--root", str(tmp_path)).stdout
+    assert "merchant agrees (asked by alice, approved by bob)" in table
+    page = _invoke("--root", str(tmp_path), "--format", "html").stdout
+    assert "asked by alice, approved by bob" in page
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 
-from relink.api import models
+from relink.api import identity_models, models
 from relink.api.models import OrderRef, Part, StatusChange
 from relink.api.transport import Answer
 from relink.errors import ApiConnectionError
@@ -74,12 +74,10 @@ class Change(models.Change):
 
     ``state`` is open, finished or abandoned; times are the server's (UTC). ``holder`` is the
     principal holding it (the token's person, who alone may renew, close, unlink or link
-    under it) and ``holder_name`` their display name; both None from a server that does not
+    under it) and ``holder_name`` their display name; both "" from a server that does not
     say (``operator`` is then all there is).
     """
 
-    holder: str | None = None
-    holder_name: str | None = None
     request_id: str | None = Field(default=None, description=_ANSWER)
     idempotency_key: str | None = None
     replayed: bool = False
@@ -119,18 +117,13 @@ class LinkState(models.LinkState):
     replayed: bool = False
 
 
-class WhoAmI(models.ContractModel):
+class WhoAmI(identity_models.Whoami):
     """The principal behind the token (``GET /v1/whoami``): the person (or service) who acts.
 
     ``permissions`` maps each account of the token's scope to what it may do there beyond the
     usual (``override``, ``approve``, ``take_over``).
     """
 
-    principal: str
-    display_name: str = ""
-    kind: str = "person"
-    accounts: tuple[str, ...] = ()
-    permissions: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     request_id: str | None = Field(default=None, description=_ANSWER)
 
     @property
@@ -147,66 +140,27 @@ class WhoAmI(models.ContractModel):
         return permission in self.permissions_on(account_id)
 
 
-class ApprovalRequest(models.ContractModel):
+class ApprovalRequest(identity_models.ApprovalRequest):
     """A second person's say on an override: filed by the change's holder, decided by another
     principal with the ``approve`` permission, bound to the change and to the exact set of
-    ``acknowledged_blockers``, valid until ``expires_at`` once approved, used once."""
+    ``acknowledged_blockers``, valid until ``expires_at`` once approved, used once. Its own id
+    is ``request_id``; the answer's is ``answer_request_id``."""
 
-    request_id: str
-    change_id: str
-    account_id: str
-    requested_by: str
-    requested_by_name: str | None = None
-    requested_at: datetime | None = None
-    used_at: datetime | None = None
-    acknowledged_blockers: tuple[Any, ...] = ()
-    reason: str = ""
-    state: str = "pending"  # pending, approved, rejected, expired, used
-    decided_by: str | None = None
-    decided_by_name: str | None = None
-    decision_reason: str | None = None
-    decided_at: datetime | None = None
-    expires_at: datetime | None = None
     answer_request_id: str | None = Field(default=None, description=_ANSWER)
     idempotency_key: str | None = None
     replayed: bool = False
 
     def blocker_pairs(self) -> list[tuple[str, str]]:
-        """The acknowledged blockers as sorted (store, order) pairs, whichever way the server
-        wrote each ({"store", "order"}, or an order id alone)."""
-        return sorted(order_pair(item) for item in self.acknowledged_blockers)
+        """The acknowledged blockers as sorted (store, order) pairs."""
+        return sorted((ref.store, ref.order) for ref in self.acknowledged_blockers)
 
 
-class Operation(models.ContractModel):
+class Operation(identity_models.Operation):
     """One entry of the server's record of a change (``GET .../changes/{id}/operations``):
-    who did what under it, done or refused, and under which idempotency key."""
+    who did what under it, done or refused, under which idempotency key (``request_id`` is
+    the call's own; the answer that listed it is ``answer_request_id``)."""
 
-    operation_id: int | str  # increasing in the order the server recorded them
-    kind: str
-    principal: str | None = None
-    principal_name: str | None = None
-    outcome: str = "done"  # done or refused
-    code: str | None = None
-    at: datetime | None = None
-    idempotency_key: str | None = None
-    change_id: str | None = None
-    ticket: str | None = None
-    approval_id: str | None = None
-    approved_by: str | None = None
-    approved_by_name: str | None = None
-    operator: str | None = None
-    request_id: str | None = Field(default=None, description="the call's own X-Request-Id")
-    details: dict[str, Any] = Field(default_factory=dict)
-
-
-def order_pair(item: Any) -> tuple[str, str]:
-    """A blocker as the server wrote it ({"store", "order"}, a [store, order] pair, or an order
-    id alone) as a (store, order) pair."""
-    if isinstance(item, dict):
-        return str(item.get("store") or ""), str(item.get("order") or "")
-    if isinstance(item, list | tuple) and len(item) == 2:
-        return str(item[0] or ""), str(item[1] or "")
-    return "", str(item)
+    answer_request_id: str | None = Field(default=None, description=_ANSWER)
 
 
 def parse_list(kind: type[R], answer: Answer, operation: str, field: str) -> list[R]:

@@ -19,9 +19,10 @@ from typing import Any
 
 from relink.api.client import ApprovalRequest, Client
 from relink.api.refusals import person, when_text
-from relink.errors import GuardError
+from relink.errors import GuardError, NotFoundError
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+NO_SUCH_ROUTE = "not_found"  # the server's 404 for a route it lacks (a change unknown: its own)
 
 
 @dataclass(frozen=True)
@@ -46,12 +47,14 @@ def approval_for(
     *,
     ticket: str,
     note: dict[str, Any],
-) -> ApprovalRequest:
+) -> ApprovalRequest | None:
     """This change's approved, unexpired approval of exactly ``override.blockers``, by another
     person than the requester, to send with the forced disconnect.
 
     Otherwise files a request (or finds the one already filed) and raises: the unlink waits
-    for a second person. ``note`` receives what the journal keeps of the approval.
+    for a second person. ``note`` receives what the journal keeps of the approval. None from a
+    server that has no approvals (its 404 for an unknown route): the force goes without one,
+    and that server refuses it if it needs one.
 
     Raises:
         GuardError: waiting for approval (filed now or earlier), or rejected (with whom and
@@ -59,9 +62,15 @@ def approval_for(
         relink.errors.ApiError: a call failed.
     """
     wanted = sorted(override.blockers)
+    try:
+        requests = client.approval_requests(override.account, override.change_id)
+    except NotFoundError as exc:
+        if exc.code != NO_SUCH_ROUTE:
+            raise
+        return None  # a server without approvals: it alone says whether the force needs one
     mine = [
         request
-        for request in client.approval_requests(override.account, override.change_id)
+        for request in requests
         if request.blocker_pairs() == wanted
         and (override.requester is None or request.requested_by == override.requester)
     ]
