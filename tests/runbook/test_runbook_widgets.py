@@ -154,7 +154,7 @@ def test_the_panel_says_who_holds_the_account(seed, clock):
         acct.runbook(NEW_AE, clock=clock, ticket="HD-kim", journal_path=acct.workdir / "k.jsonl")
     )
     assert not enabled(panel)["relink"]
-    assert "Ticket HD-sam (sam) holds" in panel.reasons["relink"].value
+    assert "Ticket HD-sam of sam (service token seed:" in panel.reasons["relink"].value
 
 
 def test_buttons_are_disabled_while_a_call_runs(seed, clock):
