@@ -433,6 +433,17 @@ def test_a_new_language_folder_is_picked_up(
     assert ticket_message(corpus["written"], "first", "it").text == "Ciao dal team.\n"
 
 
+def test_relinks_languages_are_its_template_folders_and_nothing_else() -> None:
+    import relink.audit
+
+    shipped = Path(relink.audit.__file__).with_name("templates")
+    folders = {path.parent.name for path in shipped.glob("*/message.j2")}
+    assert set(languages()) == folders == {"de", "en", "es", "fr", "it", "pt-BR"}
+    assert {tag: languages()[tag].locale for tag in folders} == {
+        "de": "de", "en": "en_GB", "es": "es", "fr": "fr", "it": "it", "pt-BR": "pt_BR"
+    }  # fmt: skip
+
+
 def test_a_language_folder_a_team_breaks_is_one_line(corpus, tmp_path: Path) -> None:
     (tmp_path / "nl").mkdir()
     (tmp_path / "nl" / "message.j2").write_text("Hallo {{ klant }}\n", encoding="utf-8")
