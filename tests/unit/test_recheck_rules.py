@@ -129,6 +129,9 @@ def test_exit_status_and_its_precedence() -> None:
     assert exit_code([became, stayed]) == 1
     assert exit_code([broken, stayed]) == 3
     assert exit_code([became, broken]) == 4
+    # ready, then a check that failed, then ready again: it did not *become* ready
+    after_failure = _outcome(rc.CHECKED, replace(ready, error="down", orders=10), ready)
+    assert not after_failure.became_ready and exit_code([after_failure]) == 0
 
 
 def _event(check: LiveCheck | None, folder: Path, **ticket: object) -> object:

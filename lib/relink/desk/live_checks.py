@@ -52,7 +52,8 @@ def checked(snapshot: AuditSnapshot, previous: LiveCheck | None) -> LiveCheck:
     if before is None:
         return replace(found, sequence=previous.sequence if previous else 0)
     moved = tuple(moved_reasons(before, found, str(forecast.get("reason") or "")))
-    changed = (before.expected_ready, before.ready) != (found.expected_ready, found.ready)
+    was_ready = replace(before, error=None).ready  # as its findings had it, a failure aside
+    changed = (before.expected_ready, was_ready) != (found.expected_ready, found.ready)
     # the sequence only grows, even across a failed check in between
     sequence = previous.sequence + 1 if changed else previous.sequence
     return replace(found, moved=moved, sequence=sequence)

@@ -67,15 +67,24 @@ class Outcome:
     note: str = ""
 
     @property
+    def was_ready(self) -> bool:
+        """The last check that could be made found it ready (a failed one in between does not
+        count: it found nothing)."""
+        before = self.before
+        if before is None or before.orders is None:
+            return False
+        return replace(before, error=None).ready
+
+    @property
     def became_ready(self) -> bool:
-        was = self.before is not None and self.before.ready
-        return self.kind == CHECKED and self.after is not None and self.after.ready and not was
+        ready = self.after is not None and self.after.ready
+        return self.kind == CHECKED and ready and not self.was_ready
 
     @property
     def ready_no_more(self) -> bool:
         """It was ready at the previous check and now something blocks: said loudly."""
-        was = self.before is not None and self.before.ready
-        return self.kind == CHECKED and was and self.after is not None and not self.after.ready
+        blocked = self.after is not None and not self.after.ready
+        return self.kind == CHECKED and self.was_ready and blocked
 
     @property
     def date_moved(self) -> bool:
