@@ -159,6 +159,7 @@ def test_stateful_runs_follow_the_contracts_links(sandbox):
 def test_a_method_the_contract_does_not_declare_is_405_with_allow(demo_account, path):
     declared = {method.upper() for method in CONTRACT["paths"][path]}
     concrete = path.replace("{account_id}", DEMO_ACCOUNT).replace("{change_id}", "chg_x")
+    concrete = concrete.replace("{request_id}", "apr_x")
     for method in ("PUT", "PATCH", "DELETE", "TRACE", "OPTIONS", "GET", "POST"):
         if method in declared:
             continue
@@ -273,7 +274,9 @@ def test_the_contracts_links_name_real_operations_parameters_and_fields():
                     assert key in properties, where
                     sources.append((_resolve(properties[key]), value))
                 for fed, value in sources:
-                    if value.startswith(("$response.body#/", "$request.body#/")):
+                    if not isinstance(value, str):
+                        assert fed is None or fed.get("type") != "string", (where, value)
+                    elif value.startswith(("$response.body#/", "$request.body#/")):
                         side, pointer = value.split("#/")
                         node = answer if side == "$response.body" else _body_schema(source)
                         field = _field(node, pointer)
@@ -303,9 +306,10 @@ class _LinkWalk:
         *,
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         template, method, _ = _operations()[operation_id]
-        headers = {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {token or self.token}"}
         if method == "post":
             headers["Idempotency-Key"] = f"walk-{uuid.uuid4().hex}"
         response = requests.request(
@@ -325,6 +329,7 @@ class _LinkWalk:
         *,
         query: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
         status = str(call["response"].status_code)
         _, _, operation = _operations()[call["id"]]
@@ -350,7 +355,7 @@ class _LinkWalk:
                 (path if where == "path" else query)[parameter] = found
         if "requestBody" in link:
             body = {**(body or {}), **{k: value(v) for k, v in link["requestBody"].items()}}
-        return self.call(link["operationId"], path, query=query, body=body)
+        return self.call(link["operationId"], path, query=query, body=body, token=token)
 
 
 def _status(call: dict[str, Any]) -> tuple[int, str | None]:
@@ -361,7 +366,8 @@ def _status(call: dict[str, Any]) -> tuple[int, str | None]:
 
 def test_every_link_of_the_contract_leads_where_it_says(seed):
     """By links alone: a whole change (open, renew, disconnect, link, finish), a second one
-    found through a 409 and abandoned, pages of orders. Every declared link is followed."""
+    found through a 409 and abandoned, pages of orders, an override approved by a second
+    person. Every declared link is followed."""
     account = seed(settled_orders("walk"), logged_in=NEW_AE)
     walk = _LinkWalk(account.url, account.token)
     got = walk.call("get_account", {"account_id": account.account_id})
@@ -386,12 +392,26 @@ def test_every_link_of_the_contract_leads_where_it_says(seed):
     renewed = walk.follow(opened, "RenewChange")
     assert _status(renewed) == (200, None)
     assert renewed["response"].json()["change_id"] == change["change_id"]
+    record = walk.follow(opened, "Operations")["response"].json()
+    assert [op["kind"] for op in record] == ["open", "renew"]
+    assert walk.follow(opened, "ApprovalRequests")["response"].json() == []
+    nothing_blocks = {"acknowledged_blockers": [{"store": "alpha", "order": "#1"}], "reason": "r"}
+    asked = walk.follow(opened, "RequestApproval", body=nothing_blocks)
+    assert _status(asked) == (403, "permission_required")  # the seed's token may not override
+    taken = walk.follow(opened, "TakeOver", body={"reason": "the lead takes it over"})
+    assert _status(taken) == (403, "permission_required")
     other = {"account_id": account.account_id}
     body = {"ticket": "T-2", "from_aliexpress_account": OLD_AE, **to_new}
     refused = walk.call("open_change", other, body=body)
     assert _status(refused) == (409, "change_in_progress")
     current = walk.follow(refused, "CurrentChange")
     assert current["response"].json()["change_id"] == change["change_id"]
+    assert _status(walk.follow(current, "Operations")) == (200, None)
+    assert _status(walk.follow(current, "ApprovalRequests")) == (200, None)
+    asked = walk.follow(current, "RequestApproval", body=nothing_blocks)
+    assert _status(asked) == (403, "permission_required")
+    taken = walk.follow(current, "TakeOver", body={"reason": "the lead takes it over"})
+    assert _status(taken) == (403, "permission_required")
     # the change is held: link is refused for what is linked, not for the change
     assert _status(walk.follow(opened, "Link")) == (409, "already_linked")
     assert _status(walk.follow(current, "Link")) == (409, "already_linked")
@@ -427,4 +447,41 @@ def test_every_link_of_the_contract_leads_where_it_says(seed):
     again = walk.follow(opened, "CloseChange", body={"outcome": "abandoned"})
     assert _status(again) == (200, None)
 
+    walk.followed |= _walk_an_approved_override(seed)
     assert walk.followed == _declared_links()
+
+
+def _walk_an_approved_override(seed: Any) -> set[tuple[str, str, str]]:
+    """Four eyes by links: ask, read, a lead approves, the requester forces with it."""
+    account = seed(blocked_orders("four"), logged_in=NEW_AE, permissions=["override"])
+    lead = f"tok-lead-{uuid.uuid4().hex}"
+    account.admin.issue_token(lead, [account.account_id], "lead", permissions=["approve"])
+    walk = _LinkWalk(account.url, account.token)
+    path = {"account_id": account.account_id}
+    body = {"ticket": "T-9", "from_aliexpress_account": OLD_AE, "to_aliexpress_account": NEW_AE}
+    opened = walk.call("open_change", path, body=body)
+    blocked = walk.follow(opened, "Disconnect", body={"confirm": True, **_EXPECT_OLD})
+    assert _status(blocked) == (409, "blocked")
+    refs = [{"store": b["store"], "order": b["order"]} for b in _error(blocked)["blockers"]]
+    reason = {"reason": "the merchant accepts, in writing"}
+    asked = walk.follow(opened, "RequestApproval", body={"acknowledged_blockers": refs, **reason})
+    assert _status(asked) == (201, None)
+    read = walk.follow(asked, "GetApprovalRequest")
+    assert read["response"].json()["state"] == "pending"
+    assert _status(walk.follow(read, "ChangeOperations")) == (200, None)
+    decision = {"decision": "approve", **reason}
+    approved = walk.follow(asked, "Decide", body=decision, token=lead)
+    assert approved["response"].json()["state"] == "approved"
+    forced = walk.follow(
+        approved, "ForceDisconnect", body={"confirm": True, **_EXPECT_OLD, **reason}
+    )
+    assert _status(forced) == (200, None)
+    assert forced["response"].json()["approved_by"] == "lead"
+    return walk.followed
+
+
+_EXPECT_OLD = {"expected_aliexpress_account": OLD_AE}
+
+
+def _error(call: dict[str, Any]) -> dict[str, Any]:
+    return dict(call["response"].json()["error"])

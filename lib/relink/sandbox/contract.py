@@ -261,6 +261,43 @@ def _change_links() -> dict[str, Any]:
                 "aliexpress_account": "$response.body#/to_aliexpress_account",
             },
         ),
+        "Operations": _link(
+            "change_operations",
+            "The server's record of this change: every call under it, by whom.",
+            parameters={**_ACCOUNT, "path.change_id": change_id},
+        ),
+        "ApprovalRequests": _link(
+            "list_approval_requests",
+            "The approvals asked under this change.",
+            parameters={**_ACCOUNT, "path.change_id": change_id},
+        ),
+        "RequestApproval": _link(
+            "request_approval",
+            "Ask a second person to approve forcing the disconnect past the blockers.",
+            parameters={**_ACCOUNT, "path.change_id": change_id},
+        ),
+        "TakeOver": _link(
+            "take_over",
+            "Take this change over (permission take_over, with a reason).",
+            parameters={**_ACCOUNT, "path.change_id": change_id},
+        ),
+    }
+
+
+def _approval_links() -> dict[str, Any]:
+    """What follows an approval request in a response body (``ApprovalRequest``)."""
+    request_id = "$response.body#/request_id"
+    return {
+        "GetApprovalRequest": _link(
+            "get_approval_request",
+            "The request in its state now.",
+            parameters={**_ACCOUNT, "path.request_id": request_id},
+        ),
+        "Decide": _link(
+            "decide_approval_request",
+            "A second person approves or rejects it.",
+            parameters={**_ACCOUNT, "path.request_id": request_id},
+        ),
     }
 
 
@@ -331,6 +368,31 @@ LINKS: dict[str, dict[str, dict[str, Any]]] = {
                 requestBody={"change_id": "$response.body#/change_id"},
             ),
             "GetLink": _link("get_link", "Nothing is linked now.", parameters=_ACCOUNT),
+        }
+    },
+    "request_approval": {"201": _approval_links()},
+    "get_approval_request": {
+        "200": {
+            "ChangeOperations": _link(
+                "change_operations",
+                "The record of the change the request is under.",
+                parameters={**_ACCOUNT, "path.change_id": "$response.body#/change_id"},
+            )
+        }
+    },
+    "decide_approval_request": {
+        "200": {
+            "ForceDisconnect": _link(
+                "disconnect",
+                "Once approved, the requester forces the disconnect with this approval.",
+                parameters=_ACCOUNT,
+                requestBody={
+                    "change_id": "$response.body#/change_id",
+                    "approval_id": "$response.body#/request_id",
+                    "force": True,
+                    "acknowledged_blockers": "$response.body#/acknowledged_blockers",
+                },
+            )
         }
     },
     "link": {
