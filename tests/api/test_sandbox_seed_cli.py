@@ -6,7 +6,10 @@ import subprocess
 import sys
 from datetime import date
 
+import requests
+
 from relink.api.client import Client
+from relink.sandbox.contract import CONTRACT_PATH
 
 
 def test_seed_from_export_cli(sandbox, tmp_path):
@@ -103,3 +106,46 @@ def test_seed_and_token_grant_the_override_permission(sandbox, tmp_path):
     granted = [*command, "token", *db, "--account", "acct-perm", "--token", "tok-perm-lead"]
     subprocess.run([*granted, "--permission", "override"], check=True, capture_output=True)
     assert Client(sandbox.url, "tok-perm-lead").account("acct-perm").permissions == ("override",)
+
+
+def _whoami(url: str, token: str) -> dict:
+    answer = requests.get(
+        f"{url}/v1/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_token_for_a_principal_and_whoami(sandbox, tmp_path):
+    export = tmp_path / "orders.csv"
+    export.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
+    command = [sys.executable, "-m", "relink.sandbox"]
+    db = ["--db", str(sandbox.db_path)]
+    seeded = [*command, "seed", *db, "acct-who", str(export), "--token", "tok-who-seed"]
+    subprocess.run(seeded, check=True, capture_output=True)
+    alice = [*command, "token", *db, "--account", "acct-who", "--token", "tok-who-alice"]
+    alice += ["--principal", "alice", "--name", "Alice M.", "--permission", "approve"]
+    done = subprocess.run(alice, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout == "", done.stderr  # a token given: not echoed
+    me = _whoami(sandbox.url, "tok-who-alice")
+    assert (me["principal"], me["display_name"], me["kind"]) == ("alice", "Alice M.", "person")
+    assert me["permissions"] == {"acct-who": ["approve"]}
+    plain = [*command, "token", *db, "--account", "acct-who", "--token", "tok-who-plain"]
+    subprocess.run(plain, check=True, capture_output=True)
+    service = _whoami(sandbox.url, "tok-who-plain")
+    assert service["kind"] == "service" and service["principal"].startswith("token:")
+    taken = [*command, "token", *db, "--account", "acct-who", "--token", "tok-who-alice"]
+    refused = subprocess.run([*taken, "--principal", "bob"], capture_output=True, text=True)
+    assert refused.returncode == 2
+    assert refused.stderr == "relink: error: this token belongs to alice, not bob\n"
+    bad = [*command, "token", *db, "--account", "acct-who", "--principal", "al ice"]
+    refused = subprocess.run(bad, capture_output=True, text=True)
+    assert refused.returncode == 2 and "principal 'al ice'" in refused.stderr
+
+
+def test_contract_command_prints_the_committed_contract():
+    done = subprocess.run(
+        [sys.executable, "-m", "relink.sandbox", "contract"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == CONTRACT_PATH.read_text(encoding="utf-8")
