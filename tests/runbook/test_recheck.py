@@ -261,6 +261,8 @@ def test_a_ticket_being_rechecked_elsewhere_is_skipped(desk: Desk) -> None:
     assert f"Skipped (1):\n  HD-{held[-4:]} ({held}): being re-checked by another run" in out
     assert read_check(desk.folder(held)) is None  # never touched
     assert read_check(desk.folder(free)) is not None
+    lock_mode = (desk.folder(free) / rc.LOCK_NAME).stat().st_mode & 0o777
+    assert lock_mode == 0o660  # a shared desk: a teammate's run takes the same lock
 
 
 def test_the_calendar_follows_the_dates_and_cancels_closed_tickets(desk: Desk) -> None:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from relink.atomic_files import open_shared
 from relink.desk.checks import LiveCheck, read_check, write_check
 from relink.desk.desk_tickets import DeskTicket, closed_reason, desk_tickets
 from relink.desk.live_checks import checked, failed
@@ -161,7 +162,7 @@ class CheckLock:
         Raises:
             OSError: the lock file cannot be created.
         """
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = open_shared(self.path, os.O_RDWR)  # the team's: anyone's recheck takes it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
