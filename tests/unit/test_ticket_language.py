@@ -7,6 +7,7 @@ In-process and without kernels (the batch's messages are written from recorded r
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -115,3 +116,23 @@ def test_a_tickets_message_follows_its_queue_state_in_its_language(desk: Path) -
     assert message_for_ticket(folder, "done", check).text.startswith("Guten Tag,\n\nErledigt:")
     for state in ("unchecked", "abandoned", "in_doubt", "unreadable"):
         assert message_for_ticket(folder, state, None) is None
+
+
+def test_the_tickets_panel_shows_the_message_its_state_calls_for(desk: Path) -> None:
+    from relink.desk.checks import LiveCheck, read_check, write_check
+    from relink.desk.queue_panel import QueueLine
+    from relink.desk.ticket_messages import message_for_ticket
+
+    assert relink_open(desk, "--lang", "it")[0] == 0
+    folder = desk / "acme-1" / "HD-1"
+    findings = ("2026-11-20T09:00:00Z", 3, 1, 2, "2026-11-26", ("8000000000000007",), ())
+    write_check(folder, LiveCheck(*findings, None, 1))
+    value = QueueLine(folder).widget.value
+    assert value.startswith('<p style="margin: 4px 0;">On the desk&#x27;s queue: ')
+    assert "<summary>Message for the merchant: " in value and ", in it (ready to copy)" in value
+    box = html.unescape(value.split("<textarea", 1)[1].split(">", 1)[1].split("</textarea>")[0])
+    first = message_for_ticket(folder, "waiting_for_merchant", read_check(folder))
+    assert box == first.text and first.stage == "first"  # waiting for the merchant: the first
+    assert "Buongiorno," in box and "- Ordine AliExpress 8000000000000007" in box
+    (folder / "check.json").write_text("{")  # unreadable: the panel says so, never fails
+    assert "Message for the merchant: " in QueueLine(folder).widget.value

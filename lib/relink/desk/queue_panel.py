@@ -4,7 +4,9 @@
 connection of every runbook it opens (:mod:`relink.desk.opening`), and the panel shows its
 widget below the steps. For a ticket on a desk (its journal beside its ``ticket.json``) it says
 the ticket's state as ``relink tickets`` does, the date it is expected to be ready, the age of
-its last live audit, and the next thing to do; it reads the ticket's records again after every
+its last live audit, and the next thing to do, then the message for the merchant its state
+calls for, in the ticket's language, ready to copy (:func:`relink.desk.ticket_messages.
+message_html`); it reads the ticket's records again after every
 line the runbook journals, so an audit or an unlink done shows at once. A runbook whose
 journal is not on a desk gets no line.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from relink.desk.folder import RECORD_NAME
 from relink.desk.queue import QueueRow, age_text, queue_row, recheck_command
 from relink.desk.ticket_files import read_ticket_files
+from relink.desk.ticket_messages import message_html
 from relink.display import visible
 
 
@@ -67,7 +70,8 @@ class QueueLine:
         now = datetime.now(UTC)
         row = ticket_row(self.folder, now)
         text = html.escape(visible(queue_text(row, now)))
-        self.widget.value = f'<p style="margin: 4px 0;">{text}</p>'
+        message = message_html(self.folder, row.state.name)  # the stage its state calls for
+        self.widget.value = f'<p style="margin: 4px 0;">{text}</p>{message}'
 
     def after_journal_line(self, journal: Path) -> None:
         """The runbook journaled an attempt: update (the step goes on whatever happens here,

@@ -12,11 +12,12 @@ behind, or nothing to tell the merchant before a person looks.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
 from relink.audit.message import Message, ticket_message
-from relink.desk.checks import LiveCheck
+from relink.desk.checks import LiveCheck, read_check
 from relink.desk.ticket_language import ticket_language
 from relink.desk.ticket_state import (
     BLOCKED,
@@ -26,6 +27,8 @@ from relink.desk.ticket_state import (
     WAITING_FOR_MERCHANT,
     WAITING_FOR_SUPPLIERS,
 )
+from relink.display import visible
+from relink.errors import RelinkError
 
 _WAITING = (WAITING_FOR_MERCHANT, WAITING_FOR_SUPPLIERS, BLOCKED)
 # A ready ticket known from its runbook's audit alone (no live check yet): no order blocked.
@@ -71,3 +74,37 @@ def message_for_ticket(
         return None
     facts: Any = check if check is not None else _NOTHING_BLOCKS if stage == "ready" else None
     return ticket_message(facts, stage, ticket_language(folder), kind, templates)
+
+
+def message_html(folder: Path, state: str) -> str:
+    """The ticket's message as its panel shows it (notebook and app): folded under a line
+    naming its stage and language, in a read-only text box to copy, with its notes; "" when
+    its state calls for none. A message that cannot be made is said in one line instead (a
+    panel never fails for it).
+    """
+    try:
+        message = message_for_ticket(folder, state, read_check(folder))
+    except RelinkError as exc:  # a team's template, an unreadable check.json
+        return f'<p class="relink-message">Message for the merchant: {_shown(str(exc))}</p>'
+    if message is None:
+        return ""
+    lines = message.text.count("\n") + 1
+    notes = "".join(f"<br>Note: {_shown(note)}" for note in message.notes)
+    return (
+        '<details class="relink-message"><summary>Message for the merchant: '
+        f"{_STAGE_WORDS[message.stage]}, in {_shown(message.language)} (ready to copy)</summary>"
+        f'<textarea readonly rows="{min(lines, 24)}" style="width: 100%;">'
+        f"{html.escape(message.text)}</textarea>{notes}</details>"
+    )
+
+
+_STAGE_WORDS = {
+    "first": "what to do and when",
+    "reminder": "a reminder",
+    "ready": "we switch now",
+    "done": "it is done",
+}
+
+
+def _shown(text: str) -> str:
+    return html.escape(visible(text))
