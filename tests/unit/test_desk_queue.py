@@ -311,7 +311,6 @@ def test_a_long_journal_is_read_from_its_end(tmp_path: Path, monkeypatch: Any) -
     assert os.path.getsize(folder / JOURNAL_NAME) > 4 * 2000
     history = ticket_files.read_ticket_files(folder).history
     assert history.done_at == "2026-12-06T16:00:00+00:00" and history.tail_only
-    assert history.lines_set_apart == 0  # the cut line at the window's start is not counted
 
 
 def test_the_runbooks_own_live_audit_counts_when_newer(tmp_path: Path) -> None:
@@ -357,3 +356,44 @@ def test_what_a_check_says_beyond_its_counts(tmp_path: Path) -> None:
     practice = rows["PRACTICE-1"].state.next
     assert practice.startswith("Audit it in its runbook (never checked live; relink recheck ")
     assert practice.endswith(f"relink open northwind-home --to {TARGET} --desk {desk}")
+
+
+def test_reading_only_the_lines_acted_on_gives_what_reading_every_line_gives(
+    tmp_path: Path,
+) -> None:
+    """The queue decodes only the journal lines it acts on; for 300 random journals (steps,
+    outcomes, attempts left without an answer, another ticket's lines, lines cut short, a
+    nested "step"), what it finds is what decoding every line finds."""
+    import random
+
+    from relink.desk import ticket_files
+    from relink.runbook import journal as jr
+
+    rng = random.Random(21)
+    steps = ("audit", "audit", "sync", "unlink", "relink", "verify")
+    for number in range(300):
+        path = tmp_path / f"journal-{number}.jsonl"
+        lines = [json.dumps({"ticket": "T", "account": "a", **opened()}, sort_keys=True)]
+        quiet = number % 2 == 0  # audits and syncs only, as most journals on a desk
+        for moment in range(rng.randint(0, 14)):
+            step = rng.choice(steps[:3] if quiet else steps)
+            phase = "finished" if quiet else rng.choice(("finished", "finished", "started"))
+            entry = attempt(step, phase, operator=rng.choice(("ana", "bo")))
+            entry.update(ticket=rng.choice(("T", "T", "T", "OTHER")), account="a")
+            entry.update(time=f"2026-12-06T1{moment % 10}:00:00+00:00")
+            entry.update(
+                attempt=f"{step}-{rng.randint(1, 3)}", outcome=rng.choice(("done", "refused"))
+            )
+            entry["after"] = {
+                "audit_source": rng.choice(("live", "export")),
+                "blockers": rng.randint(0, 2),
+            }
+            if phase == "started":
+                entry["idempotency_key"] = "k"
+            if rng.random() < 0.1:  # a nested "phase" or "step": decoded whole
+                entry["details"] = {rng.choice(("step", "phase")): rng.choice(("sync", "ticket"))}
+            line = json.dumps(entry, sort_keys=True)
+            lines.append(line[: len(line) // 2] if rng.random() < 0.05 else line)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        every = jr.for_ticket(jr.Journal(path).entries(), "T")
+        assert ticket_files.read_history(path, "T") == ticket_files._history(every, False), lines

@@ -15,6 +15,7 @@ store order number, no token.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,7 @@ _INTS = ("blockers", "unpaid", "waiting", "sequence", "late")
 _OPTIONAL_TEXT = ("expected_ready", "error", "failed_at", "expected_without_action")
 _OPTIONAL_INTS = ("orders",)
 _TEXT_LISTS = ("unpaid_orders", "moved")
+_FIELDS = tuple((field.name, field.default is MISSING) for field in fields(LiveCheck))
 
 
 def check_path(folder: str | Path) -> Path:
@@ -101,9 +103,10 @@ def read_check(folder: str | Path) -> LiveCheck | None:
         InputError: ``check.json`` exists but cannot be read, is not JSON, or lacks a field or
             has one of the wrong type (the message names the file and the field).
     """
-    path = check_path(folder)
+    path = os.path.join(folder, CHECK_NAME)  # text, not pathlib: the queue reads thousands
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
@@ -115,14 +118,14 @@ def read_check(folder: str | Path) -> LiveCheck | None:
     if not isinstance(record, dict):
         raise InputError(f"{path}: not a live-check record (a JSON object)")
     found = {
-        field.name: _field(path, record, field.name)
-        for field in fields(LiveCheck)
-        if field.name in record or field.default is MISSING  # an added field may be absent
+        name: _field(path, record, name)
+        for name, required in _FIELDS
+        if required or name in record  # an added field may be absent
     }
     return LiveCheck(**found)
 
 
-def _field(path: Path, record: dict[str, Any], name: str) -> Any:
+def _field(path: str, record: dict[str, Any], name: str) -> Any:
     """One field of the record, checked for its type."""
     if name not in record:
         raise InputError(f"{path}: no {name!r}")

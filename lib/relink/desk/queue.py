@@ -172,7 +172,7 @@ def queue_row(
         state=state,
         expected_ready=expected,
         last_live_audit=live,
-        folder=files.folder.relative_to(desk).as_posix(),
+        folder=relative_folder(files.folder, desk),
         notebook=notebook_name(record, files.folder),
         language=str(record.get("language") or ""),
     )
@@ -185,6 +185,11 @@ def abandoned_reason(record: dict[str, Any]) -> str | None:
         return None
     reason = abandoned.get("reason") if isinstance(abandoned, dict) else None
     return str(reason) if reason else "no reason given"
+
+
+def relative_folder(folder: Path, desk: Path) -> str:
+    """``ACCOUNT/TICKET``: a ticket folder's path on the desk (always two names below it)."""
+    return f"{folder.parent.name}/{folder.name}"
 
 
 def notebook_name(record: dict[str, Any], folder: Path) -> str:
@@ -231,7 +236,7 @@ def _unreadable_row(files: TicketFiles, desk: Path, problem: str) -> QueueRow:
         ),
         expected_ready=None,
         last_live_audit=None,
-        folder=folder.relative_to(desk).as_posix(),
+        folder=relative_folder(folder, desk),
         notebook=notebook_name(record, folder) if record else f"{folder.name}.ipynb",
         problem=problem,
     )

@@ -7,11 +7,13 @@ a second, so it reads each folder's three small records and nothing else:
 - ``check.json`` (:mod:`relink.desk.checks`): what the last live check found, through
   :func:`relink.desk.checks.read_check` only;
 - the tail of ``journal.jsonl`` (:mod:`relink.runbook.journal`): the last
-  :data:`JOURNAL_TAIL_BYTES` of it, every line checked by :func:`relink.runbook.journal.parse_entry`
-  as the runbook checks them. A ticket's journal holds a few dozen lines (one per step attempt,
-  under a kilobyte each); a longer one is read from its end, where what the queue needs is (the
-  last attempts, an attempt left without an answer, the verify that finished the ticket), and
-  the row says so.
+  :data:`JOURNAL_TAIL_BYTES` of it. A ticket's journal holds a few dozen lines (one per step
+  attempt, under a kilobyte each); a longer one is read from its end, where what the queue needs
+  is (the last attempts, an attempt left without an answer, the verify that finished the
+  ticket). Of its lines, those the queue acts on (:func:`_lines_acted_on`: the opening, the
+  unlinks, relinks and verifies, the last live audit, the last line) are decoded and checked by
+  :func:`relink.runbook.journal.parse_entry` as the runbook checks them; a line that is not an
+  entry is never acted on, as in the runbook.
 
 A file that cannot be read is never a traceback and never a ticket dropped: the folder comes
 back with ``problem`` naming the file and why, and the queue lists it as unreadable.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +49,6 @@ class History:
     destructive_operator: str = ""  # who made its last unlink or relink attempt
     last_live_audit: str | None = None  # the time of its last live audit done
     last_live_blockers: int | None = None  # what that audit found blocking
-    lines_set_apart: int = 0  # lines that are no entry (cut short, edited): never acted on
     tail_only: bool = False  # the journal is longer than the queue reads: its end was read
 
 
@@ -61,7 +63,7 @@ class TicketFiles:
     problem: str = ""
 
 
-def ticket_folders(desk: Path) -> list[Path]:
+def ticket_folders(desk: Path) -> list[str]:
     """Every ticket folder of the desk (``DESK/<account>/<ticket>/`` holding ``ticket.json``),
     by path. Hidden folders (one being created, a checkpoint folder) are not tickets.
 
@@ -79,30 +81,33 @@ def ticket_folders(desk: Path) -> list[Path]:
         except OSError:
             continue  # an account folder we cannot list holds no ticket we could read
         names = sorted(entry.path for entry in entries if _visible_folder(entry))
-        folders.extend(Path(name) for name in names if os.path.isfile(Path(name, RECORD_NAME)))
+        # paths as text: 5,000 tickets make 20,000 paths, and pathlib's parsing of each shows
+        folders.extend(name for name in names if os.path.isfile(os.path.join(name, RECORD_NAME)))
     return folders
 
 
-def read_ticket_files(folder: Path) -> TicketFiles:
+def read_ticket_files(folder: str | Path) -> TicketFiles:
     """The folder's ``ticket.json``, ``check.json`` and journal tail; never raises for them."""
-    read = TicketFiles(folder)
+    where = os.fspath(folder)
+    read = TicketFiles(Path(where))
     try:
-        read.record = read_record(folder / RECORD_NAME)
-        read.check = read_check(folder)
-        read.history = read_history(folder / JOURNAL_NAME, str(read.record["ticket"]))
+        read.record = read_record(os.path.join(where, RECORD_NAME))
+        read.check = read_check(where)
+        read.history = read_history(os.path.join(where, JOURNAL_NAME), read.record["ticket"])
     except InputError as exc:
         read.problem = str(exc)
     return read
 
 
-def read_record(path: Path) -> dict[str, Any]:
+def read_record(path: str | Path) -> dict[str, Any]:
     """A ticket's ``ticket.json``, with its ticket, account and target as text.
 
     Raises:
         InputError: unreadable, not JSON, or without one of them (naming the file).
     """
     try:
-        record = json.loads(path.read_bytes())
+        with open(path, "rb") as file:
+            record = json.loads(file.read())
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({_why(exc)})") from None
     except (ValueError, RecursionError):
@@ -115,7 +120,7 @@ def read_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def read_history(path: Path, ticket: str) -> History:
+def read_history(path: str | Path, ticket: str) -> History:
     """What the journal at ``path`` says of ``ticket`` (no journal: nothing happened yet).
 
     Raises:
@@ -131,22 +136,98 @@ def read_history(path: Path, ticket: str) -> History:
         return History()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({_why(exc)})") from None
-    lines = data.decode("utf-8", errors="replace").split("\n")
+    text = data.decode("utf-8", errors="replace")
     if start:
-        lines = lines[1:]  # the window starts mid-line
-    entries, set_apart = [], 0
-    for line in lines:
+        text = text[text.find("\n") + 1 :]  # the window starts mid-line
+    return _history(_entries_acted_on(text, ticket), bool(start))
+
+
+# A line's top-level "phase" and "step" as the journal writes them (json.dumps, sorted keys),
+# read without decoding the line; None when the line is odd (a key met twice, as a nested
+# object or a value would make it, another spacing, an escape in a value): it is decoded.
+def _phase_step(line: str) -> tuple[str, str] | None:
+    if line.count('"phase"') != 1 or line.count('"step"') > 1:
+        return None
+    phase = _value(line, '"phase": "')
+    step = _value(line, '"step": "') if '"step"' in line else ""
+    return None if phase is None or step is None else (phase, step)
+
+
+def _value(line: str, prefix: str) -> str | None:
+    at = line.find(prefix)
+    if at < 0:
+        return None
+    start = at + len(prefix)
+    end = line.find('"', start)
+    value = line[start:end]
+    return None if end < 0 or "\\" in value else value
+
+
+_ALWAYS = frozenset({jr.TICKET, jr.STARTED})
+_STEPS_ACTED_ON = frozenset({*DESTRUCTIVE_STEPS, "verify"})
+# Any of them as a whole JSON string, anywhere in the journal (a message's words never match)
+_ACTED_ON = re.compile(r'"(?:unlink|relink|verify|started)"')
+
+
+def _entries_acted_on(text: str, ticket: str) -> list[dict[str, Any]]:
+    """The ticket's entries the queue acts on, oldest first: its opening, every attempt
+    started, every unlink, relink and verify, its last live audit done, and its last entry
+    (whose operator made the last attempt). The syncs and older audits between them (most of
+    a journal) are not decoded: nothing they hold changes what the queue shows. Each line
+    decoded is checked as the runbook checks it (:func:`relink.runbook.journal.parse_entry`):
+    one that is not an entry is never acted on."""
+    lines = text.split("\n")
+    decoded: dict[int, dict[str, Any] | None] = {}
+
+    def entry_at(number: int) -> dict[str, Any] | None:
+        if number not in decoded:
+            entry, _why_not = jr.parse_entry(lines[number])
+            decoded[number] = entry if entry is not None and entry["ticket"] == ticket else None
+        return decoded[number]
+
+    # a journal with no unlink, relink, verify or started attempt (most): its opening lines
+    # and audits are all there is to find, and each line is looked at for them alone
+    busy = _ACTED_ON.search(text) is not None
+    keep, audits = _triage(lines) if busy else _quiet_triage(lines)
+    for number in reversed(audits):  # the last live audit done; older ones are past
+        if (entry := entry_at(number)) is not None and _live_done(entry):
+            keep.add(number)
+            break
+    for number in range(len(lines) - 1, -1, -1):  # the last entry of the ticket
+        if lines[number].strip() and entry_at(number) is not None:
+            keep.add(number)
+            break
+    return [entry for number in sorted(keep) if (entry := entry_at(number)) is not None]
+
+
+def _quiet_triage(lines: list[str]) -> tuple[set[int], list[int]]:
+    """:func:`_triage` of a journal with no unlink, relink, verify or started attempt."""
+    keep = {number for number, line in enumerate(lines) if line.strip() and _opening(line)}
+    return keep, [number for number, line in enumerate(lines) if '"audit"' in line]
+
+
+def _opening(line: str) -> bool:
+    """Whether a line may be a ticket's opening (decoded to be sure when it is odd)."""
+    fields = _phase_step(line)
+    return fields is None or fields[0] == jr.TICKET
+
+
+def _triage(lines: list[str]) -> tuple[set[int], list[int]]:
+    """The lines to decode (by number), and the audits' lines, from their phase and step."""
+    keep: set[int] = set()
+    audits: list[int] = []
+    for number, line in enumerate(lines):
         if not line.strip():
             continue
-        entry, _why_not = jr.parse_entry(line)
-        if entry is None:
-            set_apart += 1
-        elif entry["ticket"] == ticket:
-            entries.append(entry)
-    return _history(entries, set_apart, bool(start))
+        fields = _phase_step(line)
+        if fields is None or fields[0] in _ALWAYS or fields[1] in _STEPS_ACTED_ON:
+            keep.add(number)
+        elif fields[1] == "audit":
+            audits.append(number)
+    return keep, audits
 
 
-def _history(entries: list[dict[str, Any]], set_apart: int, tail_only: bool) -> History:
+def _history(entries: list[dict[str, Any]], tail_only: bool) -> History:
     """The :class:`History` of one ticket's entries, oldest first."""
     from_account = done_at = last_audit = None
     blockers: int | None = None
@@ -170,19 +251,23 @@ def _history(entries: list[dict[str, Any]], set_apart: int, tail_only: bool) -> 
             last_audit = entry.get("time") or last_audit
             found = entry["after"].get("blockers")
             blockers = found if isinstance(found, int) and not isinstance(found, bool) else None
-    pending = jr.pending_attempts(entries)
+    # only an unlink or a relink is journaled before it is sent (the others only read)
+    pending = [step for step in jr.pending_attempts(entries) if step in DESTRUCTIVE_STEPS]
     return History(
         from_account=from_account,
         done_at=done_at,
         destructive_done=tuple(done),
-        in_doubt=next(iter(sorted(pending)), None),
+        in_doubt=min(pending, default=None),
         last_operator=last_operator,
         destructive_operator=destructive_operator,
         last_live_audit=last_audit,
         last_live_blockers=blockers,
-        lines_set_apart=set_apart,
         tail_only=tail_only,
     )
+
+
+def _live_done(entry: dict[str, Any]) -> bool:
+    return entry.get("phase") == jr.FINISHED and entry.get("outcome") == "done" and _live(entry)
 
 
 def _live(entry: dict[str, Any]) -> bool:
