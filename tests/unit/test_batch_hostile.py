@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from relink.api.settings import known_secrets, secret_in
 from relink.batch.manifest import ORDER_NUMBER_ALIASES, collect_inputs
 from relink.batch.parameters import RUNBOOK_NOTEBOOK
+from relink.batch.summary import page as summary_page
 from relink.cli import main
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"
@@ -333,7 +334,7 @@ def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
     assert _raw_bidi(page) == []
     script = (tmp_path / "summary-rows.js").read_text(encoding="utf-8")
     assert _raw_bidi(script) == []
-    data = json.loads(script.removeprefix("window.relinkSummaryRows = ").removesuffix(";\n"))
+    data = summary_page.read_rows_script(script)
     assert [s for s in _strings(data) if _raw_bidi(s)] == []  # the script shows no override
     assert "invoice\\u202egpj.exe" in page  # shown as the escape, as on the terminal
     assert "<bdi>invoice\\u202egpj.exe</bdi>" in page  # and isolated
@@ -341,11 +342,7 @@ def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
     assert "notes\\u202etxt.csv</bdi>" in page and "audit\\u2067.ipynb" in page
     assert "<bdi>gone\\u202e</bdi>" in page  # --compare's names too
     assert "newest order \\u202e2 days old" in page  # and the words the notebook recorded
-    keys, columns = data["rows"]["keys"], data["rows"]["columns"]
-    rows = {
-        row["a"]: row
-        for row in (dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True))
-    }
+    rows = {row["a"]: row for row in data}
     assert rows["invoice\\u202egpj.exe"]["w"] == ["newest order \\u202e2 days old"]
     assert rows["invoice\\u202egpj.exe"]["g"] == "t\\u202e0"  # the target, from the manifest
     assert "no status column" in rows["north\\u2066\\u2067x\\u2068\\u2069"]["p"]

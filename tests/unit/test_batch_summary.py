@@ -52,16 +52,6 @@ def fleet(count: int, seed: int = 7) -> list[dict]:
     return rows
 
 
-def page_rows(script: str) -> list[dict]:
-    """The rows summary-rows.js gives the page's script (its columns), one dict per row."""
-    packed = json.loads(script.removeprefix("window.relinkSummaryRows = ").removesuffix(";\n"))
-    keys, columns = packed["rows"]["keys"], packed["rows"]["columns"]
-    count = len(columns[0]) if columns else 0
-    return [
-        {key: column[n] for key, column in zip(keys, columns, strict=True)} for n in range(count)
-    ]
-
-
 def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     rows = fleet(10_000)
     made = summary_page.summary_page(rows, title="t", generated="g", reasons=REASONS)
@@ -75,7 +65,7 @@ def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     assert '<script src="summary-rows.js"></script>' in page
     settings = json.loads(re.search(r'id="settings">(.*?)</script>', page, re.DOTALL).group(1))
     assert settings["count"] == 10_000 and settings["token"] in made.rows
-    data = page_rows(made.rows)
+    data = summary_page.read_rows_script(made.rows)
     assert len(data) == 10_000
     assert data[0]["s"] == "failed"  # needs attention first
     totals = fleet_totals(rows, REASONS)
@@ -412,7 +402,7 @@ def test_warnings_are_impossible_to_miss_and_never_make_an_account_safe() -> Non
     assert "2 account(s)" in box and "stale_export in words" in box and "filtered-safe" in box
     assert page.count("⚠ CHECK EXPORT</span>") == 2  # beside each warned verdict
     assert "no date" in page and "2 order(s) need a person to look first" in page
-    data = page_rows(made.rows)
+    data = summary_page.read_rows_script(made.rows)
     states = {row["a"]: row["s"] for row in data}
     assert states["stale-blocked"] == "blocked" and states["filtered-safe"] == "safe"
     older = next(row for row in data if row["a"] == "older")

@@ -17,14 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from relink.audit.blocker_text import (
-    ACTIONS_AFTER,
-    ACTIONS_BETWEEN,
-    ACTIONS_FIXED,
-    ACTIONS_HEAD,
-    ACTIONS_TAIL,
     CLASS_REASONS,
     ENTRY_ENDS,
-    REASONS_PIECE,
     arrow_text,
     escaped,
     first_of,
@@ -33,6 +27,7 @@ from relink.audit.blocker_text import (
     payment_shape,
     quoted_per_group,
     status_names,
+    tables,
 )
 from relink.audit.classification import PART_COLUMNS
 from relink.audit.dates import iso_days
@@ -177,25 +172,26 @@ class BlockerParts:
         to_cancel = joined_per_group(ae, group, count, self.cancel_keep[first:last])
         closed = joined_per_group(ae, group, count, self.closed_keep[first:last])
         sentences = joined_per_group(self.sync_will[in_drift], drift_group, count, separator=" ")
+        text = tables()
         return pc.binary_join_element_wise(
             '{"store": "',
             self.stores.slice(start, count),
             '", "order": "',
             self.orders.slice(start, count),
-            REASONS_PIECE.take(masks),
+            text.reasons.take(masks),
             status_text,
             '], "aliexpress_orders": [',
             ae_text,
             '], "rows": [',
             row_text,
-            ACTIONS_HEAD.take(payments),
+            text.head.take(payments),
             to_cancel,
-            ACTIONS_BETWEEN.take(payments),
+            text.between.take(payments),
             closed,
-            ACTIONS_AFTER.take(payments),
-            ACTIONS_FIXED.take(fixed),
+            text.after.take(payments),
+            text.fixed.take(fixed),
             sentences,
-            ACTIONS_TAIL.take(masks),
+            text.tail.take(masks),
             drift_text,
             '], "clears_by": ',
             self.clears_by.slice(start, count),

@@ -7,7 +7,9 @@ AliExpress numbers it names). :mod:`~relink.audit.blocker_table` assembles entri
 
 from __future__ import annotations
 
+import functools
 import json
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -183,7 +185,19 @@ _SYNC_HEAD = '"' + json_body(statuses.action_text(statuses.SYNC_DRIFT, (), ["x"]
 ENTRY_ENDS = pa.array(['"}', '"}, '])
 
 
-def _tables() -> tuple[pa.Array, ...]:
+class EntryTables(NamedTuple):
+    """The fixed text of blocked orders' JSON entries, indexed by their shape (:func:`tables`)."""
+
+    reasons: pa.Array
+    head: pa.Array
+    between: pa.Array
+    after: pa.Array
+    fixed: pa.Array
+    tail: pa.Array
+
+
+@functools.cache
+def tables() -> EntryTables:
     """The fixed text of an entry around its variable pieces. An entry is ``... REASONS[mask]
     statuses ... rows HEAD[payment] numbers-to-cancel BETWEEN[payment] closed-numbers
     AFTER[payment] FIXED[fixed] sync-sentences TAIL[mask] drift ...`` (see
@@ -209,7 +223,6 @@ def _tables() -> tuple[pa.Array, ...]:
                 + (", " if fixed_mask and syncs else "")
                 + (_SYNC_HEAD if syncs else "")
             )
-    return tuple(pa.array(column) for column in (reasons, heads, between, after, fixed, tails))
-
-
-REASONS_PIECE, ACTIONS_HEAD, ACTIONS_BETWEEN, ACTIONS_AFTER, ACTIONS_FIXED, ACTIONS_TAIL = _tables()
+    # Built on first use (about 30 ms): an audit that writes no entry never needs them.
+    columns = (reasons, heads, between, after, fixed, tails)
+    return EntryTables(*(pa.array(column) for column in columns))

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from relink.audit.columns import BLANK, PROBLEM, TEXT, ColumnSpec, Table
 from relink.audit.csv_reader import read_csv
-from relink.audit.xlsx_reader import check_inflated_sizes, read_workbook
 from relink.errors import ExportError
 
 SAMPLE_BYTES = 1 << 20
@@ -44,6 +43,8 @@ def _read_table(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
     # The content says what a file is, whatever its name: an XLSX saved as .xls is read, a
     # legacy .xls (an OLE compound file) is refused in one line, never handed to calamine.
     if head.startswith(_ZIP_MAGIC):
+        from relink.audit.xlsx_reader import read_workbook  # imported for a workbook only
+
         _check_xlsx(path)
         table = read_workbook(path, specs)
     elif head.startswith(_OLE_MAGIC):
@@ -76,6 +77,8 @@ def _read_head(path: Path) -> bytes:
 
 def _check_xlsx(path: Path) -> None:
     """A zip file is read as XLSX only when it is one (not .xlsb, .ods or any other zip)."""
+    from relink.audit.xlsx_reader import check_inflated_sizes
+
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())

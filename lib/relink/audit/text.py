@@ -6,6 +6,7 @@ reasons, actions): the audit never carries personal data, so neither can this te
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 from relink.audit import statuses
@@ -88,13 +89,9 @@ def audit_text(result: AuditResult, *, title: str | None = None, limit: int | No
                 f"(DSers: {statuses_shown}; AliExpress: {numbers})"
             )
             for action in entry["actions"]:
-                lines += textwrap.wrap(
-                    action, WRAP, initial_indent="    -> ", subsequent_indent="       "
-                )
+                lines += _wrapped(action, "    -> ", "       ")
             when = f"clears by {entry['clears_by']}" if entry["clears_by"] else "no date"
-            lines += textwrap.wrap(
-                f"{when}: {entry['how']}", WRAP, initial_indent="    ", subsequent_indent="    "
-            )
+            lines += _wrapped(f"{when}: {entry['how']}", "    ", "    ")
     rejected = result.rejected + (result.aliexpress or {}).get("rejected", [])
     if rejected:
         lines += ["", "Rejected rows (not audited; fix the file and audit again):"]
@@ -102,3 +99,10 @@ def audit_text(result: AuditResult, *, title: str | None = None, limit: int | No
     # Every value from a file (store, order, statuses, numbers, reasons) is made visible: one
     # entry of ``lines`` is one line on the terminal, whatever a cell holds.
     return "\n".join(visible(line) for line in lines) + "\n"
+
+
+@functools.lru_cache(maxsize=1024)
+def _wrapped(text: str, first: str, rest: str) -> tuple[str, ...]:
+    """``text`` wrapped at :data:`WRAP` (the same sentences recur from order to order: each
+    is wrapped once)."""
+    return tuple(textwrap.wrap(text, WRAP, initial_indent=first, subsequent_indent=rest))

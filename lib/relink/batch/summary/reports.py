@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import stat
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -144,7 +145,8 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
 
     A notebook that cannot be rendered gets no report (the summary then links the notebook).
     """
-    todo = [nb for nb in notebooks if nb.is_file() and _stale(nb)]
+    states = [(nb, _state(nb)) for nb in notebooks]
+    todo = [nb for nb, (stale, _) in states if stale]
     processes = max(1, min(processes or os.cpu_count() or 1, len(todo) // 8 or 1))
     if processes == 1:
         for nb in todo:
@@ -152,17 +154,38 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
     else:
         with ProcessPoolExecutor(processes) as pool:
             list(pool.map(_render_quietly, todo, chunksize=8))
-    return [report_path(nb) for nb in notebooks if report_path(nb).is_file()]
+    return [
+        report_path(nb)
+        for nb, (stale, there) in states
+        if (report_path(nb).is_file() if stale else there)
+    ]
 
 
-def _stale(notebook: Path) -> bool:
-    """The report is missing, or older than its notebook or than the message it links."""
+def _state(notebook: Path) -> tuple[bool, bool]:
+    """Whether the report is stale (the notebook is there, and its report is missing, or older
+    than the notebook or than the message it links), and whether the report is a file now.
+    (Paths as text: a resumed batch asks this of every account.)"""
+    folder, name = os.path.split(str(notebook))
+    rendered = _modified(os.path.join(folder, os.path.splitext(name)[0] + ".html"))
+    there = rendered is not None and stat.S_ISREG(rendered[1])
+    written = _modified(notebook)
+    if written is None or not stat.S_ISREG(written[1]):
+        return False, there  # no notebook: nothing to render
+    if rendered is None:
+        return True, there
+    message = os.path.join(folder, os.path.basename(folder) + MESSAGE_SUFFIXES["text"])
+    sources = [written, _modified(message)]
+    stale = any(s is not None and stat.S_ISREG(s[1]) and s[0] > rendered[0] for s in sources)
+    return stale, there
+
+
+def _modified(path: str | Path) -> tuple[int, int] | None:
+    """The file's modification time (ns) and mode, or ``None`` when it cannot be read."""
     try:
-        rendered = report_path(notebook).stat().st_mtime_ns
-    except OSError:
-        return True
-    sources = (notebook, message_path(notebook.parent))
-    return any(path.is_file() and path.stat().st_mtime_ns > rendered for path in sources)
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return found.st_mtime_ns, found.st_mode
 
 
 def _message_links(notebook: Path) -> str:

@@ -10,6 +10,7 @@ and steps for a runbook run, and never personal data. The totals over the fleet 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -106,23 +107,40 @@ def summary_row(run: AccountRun, out_dir: Path) -> dict[str, Any]:
         "rows_in": result.get("rows_in"),
         "rows_rejected": result.get("rows_rejected"),
         "export": run.job.export.name,
-        "notebook": run.notebook.relative_to(out_dir).as_posix() if run.notebook else "",
+        "notebook": relative(run.notebook, out_dir) if run.notebook else "",
         "duration_s": None if run.duration is None else round(run.duration, 2),
         "error": run.error,
         "failed_cell": run.failed_cell,
         "failed_execution_count": run.failed_execution_count,
     }
-    report_file = reports.report_path(run.notebook) if run.notebook else None
-    row["report"] = (
-        report_file.relative_to(out_dir).as_posix()
-        if report_file is not None and report_file.is_file()
-        else ""
-    )
+    # Paths as text: for 100,000 accounts, pathlib's joins and relative_to took seconds.
+    base = str(out_dir)
+    report = os.path.splitext(row["notebook"])[0] + ".html" if run.notebook else ""
+    row["report"] = report if report and os.path.isfile(os.path.join(base, report)) else ""
     row["problem"] = problem_text(row, run.failed_section())
     row["resumed"] = run.resumed
-    message = reports.message_path(out_dir / run.job.folder)
-    row["message"] = message.relative_to(out_dir).as_posix() if message.is_file() else ""
+    message = f"{run.job.folder}/{_name(run.job.folder)}{reports.MESSAGE_SUFFIXES['text']}"
+    row["message"] = message if os.path.isfile(os.path.join(base, message)) else ""
     return row
+
+
+def relative(path: Path, out_dir: Path) -> str:
+    """``path`` relative to ``out_dir``, POSIX, as ``path.relative_to(out_dir).as_posix()``.
+
+    Raises:
+        ValueError: ``path`` is not inside ``out_dir``.
+    """
+    text, base = str(path), str(out_dir)
+    if os.sep == "/" and base not in ("", ".", "/") and text.startswith(base + "/"):
+        return text[len(base) + 1 :]  # a Path's text is normalised: no "//", "/./" or "/" last
+    return path.relative_to(out_dir).as_posix()
+
+
+def _name(folder: str) -> str:
+    """The last part of an account's folder (``Path(folder).name``)."""
+    return (
+        folder if folder and "/" not in folder and folder not in (".", "..") else Path(folder).name
+    )
 
 
 def problem_text(row: dict[str, Any], section: str = "") -> str:
