@@ -56,6 +56,7 @@ from relink.batch.summary.shown import (
     isolated,
     page_text,
     script_data,
+    shown,
     without_bidi_controls,
 )
 from relink.batch.summary.totals import fleet_totals
@@ -100,6 +101,7 @@ def summary_page(
     calendar: dict[str, Any] | None = None,
     message_problems: Sequence[str] = (),
     skipped: Sequence[tuple[str, str]] = (),
+    totals: dict[str, Any] | None = None,
 ) -> SummaryPage:
     """An HTML page summarising a batch run: totals, what blocks most across the fleet,
     aggregate charts, what changed since the previous batch, and a table to sort and filter
@@ -123,9 +125,10 @@ def summary_page(
     a badge by the verdict), its safe dates, the blocked accounts becoming safe per day and
     ``calendar`` (``{"file", "events"}``: the calendar's link). ``message_problems``: why some
     merchant messages were not written. ``skipped``: the input folders' files that were not
-    taken as exports, ``(file, reason)`` each, listed under the overview.
+    taken as exports, ``(file, reason)`` each, listed under the overview. ``totals``: the
+    rows' :func:`~relink.batch.summary.totals.fleet_totals`, when the caller has them.
     """
-    totals = fleet_totals(rows, reasons)
+    totals = totals or fleet_totals(rows, reasons)
     ordered = sorted(rows, key=_attention_key)
     script, token = rows_script(ordered, reasons)
     settings = {"tickets": tickets, "reasons": list(reasons), "count": len(rows)}
@@ -165,8 +168,8 @@ def rows_script(ordered: list[dict[str, Any]], reasons: Sequence[str]) -> tuple[
     """
     page_rows = [_page_row(row, reasons) for row in ordered]
     keys = list(page_rows[0]) if page_rows else []
-    columns = [[row[key] for row in page_rows] for key in keys]
-    body = _script_json({"keys": keys, "columns": columns})
+    columns = [_shown_column([row[key] for row in page_rows]) for key in keys]
+    body = _script_text({"keys": keys, "columns": columns})
     token = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     # JSON.parse of a string: browsers read a large JSON text several times faster than the
     # same data written as a script's literal.
@@ -293,8 +296,28 @@ def _codes(row: dict[str, Any]) -> list[str]:
 def _script_json(value: Any) -> str:
     """JSON safe inside a <script> element: no "</script>", no "<!--"; every string as a page
     shows it (:func:`~relink.batch.summary.shown.script_data`: the script sets it as text)."""
-    text = json.dumps(script_data(value), ensure_ascii=False, separators=(",", ":"))
+    return _script_text(script_data(value))
+
+
+def _script_text(value: Any) -> str:
+    """``value`` (its strings already as a page shows them) as JSON safe inside a <script>."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _shown_column(values: list[Any]) -> list[Any]:
+    """One column of the rows, every string in it as a page shows it (:func:`script_data`).
+
+    A column of plain ASCII text, or of numbers, is taken as it is (checked at once, not value
+    by value: 100,000 accounts have 2 million values).
+    """
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        text = "".join(values)
+        return values if text.isascii() and text.isprintable() else list(map(shown, values))
+    if kinds <= {int, float, bool, type(None)}:
+        return values
+    return [script_data(value) for value in values]
 
 
 def _badge(row: dict[str, Any]) -> str:

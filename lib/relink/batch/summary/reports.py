@@ -145,8 +145,14 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
 
     A notebook that cannot be rendered gets no report (the summary then links the notebook).
     """
-    states = [(nb, _state(nb)) for nb in notebooks]
-    todo = [nb for nb, (stale, _) in states if stale]
+    render_stale(notebooks, processes=processes)
+    return [report_path(nb) for nb in notebooks if report_path(nb).is_file()]
+
+
+def render_stale(notebooks: Sequence[Path], *, processes: int | None = None) -> None:
+    """Render the reports that are missing or older than their notebook (or the message it
+    links); a notebook that cannot be rendered gets no report."""
+    todo = [nb for nb in notebooks if _stale(nb)]
     processes = max(1, min(processes or os.cpu_count() or 1, len(todo) // 8 or 1))
     if processes == 1:
         for nb in todo:
@@ -154,29 +160,21 @@ def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -
     else:
         with ProcessPoolExecutor(processes) as pool:
             list(pool.map(_render_quietly, todo, chunksize=8))
-    return [
-        report_path(nb)
-        for nb, (stale, there) in states
-        if (report_path(nb).is_file() if stale else there)
-    ]
 
 
-def _state(notebook: Path) -> tuple[bool, bool]:
-    """Whether the report is stale (the notebook is there, and its report is missing, or older
-    than the notebook or than the message it links), and whether the report is a file now.
-    (Paths as text: a resumed batch asks this of every account.)"""
-    folder, name = os.path.split(str(notebook))
-    rendered = _modified(os.path.join(folder, os.path.splitext(name)[0] + ".html"))
-    there = rendered is not None and stat.S_ISREG(rendered[1])
+def _stale(notebook: Path) -> bool:
+    """The notebook is there, and its report is missing, or older than the notebook or than
+    the message it links. (Paths as text: a resumed batch asks this of every account.)"""
     written = _modified(notebook)
     if written is None or not stat.S_ISREG(written[1]):
-        return False, there  # no notebook: nothing to render
+        return False  # no notebook: nothing to render
+    folder, name = os.path.split(str(notebook))
+    rendered = _modified(os.path.join(folder, os.path.splitext(name)[0] + ".html"))
     if rendered is None:
-        return True, there
+        return True
     message = os.path.join(folder, os.path.basename(folder) + MESSAGE_SUFFIXES["text"])
     sources = [written, _modified(message)]
-    stale = any(s is not None and stat.S_ISREG(s[1]) and s[0] > rendered[0] for s in sources)
-    return stale, there
+    return any(s is not None and stat.S_ISREG(s[1]) and s[0] > rendered[0] for s in sources)
 
 
 def _modified(path: str | Path) -> tuple[int, int] | None:
