@@ -170,29 +170,8 @@ def decide(
     require_account(conn, account_id)
     row = _row(conn, account_id, request_id)
     change = require_change(conn, account_id, row["change_id"])
-    context = {"change_id": row["change_id"], "ticket": change["ticket"]}
-    if "approve" not in permissions:
-        raise Refusal(
-            403,
-            "permission_required",
-            "deciding on an override needs the approve permission on this account",
-            **context,
-        )
-    if row["requested_by"] == call.principal.principal:
-        raise Refusal(
-            403,
-            "approver_is_requester",
-            "an override needs a second pair of eyes: its requester cannot approve it",
-            **context,
-        )
     now = store.sandbox_now(conn)
-    if _state(row, now) != "pending":
-        raise Refusal(
-            409,
-            "approval_not_pending",
-            f"approval request {request_id} is {_state(row, now)}, no longer pending",
-            **context,
-        )
+    _check_decider(row, change, permissions, call, now)
     approved = body.decision == "approve"
     conn.execute(
         "UPDATE approvals SET state = ?, decided_by = ?, decided_by_name = ?,"
@@ -215,6 +194,36 @@ def decide(
     }
     record(conn, account_id, "approval_decision", call, change=change, details=details)
     return to_model(_row(conn, account_id, request_id), now)
+
+
+def _check_decider(
+    row: sqlite3.Row, change: sqlite3.Row, permissions: frozenset[str], call: Call, now: float
+) -> None:
+    """The caller may decide on the request now: with approve, not its requester, pending.
+
+    Raises:
+        Refusal: 403 ``permission_required``, ``approver_is_requester``; 409
+            ``approval_not_pending``.
+    """
+    context = {"change_id": row["change_id"], "ticket": change["ticket"]}
+    if "approve" not in permissions:
+        raise Refusal(
+            403,
+            "permission_required",
+            "deciding on an override needs the approve permission on this account",
+            **context,
+        )
+    if row["requested_by"] == call.principal.principal:
+        raise Refusal(
+            403,
+            "approver_is_requester",
+            "an override needs a second pair of eyes: its requester cannot approve it",
+            **context,
+        )
+    state = _state(row, now)
+    if state != "pending":
+        message = f"approval request {row['request_id']} is {state}, no longer pending"
+        raise Refusal(409, "approval_not_pending", message, **context)
 
 
 def read(conn: sqlite3.Connection, account_id: str, request_id: str) -> ApprovalRequest:

@@ -2,13 +2,13 @@
 
 A change is opened before anything destructive happens and names the ticket, the operator and
 the AliExpress accounts (from, to), and belongs to its holder: the principal of the token that
-opened it (or took it over, :func:`take_over`). Only the holder renews, closes, disconnects or
-links under it (409 ``change_held_by_other`` for anyone else). While it is open and its lease
-runs (``expires_at``, in sandbox time), no other ticket can open one on the account, and
-disconnect and link must name it: two analysts, on two machines, can never interleave their
-steps on one account. The holder renews the lease by opening again with the same ticket (the
-runbook's heartbeat); a lease left to run out counts as abandoned, so a crashed session never
-locks an account for good.
+opened it (or took it over: :mod:`relink.sandbox.takeover`). Only the holder renews, closes,
+disconnects or links under it (409 ``change_held_by_other`` for anyone else). While it is open
+and its lease runs (``expires_at``, in sandbox time), no other ticket can open one on the
+account, and disconnect and link must name it: two analysts, on two machines, can never
+interleave their steps on one account. The holder renews the lease by opening again with the
+same ticket (the runbook's heartbeat); a lease left to run out counts as abandoned, so a
+crashed session never locks an account for good.
 
 Every function expects the caller to hold the write transaction (see
 :func:`relink.sandbox.idempotency.run_once`), so "is anyone holding it?" and "now I hold it"
@@ -21,7 +21,6 @@ import sqlite3
 import uuid
 from datetime import UTC, datetime
 
-from relink.api.identity_models import TakeOverRequest
 from relink.api.models import Change, ChangeRequest, CloseChangeRequest
 from relink.sandbox import store
 from relink.sandbox.models import Refusal
@@ -73,7 +72,7 @@ def to_model(row: sqlite3.Row, now: float) -> Change:
     )
 
 
-def _held(conn: sqlite3.Connection, account_id: str, now: float) -> sqlite3.Row | None:
+def held_change(conn: sqlite3.Connection, account_id: str, now: float) -> sqlite3.Row | None:
     """The account's open change whose lease still runs, if any."""
     row: sqlite3.Row | None = conn.execute(
         "SELECT * FROM changes WHERE account_id = ? AND state = 'open' AND expires_at > ?"
@@ -92,7 +91,7 @@ def _lapse(conn: sqlite3.Connection, account_id: str, now: float) -> None:
     )
 
 
-def _holds_message(row: sqlite3.Row) -> str:
+def holds_message(row: sqlite3.Row) -> str:
     return (
         f"ticket {row['ticket']} by {row['operator']} holds this account since "
         f"{_when(row['opened_at'])}, until {_when(row['expires_at'])}"
@@ -167,9 +166,9 @@ def open_change(
             f"ticket {body.ticket} finished its change on {_when(finished['closed_at'])}: "
             "a new ticket id starts a new change",
         )
-    held = _held(conn, account_id, now)
+    held = held_change(conn, account_id, now)
     if held is not None and held["ticket"] != body.ticket:
-        raise Refusal(409, "change_in_progress", _holds_message(held), holder=to_model(held, now))
+        raise Refusal(409, "change_in_progress", holds_message(held), holder=to_model(held, now))
     if held is not None:
         if holder_of(held) != call.principal.principal:
             raise held_by_other(held, now, "renew", "renew")
@@ -188,7 +187,20 @@ def open_change(
             "UPDATE changes SET renewed_at = ?, expires_at = ? WHERE change_id = ?",
             (now, now + ttl_seconds, held["change_id"]),
         )
-        return _recorded(conn, account_id, held["change_id"], "renew", call, {})
+        return recorded(conn, account_id, held["change_id"], "renew", call, {})
+    return _insert(conn, account_id, body, operator, call, now, ttl_seconds)
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: ChangeRequest,
+    operator: str,
+    call: Call,
+    now: float,
+    ttl_seconds: float,
+) -> Change:
+    """A new open change for ``body.ticket``, held by the caller; recorded as opened."""
     change_id = f"chg_{uuid.uuid4().hex}"
     conn.execute(
         "INSERT INTO changes (change_id, account_id, ticket, operator, from_ae, to_ae, state,"
@@ -209,10 +221,10 @@ def open_change(
         ),
     )
     details = {"from": body.from_aliexpress_account, "to": body.to_aliexpress_account}
-    return _recorded(conn, account_id, change_id, "open", call, details)
+    return recorded(conn, account_id, change_id, "open", call, details)
 
 
-def _recorded(
+def recorded(
     conn: sqlite3.Connection,
     account_id: str,
     change_id: str,
@@ -228,7 +240,7 @@ def _recorded(
 
 def held_by(conn: sqlite3.Connection, account_id: str, principal: Principal) -> sqlite3.Row | None:
     """The account's open change whose lease runs, when ``principal`` holds it."""
-    held = _held(conn, account_id, store.sandbox_now(conn))
+    held = held_change(conn, account_id, store.sandbox_now(conn))
     return held if held is not None and holder_of(held) == principal.principal else None
 
 
@@ -255,7 +267,7 @@ def current_change(conn: sqlite3.Connection, account_id: str) -> Change:
     """
     require_account(conn, account_id)
     now = store.sandbox_now(conn)
-    held = _held(conn, account_id, now)
+    held = held_change(conn, account_id, now)
     if held is None:
         raise Refusal(404, "no_open_change", f"no change is open on account {account_id!r}")
     return to_model(held, now)
@@ -276,13 +288,8 @@ def close_change(
             when another principal holds it, ``change_closed`` when it already ended the other
             way (a lapsed lease has ended as abandoned).
     """
-    require_account(conn, account_id)
+    row = require_change(conn, account_id, change_id)
     now = store.sandbox_now(conn)
-    row = conn.execute(
-        "SELECT * FROM changes WHERE change_id = ? AND account_id = ?", (change_id, account_id)
-    ).fetchone()
-    if row is None:
-        raise Refusal(404, "change_not_found", f"account {account_id!r} has no change {change_id}")
     if holder_of(row) != call.principal.principal:
         raise held_by_other(row, now, "close", "close")
     state = _state(row, now)
@@ -302,7 +309,7 @@ def close_change(
         )
     _lapse(conn, account_id, now)
     details = {"outcome": body.outcome, "already": state != "open"}
-    return _recorded(conn, account_id, change_id, "close", call, details)
+    return recorded(conn, account_id, change_id, "close", call, details)
 
 
 def require_held(
@@ -329,8 +336,8 @@ def require_held(
         raise held_by_other(row, now, _VERBS.get(kind, kind), kind)
     else:
         return row
-    held = _held(conn, account_id, now)
-    holder = f"; {_holds_message(held)}" if held is not None else ": open a change first"
+    held = held_change(conn, account_id, now)
+    holder = f"; {holds_message(held)}" if held is not None else ": open a change first"
     raise Refusal(
         409,
         "change_not_held",
@@ -348,67 +355,3 @@ def list_changes(conn: sqlite3.Connection, account_id: str) -> list[Change]:
         "SELECT * FROM changes WHERE account_id = ? ORDER BY opened_at, rowid", (account_id,)
     ).fetchall()
     return [to_model(row, now) for row in rows]
-
-
-def take_over(
-    conn: sqlite3.Connection,
-    account_id: str,
-    change_id: str,
-    body: TakeOverRequest,
-    *,
-    permissions: frozenset[str],
-    ttl_seconds: float,
-    call: Call,
-) -> Change:
-    """Make the caller the change's holder, renew its lease, and record from whom and why.
-
-    A change left to lapse may be taken over while no other change holds the account; one
-    closed (finished, or abandoned by its holder) may not.
-
-    Raises:
-        Refusal: 404 unknown account, 404 ``change_not_found``; 403 ``permission_required``
-            (take_over); 409 ``already_holder``, ``change_closed``, ``change_in_progress``.
-    """
-    require_account(conn, account_id)
-    if "take_over" not in permissions:
-        raise Refusal(
-            403,
-            "permission_required",
-            "taking over another's change needs the take_over permission on this account",
-            change_id=change_id,
-        )
-    now = store.sandbox_now(conn)
-    row = conn.execute(
-        "SELECT * FROM changes WHERE change_id = ? AND account_id = ?", (change_id, account_id)
-    ).fetchone()
-    if row is None:
-        raise Refusal(404, "change_not_found", f"account {account_id!r} has no change {change_id}")
-    previous = holder_of(row)
-    if previous == call.principal.principal:
-        raise Refusal(409, "already_holder", f"you hold change {change_id} already")
-    if row["state"] == "finished" or (row["state"] == "abandoned" and row["closed_by"]):
-        raise Refusal(
-            409, "change_closed", f"change {change_id} (ticket {row['ticket']}) is {row['state']}"
-        )
-    held = _held(conn, account_id, now)
-    if held is not None and held["change_id"] != change_id:
-        raise Refusal(409, "change_in_progress", _holds_message(held), holder=to_model(held, now))
-    conn.execute(
-        "UPDATE changes SET holder = ?, holder_name = ?, operator = ?, state = 'open',"
-        " closed_at = NULL, renewed_at = ?, expires_at = ? WHERE change_id = ?",
-        (
-            call.principal.principal,
-            call.principal.display_name,
-            call.principal.principal,
-            now,
-            now + ttl_seconds,
-            change_id,
-        ),
-    )
-    details = {
-        "from": previous,
-        "from_name": row["holder_name"] or previous,
-        "reason": body.reason.strip(),
-        "lapsed": row["expires_at"] <= now,
-    }
-    return _recorded(conn, account_id, change_id, "take_over", call, details)

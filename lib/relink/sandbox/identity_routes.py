@@ -20,7 +20,7 @@ from relink.api.identity_models import (
     Whoami,
 )
 from relink.api.models import Change
-from relink.sandbox import approvals, changes, contract, linking, principals, record
+from relink.sandbox import approvals, changes, contract, linking, principals, record, takeover
 from relink.sandbox.dependencies import (
     ApprovalIdPath,
     AuthorisedCaller,
@@ -77,7 +77,7 @@ def take_over(
         "take_over",
         idempotency_key,
         body,
-        lambda: changes.take_over(
+        lambda: takeover.take_over(
             conn,
             caller.account_id,
             change_id,
