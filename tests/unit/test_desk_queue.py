@@ -71,10 +71,11 @@ def check(
     error: str | None = None,
     late: int = 0,
     audited: bool = True,
+    unacted: str | None = None,
 ) -> LiveCheck:
     return LiveCheck(
         _iso(at), blockers, unpaid, waiting, expected, orders, (), error, 1, late=late,
-        orders=40 if audited else None,
+        orders=40 if audited else None, expected_without_action=unacted,
     )  # fmt: skip
 
 
@@ -120,9 +121,12 @@ def desk(tmp_path: Path) -> Path:
     make_ticket(desk, "stale-acct", "T-STALE", check=old)
     make_ticket(desk, "failed-acct", "T-FAILED", check=check(error="HTTP 503 unavailable"))
     unpaid = ("8101", "8102", "8103", "8104")
-    merchant = check(4, 4, 0, "2026-12-15", orders=unpaid)
+    # cancelled, the ticket is ready the day of the check; if nobody acts, AliExpress closes
+    # the unpaid orders at the end of their payment window
+    merchant = check(4, 4, 0, "2026-12-07", orders=unpaid, unacted="2026-12-15")
     make_ticket(desk, "merchant-acct", "T-MERCHANT", check=merchant, record={"opened_by": "cy"})
-    make_ticket(desk, "merchant-due", "T-MDUE", check=check(1, 1, 0, "2026-12-07"))
+    closed = check(1, 1, 0, "2026-12-05", unacted="2026-12-07")
+    make_ticket(desk, "merchant-due", "T-MDUE", check=closed)
     make_ticket(desk, "suppliers-acct", "T-SUPPLIERS", check=check(2, 0, 2, "2026-12-11"))
     make_ticket(desk, "suppliers-late", "T-LATE", check=check(2, 0, 2, "2026-12-04"))
     make_ticket(desk, "blocked-acct", "T-BLOCKED", check=check(3, 0, 0, None))
@@ -163,8 +167,10 @@ def test_each_state_and_the_order_of_what_needs_attention_today(desk: Path) -> N
     merchant = rows["T-MERCHANT"]
     assert merchant.state.label == "waiting for the merchant (4 unpaid)"
     assert "cancel 4 unpaid AliExpress order(s): 8101, 8102, 8103 and 1 more" in merchant.state.next
-    assert merchant.operator == "cy" and merchant.expected_ready == date(2026, 12, 15)
+    assert merchant.operator == "cy" and merchant.expected_ready == date(2026, 12, 7)
+    assert queue_view.expected_text(merchant) == "2026-12-07 (2026-12-15 if nobody acts)"
     assert "relink recheck --desk" in rows["T-MDUE"].state.next
+    assert "AliExpress has closed the unpaid orders by 2026-12-07" in rows["T-MDUE"].state.next
     assert "HTTP 503 unavailable" in rows["T-FAILED"].state.next
     assert "found ready 3 d ago: too old to change on" in rows["T-STALE"].state.next
     assert rows["T-GONE"].state.next == "Nothing: abandoned (merchant left)."

@@ -66,6 +66,7 @@ class QueueRow:
     last_live_audit: datetime | None
     folder: str
     notebook: str
+    expected_without_action: date | None = None  # the unpaid orders' closing, if nobody acts
     language: str = ""
     problem: str = ""  # the file that could not be read, and why
 
@@ -158,6 +159,7 @@ def queue_row(
                 practice_open=practice_command(record, recheck),
             )  # fmt: skip
             expected = _expected(check)
+            unacted = _date(check.expected_without_action) if check else None
             live = max(_times(check, history), default=None)
         except ValueError as exc:
             problem = f"{files.folder / 'check.json'}: {exc}"
@@ -171,6 +173,7 @@ def queue_row(
         operator=history.last_operator or str(record.get("opened_by") or ""),
         state=state,
         expected_ready=expected,
+        expected_without_action=unacted,
         last_live_audit=live,
         folder=relative_folder(files.folder, desk),
         notebook=notebook_name(record, files.folder),
@@ -198,6 +201,11 @@ def notebook_name(record: dict[str, Any], folder: Path) -> str:
     if isinstance(name, str) and name.endswith(".ipynb") and "/" not in name and name[0] != ".":
         return name
     return f"{folder.name}.ipynb"
+
+
+def _date(text: str | None) -> date | None:
+    """An ISO day, or None. Raises ValueError for text that is not one."""
+    return date.fromisoformat(text) if text else None
 
 
 def _expected(check: LiveCheck | None) -> date | None:

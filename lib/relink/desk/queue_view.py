@@ -25,7 +25,15 @@ from relink.page_templates import inline_script, page_environment
 TABLE_HEADINGS = ("state", "account", "ticket", "from -> to", "operator", "expected ready")
 TABLE_HEADINGS += ("live audit", "next")
 ROW_KEYS = ("account", "ticket", "from", "to", "operator", "state", "state_text", "due")
-ROW_KEYS += ("expected_ready", "last_live_audit", "audit_age", "next", "folder", "notebook")
+ROW_KEYS += (
+    "expected_ready",
+    "expected_without_action",
+    "last_live_audit",
+    "audit_age",
+    "next",
+    "folder",
+    "notebook",
+)
 ROW_KEYS += ("language", "problem")
 # A state's badge on the page: relink's palette, white text (reads on light and dark).
 STATE_COLOURS = {
@@ -56,6 +64,9 @@ def row_dict(row: QueueRow, queue: Queue) -> dict[str, Any]:
         "state_text": row.state.label,
         "due": row.state.due,
         "expected_ready": row.expected_ready.isoformat() if row.expected_ready else None,
+        "expected_without_action": (
+            row.expected_without_action.isoformat() if row.expected_without_action else None
+        ),
         "last_live_audit": (
             row.last_live_audit.isoformat(timespec="seconds") if row.last_live_audit else None
         ),
@@ -77,10 +88,26 @@ def queue_json(queue: Queue) -> str:
 def table_cells(row: QueueRow, queue: Queue) -> list[str]:
     """A row's cells for the terminal, control characters shown as escapes."""
     moved = f"{row.from_account or '?'} -> {row.target or '?'}"
-    expected = row.expected_ready.isoformat() if row.expected_ready else "-"
-    cells = [row.state.label, row.account, row.ticket, moved, row.operator or "-", expected]
+    cells = [
+        row.state.label,
+        row.account,
+        row.ticket,
+        moved,
+        row.operator or "-",
+        expected_text(row),
+    ]
     cells += [age_text(row.audit_age(queue.now)), row.state.next]
     return [visible(cell) for cell in cells]
+
+
+def expected_text(row: QueueRow) -> str:
+    """``2026-12-07``, with ``(2026-12-15 if nobody acts)`` when the unpaid orders' closing
+    is another day; ``-`` when no date holds."""
+    expected, unacted = row.expected_ready, row.expected_without_action
+    said = expected.isoformat() if expected else "-"
+    if unacted and unacted != expected and row.state.name == "waiting_for_merchant":
+        said += f" ({unacted.isoformat()} if nobody acts)"
+    return said
 
 
 def summary_text(queue: Queue, filters: str = "") -> str:
@@ -157,7 +184,7 @@ def _page_row(row: QueueRow, queue: Queue, link: Link | None) -> dict[str, Any]:
         "from": row.from_account or "?",
         "to": row.target or "?",
         "operator": row.operator or "-",
-        "expected": row.expected_ready.isoformat() if row.expected_ready else "-",
+        "expected": expected_text(row),
         "age": age_text(row.audit_age(queue.now)),
         "age_sort": iso,
         "next": row.state.next,

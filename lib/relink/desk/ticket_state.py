@@ -152,21 +152,34 @@ def _from_check(check: LiveCheck, *, today: date, now: datetime, command: str) -
     failed = f" (the last check failed: {check.error})" if check.error else ""
     due = expected is not None and expected <= today
     if check.unpaid:
-        label = f"waiting for the merchant ({check.unpaid} unpaid)"
-        if due:
-            return TicketState(WAITING_FOR_MERCHANT, label, _due(command, expected), True)
-        orders = ", ".join(check.unpaid_orders[:3])
-        more = f" and {len(check.unpaid_orders) - 3} more" if len(check.unpaid_orders) > 3 else ""
-        listed = f": {orders}{more}" if orders else ""
-        return TicketState(
-            WAITING_FOR_MERCHANT, label, f"ask the merchant to cancel {check.unpaid} unpaid "
-            f"AliExpress order(s){listed}; recheck once they have.{failed}"
-        )  # fmt: skip
+        return _merchant(check, today, command, failed)
     if check.waiting:
         return _waiting(check, expected, due, command, failed)
     return TicketState(
         BLOCKED, f"blocked: {check.blockers} to sync or look at", "sync, then look at the "
         f"orders no date clears (the audit lists them).{failed}", due=True, opens=True,
+    )  # fmt: skip
+
+
+def _merchant(check: LiveCheck, today: date, command: str, failed: str) -> TicketState:
+    """Unpaid orders wait for the merchant to cancel them. Cancelled, the ticket is ready as
+    soon as the rest allows (``expected_ready``, often the check's own day); otherwise
+    AliExpress closes them at the end of their payment window (``expected_without_action``):
+    from that day on, a re-check is due whatever the merchant did."""
+    label = f"waiting for the merchant ({check.unpaid} unpaid)"
+    closed = check.expected_without_action
+    if closed and date.fromisoformat(closed) <= today:
+        said = f"recheck today (AliExpress has closed the unpaid orders by {closed}): {command}"
+        if command.startswith("relink open"):
+            said = _recheck(command, f"AliExpress has closed the unpaid orders by {closed}")
+        return TicketState(WAITING_FOR_MERCHANT, label, said, True)
+    orders = ", ".join(check.unpaid_orders[:3])
+    more = f" and {len(check.unpaid_orders) - 3} more" if len(check.unpaid_orders) > 3 else ""
+    listed = f": {orders}{more}" if orders else ""
+    return TicketState(
+        WAITING_FOR_MERCHANT, label, f"ask the merchant to cancel {check.unpaid} unpaid "
+        f"AliExpress order(s){listed}; then recheck (relink recheck --due rechecks it every "
+        f"day).{failed}"
     )  # fmt: skip
 
 
