@@ -187,3 +187,14 @@ def test_a_token_of_another_principal_cannot_be_reissued(clear):
     token = _token(clear, "alice")
     with pytest.raises(ApiError, match="belongs to alice"):
         clear.admin.issue_token(token, [clear.account_id], "bob")
+
+
+def test_a_colleague_sending_the_same_key_is_not_handed_the_first_answer(team):
+    acct, alice, bob = team
+    body = {"ticket": "T1", "from_aliexpress_account": OLD_AE, "to_aliexpress_account": NEW_AE}
+    first = acct.call("POST", "/changes", token=alice, key="shared-key", json=body)
+    assert first.status_code == 200 and first.headers["Idempotent-Replayed"] == "false"
+    again = acct.call("POST", "/changes", token=alice, key="shared-key", json=body)
+    assert again.headers["Idempotent-Replayed"] == "true"  # her own retry: replayed
+    bobs = acct.call("POST", "/changes", token=bob, key="shared-key", json=body)
+    assert bobs.status_code == 422 and bobs.json()["error"]["code"] == "idempotency_key_reused"

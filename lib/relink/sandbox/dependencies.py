@@ -165,8 +165,9 @@ def idempotent_post(
     logged: tuple[str, str | None] | None = None,
     created: bool = False,
 ) -> JSONResponse:
-    """Run ``action`` once per Idempotency-Key; ``path_params`` count as part of the body, so
-    one key sent to two different changes is a reused key, not a replay.
+    """Run ``action`` once per Idempotency-Key; ``path_params`` and the caller's principal count
+    as part of the body, so one key sent to two different changes, or by two principals, is a
+    reused key, not a replay.
 
     ``logged`` is (operation kind, change id) when a refusal is to be written to the operation
     log, credited to the caller (the refusal may name the change and kind more exactly).
@@ -195,7 +196,9 @@ def idempotent_post(
         account_id=account_id,
         operation=operation,
         key=key,
-        body={**fingerprinted, **(path_params or {})},
+        # the caller's principal is part of what a key answers for: a colleague sending the
+        # same key (and body) is told the key is taken, never handed the first caller's answer
+        body={**fingerprinted, **(path_params or {}), "principal": caller.principal.principal},
         request_id=request_id_of(request),
         action=action,
         on_refusal=log_refusal,
