@@ -47,8 +47,8 @@ change (the account's lease), disconnect, link, read the link state, close the c
 * Every answer carries `X-Request-Id`.
 * Every POST needs an `Idempotency-Key` header (400 without). A repeat with the same key returns
   the first answer (`Idempotent-Replayed: true`) and does nothing again; the same key with
-  another body is refused (422 `idempotency_key_reused`). Answers asking to retry (429, 5xx) are
-  not remembered.
+  another body, or from another principal, is refused (422 `idempotency_key_reused`). Answers
+  asking to retry (429, 5xx) are not remembered.
 * One destructive operation (disconnect, link) at a time per account: a concurrent one waits,
   or is refused with 409 `operation_in_progress`.
 """
