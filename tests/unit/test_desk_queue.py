@@ -403,3 +403,30 @@ def test_reading_only_the_lines_acted_on_gives_what_reading_every_line_gives(
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         every = jr.for_ticket(jr.Journal(path).entries(), "T")
         assert ticket_files.read_history(path, "T") == ticket_files._history(every, False), lines
+
+
+def test_abandoning_a_ticket(desk: Path) -> None:
+    """Only a ticket whose change has not begun is abandoned; it then reads abandoned."""
+    result = _invoke("--desk", str(desk), "--abandon", "T-MERCHANT", "--reason", "store closed")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "ticket T-MERCHANT abandoned: store closed\n"
+    record = json.loads((desk / "merchant-acct" / "T-MERCHANT" / RECORD_NAME).read_text())
+    assert record["abandoned"]["reason"] == "store closed" and record["abandoned"]["by"]
+    assert record["ticket"] == "T-MERCHANT" and record["opened_by"] == "cy"  # the rest kept
+    listed = json.loads(_invoke("--desk", str(desk), "--format", "json").stdout)
+    row = next(r for r in listed if r["ticket"] == "T-MERCHANT")
+    assert row["state"] == "abandoned" and row["next"] == "Nothing: abandoned (store closed)."
+    refusals = {
+        "T-DONE": "is done (verified green): nothing to abandon",
+        "T-MOVING": "its change has begun (unlink sent)",
+        "T-DOUBT": "its change has begun (unlink sent)",
+        "T-MERCHANT": "is already abandoned",
+        "T-NOWHERE": "not on the desk",
+    }
+    for ticket, said in refusals.items():
+        refused = _invoke("--desk", str(desk), "--abandon", ticket, "--reason", "x")
+        assert refused.exit_code == 2 and said in refused.stderr, (ticket, refused.stderr)
+    unsaid = _invoke("--desk", str(desk), "--abandon", "new-acct/T-NEW", "--reason", " ")
+    assert unsaid.exit_code == 2 and "--reason: say why" in unsaid.stderr
+    alone = _invoke("--desk", str(desk), "--reason", "why")
+    assert alone.exit_code == 2 and "--reason goes with --abandon" in alone.stderr

@@ -48,6 +48,12 @@ TODAY_VARIABLE = "RELINK_TODAY"  # as the audit's: the day dates are counted aga
     metavar="YYYY-MM-DD",
     help="The day due dates count from  [default: $RELINK_TODAY, else the UTC date now]",
 )
+@click.option(
+    "--abandon",
+    metavar="TICKET",
+    help="Mark this ticket (its id, or ACCOUNT/TICKET) abandoned, with --reason; then list.",
+)
+@click.option("--reason", default="", help="Why the ticket is abandoned (with --abandon).")
 def tickets_command(
     states: tuple[str, ...],
     operator: str,
@@ -55,6 +61,8 @@ def tickets_command(
     desk: Path | None,
     out: Path | None,
     today: str | None,
+    abandon: str | None,
+    reason: str,
 ) -> None:
     """Every ticket on the desk, what needs attention today first, with the next thing to do.
 
@@ -62,7 +70,8 @@ def tickets_command(
     waiting for suppliers until D, blocked, unchecked, unreadable, abandoned, done), account,
     from -> to, operator, the date it is expected to be ready, the age of its last live audit,
     and the next thing to do. A file that cannot be read is named on stderr, its ticket listed
-    as unreadable.
+    as unreadable. --abandon TICKET --reason TEXT closes a ticket whose change has not begun
+    (in its ticket.json): relink recheck then leaves it alone.
 
     Exit status: 0 (also when no ticket matches), 2 a bad argument or no readable desk.
     """
@@ -78,6 +87,10 @@ def tickets_command(
                 f"{desk_dir}: no such desk folder (relink open ACCOUNT --to AE opens a ticket "
                 "there; --desk or RELINK_DESK names another)"
             )
+        if abandon is not None:
+            _abandon(desk_dir, abandon, reason)
+        elif reason:
+            raise InputError("--reason goes with --abandon TICKET")
         found = queue.collect(desk_dir, today=day).only(wanted, operator)
     except InputError as exc:
         fail(str(exc))
@@ -98,6 +111,19 @@ def tickets_command(
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror or exc})")
     say(f"tickets: {len(found.rows)} written to {out}")
+
+
+def _abandon(desk: Path, ticket: str, reason: str) -> None:
+    """Mark ``ticket`` abandoned and say so (see :mod:`relink.desk.abandon`).
+
+    Raises:
+        InputError: see :func:`relink.desk.abandon.abandon_ticket`.
+    """
+    from relink.desk.abandon import abandon_ticket, find_ticket
+
+    folder = find_ticket(desk, ticket)
+    abandon_ticket(folder, reason)
+    say(f"ticket {ticket} abandoned: {reason.strip()}", err=True)
 
 
 def _described(states: tuple[str, ...], operator: str) -> str:
