@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from relink.api.settings import known_secrets, secret_in
 from relink.batch.manifest import ORDER_NUMBER_ALIASES, collect_inputs
 from relink.batch.parameters import RUNBOOK_NOTEBOOK
-from relink.batch.summary import page as summary_page
+from relink.batch.summary import page_rows
 from relink.cli import main
 
 EXPORT = "Order No.,Status\n#1,Fulfilled\n"
@@ -334,7 +334,7 @@ def test_names_that_would_display_as_others_are_shown_escaped_and_isolated(
     assert _raw_bidi(page) == []
     script = (tmp_path / "summary-rows.js").read_text(encoding="utf-8")
     assert _raw_bidi(script) == []
-    data = summary_page.read_rows_script(script)
+    data = page_rows.read_rows_script(script)
     assert [s for s in _strings(data) if _raw_bidi(s)] == []  # the script shows no override
     assert "invoice\\u202egpj.exe" in page  # shown as the escape, as on the terminal
     assert "<bdi>invoice\\u202egpj.exe</bdi>" in page  # and isolated

@@ -15,7 +15,15 @@ import nbformat
 import pytest
 
 from relink.batch import resume
-from relink.batch.summary import calendar_file, charts, compare, planning, reports, workbook
+from relink.batch.summary import (
+    calendar_file,
+    charts,
+    compare,
+    page_rows,
+    planning,
+    reports,
+    workbook,
+)
 from relink.batch.summary import page as summary_page
 from relink.batch.summary import rows as summary_rows
 from relink.batch.summary.totals import fleet_totals
@@ -65,7 +73,7 @@ def test_ten_thousand_accounts_make_a_bounded_page() -> None:
     assert '<script src="summary-rows.js"></script>' in page
     settings = json.loads(re.search(r'id="settings">(.*?)</script>', page, re.DOTALL).group(1))
     assert settings["count"] == 10_000 and settings["token"] in made.rows
-    data = summary_page.read_rows_script(made.rows)
+    data = page_rows.read_rows_script(made.rows)
     assert len(data) == 10_000
     assert data[0]["s"] == "failed"  # needs attention first
     totals = fleet_totals(rows, REASONS)
@@ -402,7 +410,7 @@ def test_warnings_are_impossible_to_miss_and_never_make_an_account_safe() -> Non
     assert "2 account(s)" in box and "stale_export in words" in box and "filtered-safe" in box
     assert page.count("⚠ CHECK EXPORT</span>") == 2  # beside each warned verdict
     assert "no date" in page and "2 order(s) need a person to look first" in page
-    data = summary_page.read_rows_script(made.rows)
+    data = page_rows.read_rows_script(made.rows)
     states = {row["a"]: row["s"] for row in data}
     assert states["stale-blocked"] == "blocked" and states["filtered-safe"] == "safe"
     older = next(row for row in data if row["a"] == "older")
