@@ -103,9 +103,10 @@ def message_facts(facts: Any) -> tuple[dict[str, Any], str]:
         )
         return check_record(facts), note
     if not isinstance(facts, Mapping) and hasattr(facts, "forecast") and hasattr(facts, "verdict"):
-        blocking = getattr(facts, "blocking", {}) or {}
+        # a live audit (the runbook's AuditSnapshot): its verdict, count and forecast; the
+        # message reads no more (not its blocked orders, which name stores and store orders)
         return {"verdict": facts.verdict, "export": "", "blocked_orders": len(facts.blockers),
-                "blocking": dict(blocking), "forecast": dict(facts.forecast or {}),
+                "blocking": {}, "forecast": dict(facts.forecast or {}),
                 "warnings": []}, ""  # fmt: skip
     return _top_level(facts), ""
 

@@ -32,7 +32,7 @@ def queue_part(book: Any, changed: Callable[[], None]) -> QueueLine | None:
     folder = Path(book.journal.path).resolve().parent
     if not (folder / RECORD_NAME).is_file():
         return None
-    line = QueueLine(folder)
+    line = QueueLine(folder, lambda: book.last_audit)  # the page's own audit, for the message
     book.recorder.subscribe(line.after_journal_line)  # each attempt may change the state
     return line
 
@@ -57,10 +57,11 @@ def ticket_row(folder: Path, now: datetime | None = None) -> QueueRow:
 class QueueLine:
     """The line itself; display :attr:`widget`."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, live: Callable[[], Any] | None = None) -> None:
         import ipywidgets as w
 
         self.folder = folder
+        self.live = live or (lambda: None)
         self.widget = w.HTML()
         self.widget.add_class("relink-queue")
         self.update()
@@ -70,7 +71,8 @@ class QueueLine:
         now = datetime.now(UTC)
         row = ticket_row(self.folder, now)
         text = html.escape(visible(queue_text(row, now)))
-        message = message_html(self.folder, row.state.name)  # the stage its state calls for
+        # the message its state calls for, from the newer of the check and this page's audit
+        message = message_html(self.folder, row.state.name, self.live())
         self.widget.value = f'<p style="margin: 4px 0;">{text}</p>{message}'
 
     def after_journal_line(self, journal: Path) -> None:

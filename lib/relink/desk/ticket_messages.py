@@ -13,6 +13,7 @@ behind, or nothing to tell the merchant before a person looks.
 from __future__ import annotations
 
 import html
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +44,32 @@ _NOTHING_BLOCKS: dict[str, Any] = {
 }
 
 
-def stage_for(state: str, check: LiveCheck | None) -> str | None:
-    """The message stage a ticket in queue state ``state`` needs, or None (no message)."""
+def stage_for(state: str, check: LiveCheck | None, live: Any = None) -> str | None:
+    """The message stage a ticket in queue state ``state`` needs, or None (no message).
+    ``live``: the runbook's own last live audit, when the ticket's page has one."""
     if state == DONE:
         return "done"
     if state in (READY, IN_PROGRESS):
         return "ready"
     if state in _WAITING and check is not None:
-        return "reminder" if check.moved else "first"
+        return "reminder" if check.moved and _newest(check, live) is check else "first"
+    if state in _WAITING and live is not None:
+        return "first"
     return None
+
+
+def _newest(check: LiveCheck | None, live: Any) -> Any:
+    """The newer of the ticket's live check and the runbook's own live audit (``at``)."""
+    if live is None or getattr(live, "at", None) is None:
+        return check
+    if check is None:
+        return live
+    try:
+        checked = datetime.fromisoformat(check.checked_at)
+    except ValueError:
+        return live
+    at = live.at if live.at.tzinfo else live.at.replace(tzinfo=UTC)
+    return live if at > (checked if checked.tzinfo else checked.replace(tzinfo=UTC)) else check
 
 
 def message_for_ticket(
@@ -60,32 +78,40 @@ def message_for_ticket(
     check: LiveCheck | None,
     kind: str = "text",
     templates: Path | None = None,
+    live: Any = None,
 ) -> Message | None:
     """The message for the ticket in ``folder`` (its ``ticket.json`` gives the language), in
-    queue state ``state`` with its last live check ``check``; None when the state calls for
-    none (:func:`stage_for`). The returned notes say when the language or the stage is not the
-    one asked (a language without templates; "ready" on a check that does not stand behind it).
+    queue state ``state`` with its last live check ``check``, or the runbook's own last live
+    audit ``live`` (an :class:`~relink.runbook.live_audit.AuditSnapshot`) when it is newer;
+    None when the state calls for none (:func:`stage_for`). The returned notes say when the
+    language or the stage is not the one asked (a language without templates; "ready" on a
+    check that does not stand behind it).
 
     Raises:
         RelinkError: a templates folder or template that cannot be used (one line).
     """
-    stage = stage_for(state, check)
+    stage = stage_for(state, check, live)
     if stage is None:
         return None
-    facts: Any = check if check is not None else _NOTHING_BLOCKS if stage == "ready" else None
+    facts: Any = _newest(check, live)
+    facts = facts if facts is not None else _NOTHING_BLOCKS if stage == "ready" else None
     return ticket_message(facts, stage, ticket_language(folder), kind, templates)
 
 
-def message_html(folder: Path, state: str) -> str:
+def message_html(folder: Path, state: str, live: Any = None) -> str:
     """The ticket's message as its panel shows it (notebook and app): folded under a line
     naming its stage and language, in a read-only text box to copy, with its notes; "" when
-    its state calls for none. A message that cannot be made is said in one line instead (a
+    its state calls for none. ``live``: the runbook's own last live audit (see
+    :func:`message_for_ticket`). A message that cannot be made is said in one line instead (a
     panel never fails for it).
     """
     try:
-        message = message_for_ticket(folder, state, read_check(folder))
+        message = message_for_ticket(folder, state, read_check(folder), live=live)
     except RelinkError as exc:  # a team's template, an unreadable check.json
         return f'<p class="relink-message">Message for the merchant: {_shown(str(exc))}</p>'
+    except Exception as exc:  # the panel's other lines and its steps go on whatever this is
+        problem = f"could not be made ({type(exc).__name__}: {exc})"
+        return f'<p class="relink-message">Message for the merchant: {_shown(problem)}</p>'
     if message is None:
         return ""
     lines = message.text.count("\n") + 1
