@@ -2,7 +2,7 @@
 
 No network I/O: it reads files and decides, column-wise with numpy, pandas and pyarrow (CSV
 through pyarrow's reader, pandas' as the fallback; XLSX through python-calamine); Jinja2
-words the merchant's message and matplotlib draws the notebook's charts.
+words the merchant's message and Pillow draws the notebook's charts.
 :mod:`~relink.audit.statuses` holds the vocabulary (DSers statuses, AliExpress codes, the
 actions that clear a blocker), :mod:`~relink.audit.classification` the one rule of what a
 part of an order means for an unlink (also the live audit's and the sandbox's),

@@ -7,12 +7,13 @@ milliseconds. What they show is unchanged (titles, labels, colours, counts) and 
 text (what nbval compares) is built by the callers, as before.
 
 The drawing is deterministic (same data, same bytes): no timestamp in the PNG, the font shipped
-with matplotlib (DejaVu Sans, found through ``matplotlib.get_data_path()`` without importing
-pyplot), and Pillow's text rasteriser.
+with matplotlib (DejaVu Sans, from matplotlib's package folder, matplotlib not imported), and
+Pillow's text rasteriser.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import math
 from collections.abc import Sequence
@@ -35,11 +36,16 @@ LINE_GAP = 3  # pixels between the lines of a label
 
 @lru_cache(maxsize=8)
 def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    """DejaVu Sans (matplotlib's default font, shipped with it) at ``size`` pixels."""
-    import matplotlib
+    """DejaVu Sans (matplotlib's default font, shipped in its package data) at ``size`` pixels.
 
+    Found from matplotlib's package folder without importing matplotlib (0.2 s).
+    """
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        return ImageFont.load_default(size)  # Pillow's own font: the chart still says it all
+    folder = Path(spec.submodule_search_locations[0]) / "mpl-data" / "fonts" / "ttf"
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), size)
+    return ImageFont.truetype(str(folder / name), size)
 
 
 def text_width(text: str, size: int = TEXT_SIZE) -> int:

@@ -1,8 +1,8 @@
 """``relink batch``: one notebook run per account, N at a time, and the summary of them all.
 
 :mod:`~relink.batch.manifest` turns inputs (exports, folders, manifests) into accounts,
-:mod:`~relink.batch.kernels` keeps warm kernels (forked through the
-:mod:`~relink.batch.provisioner` kernel provisioner, or standard ones),
+:mod:`~relink.batch.kernels` keeps warm kernels (forked by :mod:`~relink.batch.fork_server`
+through the :mod:`~relink.batch.provisioner` kernel provisioner, or standard ones),
 :mod:`~relink.batch.parameters` checks the notebook and its parameters,
 :mod:`~relink.batch.runner` runs the notebook per account (papermill's parameterisation and
 records, the :mod:`~relink.batch.engine` papermill engine; :mod:`~relink.batch.distributed` the
@@ -22,11 +22,18 @@ so importing this package must not import papermill's other modules.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
+# Set in the kernels' fork server (``python -m relink.batch.fork_server``) while it imports.
+FORK_SERVER_ENV = "RELINK_FORK_SERVER"
+
 # papermill first: importing it loads its engines' entry points, ours included, which needs
-# nothing from papermill but ``papermill.engines`` (defined by then).
-import papermill  # noqa: F401
+# nothing from papermill but ``papermill.engines`` (defined by then). Not in the fork server: it
+# imports only relink.batch.fork_server, and papermill (nbformat, jsonschema: 1 to 2 s of CPU) would
+# delay the batch's first kernel.
+if os.environ.get(FORK_SERVER_ENV) != "1":
+    import papermill  # noqa: F401
 
 _EXPORTS = {
     "AccountJob": "relink.batch.manifest",

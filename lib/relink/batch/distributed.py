@@ -5,7 +5,7 @@ else from the client. Each task carries the notebook (its JSON), the account's p
 its files' paths; the exports are read where the worker runs, so the paths must mean the same
 file there (a shared filesystem; fsspec URLs are not supported: a manifest names local files).
 
-On a worker, accounts run exactly as locally (:func:`relink.batch.runner.execute_account`): a
+On a worker, accounts run exactly as locally (:func:`relink.batch.account_run.execute_account`): a
 kernel from a :class:`~relink.batch.kernels.KernelPool` (one per worker process, started
 when the batch registers its worker plugin, else by the first task, and kept warm for the next
 batches), papermill's parameterisation and records, the API settings dropped from the kernels
@@ -55,10 +55,11 @@ import nbformat
 
 from relink.atomic_files import write_atomically
 from relink.batch import resume as done_records
+from relink.batch.account_run import RunSettings, execute_account, first_line
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
-from relink.batch.runner import RunSettings, execute_account, first_line, pool_options
+from relink.batch.runner import pool_options
 from relink.batch.runs import FAILED, INTERRUPTED, NOT_RUN, AccountRun, BatchReport
 from relink.display import visible
 from relink.errors import BatchError
@@ -257,9 +258,7 @@ def _announce(client: Any, scheduler: str, threads: int) -> str:
     return line + (f"; dashboard: {dashboard}" if dashboard else "")
 
 
-def _common_spec(
-    settings: RunSettings, drop_env: tuple[str, ...], reuse: bool
-) -> dict[str, Any]:
+def _common_spec(settings: RunSettings, drop_env: tuple[str, ...], reuse: bool) -> dict[str, Any]:
     template = settings.template
     text = json.dumps(template.notebook, sort_keys=True)
     return {
@@ -432,7 +431,7 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
             )
             await execute_account(run, pool, settings)
             folder = Path(scratch) / job.folder
-            written = sorted(folder.iterdir(), key=lambda path: path.name != template.path.name)
+            written = sorted(folder.iterdir(), key=functools.partial(_file_order, template))
             files = [(path.name, path.read_bytes()) for path in written if path.is_file()]
     return {
         "status": run.status if run.status != NOT_RUN else FAILED,
@@ -441,11 +440,22 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
         "result": run.result,
         "failed_cell": run.failed_cell,
         "failed_execution_count": run.failed_execution_count,
-        "files": files,  # the account folder's files, the notebook first
+        "files": files,  # the account folder's files, the notebook first, the done-record last
         "notebook_name": template.path.name,
         "worker": _worker_address(),
         "host": socket.gethostname(),
     }
+
+
+def _file_order(template: Template, path: Path) -> tuple[int, str]:
+    """The order the client writes an account's files in, as a local run does: the notebook,
+    the merchant messages, the report (newer than both, so not rendered again), the
+    done-record last."""
+    if path.name == template.path.name:
+        return 0, path.name
+    if path.name == done_records.RECORD_NAME:
+        return 3, path.name
+    return (2 if path.suffix == ".html" else 1), path.name
 
 
 def _worker_address() -> str:

@@ -1,10 +1,10 @@
 """Fresh Python kernels for ``relink batch``: forked from a pre-imported server, or ordinary.
 
-Why: starting a kernel the usual way (a new Python, ipykernel, then pandas, matplotlib and
+Why: starting a kernel the usual way (a new Python, ipykernel, then pandas, pyarrow and
 relink) costs 1.5 to 2 s of CPU, twenty times the audit itself. On POSIX (``os.name ==
-"posix"``: Linux, macOS) a *fork server* (``python -m relink.batch.kernels SOCKET``, one per
-batch) imports all of that once; each account's kernel is an ``os.fork()`` of it that becomes
-an ipykernel on its own connection file, which costs about 0.1 s of CPU.
+"posix"``: Linux, macOS) a *fork server* (:mod:`relink.batch.fork_server`, one per batch)
+imports all of that once; each kernel is an ``os.fork()`` of it that becomes an ipykernel on
+its own connection file, which costs about 0.1 s of CPU.
 
 Every kernel is an ordinary ``jupyter_client`` :class:`~jupyter_client.AsyncKernelManager`:
 the fork server sits behind a kernel provisioner (:mod:`relink.batch.provisioner`, the
@@ -26,31 +26,22 @@ otherwise than by its last cell or a cell's error (it died, timed out or was int
 killed and replaced. A notebook that changes accounts (the runbook) gets a fresh kernel per
 account.
 
-The fork server only imports modules and listens on a Unix socket in the pool's private folder
-(closed in every kernel it forks): it opens no other file, socket, thread or zeromq context
-that the children would share. It takes a JSON line per connection (``{"connection_file":
-...}``) and answers ``{"pid": ...}``; it says ``{"ready": true}`` on its stdout once its
-imports are done, and when its stdin closes (the batch ended, or died) it kills every kernel
-it forked and exits. Each kernel runs in its own session (a terminal's Ctrl-C reaches only the
-batch, which then stops them) and exits on its own within a second if the fork server is gone
-(ipykernel's parent poller). Connection files and IPC sockets live in the private folder, never
-in the batch's output folder. Environment variables named in ``drop_env`` (the API settings,
-for a notebook that needs none) are left out of the kernels' environment.
+The fork server (:mod:`relink.batch.fork_server`) lives in the pool's private folder (its Unix
+socket, the kernels' connection files and IPC sockets), never in the batch's output folder; it
+kills its kernels and exits when the pool closes its stdin (or the batch dies). Environment
+variables named in ``drop_env`` (the API settings, for a notebook that needs none) are left out
+of the kernels' environment.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import itertools
 import json
 import logging
 import os
-import selectors
 import shutil
-import signal
-import socket
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -60,35 +51,24 @@ from typing import Any
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
+from relink.batch import FORK_SERVER_ENV
+from relink.batch.fork_server import HISTORY
 from relink.batch.provisioner import NAME as PROVISIONER
 from relink.errors import BatchError
 
-# What the audit notebook needs, imported once in the fork server instead of once per kernel.
-PRELOAD: tuple[str, ...] = (
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
-    "IPython.core.interactiveshell",
-    "pandas",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_agg",
-    "relink.audit.notebook",
-)
 MODE_ENV = "RELINK_BATCH_KERNELS"  # auto (the default), forked or standard
 AUTO, FORKED, STANDARD = "auto", "forked", "standard"
 FORKED_KERNEL = "relink-forked"  # the kernelspec the pool writes for its fork server
 STANDARD_KERNEL = "python3"
 # One thread per BLAS pool in every kernel would oversubscribe the cores.
 _KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-_HISTORY = "--HistoryManager.hist_file=:memory:"
 # Between two accounts on a reused kernel: IPython's %reset (every name the notebook defined
 # dropped, its outputs' history cleared) and In [1] next, as in a new kernel. Then the account's
 # cyclic garbage is collected and what survives (modules, caches) frozen out of the collector's
 # sight, so that the next reset's collection scans only what the next account made: a full
 # collection of a warm kernel's heap (pandas, IPython) costs more than an account's cells.
 RESET = (
-    "get_ipython().reset(new_session=True)\n"
-    "__import__('gc').collect()\n"
-    "__import__('gc').freeze()"
+    "get_ipython().reset(new_session=True)\n__import__('gc').collect()\n__import__('gc').freeze()"
 )
 _log = logging.getLogger("relink.batch.kernels")
 
@@ -266,12 +246,12 @@ class KernelPool:
             self._server = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "relink.batch.kernels",
+                "relink.batch.fork_server",
                 str(socket_path),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=log,
-                env=self._env,
+                env={**self._env, FORK_SERVER_ENV: "1"},
             )
         except OSError as exc:
             raise KernelStartError(f"the kernel fork server did not start ({exc})") from exc
@@ -319,7 +299,7 @@ class KernelPool:
         )
         self._kernels.add(km)
         try:
-            await km.start_kernel(env=self._env, extra_arguments=[_HISTORY])
+            await km.start_kernel(env=self._env, extra_arguments=[HISTORY])
         except Exception as exc:
             self._kernels.discard(km)
             with contextlib.suppress(Exception):
@@ -368,91 +348,3 @@ async def _shutdown(km: AsyncKernelManager) -> None:
         _log.debug("kernel %s: shutdown failed", km.kernel_id, exc_info=True)
         with contextlib.suppress(Exception):
             await km.cleanup_resources()
-
-
-def serve_forks(socket_path: str, preload: tuple[str, ...] = PRELOAD) -> None:
-    """Run the fork server: import ``preload``, then fork one kernel per request on the socket."""
-    import importlib
-
-    replies = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # anything printed by an import goes to the log, not into the protocol
-    # The batch decides when we stop (Ctrl-C or a SIGTERM to its process group reaches us too):
-    # it closes our stdin once its runs are stopped, and we kill our kernels then.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    for name in preload:
-        importlib.import_module(name)
-    # What was imported is shared by every kernel and lives as long as they do: out of the
-    # cyclic collector's sight, so that no kernel's collections scan it (nor copy its pages).
-    gc.collect()
-    gc.freeze()
-    # Children are reaped by the kernel, so a dead kernel never lingers as a zombie that
-    # would still look alive to the batch.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)
-    listener.listen(16)
-    events = selectors.DefaultSelector()
-    events.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
-    events.register(listener, selectors.EVENT_READ, "socket")
-    forked: list[int] = []
-    replies.write('{"ready": true}\n')
-    running = True
-    while running:
-        for key, _mask in events.select():
-            if key.data == "stdin":
-                if not os.read(sys.stdin.fileno(), 4096):
-                    running = False  # stdin closed: the batch is over
-                continue
-            connection, _ = listener.accept()
-            with connection:
-                connection.settimeout(10)
-                try:
-                    request = json.loads(connection.makefile("rb").readline())
-                except (OSError, ValueError):
-                    continue
-                pid = os.fork()
-                if pid == 0:
-                    replies.close()
-                    events.close()
-                    connection.close()
-                    listener.close()
-                    _become_kernel(request["connection_file"], os.getppid())
-                forked.append(pid)
-                with contextlib.suppress(OSError):
-                    connection.sendall((json.dumps({"pid": pid}) + "\n").encode())
-    listener.close()
-    for pid in forked:
-        # Kill only what is still a kernel of ours: a session leader with its own id.
-        with contextlib.suppress(OSError):
-            if os.getsid(pid) == pid:
-                os.kill(pid, signal.SIGKILL)
-
-
-def _become_kernel(connection_file: str, server_pid: int) -> None:
-    """In a forked child: detach, reset what the server changed, run an ipykernel. Never returns."""
-    try:
-        os.setsid()
-        for signum in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
-        sys.argv = ["relink-kernel"]
-        from ipykernel.kernelapp import IPKernelApp
-
-        IPKernelApp.launch_instance(
-            argv=[
-                "-f",
-                connection_file,
-                _HISTORY,
-                f"--IPKernelApp.parent_handle={server_pid}",
-            ]
-        )
-    finally:
-        os._exit(0)
-
-
-if __name__ == "__main__":
-    serve_forks(sys.argv[1])

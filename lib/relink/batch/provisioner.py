@@ -8,7 +8,7 @@ point (pyproject.toml), and selected the documented way: a kernelspec whose meta
     {"metadata": {"kernel_provisioner": {"provisioner_name": "relink-fork-server",
                                          "config": {"fork_server": "/tmp/.../fork.sock"}}}}
 
-``fork_server`` is the Unix socket of a running fork server (``python -m relink.batch.kernels
+``fork_server`` is the Unix socket of a running fork server (``python -m relink.batch.fork_server
 SOCKET``, started by :class:`relink.batch.kernels.KernelPool`, which writes such a kernelspec
 into its private folder). A ``KernelManager`` using this provisioner writes the connection file
 as usual (:meth:`pre_launch`); :meth:`launch_kernel` asks the fork server to fork a kernel on it

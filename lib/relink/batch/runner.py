@@ -9,7 +9,8 @@ account's parameters with papermill's own ``parameterize_notebook``, execute the
 kernel, reporting to papermill's execution manager, so the executed notebook carries papermill's
 metadata and injected-parameters cell, exactly as ``papermill`` would write it), save it as
 ``DIR/<account>/<notebook name>``, then read the recorded result back from it
-(:func:`relink.display.read_record`). Finally write the summary
+(:func:`relink.display.read_record`): one account's run is :mod:`relink.batch.account_run`.
+Finally write the summary
 (:func:`relink.batch.summary.write_summary`).
 
 A failing run does not stop the others: it is listed with the error and the failing cell, and
@@ -27,26 +28,18 @@ linked, DSers cannot place its orders) is a failure (:mod:`relink.batch.runs`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
-import logging
 import os
-import re
 import signal
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nbformat
-from nbformat import NotebookNode
-from papermill import PapermillExecutionError
-from papermill.execute import raise_for_execution_errors
-
-from relink.batch import engine
 from relink.batch import resume as done_records
+from relink.batch.account_run import LEFT_RED as LEFT_RED
+from relink.batch.account_run import RunSettings, execute_account
+from relink.batch.account_run import first_line as first_line
+from relink.batch.account_run import report_text as report_text
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob, SkippedFile
 from relink.batch.parameters import (
@@ -59,20 +52,13 @@ from relink.batch.parameters import (
     destructive_steps,
     load_template,
 )
-from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun, BatchReport
+from relink.batch.runs import COMPLETED, INTERRUPTED, AccountRun, BatchReport
 from relink.batch.stopping import StopSignals, signal_name
-from relink.batch.summary import load_previous, write_summary
-from relink.display import read_record
+from relink.batch.summary import load_previous, reports, write_summary
 from relink.errors import BatchError
 
 # Never handed to the kernels of a notebook that changes no account.
 API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
-LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
-_log = logging.getLogger("relink.batch.runner")
-# What a reader of export files quotes from the file itself: the header cells it found.
-# Batch reports (summaries, executed notebooks) say what is wrong, never what a file holds:
-# a manifest may name a file that is not an export at all.
-_FILE_CONTENT = re.compile(r"; columns found: .*", re.DOTALL)
 
 
 def run_batch(
@@ -114,11 +100,7 @@ def run_batch(
             safeguard, or the output folder cannot be created.
     """
     template = load_template(notebook)
-    parameters = parameters or {}
-    destructive = destructive_steps(template, parameters)
-    extra = check_parameters(template, parameters, destructive=bool(destructive))
-    check_destructive(template, parameters, jobs, allow_destructive=allow_destructive)
-    check_account_values(jobs)
+    extra = _checked(template, parameters or {}, jobs, allow_destructive)
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +112,30 @@ def run_batch(
     batch.language = language
     batch.previous = load_previous(compare) if compare else None
     settings = RunSettings(template, extra, out, cell_timeout, on_done)
+    _run_and_summarise(batch, settings, distribute, resume=resume)
+    return batch
+
+
+def _checked(
+    template: Template, parameters: dict[str, str], jobs: Sequence[AccountJob], allow: bool
+) -> dict[str, Any]:
+    """The ``-p`` parameters every account gets, once every check passed (see run_batch)."""
+    destructive = destructive_steps(template, parameters)
+    extra = check_parameters(template, parameters, destructive=bool(destructive))
+    check_destructive(template, parameters, jobs, allow_destructive=allow)
+    check_account_values(jobs)
+    return extra
+
+
+def _run_and_summarise(
+    batch: BatchReport,
+    settings: RunSettings,
+    distribute: Callable[[BatchReport, RunSettings], None] | None,
+    *,
+    resume: bool,
+) -> None:
+    """Run what is to run (here or on the cluster), then write the summary, whatever stopped
+    the runs."""
     with StopSignals() as stop:  # SIGTERM stops the batch as Ctrl-C does (relink.batch.stopping)
         todo = batch
         try:
@@ -148,7 +154,6 @@ def run_batch(
             batch.finished = datetime.now(UTC)
             write_summary(batch)
         batch.signal = batch.signal or stop.signum
-    return batch
 
 
 def _mark_stopped(batch: BatchReport, interrupted: bool, signum: int | None) -> None:
@@ -160,24 +165,6 @@ def _mark_stopped(batch: BatchReport, interrupted: bool, signum: int | None) -> 
             if run.status == INTERRUPTED:
                 run.error = f"stopped by {signal_name(signum)}"
     batch.signal = signum
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """What every account's run of one batch shares: the notebook, the parameters given to every
-    account (``-p``), where the notebooks go, the cell timeout and the progress callback.
-
-    :func:`relink.batch.distributed.run_distributed` builds one per task on a Dask worker.
-    """
-
-    template: Template
-    extra: dict[str, Any]
-    out_dir: Path
-    cell_timeout: float | None
-    on_done: Callable[[AccountRun, int, int], None] | None
-    # The output folder the executed notebook's papermill metadata names, when it is written
-    # elsewhere first (a Dask worker writes into a scratch folder; the client saves it here).
-    record_dir: Path | None = None
 
 
 async def _run_all(
@@ -207,6 +194,9 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
                 settings.on_done(run, done, len(batch.runs))
 
     tasks: list[asyncio.Task[None]] = []
+    # The reports' nbconvert, imported while the fork server imports: the first account's
+    # report is then rendered as fast as the others.
+    warm = asyncio.ensure_future(asyncio.to_thread(reports.warm_up))
     try:
         await pool.start()
         tasks = [asyncio.create_task(worker()) for _ in range(batch.workers)]
@@ -222,6 +212,7 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     finally:
         with stop.deferred():  # a SIGTERM must not cut the kernels' clean-up short
             await pool.close()
+            await asyncio.gather(warm, return_exceptions=True)
 
 
 def pool_options(template: Template) -> dict[str, Any]:
@@ -255,122 +246,3 @@ def _skip_done(batch: BatchReport, settings: RunSettings) -> BatchReport:
 def _inputs_hash(job: AccountJob, settings: RunSettings) -> str:
     parameters = account_parameters(job, settings.template, settings.extra)
     return done_records.inputs_hash(job.export, job.aliexpress, settings.template.path, parameters)
-
-
-def _write_done_record(
-    run: AccountRun, settings: RunSettings, parameters: dict[str, Any], notebook_sha256: str
-) -> None:
-    job = run.job
-    try:
-        inputs = done_records.inputs_hash(
-            job.export, job.aliexpress, settings.template.path, parameters
-        )
-    except OSError:
-        return  # an input vanished meanwhile: no record, the account runs again on --resume
-    done_records.write_record(
-        settings.out_dir / job.folder,
-        account=job.account,
-        notebook=settings.template.path.name,
-        notebook_sha256=notebook_sha256,
-        inputs=inputs,
-        status=run.status,
-        duration=run.duration,
-        error=run.error,
-        finished=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-
-
-async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettings) -> None:
-    """Run one account on a kernel of ``pool`` (locally or on a Dask worker) and fill ``run`` in;
-    save its notebook, then its done-record. A failing notebook is a failed run, never raised;
-    Ctrl-C raises :class:`asyncio.CancelledError` once what ran is saved."""
-    job = run.job
-    folder = settings.out_dir / job.folder
-    folder.mkdir(exist_ok=True)
-    output = folder / settings.template.path.name
-    parameters = account_parameters(job, settings.template, settings.extra)
-    done_records.forget(folder)  # runs again: whatever it left before is not done
-    recorded = (settings.record_dir or settings.out_dir) / job.folder / output.name
-    nb = engine.parameterize(
-        _copy(settings.template.notebook),
-        parameters,
-        input_path=str(settings.template.path),
-        output_path=str(recorded),
-    )
-    kernel, reusable = None, False
-    started = time.perf_counter()
-    try:
-        kernel = await pool.acquire()
-        started = time.perf_counter()
-        await engine.RelinkEngine.async_execute_notebook(
-            nb,
-            pool.kernel_name,
-            km=kernel,
-            kc=pool.client(kernel),
-            timeout=settings.cell_timeout,
-            startup_timeout=pool.startup_timeout,
-        )
-        reusable = True  # the notebook ran to its end or to a failing cell: the kernel is fine
-        run.duration = time.perf_counter() - started
-        run.notebook = output
-        _scrub_errors(nb)
-        raise_for_execution_errors(nb, str(output))  # on error: writes, then raises
-        notebook_sha256 = done_records.write_notebook(nb, output)  # atomically
-        run.result = read_record(nb)
-        run.status = COMPLETED if run.result else FAILED
-        if not run.result:
-            run.error = "the notebook recorded no relink audit result"
-        elif run.left_red:
-            run.status, run.error = FAILED, LEFT_RED
-        _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
-    except PapermillExecutionError as exc:
-        reusable = True
-        run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
-        # Index in the saved notebook: papermill inserted two marker cells before the failing one.
-        run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
-    except (asyncio.CancelledError, Exception) as exc:
-        _save_partial(run, nb, output, started)
-        task = asyncio.current_task()
-        # nbclient reports its own cancellation as DeadKernelError: ask the task, not the error.
-        if isinstance(exc, asyncio.CancelledError) or (task and task.cancelling()):
-            run.status, run.error = INTERRUPTED, "stopped by Ctrl-C"
-            raise asyncio.CancelledError from None
-        # A dead kernel, a kernel that never started: this account fails, the others go on.
-        _log.debug("run of %s failed", job.account, exc_info=True)
-        run.status, run.error = FAILED, f"{type(exc).__name__}: {first_line(str(exc))}"
-    finally:
-        if kernel is not None:
-            pool.release(kernel, reusable=reusable)
-
-
-def _save_partial(run: AccountRun, nb: NotebookNode, output: Path, started: float) -> None:
-    run.duration = time.perf_counter() - started
-    for index, cell in enumerate(nb.cells):
-        if cell.metadata.get("papermill", {}).get("status") == engine.RUNNING:
-            run.failed_cell, run.failed_execution_count = index, cell.get("execution_count")
-    with contextlib.suppress(OSError):
-        nbformat.write(nb, str(output))
-        run.notebook = output
-
-
-def report_text(text: str) -> str:
-    """An error message as batch reports it: without the file content a reader quoted."""
-    return _FILE_CONTENT.sub("", text or "")
-
-
-def _scrub_errors(nb: NotebookNode) -> None:
-    """Drop the file content errors quoted from the notebook's error outputs, before saving."""
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                out["evalue"] = report_text(out.get("evalue", ""))
-                out["traceback"] = [report_text(line) for line in out.get("traceback", [])]
-
-
-def _copy(template: NotebookNode) -> NotebookNode:
-    return nbformat.from_dict(json.loads(json.dumps(template)))
-
-
-def first_line(text: str) -> str:
-    """The first non-empty line of an error message, stripped ("" for none)."""
-    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""

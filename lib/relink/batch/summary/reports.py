@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from relink.atomic_files import write_atomically
 from relink.batch.summary.shown import without_bidi_controls
@@ -140,6 +140,16 @@ def _recorded_account(nb: Any) -> str:
     return ""
 
 
+def warm_up() -> None:
+    """Import nbconvert and compile the report's templates now (about a second of CPU), for
+    instance while the batch's kernels start, rather than at the first report."""
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _html_exporter().from_notebook_node(nbformat.v4.new_notebook())
+
+
 def render_missing(notebooks: Sequence[Path], *, processes: int | None = None) -> list[Path]:
     """Render the reports that are missing or older than their notebook; return all reports.
 
@@ -221,17 +231,40 @@ def _render_quietly(notebook: Path) -> None:
 def _html_exporter():  # nbconvert is imported only when a report is rendered
     global _exporter
     if _exporter is None:
-        from jinja2 import DictLoader
+        from jinja2 import DictLoader, pass_context
         from nbconvert import HTMLExporter
         from nbconvert.preprocessors import TagRemovePreprocessor
 
-        _exporter = HTMLExporter(
+        class ReportExporter(HTMLExporter):
+            """The markdown of a notebook's own cells (the same in every account's report)
+            converted once per process; the rest as nbconvert does it."""
+
+            _converted: ClassVar[dict[str, str]] = {}
+
+            @pass_context
+            def markdown2html(self, context: Any, source: str) -> str:
+                cell = context.get("cell", {})
+                if cell.get("cell_type") != "markdown" or cell.get("attachments"):
+                    return super().markdown2html(context, source)
+                path = context.get("resources", {}).get("metadata", {}).get("path", "")
+                key = f"{path}\0{source}"
+                if key not in self._converted:
+                    if len(self._converted) > 256:
+                        self._converted.clear()
+                    self._converted[key] = super().markdown2html(context, source)
+                return self._converted[key]
+
+        _exporter = ReportExporter(
             extra_loaders=[DictLoader({"relink_report.html.j2": _TEMPLATE})],
             template_file="relink_report.html.j2",
             exclude_input=True,
             exclude_input_prompt=True,
             exclude_output_prompt=True,
             embed_images=True,
+            # The notebook was validated as it was read, and the preprocessors only drop cells
+            # and prompts: validated once after them, not after each of its dozen (a third of
+            # a report's time).
+            optimistic_validation=True,
         )
         hidden = TagRemovePreprocessor(remove_cell_tags={REPORT_HIDDEN_TAG})
         _exporter.register_preprocessor(hidden, enabled=True)
