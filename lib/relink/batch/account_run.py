@@ -114,8 +114,9 @@ async def _execute(
         kernel = None
         run.duration = time.perf_counter() - started
         run.notebook = output
-        # In a thread: the loop goes on serving the other kernels while the files are synced.
-        await asyncio.to_thread(_save_executed, run, nb, settings, parameters)
+        # Not in a thread: a stop must find the run either not saved or saved and completed
+        # (its done-record written), never a done-record beside an interrupted run.
+        _save_executed(run, nb, settings, parameters)
     except PapermillExecutionError as exc:
         run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
         # Index in the saved notebook: papermill inserted two marker cells before the failing one.

@@ -53,6 +53,7 @@ from relink.batch.parameters import (
     load_template,
 )
 from relink.batch.runs import COMPLETED, INTERRUPTED, AccountRun, BatchReport
+from relink.batch.runs import FAILED as FAILED
 from relink.batch.stopping import StopSignals, signal_name
 from relink.batch.summary import load_previous, reports, write_summary
 from relink.errors import BatchError
