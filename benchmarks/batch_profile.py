@@ -9,10 +9,13 @@ add up to the batch's time), timing each stage with wrappers around the function
 - each cell: papermill's duration of the cell (what the batch waits for), and the kernel's own
   time (nbclient's ``execute_input`` to ``execute_reply``); the difference, summed with the
   kernel-info request, is the messaging overhead;
-- writing the executed notebook, the done-record, the merchant messages, the report (nbconvert);
+- writing the executed notebook, the done-record, the merchant messages, the report (nbconvert;
+  rendered here in this process even where the batch would use a process pool);
 - the summary files (what ``write_summary`` spends besides messages and reports).
 
-Wall-clock milliseconds per account (a stage that runs once is divided by the accounts). It
+Wall-clock milliseconds per account (a stage that runs once is divided by the accounts); a
+stage that runs in a thread beside the kernels (the report, after issue 22) is timed in its
+thread and overlaps the next account's cells, so the stages may add up to more than the total. It
 works on the code before and after the speed work (the wrapped names exist in both), so the
 two profiles in benchmarks/README.md come from the same script.
 
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbclient import NotebookClient
 
 from relink.batch import kernels, resume, runner
 from relink.batch.engine import RelinkEngine
@@ -93,7 +97,12 @@ def _is_coroutine(function: Callable[..., Any]) -> bool:
 
 
 def instrument() -> None:
+    # Reports the summary renders (before issue 22: all of them), in this process so that they
+    # are timed (the batch renders more than 8 in a process pool).
+    render_missing = reports.render_missing
+    reports.render_missing = lambda notebooks, **_: render_missing(notebooks, processes=1)
     _timed(kernels.KernelPool, "start", "start-up: fork server and first kernels")
+    _timed(NotebookClient, "async_start_new_kernel_client", "kernel: connect, wait until ready")
     _timed(kernels.KernelPool, "acquire", "kernel: wait for a started or reset kernel")
     _timed(RelinkEngine, "async_execute_notebook", "execute (engine)")
     _timed(resume, "write_notebook", "write the executed notebook")

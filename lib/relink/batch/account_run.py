@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,9 +67,9 @@ class RunSettings:
 
 async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettings) -> None:
     """Run one account on a kernel of ``pool`` (locally or on a Dask worker) and fill ``run`` in;
-    save its notebook, then its done-record, then its merchant messages and report
-    (:func:`write_account_pages`). A failing notebook is a failed run, never raised; Ctrl-C
-    raises :class:`asyncio.CancelledError` once what ran is saved."""
+    save its notebook, then its done-record (the caller then writes its merchant messages and
+    report, :func:`write_account_pages`). A failing notebook is a failed run, never raised;
+    Ctrl-C raises :class:`asyncio.CancelledError` once what ran is saved."""
     job = run.job
     folder = settings.out_dir / job.folder
     folder.mkdir(exist_ok=True)
@@ -82,9 +83,6 @@ async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettin
         output_path=str(recorded),
     )
     await _execute(run, nb, pool, settings, parameters)
-    if run.notebook is not None:
-        # In a thread: the loop goes on serving the other kernels meanwhile.
-        await asyncio.to_thread(write_account_pages, run)
 
 
 async def _execute(
@@ -156,6 +154,33 @@ def _save_executed(
     elif run.left_red:
         run.status, run.error = FAILED, LEFT_RED
     _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
+
+
+class PageWriter:
+    """Writes finished accounts' pages (:func:`write_account_pages`) in threads, beside the
+    kernels running the next accounts: a worker goes on to its next account at once.
+
+    The switch interval of Python's lock is shortened meanwhile (5 ms to 0.5 ms), so that a
+    report being rendered does not keep the loop that serves the kernels waiting.
+    """
+
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Future[None]] = set()
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, 0.0005))
+
+    def submit(self, run: AccountRun) -> None:
+        if run.notebook is not None:
+            future = asyncio.ensure_future(asyncio.to_thread(write_account_pages, run))
+            self._pending.add(future)
+            future.add_done_callback(self._pending.discard)
+
+    async def close(self) -> None:
+        """Wait for the pages under way (a page not written is written by the summary)."""
+        try:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        finally:
+            sys.setswitchinterval(self._interval)
 
 
 def write_account_pages(run: AccountRun) -> None:

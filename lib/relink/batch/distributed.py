@@ -55,7 +55,12 @@ import nbformat
 
 from relink.atomic_files import write_atomically
 from relink.batch import resume as done_records
-from relink.batch.account_run import RunSettings, execute_account, first_line
+from relink.batch.account_run import (
+    RunSettings,
+    execute_account,
+    first_line,
+    write_account_pages,
+)
 from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
@@ -430,6 +435,8 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
                 record_dir=Path(common["out_dir"]),
             )
             await execute_account(run, pool, settings)
+            if run.notebook is not None:  # its messages and report travel with it
+                await asyncio.to_thread(write_account_pages, run)
             folder = Path(scratch) / job.folder
             written = sorted(folder.iterdir(), key=functools.partial(_file_order, template))
             files = [(path.name, path.read_bytes()) for path in written if path.is_file()]

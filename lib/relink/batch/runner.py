@@ -37,7 +37,7 @@ from typing import Any
 
 from relink.batch import resume as done_records
 from relink.batch.account_run import LEFT_RED as LEFT_RED
-from relink.batch.account_run import RunSettings, execute_account
+from relink.batch.account_run import PageWriter, RunSettings, execute_account
 from relink.batch.account_run import first_line as first_line
 from relink.batch.account_run import report_text as report_text
 from relink.batch.kernels import KernelPool
@@ -185,11 +185,14 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     done = 0
     pool = KernelPool(batch.workers, **pool_options(settings.template))
 
+    pages = PageWriter()
+
     async def worker() -> None:
         nonlocal done
         while not queue.empty():
             run = queue.get_nowait()
             await execute_account(run, pool, settings)
+            pages.submit(run)  # its messages and report, while this worker goes on
             done += 1
             if settings.on_done:
                 settings.on_done(run, done, len(batch.runs))
@@ -213,6 +216,7 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     finally:
         with stop.deferred():  # a SIGTERM must not cut the kernels' clean-up short
             await pool.close()
+            await pages.close()
             await asyncio.gather(warm, return_exceptions=True)
 
 
