@@ -82,6 +82,8 @@ def attention_key(row: dict[str, Any]) -> tuple[int, int]:
 
 
 def _page_row(row: dict[str, Any], reasons: Sequence[str]) -> dict[str, Any]:
+    # The keys the page's script reads back one by one (templates/summary.js): keep the two
+    # lists the same.
     label, colour = verdict_label(row)
     return {
         "a": str(row["account"]),
