@@ -136,3 +136,20 @@ def test_the_tickets_panel_shows_the_message_its_state_calls_for(desk: Path) -> 
     assert "Buongiorno," in box and "- Ordine AliExpress 8000000000000007" in box
     (folder / "check.json").write_text("{")  # unreadable: the panel says so, never fails
     assert "Message for the merchant: " in QueueLine(folder).widget.value
+
+
+def test_a_batch_accounts_message_is_in_its_language_as_soon_as_it_finishes(tmp_path: Path) -> None:
+    from relink.audit import audit, read_export
+    from relink.batch.account_run import write_account_pages
+    from relink.batch.manifest import AccountJob
+    from relink.batch.runs import COMPLETED, AccountRun
+    from relink.samples import bundled_sample
+
+    result = json.loads(audit(read_export(bundled_sample().export)).to_json())
+    folder = tmp_path / "north"
+    folder.mkdir()
+    job = AccountJob("North", bundled_sample().export, None, "north", language="it")
+    run = AccountRun(job, COMPLETED, folder / "audit.ipynb", 1.0, result)
+    write_account_pages(run)  # its report needs a notebook: left to the summary, as a failure is
+    assert (folder / "north.message.txt").read_text(encoding="utf-8").startswith("Buongiorno,\n")
+    assert (folder / "north.message.md").read_text(encoding="utf-8").startswith("Buongiorno,\n")

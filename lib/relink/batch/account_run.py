@@ -190,7 +190,7 @@ def write_account_pages(run: AccountRun) -> None:
     summary then finds them up to date, and writes or renders again only what changed (on
     ``--resume``, or when this failed: it is tried again there, and said there)."""
     try:
-        write_messages(run.notebook.parent, run.result)
+        write_messages(run.notebook.parent, run.result, run.job.language)
         reports.render_report(run.notebook)
     except Exception:
         _log.debug("pages of %s: left to the summary", run.job.account, exc_info=True)

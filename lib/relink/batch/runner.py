@@ -31,6 +31,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,9 @@ def run_batch(
     except OSError as exc:
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror})") from exc
     workers = max(1, min(workers or os.cpu_count() or 1, len(jobs)))
+    # each account's language, --lang where its manifest gives none: its pages are written
+    # as it finishes (relink.batch.account_run.write_account_pages), before the summary
+    jobs = [replace(job, language=job.language or language) for job in jobs]
     batch = BatchReport(out, template.path, workers, [AccountRun(job) for job in jobs])
     batch.skipped = list(skipped)
     batch.language = language
