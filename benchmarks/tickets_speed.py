@@ -14,7 +14,8 @@ Then, interleaved, ``--repeat`` times each (the same files, so the same page cac
   (no line parsed): the files the queue reads, and nothing derived;
 - the queue in-process: :func:`relink.desk.queue.collect` (every ticket's state, journal lines
   checked as the runbook checks them) and the table ``relink tickets`` prints;
-- ``relink tickets --format json`` as a fresh process (start-up and imports included).
+- ``relink tickets --format json`` as a fresh process (start-up and imports included), and a
+  fresh process that only imports what it imports (its start-up alone).
 
 The figure to read is the in-process queue against the bare reading, as a ratio measured in
 the same run; the target is under a second for the queue.
@@ -199,6 +200,14 @@ def the_command(desk: Path) -> int:
     return len(json.loads(done.stdout))
 
 
+def the_imports(desk: Path) -> int:
+    """A fresh process that imports what ``relink tickets`` imports, and does nothing: the
+    command's start-up, to tell apart from its work."""
+    code = "import relink.cli, relink.desk.queue_cli, relink.desk.queue, relink.desk.queue_view"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return -1  # lists nothing
+
+
 def timed(run: Callable[[Path], int], desk: Path) -> tuple[float, float, int]:
     """Wall time, and this process's CPU time (the same on a quiet machine; on a busy one, the
     work itself without the waits for a core), and how many tickets were found."""
@@ -227,19 +236,20 @@ def main() -> None:
             "bare reading": bare_reading,
             "queue in-process": the_queue,
             "relink tickets (process)": the_command,
+            "its imports alone (process)": the_imports,
         }
         the_queue(desk)  # warm: imports, the page cache
         for _ in range(args.repeat):
             for name, run in sides.items():
                 seconds, cpu, count = timed(run, desk)
-                assert count == args.tickets, (name, count)
+                assert count in (args.tickets, -1), (name, count)
                 runs.setdefault(name, []).append(seconds)
                 cpus.setdefault(name, []).append(cpu)
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         for name, times in runs.items():
             spread = ", ".join(f"{t:.3f}" for t in times)
             cpu = statistics.median(cpus[name])
-            said = f"cpu {cpu:.3f} s" if name != "relink tickets (process)" else "(a child)"
+            said = "(a child)" if "process" in name else f"cpu {cpu:.3f} s"
             print(f"{name:26} median {statistics.median(times):.3f} s, {said}  ({spread})")
         found = queue.collect(desk)
         print("states:", ", ".join(f"{n} {name}" for name, n in found.counts().items()))
