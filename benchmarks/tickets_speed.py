@@ -249,7 +249,7 @@ def main() -> None:
         for name, times in runs.items():
             spread = ", ".join(f"{t:.3f}" for t in times)
             cpu = statistics.median(cpus[name])
-            said = "(a child)" if "process" in name else f"cpu {cpu:.3f} s"
+            said = "(a child)" if name.endswith("(process)") else f"cpu {cpu:.3f} s"
             print(f"{name:26} median {statistics.median(times):.3f} s, {said}  ({spread})")
         found = queue.collect(desk)
         print("states:", ", ".join(f"{n} {name}" for name, n in found.counts().items()))
