@@ -151,6 +151,20 @@ def open_change(
             this ticket's change is done, ``change_mismatch`` when this ticket's open change
             targets another account.
     """
+    try:
+        return _open_or_renew(conn, account_id, body, ttl_seconds, call)
+    except Refusal as refusal:
+        refusal.ticket = refusal.ticket or body.ticket  # the log names the ticket tried
+        raise
+
+
+def _open_or_renew(
+    conn: sqlite3.Connection,
+    account_id: str,
+    body: ChangeRequest,
+    ttl_seconds: float,
+    call: Call,
+) -> Change:
     require_account(conn, account_id)
     operator = operator_for(call.principal, body.operator)
     now = store.sandbox_now(conn)
