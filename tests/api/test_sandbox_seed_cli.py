@@ -141,6 +141,9 @@ def test_token_for_a_principal_and_whoami(sandbox, tmp_path):
     bad = [*command, "token", *db, "--account", "acct-who", "--principal", "al ice"]
     refused = subprocess.run(bad, capture_output=True, text=True)
     assert refused.returncode == 2 and "principal 'al ice'" in refused.stderr
+    nameless = [*command, "token", *db, "--account", "acct-who", "--kind", "service"]
+    refused = subprocess.run(nameless, capture_output=True, text=True)
+    assert refused.returncode == 2 and "give --principal" in refused.stderr
 
 
 def test_contract_command_prints_the_committed_contract():

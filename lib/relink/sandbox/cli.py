@@ -199,9 +199,8 @@ def seed(
 @click.option(
     "--kind",
     type=click.Choice(list(principals.KINDS)),
-    default="person",
-    show_default=True,
-    help="person: the operator is the principal; service: a machine's token.",
+    help="With --principal: person (the operator is the principal) or service (a machine's "
+    "token)  [default: person]",
 )
 @PermissionOption
 def token(
@@ -211,13 +210,16 @@ def token(
     label: str,
     principal: str | None,
     display_name: str | None,
-    kind: str,
+    kind: str | None,
     permissions: tuple[str, ...],
 ) -> None:
     """Issue a bearer token for a principal, scoped to the given accounts (with permissions
     there, if given)."""
+    if not principal and (kind or display_name):
+        click.echo("relink: error: --kind and --name name a principal: give --principal", err=True)
+        sys.exit(2)
     issued = token or secrets.token_urlsafe(24)
-    owner = Principal(principal, display_name or principal, kind) if principal else None
+    owner = Principal(principal, display_name or principal, kind or "person") if principal else None
     store.initialise(db_path)
     conn = store.connect(db_path)
     try:
