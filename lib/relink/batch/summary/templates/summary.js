@@ -21,6 +21,75 @@
       x: c.x[n], d: c.d[n], v: c.v[n], z: c.z[n], m: c.m[n], w: c.w[n], e: c.e[n],
       f: c.f[n], q: c.q[n], u: c.u[n]};
   }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  }
+  function named(text) {  // a name from elsewhere, isolated: it cannot reorder its neighbours
+    var td = el("td");
+    td.appendChild(el("bdi", text));
+    return td;
+  }
+  function link(href, text, cls) {
+    if (!href || /^[a-z][a-z0-9+.-]*:|^\/\//i.test(href)) return null;
+    var a = el("a", text, cls); a.setAttribute("href", href); return a;
+  }
+  function reasons(r) {
+    return Object.keys(r).map(function (k) {
+      return k.replace(/_/g, " ") + " " + r[k];
+    }).join(", ");
+  }
+  function dates(r) {
+    var td = el("td");
+    if (r.e) {
+      td.textContent = r.e;
+      if (r.f && r.f !== r.e) {
+        td.appendChild(document.createElement("br"));
+        td.appendChild(el("small", "with the merchant's action: " + r.f));
+      }
+    } else if (r.q) {
+      var none = el("span", "no date"); none.style.color = data.blocked;
+      td.appendChild(none); td.appendChild(document.createElement("br"));
+      td.appendChild(el("small", r.q));
+    } else {
+      td.textContent = "-";
+    }
+    return td;
+  }
+  function warnings(td, r) {
+    if (!r.w.length) return;
+    var badge = el("span", "\u26a0 CHECK EXPORT", "verdict"), list = el("ul", null, "warn");
+    badge.style.background = data.warning;
+    r.w.forEach(function (w) { list.appendChild(el("li", w)); });
+    td.appendChild(document.createTextNode(" ")); td.appendChild(badge); td.appendChild(list);
+  }
+  function row(r) {
+    var tr = document.createElement("tr"), badge = el("span", r.l, "verdict");
+    badge.style.background = r.c;
+    var links = el("td"), found = [link(r.h, "report"), link(r.m, "message"),
+      link(r.n, "notebook", "minor")].filter(Boolean);
+    found.forEach(function (a, i) {
+      if (i) links.appendChild(document.createTextNode(" "));
+      links.appendChild(a);
+    });
+    var cells = data.tickets
+      ? [named(r.a), el("td"), named(r.t), named(r.g), el("td", r.d), el("td", r.v),
+         el("td", r.b), el("td", r.p), links]
+      : [named(r.a), el("td"), el("td", r.o), el("td", r.b), el("td", reasons(r.r)),
+         r.u ? dates(r) : el("td", "-"), el("td", r.p), links];
+    cells[1].appendChild(badge);
+    warnings(cells[1], r);
+    if (data.tickets) {
+      cells[3].appendChild(document.createElement("br"));
+      var linked = el("small", "linked: ");
+      linked.appendChild(el("bdi", r.x || "(nothing)"));
+      cells[3].appendChild(linked);
+    }
+    cells.forEach(function (c) { tr.appendChild(c); });
+    return tr;
+  }
   var sorters = {
     z: function (a, b) { return a.z - b.z || a.i - b.i; },
     b: function (a, b) { return (b.b || 0) - (a.b || 0); },
