@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from relink.api.client import Client, Operation
+from relink.api.refusals import person, when_text
 from relink.desk.journal_report import find_journals, looks_like_journal
 from relink.display import visible
 from relink.errors import AuthError, InputError, NotFoundError
@@ -218,14 +219,15 @@ def compare(
         findings.append(Finding(journal, number, ticket, text))
     for key, op in done_ops.items():
         if key not in keys_in_journal:
-            who = op.principal_name or op.principal or "someone"
+            who = person(op.principal, op.principal_name)
             findings.append(
                 Finding(
                     journal,
                     None,
                     ticket,
                     f"the server did a {op.kind} under this ticket's change (operation "
-                    f"{op.operation_id}, by {who}, at {op.at}) that the journal lacks",
+                    f"{op.operation_id}, by {who}, at {when_text(op.at.isoformat())}) that the "
+                    "journal lacks",
                 )
             )
     return findings
