@@ -85,12 +85,25 @@ def test_api_unreachable_exits_3(seed):
 
 
 def test_an_override_that_leaves_the_light_red_exits_4(seed):
-    acct = seed(logged_in=NEW_AE, permissions=("override",))
-    forced = acct.cli(
-        "--to", NEW_AE, "--steps", "audit,unlink", "--confirm",
-        "--override-reason", "the merchant insists, in writing",
-    )  # fmt: skip
+    acct = seed(logged_in=NEW_AE, permissions=("override",), principal="alice", name="Alice M.")
+    steps = ("--to", NEW_AE, "--steps", "audit,unlink", "--confirm", "--ticket", "HD-7",
+             "--override-reason", "the merchant insists, in writing")  # fmt: skip
+    waiting = acct.cli(*steps)
+    assert waiting.returncode == 1, waiting.stdout + waiting.stderr
+    assert waiting.stdout.splitlines()[0].endswith("; you are alice (Alice M.)")
+    assert "unlink: refused: Waiting for approval by a second person" in waiting.stdout
+    assert "relink approve HD-7" in waiting.stdout and acct.operations() == []
+    bob = acct.colleague("bob", "approve", name="Bob B.")
+    root = ("--root", str(acct.workdir))
+    approved = bob.relink("approve", "HD-7", "--reason", "called the merchant", *root)
+    assert approved.returncode == 0, approved.stdout + approved.stderr
+    said = approved.stdout
+    assert "alice (Alice M.) asks to force the unlink past 2 blocking order(s)" in said
+    assert "acknowledged: alpha #1001 (awaiting_payment)" in said
+    assert "Approved by bob (Bob B.) until " in said
+    forced = acct.cli(*steps)
     assert forced.returncode == 4, forced.stdout + forced.stderr
+    assert "approved by bob (Bob B.), requested by alice (Alice M.)" in forced.stdout
     assert "unlink: done" in forced.stdout and "light: red" in forced.stdout
     assert (
         "override: the unlink went past 2 blocking order(s), which no longer sync, and the "

@@ -194,19 +194,35 @@ def test_override_with_written_reason_is_sent_and_journaled(seed, clock):
     book.audit()
     assert book.guard("unlink").needs_override
     assert book.unlink(confirm=True).outcome == "refused"  # no reason written
-    result = book.unlink(confirm=True, override_reason="Merchant accepts, ticket #88 in writing")
+    reason = "Merchant accepts, ticket #88 in writing"
+    waiting = book.unlink(confirm=True, override_reason=reason)  # four eyes: a request is filed
+    assert waiting.outcome == "refused" and acct.operations() == []
+    assert waiting.message.startswith("Waiting for approval by a second person")
+    asked = waiting.details["approval"]
+    assert asked["state"] == "pending"
+    assert asked["blockers"] == [["alpha", "#1001"], ["alpha", "#1002"]]
+    bob = acct.colleague("bob", "approve", name="Bob B.")
+    bob.client().decide_approval(acct.account_id, asked["approval_id"], "approve", reason="seen")
+    result = book.unlink(confirm=True, override_reason=reason)
     assert result.outcome == "done", result.message
+    assert "approved by bob (Bob B.), requested by seed:" in result.message
     [disconnect] = acct.admin.operations(acct.account_id)
     assert disconnect["detail"]["forced"] is True
-    assert disconnect["detail"]["reason"] == "Merchant accepts, ticket #88 in writing"
+    assert disconnect["detail"]["reason"] == reason
     started = [json.loads(x) for x in acct.journal_text().splitlines() if '"started"' in x]
-    assert started[0]["request"]["reason"] == "Merchant accepts, ticket #88 in writing"
+    assert started[0]["request"]["reason"] == reason
+    assert started[0]["request"]["approval_id"] == asked["approval_id"]
     assert started[0]["request"]["acknowledged_blockers"] == [
         ["alpha", "#1001"],
         ["alpha", "#1002"],
     ]
     override = ticket_record(book)["override"]
-    assert override == {"reason": "Merchant accepts, ticket #88 in writing", "blockers": 2}
+    assert override == {
+        "reason": reason,
+        "blockers": 2,
+        "requested_by": f"seed:{acct.account_id}",
+        "approved_by": "bob",
+    }
 
 
 def test_an_override_does_not_cover_orders_that_appeared_after_the_audit(seed, clock):
