@@ -39,6 +39,7 @@ class Account:
     url: str
     admin: SandboxAdmin
     workdir: Path
+    person: bool = False  # a person's token: the operator is theirs, never named by the test
 
     @property
     def journal_path(self) -> Path:
@@ -53,7 +54,7 @@ class Account:
         journal_path...) and Runbook's keywords (clock, api_label...) alike."""
         ticket_fields = {name: options.pop(name) for name in _TICKET_FIELDS if name in options}
         ticket_fields.setdefault("journal_path", self.journal_path)
-        ticket_fields.setdefault("operator", "tester")
+        ticket_fields.setdefault("operator", "" if self.person else "tester")
         options.setdefault("server_clock", self.server_time)  # the sandbox's, which tests move
         chosen = TicketOptions(**ticket_fields)
         return Runbook(self.client(), self.account_id, target, chosen, **options)
@@ -101,7 +102,7 @@ class Account:
         )
         workdir = self.workdir / (folder or principal)
         workdir.mkdir(parents=True, exist_ok=True)
-        return Account(self.account_id, token, self.url, self.admin, workdir)
+        return Account(self.account_id, token, self.url, self.admin, workdir, person=True)
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +169,7 @@ def seeder(sandbox: RunningSandbox, workdir: Path) -> Any:
         if principal:  # a person's token (else the service seed:<account>, as seeds get)
             seed.update(token_principal=principal, token_principal_name=name)
         sandbox.admin.seed(seed)
-        return Account(account_id, token, sandbox.url, sandbox.admin, workdir)
+        return Account(account_id, token, sandbox.url, sandbox.admin, workdir, bool(principal))
 
     return make
 

@@ -138,3 +138,29 @@ def test_a_proper_approval_goes_through_once_and_names_both_people(asked):
     assert "(asked by alice, approved by bob)" in table
     checked = acct.relink("journal", "--verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_colleague_who_may_approve_decides_in_the_panel(asked, clock):
+    from relink.runbook.panel import RunbookPanel
+
+    acct, book, bob, approval = asked
+    own = RunbookPanel(book).approvals  # Alice may approve, but never her own request
+    assert own is not None and own.widget.layout.display == "none"
+    journal = bob.workdir / "journal.jsonl"
+    panel = RunbookPanel(bob.runbook(NEW_AE, clock=clock, ticket="HD-B", journal_path=journal))
+    box = panel.approvals
+    assert box is not None and box.widget.layout.display is None
+    assert "alice asks to force the unlink past 2 blocking order(s)" in box.text.value
+    assert "#1001: awaiting_payment" in box.text.value
+    box.approve.click()  # no reason written: nothing is sent
+    assert "Write why you approve or reject it" in box.note.value
+    box.reason.value = "called the merchant"
+    box.approve.click()
+    assert "Approved by bob (Bob B.) until " in box.note.value
+    assert book.client.approval_request(acct.account_id, approval).state == "approved"
+    assert box.request is None and box.approve.disabled  # nothing left to decide
+    assert book.unlink(confirm=True, override_reason=REASON).outcome == "done"
+    nobody = acct.colleague("carol", name="Carol")  # no approve permission: no box at all
+    plain = RunbookPanel(nobody.runbook(NEW_AE, clock=clock, ticket="HD-C",
+                                        journal_path=nobody.workdir / "j.jsonl"))  # fmt: skip
+    assert plain.approvals is None

@@ -21,11 +21,18 @@ from pathlib import Path
 import click
 
 from relink.api.client import ApprovalRequest, Client
-from relink.api.refusals import explain, person, when_text
+from relink.api.refusals import explain, person
 from relink.desk.journal_report import find_journals, looks_like_journal
 from relink.errors import ApiError, AuthError, ConflictError, InputError, RelinkError
 from relink.exits import fail, say
 from relink.runbook import journal as jr
+from relink.runbook.approvals import (
+    NOT_THE_BLOCKERS,
+    approval_would_hold,
+    blockers_now,
+    decision_text,
+    request_text,
+)
 
 EXIT_DECIDED, EXIT_REFUSED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -117,24 +124,11 @@ def waiting_request(client: Client, where: TicketChange) -> ApprovalRequest:
     )
 
 
-def blockers_now(client: Client, account: str) -> dict[tuple[str, str], tuple[str, ...]]:
-    """The account's blocking orders now, each with why it blocks."""
-    return {
-        (order.store, order.order): tuple(order.blocking_reasons)
-        for order in client.orders(account)
-        if order.blocking
-    }
-
-
 def show_request(request: ApprovalRequest, now: dict[tuple[str, str], tuple[str, ...]]) -> bool:
     """Print the request and the blockers in view; True when the blockers now are exactly the
     ones acknowledged (an approval the server would then honour)."""
     asked = request.blocker_pairs()
-    who = person(request.requested_by, request.requested_by_name)
-    say(
-        f"Approval request {request.request_id}: {who} asks to force the unlink past "
-        f"{len(asked)} blocking order(s): {request.reason}"
-    )
+    say(request_text(request))
     for store, order in asked:
         reasons = ", ".join(now.get((store, order), ())) or "no longer blocks"
         say(f"  acknowledged: {store or '-'} {order} ({reasons})")
@@ -142,7 +136,7 @@ def show_request(request: ApprovalRequest, now: dict[tuple[str, str], tuple[str,
     for store, order in unacknowledged:
         reasons = ", ".join(now[(store, order)])
         say(f"  blocks now, not acknowledged: {store or '-'} {order} ({reasons})")
-    return sorted(now) == asked
+    return approval_would_hold(request, now)
 
 
 @click.command("approve")
@@ -179,11 +173,7 @@ def approve_command(ticket: str, reason: str, reject: bool, account: str, root: 
         request = waiting_request(client, where)
         matches = show_request(request, blockers_now(client, where.account))
         if not reject and not matches:
-            say(
-                "Not approved: the blockers now are not the ones acknowledged, so the server "
-                "would refuse the forced unlink. The requester's runbook asks again for the "
-                "blockers in view."
-            )
+            say(NOT_THE_BLOCKERS)
             raise SystemExit(EXIT_REFUSED)
         decided = client.decide_approval(
             where.account, request.request_id, "reject" if reject else "approve", reason=reason
@@ -195,16 +185,3 @@ def approve_command(ticket: str, reason: str, reject: bool, account: str, root: 
     except (ApiError, RelinkError) as exc:
         fail(str(exc), EXIT_FAILED)
     say(decision_text(decided))
-
-
-def decision_text(decided: ApprovalRequest) -> str:
-    """What the decision was, by whom, and what the requester may do now."""
-    by = person(decided.decided_by or "?", decided.decided_by_name)
-    asker = person(decided.requested_by, decided.requested_by_name)
-    if decided.state == "approved":
-        until = when_text(decided.expires_at.isoformat()) if decided.expires_at else "?"
-        return (
-            f"Approved by {by} until {until}: {asker}'s runbook may force the unlink past "
-            "these blockers, once."
-        )
-    return f"{decided.state.capitalize()} by {by}: {asker}'s unlink past these blockers waits."

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from relink.api.client import ApprovalRequest, Client
+from relink.api.client import ApprovalRequest, Change, Client, WhoAmI
 from relink.api.refusals import person, when_text
 from relink.errors import GuardError, NotFoundError
 
@@ -145,4 +145,88 @@ def approved_text(request: ApprovalRequest) -> str:
         f"approved by {person(request.decided_by or '?', request.decided_by_name)}, requested "
         f"by {person(request.requested_by, request.requested_by_name)}"
         + (until if request.expires_at else "")
+    )
+
+
+def blockers_now(client: Client, account: str) -> dict[tuple[str, str], tuple[str, ...]]:
+    """The account's blocking orders now, each with why it blocks (one read of its orders).
+
+    Raises:
+        relink.errors.ApiError: the orders cannot be read.
+    """
+    return {
+        (order.store, order.order): tuple(order.blocking_reasons)
+        for order in client.orders(account)
+        if order.blocking
+    }
+
+
+def approval_would_hold(
+    request: ApprovalRequest, now: dict[tuple[str, str], tuple[str, ...]]
+) -> bool:
+    """Whether the blockers now are exactly those the request acknowledges: otherwise the
+    server refuses the forced unlink an approval would allow, so approving it helps nobody."""
+    return sorted(now) == request.blocker_pairs()
+
+
+def requests_to_decide(
+    client: Client, me: WhoAmI | None, account: str, other: Change | None
+) -> list[ApprovalRequest]:
+    """The approval requests waiting on ``other`` (a change another person holds on
+    ``account``) that ``me`` may decide: none without the approve permission there, and never
+    one of ``me``'s own.
+
+    Raises:
+        relink.errors.ApiError: the requests cannot be read.
+    """
+    if me is None or other is None or not me.may("approve", account):
+        return []
+    waiting = client.approval_requests(account, other.change_id)
+    return [r for r in waiting if r.state == PENDING and r.requested_by != me.principal]
+
+
+def decide(client: Client, request: ApprovalRequest, *, approve: bool, reason: str) -> str:
+    """Grant (``approve``) or reject ``request`` with ``reason``; what became of it, in words.
+
+    Raises:
+        GuardError: no reason written, or (approving) the blockers now are not those
+            acknowledged.
+        relink.errors.ApiError: the server refused (``approver_is_requester``...) or failed.
+    """
+    if not reason.strip():
+        raise GuardError("Write why you approve or reject it: the reason is kept on the server.")
+    if approve and not approval_would_hold(request, blockers_now(client, request.account_id)):
+        raise GuardError(NOT_THE_BLOCKERS)
+    decided = client.decide_approval(
+        request.account_id, request.request_id, "approve" if approve else "reject", reason=reason
+    )
+    return decision_text(decided)
+
+
+NOT_THE_BLOCKERS = (
+    "Not approved: the blockers now are not the ones acknowledged, so the server would refuse "
+    "the forced unlink. The requester's runbook asks again for the blockers in view."
+)
+
+
+def decision_text(decided: ApprovalRequest) -> str:
+    """What the decision was, by whom, and what the requester may do now."""
+    by = person(decided.decided_by or "?", decided.decided_by_name)
+    asker = person(decided.requested_by, decided.requested_by_name)
+    if decided.state == APPROVED:
+        until = when_text(decided.expires_at.isoformat()) if decided.expires_at else "?"
+        return (
+            f"Approved by {by} until {until}: {asker}'s runbook may force the unlink past "
+            "these blockers, once."
+        )
+    return f"{decided.state.capitalize()} by {by}: {asker}'s unlink past these blockers waits."
+
+
+def request_text(request: ApprovalRequest) -> str:
+    """Who asks to force the unlink, past how many blockers, and why."""
+    who = person(request.requested_by, request.requested_by_name)
+    count = len(request.acknowledged_blockers)
+    return (
+        f"Approval request {request.request_id}: {who} asks to force the unlink past {count} "
+        f"blocking order(s): {request.reason}"
     )

@@ -29,12 +29,13 @@ no day can be given), ``relink-guards`` holding one row per step: its button (``
 ``Sync`` ``Unlink`` ``Relink`` ``Verify``, classes ``relink-step-<step>``) and beside it
 ``relink-reason-<step>`` (why it is disabled, or what it does); ``relink-status``,
 ``relink-blockers``; on Unlink, ``relink-confirm`` holding ``relink-override-reason``,
-``relink-confirm-unlink`` ("Confirm unlink") and ``relink-cancel-unlink`` ("Cancel"); on the
+``relink-confirm-unlink`` ("Confirm unlink") and ``relink-cancel-unlink`` ("Cancel"); for a
+token that may approve, ``relink-approvals`` (:mod:`~relink.runbook.approval_box`); on the
 embedded sandbox only, ``relink-practice``.
 
 The notebook calls this module's names: the renderers are re-exported from
-:mod:`~relink.runbook.panel_view`. The only modules importing ipywidgets are this one and
-:mod:`~relink.practice.bar`.
+:mod:`~relink.runbook.panel_view`. The only modules importing ipywidgets are this one,
+:mod:`~relink.runbook.approval_box` and :mod:`~relink.practice.bar`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from typing import Any
 import ipywidgets as w
 
 from relink.display import LIGHT_COLOURS, Shown
+from relink.runbook.approval_box import approval_box
 from relink.runbook.guards import STEPS, Guard, StepResult
 from relink.runbook.panel_view import (
     api_badge,
@@ -224,6 +226,8 @@ class RunbookPanel:
         # show below the steps
         built = (make_extra(runbook, self._extra_acted) for make_extra in extras)
         self.extras = [widget for widget in built if widget is not None]
+        # a second person's decision on a colleague's override, for a token that may approve
+        self.approvals = approval_box(runbook, self._extra_acted)
         self.widget = _classed(
             w.VBox(
                 [
@@ -233,6 +237,7 @@ class RunbookPanel:
                     self.guard_rows,
                     self.confirm_slot,
                     self.status,
+                    *([self.approvals.widget] if self.approvals else []),
                     *(extra.widget for extra in self.extras),
                     self.blockers,
                 ]
@@ -289,6 +294,8 @@ class RunbookPanel:
             button.disabled = not guards[step].holds
             button.tooltip = guards[step].reason
             self.reasons[step].value = reason_html(step, guards[step])
+        if self.approvals is not None:
+            self.approvals.refresh()
         self.light.value = light_html(self.runbook)
         self.forecast.value = forecast_html(self.runbook)
         # the last audit's list; a refusal's own list (the server's) is in the status above
