@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import socket
@@ -282,4 +283,6 @@ def test_relink_open_asks_the_deployment_whether_the_account_exists(seed, tmp_pa
     found = relink_open(acct.account_id)
     assert found.returncode == 0, found.stderr
     assert "not checked" not in found.stdout
+    # who the server records as acting: the seed's service token, the operator its caller's
+    assert f"Account API: you are {getpass.getuser()}, on the service token seed:" in found.stdout
     assert (tmp_path / "desk" / acct.account_id).is_dir()

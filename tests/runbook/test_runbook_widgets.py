@@ -138,8 +138,20 @@ def test_override_reason_from_the_confirmation_box(seed, clock):
     assert acct.operations() == []
     panel.buttons["unlink"].click()
     panel.override.value = "Merchant insists, written on ticket #91"
+    panel.confirm_button.click()  # four eyes: the override waits for a second person
+    assert "Unlink: refused" in panel.status.value
+    assert "Waiting for approval by a second person" in panel.status.value
+    assert acct.operations() == []
+    requests = panel.runbook.client.approval_requests(
+        acct.account_id, panel.runbook.lease.change_id
+    )
+    lead = acct.colleague("lead", "approve")
+    lead.client().decide_approval(acct.account_id, requests[-1].request_id, "approve", reason="ok")
+    panel.buttons["unlink"].click()
+    panel.override.value = "Merchant insists, written on ticket #91"
     panel.confirm_button.click()
     assert "Unlink: done" in panel.status.value and "Override recorded" in panel.status.value
+    assert "approved by lead" in panel.status.value
     assert acct.admin.operations(acct.account_id)[0]["detail"]["reason"].endswith("ticket #91")
     assert panel.override.value == ""
 

@@ -208,6 +208,8 @@ def open_command(
     """
     from relink.desk import app
     from relink.desk import folder as desks
+    from relink.desk.run import deployment_who
+    from relink.display import visible
     from relink.runbook.options import TicketOptions
 
     try:
@@ -223,6 +225,8 @@ def open_command(
         )
         for line in opened.lines():
             click.echo(line)
+        if not opened.practice and (who := deployment_who(operator)):
+            click.echo(visible(who))  # who the server records as acting: the token's person
         if no_lab:
             return
         environment = app.kernel_environment()

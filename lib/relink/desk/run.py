@@ -131,6 +131,23 @@ def _who(client: Client, operator: str) -> str:
     return f"; {you_are(me, operator_of(me, operator))}" if me is not None else ""
 
 
+def deployment_who(operator: str) -> str:
+    """ "Account API: you are alice (Alice M.)" for the configured deployment (``relink
+    open``'s line), "" when it does not say or does not answer (nothing is waited for).
+
+    Raises:
+        InputError: ``operator`` names someone other than the token's person.
+    """
+    from relink.api.client import Client
+    from relink.api.settings import api_settings
+
+    settings = api_settings()
+    if not settings.get("RELINK_API_URL"):
+        return ""
+    said = _who(Client.from_env(settings, retries=0), operator)
+    return f"Account API: {said.removeprefix('; ')}" if said else ""
+
+
 def _say_outcome(book: Runbook, results: list[StepResult]) -> None:
     """Each step's outcome, what still blocks and when it clears, and the light."""
     for result in results:
