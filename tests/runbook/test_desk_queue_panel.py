@@ -50,7 +50,7 @@ def test_the_panel_shows_the_tickets_queue_state(tmp_path: Path) -> None:
         # re-check says what they wait for
         assert "On the desk&#x27;s queue: blocked: " in line
         assert "(the runbook&#x27;s audit)" in line
-        assert "last live audit 0 min ago. Next: Its runbook&#x27;s audit lists what each" in line
+        assert "last live audit 0 min ago. Next: See what each order waits for" in line
     finally:
         sandbox.stop()
 

@@ -127,7 +127,7 @@ def _runbook_audit(
     if history.last_live_blockers and check is None:
         label = f"blocked: {history.last_live_blockers} (the runbook's audit)"
         if command.startswith("relink open"):  # practice: never rechecked, its page tells
-            said = "its runbook's audit lists what each order waits for, and until when."
+            said = "see what each order waits for, and until when, in its audit's blockers."
             return TicketState(BLOCKED, label, said, due=True, opens=True)
         said = _recheck(command, "to learn what they wait for, and until when")
         return TicketState(BLOCKED, label, said, due=True)
