@@ -29,20 +29,29 @@ def rows_script(ordered: list[dict[str, Any]], reasons: Sequence[str]) -> tuple[
     its token, which the page checks so that it never shows another batch's rows.
 
     The rows are columns (``keys``, then one list per key, :func:`_page_row`'s short names):
-    about half the size of one object per row, and quicker for a browser to read. Every string
+    about half the size of one object per row, and quicker for a browser to read; a column
+    whose every value is the same is that value alone (``{"same": value}``). Every string
     is as a page shows it (:func:`~relink.batch.summary.shown.script_data`: the script sets it as
     text).
     """
     page_rows = [_page_row(row, reasons) for row in ordered]
     keys = list(page_rows[0]) if page_rows else []
-    columns = [_shown_column([row[key] for row in page_rows]) for key in keys]
-    body = script_text({"keys": keys, "columns": columns})
+    columns = [_packed(_shown_column([row[key] for row in page_rows])) for key in keys]
+    body = script_text({"keys": keys, "count": len(page_rows), "columns": columns})
     token = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     # JSON.parse of a string: browsers read a large JSON text several times faster than the
     # same data written as a script's literal.
     literal = body.replace("\\", "\\\\").replace("'", "\\'")
     literal = literal.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return f"{_ROWS_HEAD}{token}', rows: JSON.parse('{literal}')}};\n", token
+
+
+def _packed(values: list[Any]) -> list[Any] | dict[str, Any]:
+    """A column, or ``{"same": value}`` when every row has that value (empty columns: an
+    audit's ticket columns, a batch without reports...)."""
+    if values and all(value == values[0] and type(value) is type(values[0]) for value in values):
+        return {"same": values[0]}
+    return values
 
 
 _ROWS_HEAD = "window.relinkSummaryRows = {token: '"
@@ -62,8 +71,8 @@ def read_rows_script(script: str) -> list[dict[str, Any]]:
     special = {"u2028": "\u2028", "u2029": "\u2029"}
     text = _LITERAL_ESCAPE.sub(lambda m: special.get(m.group(1), m.group(1)), literal)
     packed = json.loads(text)
-    keys, columns = packed["keys"], packed["columns"]
-    count = len(columns[0]) if columns else 0
+    keys, count = packed["keys"], packed["count"]
+    columns = [c if isinstance(c, list) else [c["same"]] * count for c in packed["columns"]]
     return [
         {"i": n, **{key: column[n] for key, column in zip(keys, columns, strict=True)}}
         for n in range(count)

@@ -14,7 +14,10 @@
   // One object per row, each of the same shape (written out: a browser builds 100,000 such
   // objects in milliseconds, and one key at a time in about a second).
   var c = {}, rows = new Array(data.count);
-  packed.rows.keys.forEach(function (key, k) { c[key] = packed.rows.columns[k]; });
+  packed.rows.keys.forEach(function (key, k) {  // a column of one value: {same: value}
+    var column = packed.rows.columns[k];
+    c[key] = Array.isArray(column) ? column : new Array(data.count).fill(column.same);
+  });
   for (var n = 0; n < data.count; n++) {
     rows[n] = {i: n, a: c.a[n], s: c.s[n], l: c.l[n], c: c.c[n], o: c.o[n], b: c.b[n],
       r: c.r[n], p: c.p[n], k: c.k[n], n: c.n[n], h: c.h[n], t: c.t[n], g: c.g[n],
