@@ -199,6 +199,29 @@ HOSTILE_CASES: list[tuple[str, str, str, str]] = [
         f"{BATCH_HOSTILE_RUNS}::test_a_stop_signal_stops_the_kernels_writes_the_summary_and_"
         "leaves_no_temporary_folder",
     ),
+    # --- the desk's queue: relink tickets and the app's home (issue 21) ---
+    (
+        "tickets-hostile-names",
+        "a ticket.json whose account holds <script> and a bidi override, its ticket id markup, "
+        "its operator an escape code",
+        "the table shows them as escapes, the page as text (autoescape, <bdi>), the ticket's "
+        "link percent-encoded under voila/render; JSON keeps them as they are (data)",
+        "tests/unit/test_desk_queue.py::test_hostile_ids_are_escaped",
+    ),
+    (
+        "tickets-unreadable-records",
+        "a ticket.json that is not JSON, a check.json with a field of the wrong type or a date "
+        "that is none, a journal that cannot be read",
+        "one line on stderr naming each file; the ticket listed as unreadable, never dropped, no "
+        "traceback, exit 0",
+        "tests/unit/test_desk_queue.py::test_unreadable_files_are_named_and_their_tickets_listed",
+    ),
+    (
+        "app-home-without-token",
+        "GET / of relink app (no account) without the token",
+        "no queue: Voilà's own authentication (302 to its login, or 403)",
+        "tests/unit/test_desk_app_home.py::test_the_home_page_is_the_queue_behind_the_token",
+    ),
 ]
 
 
