@@ -1,7 +1,7 @@
 """A desk's ticket folders, read for the queue: quickly, and never past a broken file.
 
 The queue (:mod:`relink.desk.queue`) lists every ticket of a desk, 5,000 of them in about a
-second (``benchmarks/tickets_speed.py``), so it reads each folder's three small records and
+second of CPU (``benchmarks/tickets_speed.py``), so it reads each folder's three small records and
 nothing else:
 
 - ``ticket.json`` (:mod:`relink.desk.folder`): which ticket, which account, which target;
