@@ -4,14 +4,10 @@
 
     client = Client.from_env()                    # RELINK_API_URL, RELINK_API_TOKEN
     account = client.account("acct-1")
-    change = client.open_change("acct-1", ticket="T-1", operator="sam",
-                                from_aliexpress_account=account.linked_aliexpress_account,
-                                to_aliexpress_account="ae-new")
-    blocking = [o for o in client.orders("acct-1") if o.blocking]
-    result = client.disconnect("acct-1", change_id=change.change_id,
-                               expected_aliexpress_account=account.linked_aliexpress_account,
-                               idempotency_key=journaled_key)
-    journal(result.request_id, result.idempotency_key)
+    change = client.open_change("acct-1", ticket="T-1", to_aliexpress_account="ae-new",
+                                from_aliexpress_account=account.linked_aliexpress_account)
+    result = client.disconnect("acct-1", change_id=change.change_id, idempotency_key=key,
+                               expected_aliexpress_account=account.linked_aliexpress_account)
 
 Results are the contract's models (:mod:`relink.api.models`), frozen, parsed from each answer
 (see :mod:`relink.api.results`); each carries the ``request_id`` of the answer it came from, and
@@ -248,8 +244,8 @@ class Client(OversightCalls):
     ) -> Change:
         """Open the ticket's change of the account's link, or renew its lease (same ticket).
 
-        The server takes the operator from the token; ``operator`` is sent only when given
-        (servers before principals require it), and must then be the token's principal.
+        The server takes the operator from the token; ``operator``, sent only when given (a
+        service's token names it), must otherwise be the token's principal.
 
         Raises:
             ConflictError: ``change_in_progress`` (``.holder`` is the change in the way),

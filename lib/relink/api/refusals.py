@@ -99,8 +99,9 @@ def explain(exc: ApiError) -> str:
         )
     if code == "permission_required":
         needed = exc.details.get("permission")
-        what = f"the {needed} permission" if isinstance(needed, str) else "a permission"
-        return f"Refused: this token lacks {what} on this account."
+        if isinstance(needed, str):
+            return f"Refused: this token lacks the {needed} permission on this account."
+        return f"Refused: {exc.server_message or 'this token lacks a permission on this account'}."
     if code in _FIXED:
         return _FIXED[code]
     return exc.server_message or str(exc)

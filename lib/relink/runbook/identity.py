@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 
-from relink.api.client import Client, WhoAmI
+from relink.api.client import Change, Client, WhoAmI
 from relink.api.refusals import person
 from relink.errors import InputError, NotFoundError
 
@@ -54,7 +54,22 @@ def you_are(me: WhoAmI | None, operator: str) -> str:
     say); on a service's token, the operator its caller names, and the service."""
     if me is None:
         return ""
-    who = person(me.principal, me.display_name)
-    if me.kind == "service":
-        return f"you are {operator}, on the service token {who}"
-    return f"you are {who}"
+    if me.kind == "service":  # a machine's token: the operator is its caller's to name
+        return f"you are {operator}, on the service token {me.principal}"
+    return f"you are {person(me.principal, me.display_name)}"
+
+
+def colleague_change_text(linked: str, ticket: str, other: Change | None) -> str:
+    """This ticket unlinked, and another change has linked ``linked`` since: whose change it
+    is and under which ticket (``other``, while the server shows it open), and that this ticket
+    is over. Never advice to undo a colleague's change."""
+    if other is not None:
+        who = person(other.holder or other.operator, other.holder_name or None)
+        by = f"under ticket {other.ticket} by {who}"
+    else:
+        by = "by another change (its ticket closed since; the server does not say whose)"
+    return (
+        f"{linked} was linked after this ticket's unlink, {by}: ticket {ticket} is over and "
+        "leaves that change as it is. Anything more on this account is a new ticket's work, "
+        "agreed with whoever made that change."
+    )

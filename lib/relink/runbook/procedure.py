@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from relink.api.client import Client, Operation, WhoAmI
-from relink.api.refusals import person
 from relink.errors import (
     ApiError,
     AuthError,
@@ -54,7 +53,7 @@ from relink.runbook.guards import (
     step_guard,
     unlink_confirmation,
 )
-from relink.runbook.identity import operator_of, whoami, you_are
+from relink.runbook.identity import colleague_change_text, operator_of, whoami, you_are
 from relink.runbook.lease import ChangeLease
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
 from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
@@ -339,17 +338,7 @@ class Runbook:
             return ""
         if not link.linked or link.linked == self.target:
             return ""  # nothing linked yet, or our own target: this ticket carries on
-        other = self.lease.other
-        if other is not None:
-            who = person(other.holder or other.operator, other.holder_name or None)
-            by = f"under ticket {other.ticket} by {who}"
-        else:
-            by = "by another change (its ticket closed since; the server does not say whose)"
-        return (
-            f"{link.linked} was linked after this ticket's unlink, {by}: ticket "
-            f"{self.ticket.ticket_id} is over and leaves that change as it is. Anything more "
-            "on this account is a new ticket's work, agreed with whoever made that change."
-        )
+        return colleague_change_text(link.linked, self.ticket.ticket_id, self.lease.other)
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
