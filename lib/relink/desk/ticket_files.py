@@ -64,7 +64,7 @@ class TicketFiles:
     problem: str = ""
 
 
-def ticket_folders(desk: Path) -> list[str]:
+def ticket_folders(desk: Path) -> list[Path]:
     """Every ticket folder of the desk (``DESK/<account>/<ticket>/`` holding ``ticket.json``),
     by path. Hidden folders (one being created, a checkpoint folder) are not tickets.
 
@@ -82,8 +82,9 @@ def ticket_folders(desk: Path) -> list[str]:
         except OSError:
             continue  # an account folder we cannot list holds no ticket we could read
         names = sorted(entry.path for entry in entries if _visible_folder(entry))
-        # paths as text: 5,000 tickets make 20,000 paths, and pathlib's parsing of each shows
-        folders.extend(name for name in names if os.path.isfile(os.path.join(name, RECORD_NAME)))
+        # tested as text: 5,000 tickets make 20,000 paths, and pathlib's parsing of each shows
+        found = (name for name in names if os.path.isfile(os.path.join(name, RECORD_NAME)))
+        folders.extend(Path(name) for name in found)
     return folders
 
 
