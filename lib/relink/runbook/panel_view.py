@@ -246,7 +246,7 @@ def connection_note(book: Runbook) -> Shown:
         where,
         f"Ticket {ticket.ticket_id}: account {book.account}, from "
         f"{ticket.from_aliexpress_account or 'nothing linked'} to {book.target}, operator "
-        f"{book.operator}" + (f" ({book.you_are})." if book.you_are else "."),
+        f"{book.operator}.",
         f"When the runbook opened: {book.light_text()}" + ("" if book.light_advice()[1] else "."),
     ]
     if book.lease.holder:
