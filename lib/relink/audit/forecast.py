@@ -252,7 +252,8 @@ LATE_FLAGS = {
 def order_days(clears: np.ndarray, bits: np.ndarray) -> np.ndarray:
     """Per blocked order, from its parts' latest ``clears`` and their ``bits`` OR-ed: the day
     it is expected to stop blocking; :data:`NO_DATE` for a drifting, unknown or undated order
-    (the account's date still counts a drifting one: see :func:`account_forecast`)."""
+    (the account's date still counts a drifting one: see
+    :func:`~relink.audit.account_plan.account_forecast`)."""
     return np.where((bits & NO_ORDER_DATE) != 0, NO_DATE, clears)
 
 
@@ -361,105 +362,3 @@ def placement_days(
         own = np.where(found >= 0, aliexpress_placed.to_numpy()[found], NO_DATE)
         placed = np.where(own != NO_DATE, own, placed).astype(DAYS)
     return placed, parsed
-
-
-def account_forecast(
-    parts: PartForecast,
-    keys: np.ndarray,
-    blocks: np.ndarray,
-    as_of: date,
-    estimates: Estimates,
-    *,
-    rejected_rows: int,
-    unpaid_numbers: list[str],
-    unpaid_without_number: int,
-) -> dict[str, Any]:
-    """The account's ``forecast`` (the JSON contract's shape; see the README).
-
-    ``unpaid_numbers``: the AliExpress numbers of the unpaid parts the merchant is asked to
-    cancel (:data:`ASK_CANCEL`), each once; ``unpaid_without_number``: how many orders have
-    such a part without a number; ``rejected_rows``: rows of the files that could not be read.
-    """
-    now = day_number(as_of)
-    blocking = blocks
-    bits = parts.bits[blocking]
-    counted = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=bool)
-
-    def orders_with(flag: int) -> int:
-        chosen = keys[blocking][(bits & flag) != 0]
-        counted[:] = False
-        counted[chosen] = True
-        return int(counted.sum())
-
-    reason = None
-    unknown, undated = orders_with(UNKNOWN | STUCK), orders_with(UNDATED)
-    if unknown:
-        reason = (
-            f"{unknown} order(s) need a person to look first (a status relink does not know, "
-            "or a dispute on AliExpress): no date holds until then"
-        )
-    elif undated:
-        reason = f"{undated} blocked order(s) have no order date in the export"
-    elif rejected_rows:
-        reason = f"{rejected_rows} row(s) could not be read: fix the file and audit again"
-
-    def latest(clears: np.ndarray) -> str | None:
-        dated = clears[blocking & (clears != NO_DATE)]
-        return iso_day(max(now, int(dated.max(initial=now))))
-
-    waiting = blocking & ((parts.bits & (SHIPMENT | FULFILMENT)) != 0)
-    waiting_orders = orders_with(SHIPMENT | FULFILMENT)
-    oldest = parts.placed[waiting & (parts.placed != NO_DATE)]
-    return {
-        "as_of": as_of.isoformat(),
-        "earliest_safe_date": None if reason else latest(parts.clears),
-        "earliest_safe_date_with_merchant_action": (
-            None if reason else latest(parts.clears_with_action)
-        ),
-        "reason": reason,
-        "cancel_now": unpaid_numbers,
-        "unpaid_without_aliexpress_number": unpaid_without_number,
-        "waiting_on_suppliers": {
-            "orders": waiting_orders,
-            "oldest_order_date": iso_day(int(oldest.min())) if len(oldest) else None,
-            "overdue_orders": orders_with(OVERDUE),
-        },
-        "sync_first": orders_with(DRIFT),
-        "estimates": estimates.to_dict(),
-        "next_steps": next_steps(parts, keys, blocking),
-        "rows_unread": rejected_rows,
-    }
-
-
-def next_steps(parts: PartForecast, keys: np.ndarray, blocking: np.ndarray) -> dict[str, Any]:
-    """Every blocked order once, under the first step of these that it waits on: ``check`` (a
-    person must look first), ``cancel`` (the merchant cancels an unpaid order), ``wait`` (a
-    supplier ships; with the oldest order's date and how many are late) and ``sync`` (a sync
-    clears it: AliExpress has it settled or closed). The four counts add up to the blocked
-    orders, so a message that names them never counts an order twice."""
-    space = int(keys.max()) + 1 if len(keys) else 0
-    chosen = keys[blocking]
-
-    def having(values: np.ndarray, flag: int) -> np.ndarray:
-        found = np.zeros(space, dtype=bool)
-        found[chosen[(values[blocking] & flag) != 0]] = True
-        return found
-
-    blocked = np.zeros(space, dtype=bool)
-    blocked[chosen] = True
-    check = having(parts.bits, UNKNOWN | STUCK)
-    cancel = having(parts.actions, ASK_CANCEL) & ~check
-    wait = having(parts.bits, SHIPMENT | FULFILMENT) & ~check & ~cancel
-    sync = blocked & ~check & ~cancel & ~wait
-    waiting = blocking & wait[keys] & ((parts.bits & (SHIPMENT | FULFILMENT)) != 0)
-    oldest = parts.placed[waiting & (parts.placed != NO_DATE)]
-    return {
-        "check": {"orders": int(check.sum())},
-        "cancel": {"orders": int(cancel.sum())},
-        "wait": {
-            "orders": int(wait.sum()),
-            "oldest_order_date": iso_day(int(oldest.min())) if len(oldest) else None,
-            "late_orders": int((wait & having(parts.bits, OVERDUE)).sum()),
-        },
-        "sync": {"orders": int(sync.sum())},
-    }

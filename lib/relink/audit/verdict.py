@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from relink.audit import forecast, freshness, statuses
+from relink.audit import account_plan, forecast, freshness, statuses
 from relink.audit.blocker_table import BlockerParts, BlockerSource
 from relink.audit.blocker_text import arrow_text
 from relink.audit.classification import PART_COLUMNS, STATUS_KEYS, part_codes
@@ -387,7 +387,7 @@ def _account_forecast(
     parts: _Parts, dates: _Dates, as_of: date, rows_unread: int
 ) -> dict[str, Any]:
     """Step 5: when the account can be unlinked (the result's ``forecast``)."""
-    return forecast.account_forecast(
+    return account_plan.account_forecast(
         dates.parts,
         parts.keys[dates.rows],
         np.ones(len(dates.rows), dtype=bool),

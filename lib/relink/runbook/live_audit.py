@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from relink.api.client import Client, Order, Part
+from relink.audit import account_plan
 from relink.audit import forecast as fc
 from relink.audit import statuses as st
 from relink.audit.classification import PartClass, classify, classify_part, own_status_counts
@@ -194,7 +195,7 @@ def _forecast(
     acts = parts.actions.tolist()
     asked = [r for r, a in zip(rows, acts, strict=True) if a & fc.ASK_CANCEL]
     asked = [r for r in asked if orders[r.key].blocking]
-    account = fc.account_forecast(
+    account = account_plan.account_forecast(
         parts,
         keys,
         blocks,
