@@ -229,6 +229,9 @@ def test_command_table_json_html(desk: Path) -> None:
     page = _invoke("--desk", str(desk), "--format", "html", "--operator", "bo").stdout
     assert page.count('<tr data-state="') == 2 and "in progress by bo" in page
     assert "Content-Security-Policy" in page and "<a href" not in page  # no link off the app
+    # a ticket never audited live has not read the link: it says so, not '?'
+    new = next(line for line in lines if " T-NEW " in f" {line} ")
+    assert "(link not read yet) -> " in new and "? ->" not in table.stdout
 
 
 def test_command_refusals(tmp_path: Path) -> None:

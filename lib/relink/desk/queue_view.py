@@ -22,6 +22,8 @@ from relink.desk.queue import Queue, QueueRow, age_text
 from relink.display import BLOCKED_COLOUR, FAILED_COLOUR, LIGHT_COLOURS, SAFE_COLOUR, visible
 from relink.page_templates import inline_script, page_environment
 
+# The account linked now is known once a live audit has read the link: until then, say so.
+UNREAD_LINK = "(link not read yet)"
 TABLE_HEADINGS = ("state", "account", "ticket", "from -> to", "operator", "expected ready")
 TABLE_HEADINGS += ("live audit", "next")
 ROW_KEYS = ("account", "ticket", "from", "to", "operator", "state", "state_text", "due")
@@ -87,7 +89,7 @@ def queue_json(queue: Queue) -> str:
 
 def table_cells(row: QueueRow, queue: Queue) -> list[str]:
     """A row's cells for the terminal, control characters shown as escapes."""
-    moved = f"{row.from_account or '?'} -> {row.target or '?'}"
+    moved = f"{row.from_account or UNREAD_LINK} -> {row.target or '?'}"
     cells = [
         row.state.label,
         row.account,
@@ -181,7 +183,7 @@ def _page_row(row: QueueRow, queue: Queue, link: Link | None) -> dict[str, Any]:
         "account": row.account,
         "ticket": row.ticket,
         "href": link(row) if link is not None else None,
-        "from": row.from_account or "?",
+        "from": row.from_account or UNREAD_LINK,
         "to": row.target or "?",
         "operator": row.operator or "-",
         "expected": expected_text(row),
