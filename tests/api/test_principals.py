@@ -198,3 +198,35 @@ def test_a_colleague_sending_the_same_key_is_not_handed_the_first_answer(team):
     assert again.headers["Idempotent-Replayed"] == "true"  # her own retry: replayed
     bobs = acct.call("POST", "/changes", token=bob, key="shared-key", json=body)
     assert bobs.status_code == 422 and bobs.json()["error"]["code"] == "idempotency_key_reused"
+
+
+def test_the_link_in_place_names_who_linked_it_after_their_change_closed(team):
+    """Alice unlinks under ALICE and walks away; Bob links his account under BOB-7 and closes
+    his change: any token of the account reads who linked it, and under which ticket."""
+    acct, alice, bob = team
+    seeded = acct.call("GET", "/link", token=alice).json()
+    assert seeded["linked_aliexpress_account"] == OLD_AE and seeded["linked_by"] is None
+    cid = _open(acct, alice, ticket="ALICE").json()["change_id"]
+    body = {"confirm": True, "change_id": cid, "expected_aliexpress_account": OLD_AE}
+    assert _post(acct, "/disconnect", alice, body).status_code == 200
+    assert acct.call("GET", "/link", token=alice).json()["linked_by"] is None
+    acct.admin.advance(seconds=31 * 60)  # Alice's lease lapses
+    bobs_ae = "ae-bob@example.com"
+    acct.admin.login(acct.account_id, bobs_ae)
+    opened = _open(
+        acct, bob, ticket="BOB-7", from_aliexpress_account=None, to_aliexpress_account=bobs_ae
+    )
+    assert opened.status_code in (200, 201), opened.text
+    bobs = opened.json()["change_id"]
+    linked = _post(acct, "/link", bob, {"change_id": bobs, "aliexpress_account": bobs_ae})
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["linked_by"]["change_id"] == bobs
+    closed = _post(acct, f"/changes/{bobs}/close", bob, {"outcome": "finished"})
+    assert closed.status_code == 200 and closed.json()["state"] == "finished"
+    assert acct.call("GET", "/changes/current", token=alice).status_code == 404
+    for tail in ("/link", ""):  # the link's read and the account's say it alike
+        by = acct.call("GET", tail, token=alice).json()["linked_by"]
+        assert (by["change_id"], by["ticket"]) == (bobs, "BOB-7")
+        assert (by["principal"], by["principal_name"]) == ("bob", "Bob K.")
+    client = acct.client()
+    assert client.link_state(acct.account_id).linked_by.principal == "bob"

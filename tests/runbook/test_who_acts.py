@@ -104,3 +104,30 @@ def test_resume_after_a_colleagues_change_says_whose_it_is_and_never_unlink_it(s
     later = acct.cli("--to", NEW_AE, "--ticket", "ALICE", "--steps", "relink")
     assert "ticket ALICE is over" in later.stdout and "unlink it first" not in later.stdout
     assert acct.operations() == ["disconnect", "link"]  # Alice's unlink, Bob's link
+
+
+def test_resume_after_a_colleagues_closed_change_names_him_and_his_ticket(seed, clock):
+    """Bob's change is finished and closed before Alice comes back: the server no longer shows
+    it open, and its record of the link still says whose it was and under which ticket."""
+    acct, bob = alice_unlinked(seed)
+    acct.admin.advance(seconds=31 * 60)  # Alice walks away: her lease lapses
+    acct.admin.login(acct.account_id, BOB_AE)
+    bobs = bob.runbook(BOB_AE, clock=clock, ticket="BOB-7", operator="")
+    assert bobs.relink().ok and bobs.verify().ok  # linked, verified green: his change closed
+    assert acct.client().current_change(acct.account_id) is None
+    said_by = (
+        f"{BOB_AE} was linked after this ticket's unlink, under ticket BOB-7 by bob (Bob B.): "
+        "ticket ALICE is over"
+    )
+    resumed = acct.cli("--to", NEW_AE, "--ticket", "ALICE", "--steps", "relink,verify")
+    said = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 1, said
+    assert f"relink: refused: {said_by}" in said
+    assert "open a new ticket for it, agreed with bob (Bob B.) (ticket BOB-7)" in said
+    assert "unlink it first" not in said and "Unlink" not in said
+    alices = acct.runbook(NEW_AE, clock=clock, ticket="ALICE", operator="")
+    for step in ("unlink", "relink"):  # the runbook's guards say it, never "unlink it first"
+        guard = alices.guard(step)
+        assert not guard.holds and guard.reason.startswith(said_by), guard.reason
+        assert "unlink it first" not in guard.reason
+    assert acct.operations() == ["disconnect", "link"]  # Alice's unlink, Bob's link

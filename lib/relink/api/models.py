@@ -51,6 +51,24 @@ class RequestModel(BaseModel):
 # ---- answers ----
 
 
+class LinkedBy(ContractModel):
+    """Who linked the AliExpress account in place, as the server recorded the link: under
+    which change and ticket, by which principal (the change's holder), when."""
+
+    change_id: str
+    ticket: str
+    principal: str = Field(description="The principal of the token that linked it.")
+    principal_name: str
+    at: datetime = Field(description="When the link was made (UTC).")
+
+
+_LINKED_BY = (
+    "Who linked the account in place, from the server's record of its link (the change and "
+    "ticket it was made under, and by whom); null when nothing is linked or no link the server "
+    "made is in place (a link seeded, or older than that record)."
+)
+
+
 class Account(ContractModel):
     """A DSers account and the AliExpress side of its settings."""
 
@@ -60,6 +78,7 @@ class Account(ContractModel):
         description="The linked AliExpress buyer account, or null when nothing is linked."
     )
     whitelisted: bool = Field(description="True when the linked account is whitelisted.")
+    linked_by: LinkedBy | None = Field(default=None, description=_LINKED_BY)
     logged_in_aliexpress_account: str | None = Field(
         description="The AliExpress account logged in right now: the one a link would take."
     )
@@ -225,6 +244,7 @@ class LinkState(ContractModel):
     light: Light = Field(
         description="green: linked and whitelisted; amber: linked, not whitelisted; red: none."
     )
+    linked_by: LinkedBy | None = Field(default=None, description=_LINKED_BY)
 
 
 # ---- request bodies ----

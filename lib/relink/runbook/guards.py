@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from relink.api.client import Account
+from relink.api.models import LinkedBy
 from relink.errors import InputError
 
 STEPS: tuple[str, ...] = ("audit", "sync", "unlink", "relink", "verify")
@@ -102,6 +103,7 @@ class LinkView:
     whitelisted: bool
     logged_in: str | None
     target: str
+    linked_by: LinkedBy | None = None  # who linked it, as the server recorded (None: unsaid)
 
     @classmethod
     def from_account(cls, account: Account, target: str) -> LinkView:
@@ -110,6 +112,7 @@ class LinkView:
             account.whitelisted,
             account.logged_in_aliexpress_account,
             target,
+            account.linked_by,
         )
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import getpass
 
 from relink.api.client import Change, Client, WhoAmI
+from relink.api.models import LinkedBy
 from relink.api.refusals import person
 from relink.errors import InputError, NotFoundError
 
@@ -59,17 +60,26 @@ def you_are(me: WhoAmI | None, operator: str) -> str:
     return f"you are {person(me.principal, me.display_name)}"
 
 
-def colleague_change_text(linked: str, ticket: str, other: Change | None) -> str:
+def colleague_change_text(
+    linked: str, ticket: str, other: Change | None, linked_by: LinkedBy | None = None
+) -> str:
     """This ticket unlinked, and another change has linked ``linked`` since: whose change it
-    is and under which ticket (``other``, while the server shows it open), and that this ticket
-    is over. Never advice to undo a colleague's change."""
-    if other is not None:
+    is and under which ticket, and that this ticket is over. The server's record of the link
+    (``linked_by``) says it whether that change is still open or closed since; without it
+    (an older server), the change the server shows open (``other``). Never advice to undo a
+    colleague's change: what is left is a new ticket's, agreed with that colleague."""
+    if linked_by is not None:
+        who = person(linked_by.principal, linked_by.principal_name)
+        by, ticket_by = f"under ticket {linked_by.ticket} by {who}", linked_by.ticket
+    elif other is not None:
         who = person(other.holder or other.operator, other.holder_name or None)
-        by = f"under ticket {other.ticket} by {who}"
+        by, ticket_by = f"under ticket {other.ticket} by {who}", other.ticket
     else:
+        who, ticket_by = "whoever made it", ""
         by = "by another change (its ticket closed since; the server does not say whose)"
     return (
         f"{linked} was linked after this ticket's unlink, {by}: ticket {ticket} is over and "
-        "leaves that change as it is. Anything more on this account is a new ticket's work, "
-        "agreed with whoever made that change."
+        f"leaves that change as it is (there is nothing of this ticket's to undo). If the "
+        f"merchant still wants another change of this account, open a new ticket for it, "
+        f"agreed with {who}" + (f" (ticket {ticket_by})." if ticket_by else ".")
     )

@@ -338,7 +338,9 @@ class Runbook:
             return ""
         if not link.linked or link.linked == self.target:
             return ""  # nothing linked yet, or our own target: this ticket carries on
-        return colleague_change_text(link.linked, self.ticket.ticket_id, self.lease.other)
+        return colleague_change_text(
+            link.linked, self.ticket.ticket_id, self.lease.other, link.linked_by
+        )
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
@@ -463,7 +465,11 @@ class Runbook:
         attempt["request_id"] = state.request_id
         logged_in = self.link.logged_in  # the link route does not say; the last read did
         self.link = LinkView(
-            state.linked_aliexpress_account, state.whitelisted, logged_in, self.target
+            state.linked_aliexpress_account,
+            state.whitelisted,
+            logged_in,
+            self.target,
+            state.linked_by,
         )
         if self.link.light != "green" and self.finished:
             # a read, never refused: a done ticket stays done, and the light says what next

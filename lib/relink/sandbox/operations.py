@@ -27,7 +27,7 @@ from relink.api.models import (
     SyncResult,
 )
 from relink.audit import statuses as st
-from relink.sandbox import accounts, store
+from relink.sandbox import accounts, record, store
 from relink.sandbox.models import Refusal
 from relink.sandbox.quota import SyncQuotaPolicy, spend_sync
 from relink.sandbox.world import (
@@ -62,13 +62,18 @@ def read_account(
         stores=json.loads(row["stores"]),
         linked_aliexpress_account=row["linked_ae"],
         whitelisted=bool(row["whitelisted"]) and row["linked_ae"] is not None,
+        linked_by=record.linked_by(conn, account_id, row["linked_ae"]),
         logged_in_aliexpress_account=row["logged_in_ae"],
         permissions=sorted(permissions),
     )
 
 
 def read_link_state(conn: sqlite3.Connection, account_id: str) -> LinkState:
-    """The link and its light. Raises :class:`Refusal` 404."""
+    """The link, its light and who linked it (:func:`relink.sandbox.record.linked_by`).
+
+    Raises:
+        Refusal: 404 unknown account.
+    """
     account = read_account(conn, account_id)
     linked = account.linked_aliexpress_account
     light = "red" if linked is None else ("green" if account.whitelisted else "amber")
@@ -77,6 +82,7 @@ def read_link_state(conn: sqlite3.Connection, account_id: str) -> LinkState:
         linked_aliexpress_account=linked,
         whitelisted=account.whitelisted,
         light=light,
+        linked_by=account.linked_by,
     )
 
 

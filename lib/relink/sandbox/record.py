@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from relink.api.identity_models import Operation
+from relink.api.models import LinkedBy
 from relink.sandbox import store
 from relink.sandbox.principals import Principal
 
@@ -108,6 +109,31 @@ def change_operations(conn: sqlite3.Connection, account_id: str, change_id: str)
         (account_id, change_id, change_id),
     ).fetchall()
     return [_operation(row) for row in rows]
+
+
+def linked_by(conn: sqlite3.Connection, account_id: str, linked: str | None) -> LinkedBy | None:
+    """Who linked ``linked``, the account in place: the account's last done disconnect or
+    link, when it is the link of ``linked`` (None otherwise: nothing linked, or a link the
+    server did not make, such as a seeded one)."""
+    if linked is None:
+        return None
+    row = conn.execute(
+        "SELECT * FROM operation_log WHERE account_id = ? AND operation IN (?, ?)"
+        " AND coalesce(outcome, 'done') = 'done' ORDER BY id DESC LIMIT 1",
+        (account_id, *DESTRUCTIVE),
+    ).fetchone()
+    if row is None or row["operation"] != "link":
+        return None
+    made = _operation(row)
+    if made.details.get("aliexpress_account") != linked or not made.change_id:
+        return None
+    return LinkedBy(
+        change_id=made.change_id,
+        ticket=made.ticket or "",
+        principal=made.principal,
+        principal_name=made.principal_name,
+        at=made.at,
+    )
 
 
 def destructive_log(conn: sqlite3.Connection, account_id: str) -> list[dict[str, Any]]:
