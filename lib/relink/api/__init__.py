@@ -3,6 +3,7 @@
 :mod:`~relink.api.client` calls the contract (``api/openapi.json``);
 :mod:`~relink.api.models` defines the contract's types once (pydantic, shared with the sandbox);
 :mod:`~relink.api.results` makes them the client's results (plus request id, key, replay);
+:mod:`~relink.api.bodies` shapes the request bodies it sends;
 :mod:`~relink.api.transport` holds the HTTP plumbing (session, retries, auth, the mapping of
 failures to :mod:`relink.errors` types); :mod:`~relink.api.oversight` the calls on who acts
 (whoami, take-over, approvals, a change's operations) and :mod:`~relink.api.refusals` their

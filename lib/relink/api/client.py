@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from relink.api.bodies import change_body, disconnect_body, sync_body
 from relink.api.oversight import OversightCalls
 from relink.api.results import (
     Account,
@@ -218,14 +219,11 @@ class Client(OversightCalls):
             ConflictError: nothing is linked. NotFoundError: unknown account or order.
         """
         key = idempotency_key or str(uuid.uuid4())
-        body: dict[str, Any] = {}
-        if orders is not None:
-            body["orders"] = [{"store": store, "order": order} for store, order in orders]
         answer = self._call(
             "POST",
             self._path(account_id, "/sync"),
             operation="sync",
-            body=body,
+            body=sync_body(orders),
             idempotency_key=key,
             timeout=timeout,
         )
@@ -254,13 +252,7 @@ class Client(OversightCalls):
             AuthError: 403 ``operator_mismatch``.
         """
         key = idempotency_key or str(uuid.uuid4())
-        body: dict[str, Any] = {
-            "ticket": ticket,
-            "from_aliexpress_account": from_aliexpress_account,
-            "to_aliexpress_account": to_aliexpress_account,
-        }
-        if operator is not None:
-            body["operator"] = operator
+        body = change_body(ticket, operator, from_aliexpress_account, to_aliexpress_account)
         answer = self._call(
             "POST",
             self._path(account_id, "/changes"),
@@ -345,20 +337,15 @@ class Client(OversightCalls):
                 ``acknowledgement_required``.
         """
         key = idempotency_key or str(uuid.uuid4())
-        body: dict[str, Any] = {
-            "confirm": confirm,
-            "change_id": change_id,
-            "expected_aliexpress_account": expected_aliexpress_account,
-            "force": force,
-        }
-        if reason is not None:
-            body["reason"] = reason
-        if acknowledged_blockers is not None:
-            body["acknowledged_blockers"] = [
-                {"store": store, "order": order} for store, order in acknowledged_blockers
-            ]
-        if approval_id is not None:
-            body["approval_id"] = approval_id
+        body = disconnect_body(
+            change_id=change_id,
+            expected=expected_aliexpress_account,
+            confirm=confirm,
+            force=force,
+            reason=reason,
+            acknowledged_blockers=acknowledged_blockers,
+            approval_id=approval_id,
+        )
         answer = self._call(
             "POST",
             self._path(account_id, "/disconnect"),

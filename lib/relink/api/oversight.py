@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from relink.api.bodies import order_refs
 from relink.api.results import ApprovalRequest, Change, Operation, WhoAmI, parse, parse_list
 
 if TYPE_CHECKING:
@@ -96,12 +97,7 @@ class OversightCalls:
             AuthError: 403 ``permission_required`` (the token lacks ``override``).
         """
         key = idempotency_key or str(uuid.uuid4())
-        body = {
-            "acknowledged_blockers": [
-                {"store": store, "order": order} for store, order in acknowledged_blockers
-            ],
-            "reason": reason,
-        }
+        body = {"acknowledged_blockers": order_refs(acknowledged_blockers), "reason": reason}
         answer = self._call(
             "POST",
             self._change_path(account_id, change_id, "/approval-requests"),
