@@ -38,6 +38,11 @@ import nbformat
 from nbclient import NotebookClient
 
 from relink.batch import kernels, resume, runner
+
+try:
+    from relink.batch import account_run
+except ImportError:  # before issue 22, one account's run lived in runner
+    account_run = runner
 from relink.batch.engine import RelinkEngine
 from relink.batch.manifest import collect_inputs
 from relink.batch.summary import files, reports
@@ -106,9 +111,10 @@ def instrument() -> None:
     _timed(kernels.KernelPool, "acquire", "kernel: wait for a started or reset kernel")
     _timed(RelinkEngine, "async_execute_notebook", "execute (engine)")
     _timed(resume, "write_notebook", "write the executed notebook")
-    _timed(runner, "_write_done_record", "write the done-record")
+    for module in (runner, account_run):  # where they live before and after issue 22
+        _timed(module, "_write_done_record", "write the done-record")
+        _timed(module, "write_messages", "merchant messages")
     _timed(files, "write_messages", "merchant messages")
-    _timed(runner, "write_messages", "merchant messages")
     _timed(reports, "render_report", "report (nbconvert)")
     _timed(runner, "write_summary", SUMMARY)
 
