@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import sys
 import tempfile
 import time
@@ -101,11 +102,17 @@ def _is_coroutine(function: Callable[..., Any]) -> bool:
     return inspect.iscoroutinefunction(function)
 
 
+def _in_process(render: Callable[..., Any], notebooks: Any, **_: Any) -> Any:
+    return render(notebooks, processes=1)
+
+
 def instrument() -> None:
     # Reports the summary renders (before issue 22: all of them), in this process so that they
     # are timed (the batch renders more than 8 in a process pool).
-    render_missing = reports.render_missing
-    reports.render_missing = lambda notebooks, **_: render_missing(notebooks, processes=1)
+    for name in ("render_missing", "render_stale"):  # its name before and after issue 21
+        if hasattr(reports, name):
+            render = getattr(reports, name)
+            setattr(reports, name, functools.partial(_in_process, render))
     _timed(kernels.KernelPool, "start", "start-up: fork server and first kernels")
     _timed(NotebookClient, "async_start_new_kernel_client", "kernel: connect, wait until ready")
     _timed(kernels.KernelPool, "acquire", "kernel: wait for a started or reset kernel")

@@ -63,6 +63,8 @@ class RunSettings:
     # The output folder the executed notebook's papermill metadata names, when it is written
     # elsewhere first (a Dask worker writes into a scratch folder; the client saves it here).
     record_dir: Path | None = None
+    # The merchant messages' language where an account's manifest entry gives none (--lang).
+    language: str = ""
 
 
 async def execute_account(run: AccountRun, pool: KernelPool, settings: RunSettings) -> None:
@@ -169,9 +171,9 @@ class PageWriter:
         self._interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._interval, 0.0005))
 
-    def submit(self, run: AccountRun) -> None:
+    def submit(self, run: AccountRun, language: str = "") -> None:
         if run.notebook is not None:
-            future = asyncio.ensure_future(asyncio.to_thread(write_account_pages, run))
+            future = asyncio.ensure_future(asyncio.to_thread(write_account_pages, run, language))
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
 
@@ -183,14 +185,14 @@ class PageWriter:
             sys.setswitchinterval(self._interval)
 
 
-def write_account_pages(run: AccountRun) -> None:
+def write_account_pages(run: AccountRun, language: str = "") -> None:
     """The account's merchant messages and report, beside its notebook, as the summary writes
     them (:func:`relink.batch.summary.write_messages`, then its report): written as each
     account finishes, while the kernels run the next ones, rather than all at the end. The
     summary then finds them up to date, and writes or renders again only what changed (on
     ``--resume``, or when this failed: it is tried again there, and said there)."""
     try:
-        write_messages(run.notebook.parent, run.result, run.job.language)
+        write_messages(run.notebook.parent, run.result, run.job.language or language)
         reports.render_report(run.notebook)
     except Exception:
         _log.debug("pages of %s: left to the summary", run.job.account, exc_info=True)

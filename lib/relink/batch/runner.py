@@ -116,7 +116,7 @@ def run_batch(
     batch.skipped = list(skipped)
     batch.language = language
     batch.previous = load_previous(compare) if compare else None
-    settings = RunSettings(template, extra, out, cell_timeout, on_done)
+    settings = RunSettings(template, extra, out, cell_timeout, on_done, language=language)
     _run_and_summarise(batch, settings, distribute, resume=resume)
     return batch
 
@@ -196,7 +196,7 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
         while not queue.empty():
             run = queue.get_nowait()
             await execute_account(run, pool, settings)
-            pages.submit(run)  # its messages and report, while this worker goes on
+            pages.submit(run, settings.language)  # its messages and report, meanwhile
             done += 1
             if settings.on_done:
                 settings.on_done(run, done, len(batch.runs))
