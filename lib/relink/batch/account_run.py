@@ -52,7 +52,7 @@ class RunSettings:
     """What every account's run of one batch shares: the notebook, the parameters given to every
     account (``-p``), where the notebooks go, the cell timeout and the progress callback.
 
-    :func:`relink.batch.distributed.run_distributed` builds one per task on a Dask worker.
+    A Dask worker builds one per task (:mod:`relink.batch.dask_worker`).
     """
 
     template: Template
