@@ -78,6 +78,12 @@ def forget(folder: Path) -> None:
     """Remove an account's done-record before it runs again, and the temporary files of a
     write a ``kill -9`` cut short (:func:`~relink.atomic_files.write_atomically`'s)."""
     record_path(folder).unlink(missing_ok=True)
+    clear_leftovers(folder)
+
+
+def clear_leftovers(folder: Path) -> None:
+    """Remove the temporary files of writes a ``kill -9`` cut short in an account's folder:
+    also in a done account's, whose messages and report are written after its done-record."""
     for leftover in folder.glob(".*.tmp"):
         leftover.unlink(missing_ok=True)
 

@@ -247,6 +247,7 @@ def _skip_done(batch: BatchReport, settings: RunSettings) -> BatchReport:
         if done is None:
             todo.append(run)
             continue
+        done_records.clear_leftovers(folder)  # its messages or report cut short: written again
         run.status, run.result, run.resumed = COMPLETED, done["result"], True
         run.notebook, run.duration = done["notebook_path"], done.get("duration")
     return BatchReport(batch.out_dir, batch.notebook, batch.workers, todo)
