@@ -79,11 +79,10 @@ def test_sigkill_halfway_then_resume(fixture_accounts, tmp_path) -> None:
     assert all((out / a / "tiny.html").is_file() for a in ACCOUNTS)
     assert not list(out.rglob("*.tmp"))  # no temporary file left behind
 
-    # A finished batch resumes in no time and executes nothing; a changed input reruns.
-    started = time.monotonic()
+    # A finished batch resumes executing nothing (how fast: benchmarks/summary_speed.py's
+    # --resume case, not a timed assert); a changed input reruns.
     again = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and _executions(counter) == executions
-    assert time.monotonic() - started < 15
     document = json.loads((out / "summary.json").read_text())
     assert document["resumed"] == len(ACCOUNTS)
     changed = fixture_accounts["safe"].read_text() + "#2003,Shop A,Fulfilled,,\n"
