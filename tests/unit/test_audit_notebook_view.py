@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from relink import display
-from relink.audit import forecast_view, notebook
+from relink.audit import forecast_view, notebook, statuses
 from relink.audit.message import merchant_message
 from relink.display import Chart, Shown
 from relink.errors import RelinkError
@@ -240,6 +240,11 @@ def test_few_orders_are_one_dot_each_with_today_and_the_safe_dates(northwind) ->
         "safe from 2026-11-26 if the merchant cancels",
     ]
     assert "not drawn: 2 without a date (sync drift 2)" in drawing.title
+    # each reason its own colour, as the batch summary and the report draw it: the unpaid
+    # order (the merchant can clear it today) in the blocked colour
+    colours = {entry["label"]: entry["colour"] for entry in drawing.legend}
+    assert colours["awaiting payment"] == forecast_view.REASON_COLOURS[statuses.AWAITING_PAYMENT]
+    assert colours["awaiting shipment"] == forecast_view.REASON_COLOURS[statuses.AWAITING_SHIPMENT]
 
 
 def test_many_orders_are_a_bar_per_day_and_reason(tmp_path) -> None:

@@ -41,6 +41,8 @@ REASON_COLOURS = {
     statuses.AWAITING_SHIPMENT: "#1f5fa8",
     statuses.AWAITING_FULFILLMENT: "#6fa0dc",
 }
+# The chart's labels are the reasons in words (statuses.reason_words): its colours by them too.
+_COLOURS_BY_WORDS = {statuses.reason_words(code): colour for code, colour in REASON_COLOURS.items()}
 # Per bit mask of reasons (bit i: statuses.BLOCKING_REASONS[i]), the reasons joined.
 _REASON_LABELS = np.array(
     [
@@ -388,4 +390,4 @@ def _reason_order(labels: pd.Series) -> pd.Series:
 
 def _colours(labels: list[str]) -> dict[str, str]:
     combined = iter(COMBINED_COLOURS * (len(labels) // len(COMBINED_COLOURS) + 1))
-    return {label: REASON_COLOURS.get(label) or next(combined) for label in labels}
+    return {label: _COLOURS_BY_WORDS.get(label) or next(combined) for label in labels}
