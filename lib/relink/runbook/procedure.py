@@ -12,7 +12,9 @@
 A runbook works on one ticket (:mod:`~relink.runbook.tickets`), held on the server as a lease
 (:mod:`~relink.runbook.lease`); the guards are :mod:`~relink.runbook.guards`, what they
 read is the runbook's own (the link, the last audit, the lease, the journal), and the steps' calls
-are :mod:`~relink.runbook.steps`. Every step returns
+are :mod:`~relink.runbook.steps`. Where it starts (who acts, the ticket, its lease) is
+:mod:`~relink.runbook.ticket_start`, what its guards read :mod:`~relink.runbook.standing`, a
+headless run :mod:`~relink.runbook.headless`. Every step returns
 a :class:`StepResult` (``done``, ``refused`` by a guard or by the server, or ``failed``) and
 never raises for an API failure. Each attempt is journaled by :mod:`~relink.runbook.recorder`;
 a destructive one is written down with its idempotency key *before* the call, so a runbook
@@ -22,52 +24,34 @@ Widgets only call these methods and show what they return.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from relink.api.client import Client, Operation, WhoAmI
-from relink.errors import (
-    ApiError,
-    AuthError,
-    GuardError,
-    InputError,
-    NotFoundError,
-)
+from relink.api.client import Client, WhoAmI
+from relink.errors import ApiError, GuardError
 from relink.runbook import journal as jr
+from relink.runbook import ticket_start as start
 from relink.runbook.connection import Connection
 from relink.runbook.guards import (
-    DESTRUCTIVE,
     DONE,
     REFUSED,
     STEPS,
     Guard,
-    GuardContext,
     LinkView,
     StepResult,
     SyncQuota,
     override_left,
-    parse_steps,
     step_guard,
     unlink_confirmation,
 )
-from relink.runbook.identity import colleague_change_text, operator_of, whoami, you_are
-from relink.runbook.lease import ChangeLease
+from relink.runbook.headless import run_steps
+from relink.runbook.identity import you_are
 from relink.runbook.live_audit import AuditSnapshot, audit_export, audit_live, default_clock
 from relink.runbook.options import DEFAULT_OPTIONS, TicketOptions
 from relink.runbook.recorder import Recorder
+from relink.runbook.standing import guard_context, light_advice, moved_on
 from relink.runbook.steps import audit_result, relink_step, sync_step, unlink_step
-from relink.runbook.tickets import open_ticket
-
-
-def open_command(account: str, target: str, practice: bool) -> str:
-    """The command that opens a new ticket of this change: on the practice sandbox the next
-    practice ticket; on a deployment, a ticket id must be given (without one, the desk
-    continues its latest ticket of the account, the done one)."""
-    command = f"relink open {shlex.quote(account)} --to {shlex.quote(target)}"
-    return command if practice else f"{command} --ticket NEW-TICKET-ID"
 
 
 class Runbook:
@@ -107,11 +91,7 @@ class Runbook:
         practice: bool = False,
         server_clock: Callable[[], datetime] | None = None,
     ) -> None:
-        if not account.strip() or not target.strip():
-            raise InputError("the runbook needs an account and a target AliExpress account")
-        for path in (options.export_path, options.aliexpress_path):
-            if path and not Path(path).is_file():
-                raise InputError(f"{path}: no such file")
+        start.check_inputs(account, target, options)
         self.client = client
         self.account, self.target = account.strip(), target.strip()
         self.options = options
@@ -131,39 +111,27 @@ class Runbook:
         self.connection: Connection | None = None  # set by open_runbook; keeps a sandbox alive
         # what opens a new ticket of this change, said once this one is done (the desk adds
         # its folder)
-        self.new_ticket_command = open_command(self.account, self.target, practice)
+        self.new_ticket_command = start.open_command(self.account, self.target, practice)
         self.account_permissions: tuple[str, ...] = ()  # as the account's read says
         self.me: WhoAmI | None = None
-        self.link = self._first_read()
-        self.me = whoami(client)  # the person behind the token; None: a server without
-        self.operator = operator_of(self.me, options.operator)
-        content = self.journal.read()
-        self.journal_unreadable_lines = content.unreadable_lines
-        self.journal_set_apart = content.describe_set_apart()  # "" when none
-        self.ticket = open_ticket(
+        self.link = start.first_read(self._read_link, self.account, api_label)
+        begun = start.start_ticket(
+            client,
             self.journal,
-            content.entries,
+            options,
             account=self.account,
             target=self.target,
-            operator=self.operator,
             linked_now=self.link.linked,
-            requested=options.ticket,
             practice=practice,
+            api_label=api_label,
         )
-        principal = self.me.principal if self.me is not None else None
-        self.lease = ChangeLease(client, self.ticket, self.operator, principal)
-        self.lease.read()
-        who = {
-            "ticket": self.ticket.ticket_id,
-            "account": self.account,
-            "target": self.target,
-            "operator": self.operator,
-            "api": self.api_label,  # where the calls went: `relink journal` shows it
-        }
-        if self.me is not None:  # the token's person, as the server records every call
-            who["principal"] = self.me.principal
-        self.recorder = Recorder(self.journal, who, self.state, self._refresh, content.entries)
-        self.recorder.reconcile(self.server_record)
+        self.me, self.operator = begun.me, begun.operator
+        self.ticket, self.lease = begun.ticket, begun.lease
+        self.journal_unreadable_lines = begun.content.unreadable_lines
+        self.journal_set_apart = begun.content.describe_set_apart()  # "" when none
+        entries = begun.content.entries
+        self.recorder = Recorder(self.journal, begun.who, self.state, self._refresh, entries)
+        self.recorder.reconcile(start.server_record(client, self.account))
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -176,31 +144,6 @@ class Runbook:
         """ "you are alice (Alice M.)", as the server knows the token's person; "" when the
         server does not say (a server without principals)."""
         return you_are(self.me, self.operator)
-
-    def _first_read(self) -> LinkView:
-        """The link as the runbook opens; a wrong account id said once, as the id to fix.
-
-        Raises:
-            InputError: no such account, or one outside the token's scope (404/403).
-            AuthError: the token itself is refused (401).
-        """
-        try:
-            return self._read_link()
-        except (NotFoundError, AuthError) as exc:
-            if exc.status == 401:
-                raise
-            raise InputError(
-                f"account {self.account!r}: no such account on {self.api_label}, or not one "
-                f"this token may act on (HTTP {exc.status} {exc.code})"
-            ) from None
-
-    def server_record(self, change_id: str) -> list[Operation] | None:
-        """The server's record of a change (its operations, in order), or None when it cannot
-        be read (a server without the route, or no answer): nothing is then taken as done."""
-        try:
-            return self.client.change_operations(self.account, change_id)
-        except ApiError:
-            return None
 
     def __repr__(self) -> str:
         return (
@@ -269,18 +212,10 @@ class Runbook:
         return audit.at + self.max_audit_age
 
     def light_advice(self) -> tuple[str, str]:
-        """The light in words and, once the ticket is done and the light is no longer green,
-        the command that opens the new ticket it needs ("" otherwise): this ticket's relink
-        is locked, so "relink it" would be advice the runbook refuses."""
-        link = self.link
-        if not self.finished or link.light == "green":
-            return link.text, ""
-        action = {"red": "link it again", "amber": "relink it"}.get(link.light, "change it")
-        return (
-            f"{link.state}. Ticket {self.ticket.ticket_id} is done (verified green), so it no "
-            f"longer changes the link: to {action}, open a new ticket with",
-            self.new_ticket_command,
-        )
+        """The light in words, and on a done ticket no longer green the command that opens
+        the new ticket it needs (:func:`relink.runbook.standing.light_advice`)."""
+        ticket_id = self.ticket.ticket_id
+        return light_advice(self.link, self.finished, ticket_id, self.new_ticket_command)
 
     def light_text(self) -> str:
         """:meth:`light_advice` as one sentence."""
@@ -305,42 +240,12 @@ class Runbook:
         Raises:
             InputError: ``step`` is not one of STEPS.
         """
-        audit = self.last_audit
-        expires = self.audit_expires()
-        context = GuardContext(
-            link=self.link,
-            audit_age=self.audit_age(),
-            max_audit_age=self.max_audit_age,
-            audit_source=audit.source if audit else None,
-            audit_linked=audit.linked if audit else None,
-            blockers=len(audit.blockers) if audit else 0,
-            pending=step in self.recorder.pending,
-            finished=self.finished,
-            holder=self.lease.holder,
-            can_override="override" in self.permissions,
-            ticket=self.ticket.ticket_id,
-            sync_quota=self.sync_quota,
-            # the API's clock is read only when a stated quota needs it
-            server_now=self.server_clock() if step == "sync" and self.sync_quota else None,
-            audit_expires=expires,
-            now=self.clock() if expires is not None else None,
-            new_ticket=self.new_ticket_command,
-            moved_on=self.moved_on(),
-        )
-        return step_guard(step, context)
+        return step_guard(step, guard_context(self, step))
 
     def moved_on(self) -> str:
-        """When this ticket unlinked and a colleague's change has linked another account since:
-        who changed it under which ticket (as the server shows it), and that this ticket is
-        over; "" otherwise. Never advice to undo a colleague's change."""
-        link = self.link
-        if self.finished or "unlink" not in self.recorder.ever_done:
-            return ""
-        if not link.linked or link.linked == self.target:
-            return ""  # nothing linked yet, or our own target: this ticket carries on
-        return colleague_change_text(
-            link.linked, self.ticket.ticket_id, self.lease.other, link.linked_by
-        )
+        """A colleague's change linked another account after this ticket's unlink: whose, and
+        that this ticket is over (:func:`relink.runbook.standing.moved_on`); "" otherwise."""
+        return moved_on(self)
 
     def guards(self) -> dict[str, Guard]:
         return {step: self.guard(step) for step in STEPS}
@@ -482,30 +387,11 @@ class Runbook:
     def run(
         self, steps: str | Iterable[str], *, confirm: bool = False, override_reason: str = ""
     ) -> list[StepResult]:
-        """Run ``steps`` in order (headless), stopping at the first one not done.
-
-        A destructive step this ticket already did is not sent again; on a finished ticket it
-        is refused (its guard says the ticket is done).
+        """Run ``steps`` in order (headless), stopping at the first one not done; a
+        destructive step this ticket already did is not sent again
+        (:func:`relink.runbook.headless.run_steps`).
 
         Raises:
             InputError: a step name is unknown.
         """
-        results = []
-        for step in parse_steps(steps):
-            earlier = self.last_results.get(step)
-            unlinked = self.last_results.get("unlink")
-            done_before = earlier and earlier.ok and step not in self.recorder.pending
-            if step in DESTRUCTIVE and done_before and not self.finished:
-                message = f"Done earlier in ticket {self.ticket.ticket_id}: {earlier.message}"
-                result = StepResult(step, DONE, message, {"earlier": 1})
-            elif step == "sync" and not self.link.linked and unlinked and unlinked.ok:
-                # resuming after the unlink: there is nothing left to sync, and that is fine
-                result = StepResult(step, DONE, "Skipped: the account is already unlinked.", {})
-            elif step == "unlink":
-                result = self.unlink(confirm=confirm, override_reason=override_reason)
-            else:
-                result = getattr(self, step)()
-            results.append(result)
-            if not result.ok:
-                break
-        return results
+        return run_steps(self, steps, confirm=confirm, override_reason=override_reason)
