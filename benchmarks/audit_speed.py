@@ -94,7 +94,11 @@ def startup_line(repeat: int, earlier: str = "") -> str:
     the audit), medians of ``repeat`` fresh processes each, interleaved."""
     commands = {
         "python + pandas": [sys.executable, "-c", "import pandas"],
-        "python + relink audit's imports": [sys.executable, "-c", "import relink.cli"],
+        "python + relink audit's imports": [
+            sys.executable,
+            "-c",
+            "import relink.cli, relink.audit_cli",
+        ],
     }
     runs: dict[str, list[float]] = {name: [] for name in commands}
     runs |= {"earlier code's imports": []} if earlier else {}

@@ -467,10 +467,11 @@ def test_a_memory_error_while_auditing_is_one_line_exit_2(tmp_path: Path) -> Non
     path = tmp_path / "orders.csv"
     path.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
     code = (
-        "import sys, relink.cli as cli\n"
+        "import sys, relink.audit_cli as command\n"
         "def exhausted(*args, **kwargs): raise MemoryError\n"
-        "cli.audit = exhausted\n"
-        "cli.main(sys.argv[1:])\n"
+        "command.audit = exhausted\n"
+        "from relink.cli import main\n"
+        "main(sys.argv[1:])\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code, "audit", str(path)], capture_output=True, text=True

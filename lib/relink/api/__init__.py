@@ -10,20 +10,17 @@ failures to :mod:`relink.errors` types); :mod:`~relink.api.oversight` the calls 
 refusals in words. No business rule lives here.
 """
 
-from relink.api.client import Client
-from relink.api.refusals import explain
-from relink.api.results import (
-    Account,
-    ApprovalRequest,
-    Change,
-    DisconnectOutcome,
-    LinkState,
-    Operation,
-    Order,
-    Part,
-    SyncOutcome,
-    WhoAmI,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use (PEP 562): relink.api.settings (read by every desk command) must not
+# pay for pydantic and requests.
+_RESULTS = ("Account", "ApprovalRequest", "Change", "DisconnectOutcome", "LinkState")
+_RESULTS += ("Operation", "Order", "Part", "SyncOutcome", "WhoAmI")
+_WHERE = {"Client": "relink.api.client", "explain": "relink.api.refusals"}
+_WHERE |= {name: "relink.api.results" for name in _RESULTS}
 
 __all__ = [
     "Account",
@@ -39,3 +36,9 @@ __all__ = [
     "WhoAmI",
     "explain",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'relink.api' has no attribute {name!r}")

@@ -17,8 +17,22 @@ export's rows into orders, :mod:`~relink.audit.verdict` decides, and
     result.safe, result.blockers
 """
 
-from relink.audit.exports import AliExpressSide, Export, read_aliexpress, read_export
-from relink.audit.verdict import SCHEMA_VERSION, AuditResult, audit
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use (PEP 562): importing any of the audit's modules runs this file, and the
+# desk's commands (relink tickets, recheck) read only its vocabulary, never pandas.
+_WHERE = {
+    "AliExpressSide": "relink.audit.exports",
+    "Export": "relink.audit.exports",
+    "read_aliexpress": "relink.audit.exports",
+    "read_export": "relink.audit.exports",
+    "SCHEMA_VERSION": "relink.audit.verdict",
+    "AuditResult": "relink.audit.verdict",
+    "audit": "relink.audit.verdict",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -29,3 +43,9 @@ __all__ = [
     "read_aliexpress",
     "read_export",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'relink.audit' has no attribute {name!r}")

@@ -36,6 +36,9 @@ from babel.numbers import format_decimal
 from relink.display import visible
 from relink.errors import RelinkError
 
+# A team's own templates folder (one folder per language), read by the messages and the desk
+TEMPLATES_VARIABLE = "RELINK_MESSAGE_TEMPLATES"
+
 DEFAULT_LANGUAGE = "en"
 MESSAGE_FILE = "message.j2"  # a language folder's one template: every stage
 LANGUAGE_FILE = "language.json"  # optional: its name, Babel locale and default sign-off

@@ -37,7 +37,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from relink.audit.languages import DEFAULT_SIGN_OFF, HumanDay, Language, choose_language
+from relink.audit.languages import (
+    DEFAULT_SIGN_OFF,
+    TEMPLATES_VARIABLE,
+    HumanDay,
+    Language,
+    choose_language,
+)
 from relink.audit.languages import number_words as _number_words
 from relink.audit.message_facts import check_record, message_facts
 from relink.audit.message_templates import LEGACY_NAMES, TEMPLATE_VALUES, render
@@ -58,7 +64,6 @@ __all__ = [
     "ticket_message",
 ]
 
-TEMPLATES_VARIABLE = "RELINK_MESSAGE_TEMPLATES"
 SIGN_OFF_VARIABLE = "RELINK_MESSAGE_SIGN_OFF"
 STAGES = ("first", "reminder", "ready", "done")
 TEMPLATE_NAMES = LEGACY_NAMES  # the kinds: "text", "markdown"

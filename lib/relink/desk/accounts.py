@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from relink.api.client import Client
 from relink.api.settings import api_settings
 from relink.display import visible
 from relink.errors import ApiConnectionError, AuthError, InputError, NotFoundError, RelinkError
@@ -39,6 +38,8 @@ def check_account(
                 f"{', '.join(names)}); set RELINK_API_URL and RELINK_API_TOKEN for real accounts"
             )
         return ""
+    from relink.api.client import Client  # here: listing the desk never needs the client
+
     client = Client.from_env(settings, retries=0)
     try:
         client.account(account)

@@ -15,8 +15,7 @@ import os
 from pathlib import Path
 
 from relink.atomic_files import write_atomically
-from relink.audit.languages import choose_language, normalise_tag
-from relink.audit.message import TEMPLATES_VARIABLE
+from relink.audit.languages import TEMPLATES_VARIABLE, choose_language, normalise_tag
 from relink.display import visible
 from relink.errors import InputError, RelinkError
 

@@ -20,11 +20,17 @@ server); :mod:`~relink.runbook.panel` is the notebook's ipywidgets panel.
 ``RELINK_API_URL`` is set, and keeps the journal's page.)
 """
 
-from relink.runbook.guards import STEPS, UNLINK_WARNING, Guard, LinkView, StepResult
-from relink.runbook.opening import open_runbook
-from relink.runbook.options import TicketOptions
-from relink.runbook.procedure import Runbook
-from relink.runbook.tickets import Ticket
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use (PEP 562): the desk reads the journal and the ticket's options through
+# this package, and listing the desk must not pay for the live audit's pandas.
+_WHERE = {name: "relink.runbook.guards" for name in ("STEPS", "UNLINK_WARNING", "Guard")}
+_WHERE |= {"LinkView": "relink.runbook.guards", "StepResult": "relink.runbook.guards"}
+_WHERE |= {"open_runbook": "relink.runbook.opening", "TicketOptions": "relink.runbook.options"}
+_WHERE |= {"Runbook": "relink.runbook.procedure", "Ticket": "relink.runbook.tickets"}
 
 __all__ = [
     "STEPS",
@@ -37,3 +43,9 @@ __all__ = [
     "TicketOptions",
     "open_runbook",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'relink.runbook' has no attribute {name!r}")
