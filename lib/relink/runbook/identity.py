@@ -81,5 +81,5 @@ def colleague_change_text(
         f"{linked} was linked after this ticket's unlink, {by}: ticket {ticket} is over and "
         f"leaves that change as it is (there is nothing of this ticket's to undo). If the "
         f"merchant still wants another change of this account, open a new ticket for it, "
-        f"agreed with {who}" + (f" (ticket {ticket_by})." if ticket_by else ".")
+        f"agreed with {who}" + (f", who made ticket {ticket_by}'s change." if ticket_by else ".")
     )
