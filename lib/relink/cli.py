@@ -31,6 +31,7 @@ COMMAND_SUMMARIES: dict[str, str] = {
     "journal": "Who changed what, when: every attempt in the journals.",
     "recheck": "A read-only live audit of each open ticket that is due; the desk's calendar.",
     "approve": "A second person's approval (or rejection) of a ticket's override.",
+    "take-over": "A lead takes over a ticket's change its holder seems to have left.",
     "rehearse": "The whole change on the embedded sandbox, for training.",
     "sandbox": "The account API's sandbox, for practice and tests.",
     "samples": "Deterministic sample exports.",
@@ -54,6 +55,7 @@ class LazyGroup(click.Group):
         "rehearse": "relink.practice.cli:rehearse_command",
         "run": "relink.desk.run:run_command",
         "sandbox": "relink.sandbox.cli:sandbox",
+        "take-over": "relink.desk.take_over:take_over_command",
         "tickets": "relink.desk.queue_cli:tickets_command",
     }
 
