@@ -79,3 +79,10 @@ def test_a_lead_takes_alices_change_over_and_her_renewal_is_refused(alices):
     again = take_over(lead, acct)  # once is enough: the server says so, in one line
     assert again.returncode == 1 and len(again.stderr.splitlines()) == 1
     assert "you hold change" in again.stderr
+    # the lead's own runbook on the ticket continues it (relink run: the runbook, headless)
+    steps = ("--steps", "audit,relink,verify", "--confirm")
+    continued = lead.cli("--to", NEW_AE, "--ticket", "ALICE", *steps)
+    assert continued.returncode == 0, continued.stdout + continued.stderr
+    assert "Ticket ALICE is done." in continued.stdout
+    record = acct.client().change_operations(acct.account_id, change.change_id)
+    assert ("link", "lee", "done") in [(op.kind, op.principal, op.outcome) for op in record]
