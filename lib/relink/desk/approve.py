@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from relink.api.client import ApprovalRequest, Client
+from relink.api.client import ApprovalRequest, Change, Client
 from relink.api.refusals import explain, person
 from relink.desk.journal_report import find_journals, looks_like_journal
 from relink.errors import ApiError, AuthError, ConflictError, InputError, RelinkError
@@ -71,8 +71,12 @@ def journaled_tickets(root: Path, ticket: str) -> dict[str, list[str]]:
     return found
 
 
-def resolve(client: Client, ticket: str, account: str, root: Path) -> TicketChange:
-    """The ticket's account and change.
+def find_ticket_change(
+    client: Client, ticket: str, account: str, root: Path, *, wanted: str
+) -> tuple[TicketChange, Change | None]:
+    """The ticket's account and change, with the change as the server shows it when it is the
+    one holding the account (None when only the journal names it). ``wanted`` ends the
+    refusal when no change is known ("nothing waits for an approval").
 
     Raises:
         InputError: the ticket's account cannot be told (no journal opens it, or several
@@ -94,13 +98,13 @@ def resolve(client: Client, ticket: str, account: str, root: Path) -> TicketChan
         account = next(iter(journaled))
     current = client.current_change(account)
     if current is not None and current.ticket == ticket:
-        return TicketChange(ticket, account, current.change_id)
+        return TicketChange(ticket, account, current.change_id), current
     known = journaled.get(account, [])
     if known:
-        return TicketChange(ticket, account, known[-1])
+        return TicketChange(ticket, account, known[-1]), None
     raise InputError(
         f"ticket {ticket}: no change of it is open on account {account}, and no journal "
-        "names one: nothing waits for an approval"
+        f"names one: {wanted}"
     )
 
 
@@ -169,7 +173,9 @@ def approve_command(ticket: str, reason: str, reject: bool, account: str, root: 
         client = connect().client
         me = client.whoami()
         say(f"Account API: you are {person(me.principal, me.display_name)}")
-        where = resolve(client, ticket.strip(), account.strip(), root)
+        where, _ = find_ticket_change(
+            client, ticket.strip(), account.strip(), root, wanted="nothing waits for an approval"
+        )
         request = waiting_request(client, where)
         matches = show_request(request, blockers_now(client, where.account))
         if not reject and not matches:

@@ -18,49 +18,13 @@ from pathlib import Path
 
 import click
 
-from relink.api.client import Change, Client
+from relink.api.client import Change
 from relink.api.refusals import explain, person, when_text
-from relink.desk.approve import TicketChange, journaled_tickets
+from relink.desk.approve import TicketChange, find_ticket_change
 from relink.errors import ApiError, AuthError, ConflictError, InputError, RelinkError
 from relink.exits import fail, say
 
 EXIT_TAKEN, EXIT_REFUSED, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-
-
-def find_change(
-    client: Client, ticket: str, account: str, root: Path
-) -> tuple[TicketChange, Change | None]:
-    """The ticket's account and change, with the change as the server shows it when it is the
-    one holding the account (None when only the journal names it).
-
-    Raises:
-        InputError: the ticket's account cannot be told (no journal opens it, or several
-            accounts' do: pass --account), or no change of the ticket is known.
-        ApiError: the server failed.
-    """
-    journaled = journaled_tickets(root, ticket)
-    if not account:
-        if not journaled:
-            raise InputError(
-                f"ticket {ticket}: no journal under {root} opens it: pass --account ACCOUNT "
-                "(or --root the desk that holds it)"
-            )
-        if len(journaled) > 1:
-            raise InputError(
-                f"ticket {ticket} is journaled for several accounts ({', '.join(journaled)}): "
-                "pass --account ACCOUNT"
-            )
-        account = next(iter(journaled))
-    current = client.current_change(account)
-    if current is not None and current.ticket == ticket:
-        return TicketChange(ticket, account, current.change_id), current
-    known = journaled.get(account, [])
-    if known:
-        return TicketChange(ticket, account, known[-1]), None
-    raise InputError(
-        f"ticket {ticket}: no change of it is open on account {account}, and no journal "
-        "names one: there is nothing to take over"
-    )
 
 
 def holder_text(where: TicketChange, change: Change | None) -> str:
@@ -116,7 +80,9 @@ def take_over_command(ticket: str, reason: str, account: str, root: Path) -> Non
         client = connect().client
         me = client.whoami()
         say(f"Account API: you are {person(me.principal, me.display_name)}")
-        where, change = find_change(client, ticket.strip(), account.strip(), root)
+        where, change = find_ticket_change(
+            client, ticket.strip(), account.strip(), root, wanted="there is nothing to take over"
+        )
         say(holder_text(where, change))
         taken = client.take_over(where.account, where.change_id, reason=reason.strip())
     except InputError as exc:
