@@ -239,6 +239,9 @@ def main() -> int:
     parser.add_argument("--dask", action="store_true", help="also the Dask rows")
     parser.add_argument("--dask-only", action="store_true", help="only the Dask rows")
     parser.add_argument("--repeat", type=int, default=1, help="batch runs (the loop runs once)")
+    parser.add_argument(
+        "--batch-only", action="store_true", help="only the batch runs, no loop (no ratio)"
+    )
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) > args.cores:
@@ -252,6 +255,12 @@ def main() -> int:
             dask_rows(folder / "manifest.csv", Path(tmp), args.accounts)
             if args.dask_only:
                 return 0
+        if args.batch_only:
+            for n in range(args.repeat):
+                out = Path(tmp) / f"batch-{n}"
+                took = batch_seconds(folder / "manifest.csv", out, "--workers", str(args.workers))
+                print(f"relink batch: {took:.2f} s, CPU {CPU[-1]:.2f} s ({args.accounts} accounts)")
+            return 0
         bare = bare_audit_seconds(folder, rows)
         loop_out = Path(tmp) / "loop"
         loop_out.mkdir()

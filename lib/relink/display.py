@@ -3,18 +3,16 @@
 - :class:`Shown` and :class:`Chart` render themselves in a notebook, with plain text beside
   them so that nbval and terminals see the same facts;
 - the colours of a verdict and of the link's light, one palette for notebooks and pages;
-- :func:`figure_png` and :func:`figure_svg` turn matplotlib figures into reproducible bytes;
 - a notebook *record* is the small JSON result a notebook publishes under its own MIME type
   (:data:`AUDIT_MIME` for the audit notebook, :data:`RUNBOOK_MIME` for the runbook) and that
   ``relink batch`` reads back from the executed notebook (:func:`read_record`).
 
-matplotlib and IPython are imported inside the functions that need them: ``relink audit``
+IPython is imported inside the functions that need it: ``relink audit``
 imports this module and must stay quick.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -22,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
     from nbformat import NotebookNode
 
 AUDIT_MIME = "application/vnd.relink.audit+json"
@@ -96,23 +93,6 @@ class Chart:
 
     def __repr__(self) -> str:
         return self.text
-
-
-def figure_png(figure: Figure) -> bytes:
-    """A matplotlib figure as PNG bytes, without the version stamp (same data, same bytes)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def figure_svg(figure: Figure) -> str:
-    """A matplotlib figure as an SVG document, without date or random ids (reproducible)."""
-    import matplotlib
-
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "relink", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    return buffer.getvalue()
 
 
 def publish_record(

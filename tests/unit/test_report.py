@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from relink import display
 from relink.audit.exports import read_aliexpress, read_export
 from relink.audit.text import audit_text
 from relink.audit.verdict import audit
@@ -32,20 +31,6 @@ def test_audit_text_still_summarises(northwind) -> None:
     text = audit_text(northwind)
     assert text.startswith("relink audit: northwind-home.csv\nverdict: BLOCKED (5 of 26 orders")
     assert "[Northwind Home CA] #1008: sync_drift (DSers: awaiting_payment; AliExpress: " in text
-
-
-def test_figures_are_reproducible() -> None:
-    from matplotlib.figure import Figure
-
-    def draw() -> Figure:
-        figure = Figure(figsize=(3, 2))
-        figure.subplots().bar(["a", "b"], [1, 2])
-        return figure
-
-    assert display.figure_png(draw()) == display.figure_png(draw())
-    svg = display.figure_svg(draw())
-    assert svg == display.figure_svg(draw())
-    assert "<dc:date>" not in svg and "matplotlib" not in svg.split("<svg")[0].lower()
 
 
 def test_accounts_chart_names_every_account_and_verdict() -> None:

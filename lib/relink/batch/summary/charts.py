@@ -1,8 +1,9 @@
-"""The summary page's charts: one bar per account (matplotlib, for a small batch), small bar
-charts as inline SVG, and the page's "Across the fleet" section built from them.
+"""The summary page's charts, all inline SVG: one bar per account (for a small batch), the
+accounts becoming safe per day, small bar charts, and the page's "Across the fleet" section
+built from them.
 
-Their size does not grow with the number of accounts. matplotlib is imported inside the
-functions that draw.
+Their size does not grow with the number of accounts (the per-account chart is drawn for a
+small batch only). The two wide charts are laid out by :mod:`relink.batch.summary.wide_charts`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from relink.batch.summary import wide_charts
 from relink.batch.summary.planning import read_day
 from relink.batch.summary.rows import reason_words, verdict_label
 from relink.batch.summary.shown import isolated, shown
@@ -22,94 +24,62 @@ from relink.display import (
     FAILED_COLOUR,
     LIGHT_COLOURS,
     SAFE_COLOUR,
-    figure_svg,
 )
 
 SAFE_DAYS_SHOWN = 120  # days drawn; a date further out is still in summary.json
 
 
 def accounts_chart_svg(rows: list[dict[str, Any]]) -> str:
-    """One bar per account: blocked and clear orders, labelled with the verdict (or FAILED)."""
-    from matplotlib import rc_context
+    """One bar per account: blocked and clear orders, labelled with the verdict (or FAILED).
 
-    # Plain text, one bar per row: a "$" never starts mathtext nor any name LaTeX (whatever the
-    # user's matplotlibrc says), a control character is shown escaped, and two accounts of the
-    # same name stay two bars (positions, not categories).
-    with rc_context({"text.usetex": False, "text.parse_math": False}):
-        return _chart_svg(rows)
-
-
-def _chart_svg(rows: list[dict[str, Any]]) -> str:
-    from matplotlib.figure import Figure
-
-    names = [shown(row["account"]) for row in rows]
-    positions = range(len(rows))
-    blocked = [row.get("blocked_orders") or 0 for row in rows]
-    clear = [(row.get("orders") or 0) - b for row, b in zip(rows, blocked, strict=True)]
-    figure = Figure(figsize=(9, 1.2 + 0.32 * len(rows)), layout="constrained")
-    axes = figure.subplots()
-    axes.barh(positions, blocked, color=BLOCKED_COLOUR, label="blocked orders")
-    axes.barh(positions, clear, left=blocked, color=CLEAR_COLOUR, label="orders not blocking")
-    axes.set_yticks(positions, labels=names)
-    for index, row in enumerate(rows):
-        label, colour = verdict_label(row)
-        axes.annotate(
-            label,
-            (blocked[index] + clear[index], index),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            color=colour,
-            fontweight="bold",
+    Two accounts of the same name stay two bars; a name is shown as :func:`shown`."""
+    bars = []
+    for row in rows:
+        blocked = row.get("blocked_orders") or 0
+        verdict, colour = verdict_label(row)
+        bars.append(
+            {
+                "name": shown(row["account"]),
+                "blocked": blocked,
+                "clear": (row.get("orders") or 0) - blocked,
+                "verdict": verdict,
+                "colour": colour,
+            }
         )
-    axes.invert_yaxis()
-    axes.set_xlabel("orders in the export")
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    axes.margins(x=0.15)
-    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
-    axes.set_title("Orders per account: blocked (red) and not blocking (green)")
-    return figure_svg(figure)
+    body, bottom = wide_charts.accounts_svg(bars, (BLOCKED_COLOUR, CLEAR_COLOUR))
+    items = [("blocked orders", BLOCKED_COLOUR), ("orders not blocking", CLEAR_COLOUR)]
+    return wide_charts.svg(
+        bottom + 64,
+        "Orders per account: blocked (red) and not blocking (green)",
+        [body, wide_charts.legend(items, bottom + 56)],
+    )
 
 
 def safe_days_chart_svg(plan: dict[str, Any]) -> str:
     """Blocked accounts becoming safe per day from the batch's as-of day
     (:func:`relink.batch.summary.planning.safe_days`): if nothing is done, and with the merchant's
     action. Sized by the number of days, never by the number of accounts."""
-    from matplotlib import rc_context
-
-    with rc_context({"text.usetex": False, "text.parse_math": False}):
-        return _safe_days_svg(plan)
-
-
-def _safe_days_svg(plan: dict[str, Any]) -> str:
-    from matplotlib.figure import Figure
-
     days = plan["days"][:SAFE_DAYS_SHOWN]
     numbers = [item["day"] for item in days]
-    plain = [item["accounts"] for item in days]
-    acting = [item["with_merchant_action"] for item in days]
-    figure = Figure(figsize=(9, 3.4), layout="constrained")
-    axes = figure.subplots()
-    width = 0.4
-    axes.bar([n - width / 2 for n in numbers], plain, width, color=SAFE_COLOUR)
-    axes.containers[-1].set_label("if nothing is done")
-    axes.bar(
-        [n + width / 2 for n in numbers],
-        acting,
-        width,
-        color=CLEAR_COLOUR,
-        label="with the merchant's action",
-    )
-    axes.set_xlabel(
+    series = [
+        ([item["accounts"] for item in days], SAFE_COLOUR),
+        ([item["with_merchant_action"] for item in days], CLEAR_COLOUR),
+    ]
+    x_words = (
         f"expected safe date (audited as of {plan['as_of']}; a date already past counts on it)"
     )
-    axes.set_ylabel("accounts")
-    axes.set_xticks(*day_ticks(plan["as_of"], max(numbers, default=0)))
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.set_xlim(-0.7, max(numbers, default=0) + 0.7)
-    figure.legend(loc="outside lower center", ncols=2, fontsize="small")
-    axes.set_title("Blocked accounts becoming safe to unlink, per day")
-    return figure_svg(figure)
+    body, bottom = wide_charts.days_svg(
+        numbers,
+        series,
+        day_ticks(plan["as_of"], max(numbers, default=0)),
+        (x_words, "accounts"),
+    )
+    items = [("if nothing is done", SAFE_COLOUR), ("with the merchant's action", CLEAR_COLOUR)]
+    return wide_charts.svg(
+        bottom + 30,
+        "Blocked accounts becoming safe to unlink, per day",
+        [body, wide_charts.legend(items, bottom + 22)],
+    )
 
 
 def day_ticks(as_of: str | None, last: int, most: int = 10) -> tuple[list[int], list[str]]:

@@ -13,8 +13,8 @@ Only what the notebooks recorded appears: order-level counts for an audit, the t
 and steps for a runbook run, and never personal data. The page is the Jinja2 template
 ``templates/summary.html.j2`` (its sections in ``summary_sections.html.j2``) on the skeleton all
 relink pages share (``relink/pages/page.html.j2``), with its script ``templates/summary.js``
-read and inlined at render time; this module gives them what to show. matplotlib is imported
-inside the functions that draw (:mod:`~relink.batch.summary.charts`); the plan (export
+read and inlined at render time; this module gives them what to show. The charts are inline SVG
+(:mod:`~relink.batch.summary.charts`); the plan (export
 warnings, safe dates, the accounts becoming safe per day, the calendar's link) is
 :mod:`~relink.batch.summary.plan`.
 """
