@@ -5,11 +5,12 @@ measured in the same run, interleaved, several times each; the median is reporte
 not seconds, are what to compare: the machine is shared and noisy.
 
     python benchmarks/audit_speed.py [--rows 1000000] [--xlsx-rows 200000] [--repeat 5]
-                                     [--earlier-lib DIR]
+                                     [--earlier-lib DIR] [--only csv|xlsx]
 
 ``--earlier-lib DIR``: also run ``relink audit`` from another copy of relink's ``lib`` folder (an
 earlier commit: ``git archive COMMIT lib | tar -x -C /tmp/earlier``), interleaved with the
 others, so that before and after are measured in the same run on the same machine.
+``--only csv`` or ``--only xlsx``: those cells only (the start-up line is printed either way).
 
 The matrix: CSV of ``--rows`` rows with 1%, 15% and 50% of orders blocked, each with the table
 and the JSON output, against a bare ``pandas.read_csv`` of the same file; XLSX of
@@ -128,7 +129,9 @@ def main() -> None:
     parser.add_argument("--xlsx-rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--earlier-lib", default="", help="also time relink from this lib folder")
+    parser.add_argument("--only", choices=["csv", "xlsx"], help="run these cells only")
     args = parser.parse_args()
+    csv_shares = () if args.only == "xlsx" else SHARES
     results = [
         compare(
             f"CSV, {args.rows:,} rows, {share:.0%} blocked, {output}",
@@ -138,18 +141,22 @@ def main() -> None:
             output,
             args.earlier_lib,
         )
-        for share in SHARES
+        for share in csv_shares
         for output in ("table", "json")
     ]
-    results += [
-        compare(
-            f"XLSX, {args.xlsx_rows:,} rows",
-            prepared(args.xlsx_rows, "xlsx"),
-            BARE_XLSX,
-            args.repeat,
-            earlier=args.earlier_lib,
-        ),
-    ]
+    results += (
+        []
+        if args.only == "csv"
+        else [
+            compare(
+                f"XLSX, {args.xlsx_rows:,} rows",
+                prepared(args.xlsx_rows, "xlsx"),
+                BARE_XLSX,
+                args.repeat,
+                earlier=args.earlier_lib,
+            ),
+        ]
+    )
     print(f"command: {' '.join(sys.argv)}")
     print(startup_line(args.repeat, args.earlier_lib))
     columns = ["file", "bare read", "relink audit", "time ratio", "bare peak", "audit peak"]

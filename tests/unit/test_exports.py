@@ -185,6 +185,26 @@ def test_blank_rows_in_a_workbook_formatted_or_empty_strings(tmp_path: Path) -> 
     assert export.rows_blank == 5 and export.rows_in == 8
 
 
+def test_a_workbook_longer_than_a_piece_reads_as_one(write_xlsx) -> None:
+    from relink.audit.xlsx_reader import _ROWS_PER_PIECE as PIECE
+
+    # Rows are turned into columns a piece at a time: a first piece of text order numbers, then
+    # numbers, an empty row and a row of blanks, the sheet starting in column B.
+    rows: list[list[object]] = [[None, "Order No.", "Status", "Note"]]
+    rows += [[None, f"#{n}", "Fulfilled", None] for n in range(1, PIECE + 1)]
+    rows += [[None, 5001, "Pending", 1.5], [None, None, None, None], [None, " ", "", " "]]
+    rows += [[None, 5002.0, "Pending", None]] * 3
+    export = read_export(write_xlsx({"S": rows}))
+    assert export.rows_in == PIECE + 6 and export.rows_blank == 2 and export.rejected.empty
+    orders = export.orders.sort_values("row")
+    assert orders["order"].tolist() == [f"#{n}" for n in range(1, PIECE + 1)] + [
+        "5001",
+        *["5002"] * 3,
+    ]
+    last = [PIECE + 1, PIECE + 2, *range(PIECE + 5, PIECE + 8)]  # the header is row 1
+    assert orders["row"].tolist()[PIECE - 1 :] == last
+
+
 def test_a_file_of_blank_rows_has_no_data_rows(tmp_path: Path) -> None:
     path = tmp_path / "blank.csv"
     path.write_text("Order No.,Status\n,\n\n")

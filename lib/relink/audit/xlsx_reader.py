@@ -5,9 +5,9 @@ block from its first to its last used cell, so a 5 KB file with one value in ``X
 would ask for 17 billion cells (the process aborts, out of memory). Before calamine touches a
 sheet, :func:`sheet_size` streams the sheet's XML out of the zip and finds the last row and
 column that hold a cell; a sheet larger than :data:`XLSX_MAX_CELLS` is refused with its size.
-Then only the header rows are scanned, and only the wanted columns are kept, row by row, with
-whether the row holds any value at all (a row that holds none is not an order: see
-:data:`~relink.audit.columns.BLANK`).
+Then only the header rows are scanned, and only the wanted columns are kept, a piece of rows at
+a time, with whether each row holds any value at all (a row that holds none is not an order:
+see :data:`~relink.audit.columns.BLANK`).
 
 Before that, :func:`check_inflated_sizes` inflates every part of the zip once, counting bytes
 as it goes, and refuses a workbook whose parts inflate past bounds no real export reaches (a
@@ -24,6 +24,8 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -44,6 +46,8 @@ from relink.audit.columns import (
 from relink.errors import ExportError
 
 XLSX_HEADER_SCAN_ROWS = 10
+# rows turned into columns at a time (see _sheet_frame)
+_ROWS_PER_PIECE = 1024
 # rows x columns (from A1 to the last used cell) relink reads from one sheet: about 800 MB
 # for calamine's dense block of cells. A DSers export of 200,000 rows x 60 columns is 12 M.
 XLSX_MAX_CELLS = 25_000_000
@@ -212,30 +216,42 @@ def _sheet_frame(
 ) -> pd.DataFrame:
     """The rows under the header, wanted columns only, each row with no value in any of its
     cells (empty, or blanks only: an empty but formatted row, a row of empty strings) marked
-    :data:`BLANK`."""
-    wanted = {name: column - col0 for name, column in positions.items()}
-    kept: dict[str, list[object]] = {name: [] for name in wanted}
-    blank: list[bool] = []
-    first = next(iter(wanted.values()))  # the order number: most rows have one
-    for row in rows:
-        width = len(row)
-        for name, column in wanted.items():
-            kept[name].append(row[column] if 0 <= column < width else "")
-        if row.count("") == width:  # python-calamine gives "" for an empty cell
-            blank.append(True)
-        else:  # blanks only? The order number's cell says no for nearly every row
-            cell = row[first] if 0 <= first < width else ""
-            blank.append(
-                type(cell) is str and not cell.strip() and all(blank_value(c) for c in row)
-            )
-    count = len(blank)
+    :data:`BLANK`.
+
+    The rows are taken a few thousand at a time and each piece's wanted columns go to Arrow
+    before the next is read: Python holds one piece's cells, never the sheet's, and a piece
+    small enough to stay in the CPU's cache is several times faster to turn into columns.
+    """
+    # Every row python-calamine yields is as wide as the sheet's used part: the offset is fixed.
+    getters = [itemgetter(column - col0) for column in positions.values()]
+    order = getters[0]  # the order number: most rows have one, so few rows are looked at whole
+    pieces: list[list[pa.Array]] = [[] for _ in getters]
+    blank: list[int] = []
+    count = 0
+    while piece := list(islice(rows, _ROWS_PER_PIECE)):
+        for kept, getter in zip(pieces, getters, strict=True):
+            kept.append(_column_text(list(map(getter, piece))))
+        for index in np.flatnonzero(_blank_text(pieces[0][-1])):
+            cell, row = order(piece[index]), piece[index]
+            if type(cell) is str and all(blank_value(c) for c in row):
+                blank.append(count + index)
+        count += len(piece)
     data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + count)}
-    for name, cells in kept.items():
-        data[name] = pd.array(_column_text(cells), dtype=TEXT)
+    for name, kept in zip(positions, pieces, strict=True):
+        column = pa.concat_arrays(kept) if kept else pa.array([], pa.string())
+        data[name] = pd.array(column, dtype=TEXT)
     frame = pd.DataFrame(data)
-    if any(blank):
-        frame[BLANK] = np.array(blank, dtype=bool)
+    if blank:
+        marks = np.zeros(count, dtype=bool)
+        marks[blank] = True
+        frame[BLANK] = marks
     return frame
+
+
+def _blank_text(text: pa.Array) -> np.ndarray:
+    """Whether each cell of a text column is missing or blanks only."""
+    blank = pc.or_kleene(pc.is_null(text), pc.utf8_is_space(text)).fill_null(True)
+    return blank.to_numpy(zero_copy_only=False)
 
 
 def sheet_parts(path: Path) -> dict[str, str]:
@@ -356,9 +372,9 @@ def _column_text(cells: list[object]) -> pa.Array:
     A column of text cells (the common case for identifiers and statuses) goes to Arrow in
     one call; any other mix is converted cell by cell.
     """
-    if all(type(cell) is str for cell in cells):
+    try:  # Arrow refuses anything but text (and None): no Python loop for the common case
         text = pa.array(cells, type=pa.string())
-    else:
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
         text = pa.array([_cell_text(cell) for cell in cells], type=pa.string())
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
