@@ -203,7 +203,44 @@ def batch_command(
     account red (nothing linked), 2 usage error, 130 interrupted by Ctrl-C, 143 by SIGTERM
     (the kernels stopped and their temporary folder removed; the summary lists what finished).
     """
+    from relink import kernel_head_start
+
     _skip_iri_grammar()
+    if not scheduler:  # the kernels' fork server imports on the other core meanwhile
+        kernel_head_start.start()  # (relink.kernel_head_start: why not in relink.batch)
+    try:
+        _batch(
+            inputs,
+            out_dir,
+            workers=workers,
+            notebook=notebook,
+            parameters=parameters,
+            language=language,
+            allow_destructive=allow_destructive,
+            allow_outside_paths=allow_outside_paths,
+            scheduler=scheduler,
+            resume=resume,
+            compare_dir=compare_dir,
+        )
+    finally:
+        kernel_head_start.discard()  # the batch did not need it (nothing ran, or an error)
+
+
+def _batch(
+    inputs: tuple[str, ...],
+    out_dir: Path,
+    *,
+    workers: int | None,
+    notebook: Path | None,
+    parameters: tuple[tuple[str, str], ...],
+    language: str,
+    allow_destructive: bool,
+    allow_outside_paths: bool,
+    scheduler: str | None,
+    resume: bool,
+    compare_dir: Path | None,
+) -> None:
+    """``relink batch``'s work, once the kernels' fork server has its head start."""
     # papermill and friends: only for this command
     from relink.batch import manifest
     from relink.batch import runner as batch

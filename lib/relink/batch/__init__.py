@@ -26,7 +26,7 @@ import os
 from typing import Any
 
 # Set in the kernels' fork server (``python -m relink.batch.fork_server``) while it imports.
-FORK_SERVER_ENV = "RELINK_FORK_SERVER"
+from relink.kernel_head_start import FORK_SERVER_ENV
 
 # papermill first: importing it loads its engines' entry points, ours included, which needs
 # nothing from papermill but ``papermill.engines`` (defined by then). Not in the fork server: it

@@ -42,6 +42,7 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable
@@ -51,17 +52,15 @@ from typing import Any
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from relink.batch import FORK_SERVER_ENV
+from relink import kernel_head_start
 from relink.batch.fork_server import HISTORY
 from relink.batch.provisioner import NAME as PROVISIONER
 from relink.errors import BatchError
+from relink.kernel_head_start import LOG_NAME, MODE_ENV, ForkServer
 
-MODE_ENV = "RELINK_BATCH_KERNELS"  # auto (the default), forked or standard
 AUTO, FORKED, STANDARD = "auto", "forked", "standard"
 FORKED_KERNEL = "relink-forked"  # the kernelspec the pool writes for its fork server
 STANDARD_KERNEL = "python3"
-# One thread per BLAS pool in every kernel would oversubscribe the cores.
-_KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 # Between two accounts on a reused kernel: IPython's %reset (every name the notebook defined
 # dropped, its outputs' history cleared) and In [1] next, as in a new kernel. Then the account's
 # cyclic garbage is collected and what survives (modules, caches) frozen out of the collector's
@@ -124,7 +123,7 @@ class KernelPool:
         self.requested = kernels
         self.mode: str | None = None
         self._folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
-        self._server: asyncio.subprocess.Process | None = None
+        self._server: ForkServer | None = None
         self._specs: KernelSpecManager | None = None
         self._numbers = itertools.count(1)
         self._starting: list[asyncio.Task[AsyncKernelManager]] = []
@@ -132,8 +131,7 @@ class KernelPool:
         self._clients: dict[AsyncKernelManager, Any] = {}  # with reuse: one client per kernel
         self._stopping: set[asyncio.Task[None]] = set()
         self._closed = False
-        env = {k: v for k, v in os.environ.items() if k not in self.drop_env}
-        self._env = {**env, **_KERNEL_ENV}
+        self._env = kernel_head_start.kernels_env(self.drop_env)
 
     @property
     def kernel_name(self) -> str:
@@ -164,7 +162,7 @@ class KernelPool:
         if self._closed or self.mode is None:
             return False
         return self.mode == STANDARD or (
-            self._server is not None and self._server.returncode is None
+            self._server is not None and self._server.process.poll() is None
         )
 
     async def acquire(self) -> AsyncKernelManager:
@@ -240,25 +238,21 @@ class KernelPool:
         shutil.rmtree(self._folder, ignore_errors=True)
 
     async def _start_server(self) -> None:
-        socket_path = self._folder / "fork.sock"
-        log = (self._folder / "fork-server.log").open("wb")
-        try:
-            self._server = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "relink.batch.fork_server",
-                str(socket_path),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=log,
-                env={**self._env, FORK_SERVER_ENV: "1"},
-            )
-        except OSError as exc:
-            raise KernelStartError(f"the kernel fork server did not start ({exc})") from exc
-        finally:
-            log.close()
-        if await self._server.stdout.readline() != b'{"ready": true}\n':
+        """Take the fork server ``relink batch`` started as it began, if it is the one this pool
+        needs (:mod:`relink.kernel_head_start`), else start one; wait until it has imported."""
+        server = kernel_head_start.take(self._env)
+        if server is None:
+            try:
+                server = kernel_head_start.launch(self._folder, self._env)
+            except OSError as exc:
+                raise KernelStartError(f"the kernel fork server did not start ({exc})") from exc
+        else:  # its folder becomes the pool's
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = server.folder
+        self._server = server
+        if await asyncio.to_thread(server.process.stdout.readline) != b'{"ready": true}\n':
             raise KernelStartError(f"the kernel fork server did not start: {self._server_log()}")
+        socket_path = server.socket_path
         # The kernelspec that selects the provisioner, where only this pool looks for it.
         spec = self._folder / "kernels" / FORKED_KERNEL
         spec.mkdir(parents=True)
@@ -278,14 +272,19 @@ class KernelPool:
 
     async def _stop_server(self) -> None:
         server, self._server = self._server, None
-        if server is None or server.returncode is not None:
+        if server is None:
             return
-        server.stdin.close()  # the server kills what it forked, then exits
-        try:
-            await asyncio.wait_for(server.wait(), 5)
-        except TimeoutError:
-            server.kill()
-            await server.wait()
+        process = server.process
+        if process.poll() is None:
+            process.stdin.close()  # the server kills what it forked, then exits
+            try:
+                await asyncio.to_thread(process.wait, 5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                await asyncio.to_thread(process.wait)
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
 
     async def _start_kernel(self) -> AsyncKernelManager:
         number = next(self._numbers)
@@ -319,7 +318,7 @@ class KernelPool:
         return km
 
     def _server_log(self) -> str:
-        log = self._folder / "fork-server.log"
+        log = self._folder / LOG_NAME
         text = log.read_text(errors="replace").strip() if log.exists() else ""
         return text.splitlines()[-1] if text else "no message"
 

@@ -58,9 +58,7 @@ from relink.batch.runs import FAILED as FAILED
 from relink.batch.stopping import StopSignals, signal_name
 from relink.batch.summary import load_previous, reports, write_summary
 from relink.errors import BatchError
-
-# Never handed to the kernels of a notebook that changes no account.
-API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
+from relink.kernel_head_start import API_SETTINGS
 
 
 def run_batch(

@@ -1,0 +1,127 @@
+"""The kernels' fork server, started as ``relink batch`` begins: before papermill is imported.
+
+Why: the batch's own imports (papermill, nbclient, jupyter_client, nbconvert: about 1.5 s) and
+the fork server's (ipykernel, pandas, pyarrow, relink: about 1 s) used to run one after the
+other, since the pool started its fork server once the batch had imported everything. Started
+here, the fork server imports on the other core meanwhile, and the first kernels can start as
+soon as the batch is ready to run them.
+
+It is a guess made before the notebook is read: a fork server for a notebook that changes no
+account (its kernels, forks of it, have its environment: the API settings left out). The
+kernel pool (:class:`relink.batch.kernels.KernelPool`) takes it with :func:`take` only when it
+would have started the very same server (same kernels mode, same environment); otherwise, and
+when the batch runs nothing (every account already done, a Dask cluster, an error), it is
+killed before it forked anything and its folder removed (:func:`discard`, called when the
+command ends whatever happened).
+
+This module is not in :mod:`relink.batch`: importing that package imports papermill first (its
+engine's entry point needs it), which is exactly what must not be waited for. It imports only
+the standard library; :mod:`relink.batch.kernels` builds its own fork servers with
+:func:`launch` too, so that there is one way to start one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Set in the fork server while it imports (its relink.batch does not import papermill).
+FORK_SERVER_ENV = "RELINK_FORK_SERVER"
+MODE_ENV = "RELINK_BATCH_KERNELS"  # auto (the default), forked or standard
+# What the kernels of a notebook that changes no account never get.
+API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
+# One thread per BLAS pool in every kernel would oversubscribe the cores.
+KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+SOCKET_NAME, LOG_NAME = "fork.sock", "fork-server.log"
+
+
+@dataclass
+class ForkServer:
+    """A started fork server: its process, its private folder and the environment it has."""
+
+    process: subprocess.Popen[bytes]
+    folder: Path
+    env: dict[str, str]
+
+    @property
+    def socket_path(self) -> Path:
+        return self.folder / SOCKET_NAME
+
+
+def kernels_env(drop_env: Iterable[str]) -> dict[str, str]:
+    """The kernels' environment: this process's without ``drop_env``, with :data:`KERNEL_ENV`."""
+    dropped = frozenset(drop_env)
+    return {**{k: v for k, v in os.environ.items() if k not in dropped}, **KERNEL_ENV}
+
+
+def launch(folder: Path, env: Mapping[str, str]) -> ForkServer:
+    """Start ``python -m relink.batch.fork_server`` on a socket in ``folder`` with ``env`` (its
+    kernels' environment); it says ``{"ready": true}`` on its stdout once it has imported.
+
+    Raises:
+        OSError: the process could not be started.
+    """
+    with (folder / LOG_NAME).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "relink.batch.fork_server", str(folder / SOCKET_NAME)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env={**env, FORK_SERVER_ENV: "1"},
+        )
+    return ForkServer(process, folder, dict(env))
+
+
+_pending: ForkServer | None = None
+
+
+def start() -> None:
+    """Start a fork server for a notebook that changes no account, if this machine's kernels
+    would be forked (POSIX, and ``$RELINK_BATCH_KERNELS`` is unset, ``auto`` or ``forked``).
+    Nothing happens (no error) if it cannot start: the pool starts its own then."""
+    global _pending
+    mode = (os.environ.get(MODE_ENV) or "auto").strip().lower()
+    if _pending is not None or os.name != "posix" or mode not in ("auto", "forked"):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
+    try:
+        _pending = launch(folder, kernels_env(API_SETTINGS))
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def take(env: Mapping[str, str]) -> ForkServer | None:
+    """The fork server :func:`start` started, if its kernels would have ``env``; else None
+    (and it is discarded). The caller owns it from then on."""
+    global _pending
+    server, _pending = _pending, None
+    if server is not None and (server.env != dict(env) or server.process.poll() is not None):
+        _kill(server)
+        return None
+    return server
+
+
+def discard() -> None:
+    """Kill the fork server :func:`start` started, if nobody took it, and remove its folder."""
+    global _pending
+    server, _pending = _pending, None
+    if server is not None:
+        _kill(server)
+
+
+def _kill(server: ForkServer) -> None:
+    # Nothing was forked from it yet: nothing else to stop.
+    with contextlib.suppress(OSError):
+        server.process.kill()
+    server.process.wait()
+    for pipe in (server.process.stdin, server.process.stdout):
+        with contextlib.suppress(OSError):
+            pipe.close()
+    shutil.rmtree(server.folder, ignore_errors=True)
