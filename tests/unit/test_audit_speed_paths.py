@@ -1,7 +1,8 @@
 """The fast paths of `relink audit` give exactly what the reference paths give.
 
 - CSV: Arrow's reader of the wanted columns against pandas' full parse (the reference), on
-  random files with quotes, newlines, blank lines, short and long rows, in every encoding.
+  random files with quotes, newlines, blank lines, short and long rows, in every encoding;
+  and the first pass read ahead in a thread (as ``relink audit`` does) against it run in place.
 - JSON: written in slices, the same bytes as ``json.dumps(result.to_dict())``.
 - Table: only the listed blockers are built; they are the first of the full list.
 """
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from relink.audit import csv_reader, verdict
+from relink.audit.csv_read_ahead import CsvReadAhead
 from relink.audit.exports import ORDER_COLUMNS, read_export
 from relink.audit.files import read_table
 from relink.audit.verdict import audit
@@ -84,6 +86,40 @@ def test_the_arrow_reader_reads_what_pandas_reads(
         path = Path(folder) / "export.csv"
         path.write_bytes(data)
         _same(*_read_both(path, patch))
+
+
+def _read_ahead_and_in_place(path: Path) -> tuple[object, object]:
+    """(read ahead in a thread, read in place): each a DataFrame, or the ExportError message."""
+
+    def one(read_ahead: CsvReadAhead | None) -> object:
+        try:
+            return read_table(path, ORDER_COLUMNS, read_ahead).frame
+        except ExportError as error:
+            return str(error)
+
+    return one(CsvReadAhead(path, ORDER_COLUMNS)), one(None)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    header=st.sampled_from([*HEADERS, ["Order No.", "Customer Name"]]),  # the last: no status
+    rows=st.lists(st.lists(cell, min_size=0, max_size=6), min_size=0, max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+    hint=st.booleans(),
+)
+def test_the_read_ahead_reads_what_a_read_in_place_reads(
+    header, rows, delimiter, encoding, hint
+) -> None:
+    buffer = io.StringIO()
+    if hint:
+        buffer.write(f"sep={delimiter}\r\n")
+    csv.writer(buffer, delimiter=delimiter).writerows([header, *rows])
+    data = buffer.getvalue().encode(encoding, errors="replace")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.csv"
+        path.write_bytes(data)
+        _same(*_read_ahead_and_in_place(path))
 
 
 @pytest.mark.parametrize(

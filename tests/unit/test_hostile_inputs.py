@@ -467,9 +467,10 @@ def test_a_memory_error_while_auditing_is_one_line_exit_2(tmp_path: Path) -> Non
     path = tmp_path / "orders.csv"
     path.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")
     code = (
-        "import sys, relink.audit_cli as command\n"
+        # relink audit imports the audit when it runs (after starting to read the export)
+        "import sys, relink.audit.verdict as verdict\n"
         "def exhausted(*args, **kwargs): raise MemoryError\n"
-        "command.audit = exhausted\n"
+        "verdict.audit = exhausted\n"
         "from relink.cli import main\n"
         "main(sys.argv[1:])\n"
     )

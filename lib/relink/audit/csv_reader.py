@@ -1,4 +1,4 @@
-"""CSV export files: encoding and delimiter detection, Excel's ``sep=`` line, strict parsing.
+"""CSV export files: the wanted columns as a frame, through Arrow or pandas, strict parsing.
 
 A row with more fields than its header makes the whole file unreadable: every later cell of
 that row would be read askew.
@@ -12,10 +12,10 @@ fields (a blank line is a row of missing cells in both). Anything else (a short 
 an undecodable byte, an Arrow error) is read again by pandas, which pads short rows, names the
 row with too many fields, and decodes as it always has.
 
-A header of more than :data:`CSV_MAX_COLUMNS` fields is refused before either reader sees the
-file (a million-column CSV of 9 MB took pandas 107 s and 2.6 GB before a ``MemoryError``): the
-fields of the first 1 MiB are counted, and when the header line goes on past it, its
-delimiters are counted as it is read on, up to the bound.
+The layout (encoding, ``sep=`` line, delimiter, header, wanted columns, the header's width
+bound) and Arrow's read are told without pandas, in :mod:`~relink.audit.csv_layout`:
+``relink audit`` runs that first pass in a thread while it imports pandas
+(:mod:`~relink.audit.csv_read_ahead`), and this module takes its result.
 
 A row with no value in any column (an empty line, ``,,,,``) is marked
 :data:`~relink.audit.columns.BLANK`: the exports skip it. Arrow reads only the wanted columns,
@@ -26,102 +26,44 @@ correspond unless a quoted value spans lines; pandas then reads every column and
 from __future__ import annotations
 
 import csv
-import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from relink.audit.columns import (
-    BLANK,
-    TEXT,
-    ColumnSpec,
-    Table,
-    blank_in_wanted,
-    blank_value,
-    match_columns,
-    missing_columns_error,
-)
+from relink.audit.columns import BLANK, TEXT, ColumnSpec, Table, blank_in_wanted, blank_value
+from relink.audit.csv_layout import CsvLayout, first_pass
 from relink.errors import ExportError
 
-DELIMITERS = (",", ";", "\t")
-_HINT = re.compile(r"\ufeff?sep=(.)")
-# What Arrow's reader (and pandas') ends a physical line with; str.splitlines knows more.
-_LINE_END = re.compile(r"\r\n|\r|\n")
-_ARROW_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf-16"}
-_BLOCK = 1 << 20  # Arrow reads and parses blocks of this many bytes (its default)
+if TYPE_CHECKING:
+    from relink.audit.csv_read_ahead import CsvReadAhead
+
 _LINES_CHUNK = 16 << 20  # bytes read at a time when looking for blank rows' lines
-# Columns relink reads in a CSV header: a DSers export has a few dozen. Wider is not an export.
-CSV_MAX_COLUMNS = 10_000
-_MAX_HEADER_SCAN = 64 << 20  # characters of a header line read on past the sample to count it
 
 
-def _detect_encoding(path: Path, head: bytes) -> str:
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    if b"\x00" in head or head.startswith(b"%PDF"):
-        raise ExportError(path, "is not a CSV or XLSX file (binary content)")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A sample cut inside a multi-byte character is still UTF-8.
-        if exc.start < len(head) - 3:
-            return "cp1252"
-    return "utf-8"
+def read_csv(
+    path: Path,
+    head: bytes,
+    specs: tuple[ColumnSpec, ...],
+    read_ahead: CsvReadAhead | None = None,
+) -> Table:
+    """The wanted columns of the CSV file ``path``, whose first bytes are ``head``.
 
+    ``read_ahead``: the same file's first pass (layout and Arrow's read), started earlier in a
+    thread; taken when it was for this file, these bytes and these columns, else read now.
 
-def _first_row(sample: str, delimiter: str) -> list[str]:
-    """The first row of ``sample``, however long a field (the sample is bounded: 1 MiB)."""
-    # The csv module refuses fields over its limit (128 KiB by default); a header cell, or an
-    # unterminated quote swallowing the sample, can be longer. Raise it for this read only.
-    limit = csv.field_size_limit()
-    csv.field_size_limit(max(limit, len(sample) + 1))
-    try:
-        return next(csv.reader(io.StringIO(sample), delimiter=delimiter), [])
-    finally:
-        csv.field_size_limit(limit)
-
-
-def _detect_delimiter(first_lines: str) -> str:
-    """The delimiter that splits the header into the most fields (comma on a tie)."""
-    best, best_fields = ",", 1
-    for delimiter in DELIMITERS:
-        fields = len(_first_row(first_lines, delimiter))
-        if fields > best_fields:
-            best, best_fields = delimiter, fields
-    return best
-
-
-def read_csv(path: Path, head: bytes, specs: tuple[ColumnSpec, ...]) -> Table:
-    encoding = _detect_encoding(path, head)
-    text = head.decode(encoding, errors="replace")
-    if not text.strip():
-        raise ExportError(path, "is empty")
-    lines = text.splitlines()
-    # Excel writes a "sep=;" line above the header when asked to; it hides that line too.
-    hint = _HINT.fullmatch(lines[0].strip()) if lines else None
-    skip = 1 if hint else 0
-    sample = "\n".join(lines[skip : skip + 50])
-    delimiter = hint.group(1) if hint else _detect_delimiter(sample)
-    header = _first_row(sample, delimiter)
-    width = len(header)
-    if width <= CSV_MAX_COLUMNS and len(_LINE_END.split(text, maxsplit=skip + 1)) < skip + 2:
-        width = _header_width(path, encoding, delimiter, skip)  # it goes on past the sample
-    if width > CSV_MAX_COLUMNS:
-        raise ExportError(
-            path,
-            f"has more than {CSV_MAX_COLUMNS:,} columns in its header: wider than relink reads "
-            "(a DSers export has a few dozen)",
-        )
-    positions = match_columns(path, header, specs)
-    if positions is None:
-        raise missing_columns_error(path, header, specs)
-    frame = _read_wanted(path, text, encoding, delimiter, header, positions, skip)
+    Raises:
+        ExportError: as :func:`relink.audit.csv_layout.read_layout`, or the file is not a
+            well-formed CSV (a row with more fields than the header, named) or cannot be parsed.
+    """
+    done = read_ahead.result(path, head, specs) if read_ahead else None
+    layout, arrow_table = done if done else first_pass(path, head, specs)
+    encoding, delimiter, skip = layout.encoding, layout.delimiter, layout.skip
+    positions = layout.positions
+    frame = _read_wanted(layout, arrow_table)
     if frame is not None:
         frame = _with_blank_rows(path, frame, encoding, delimiter, positions, skip)
     if frame is None:
@@ -129,61 +71,19 @@ def read_csv(path: Path, head: bytes, specs: tuple[ColumnSpec, ...]) -> Table:
             frame = _parse_csv(path, encoding, delimiter, positions, skip)
         except UnicodeDecodeError:
             frame = _parse_csv(path, "cp1252", delimiter, positions, skip)
-    columns = {name: str(header[i]).strip() for name, i in positions.items()}
+    columns = {name: str(layout.header[i]).strip() for name, i in positions.items()}
     return Table(path, frame, columns)
 
 
-def _header_width(path: Path, encoding: str, delimiter: str, skip: int) -> int:
-    """The header line's fields, counted by its delimiters as the file is read on (a quoted
-    delimiter counts too: an upper bound), stopping past :data:`CSV_MAX_COLUMNS` or after
-    :data:`_MAX_HEADER_SCAN` characters."""
-    fields, seen = 1, 0
-    with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        while fields <= CSV_MAX_COLUMNS and seen < _MAX_HEADER_SCAN:
-            chunk = handle.read(_BLOCK)
-            if not chunk:
-                break
-            seen += len(chunk)
-            while skip and chunk:  # Excel's sep= line
-                end = _LINE_END.search(chunk)
-                chunk = chunk[end.end() :] if end else ""
-                skip -= 1 if end else 0
-            if skip:
-                continue
-            end = _LINE_END.search(chunk)
-            fields += chunk.count(delimiter, 0, end.start() if end else len(chunk))
-            if end:
-                break
-    return fields
-
-
-def _read_wanted(
-    path: Path,
-    text: str,
-    encoding: str,
-    delimiter: str,
-    header: list[str],
-    positions: dict[str, int],
-    skip: int,
-) -> pd.DataFrame | None:
-    """The wanted columns read by Arrow, or ``None`` when pandas must read the file instead.
-
-    ``None`` whenever Arrow's result could differ from pandas' (see the module docstring).
-    """
-    import pyarrow.csv as pa_csv
-
-    if not _arrow_reads_alike(path, text, encoding, delimiter, header, skip):
-        return None
-    names = [f"f{i}" for i in range(len(header))]
-    wanted = [names[i] for i in sorted(set(positions.values()))]
-    try:
-        table = pa_csv.read_csv(path, *_arrow_options(names, wanted, encoding, delimiter, skip))
-    except (pa.ArrowException, UnicodeError, OSError, ValueError, KeyError):
+def _read_wanted(layout: CsvLayout, table: pa.Table | None) -> pd.DataFrame | None:
+    """Arrow's read of the wanted columns as a frame, or ``None`` when pandas must read the
+    file instead (Arrow's result could differ from pandas': see the module docstring)."""
+    if table is None:
         return None
     frame = pd.DataFrame(
         {
-            name: pd.Series(pd.arrays.ArrowExtensionArray(table.column(names[i])), copy=False)
-            for name, i in positions.items()
+            name: pd.Series(pd.arrays.ArrowExtensionArray(table.column(f"f{i}")), copy=False)
+            for name, i in layout.positions.items()
         }
     )
     frame.insert(0, "row", pd.RangeIndex(2, len(frame) + 2))
@@ -271,66 +171,6 @@ def _blank_line(line: str, delimiter: str) -> bool:
     except csv.Error:  # a field longer than the csv module reads: there is a value
         return False
     return all(not field.strip() for field in fields)
-
-
-def _arrow_reads_alike(
-    path: Path, text: str, encoding: str, delimiter: str, header: list[str], skip: int
-) -> bool:
-    """Whether Arrow, which cannot see everything pandas does, reads the header as pandas."""
-    physical = _LINE_END.split(text, maxsplit=skip + 1)
-    if len(physical) < skip + 2:
-        return False  # the header line does not end within the sample
-    if skip and not _HINT.fullmatch(physical[0].strip()):
-        return False
-    if _first_row(physical[skip], delimiter) != header:
-        return False  # a quoted header cell spans lines: Arrow skips physical lines
-    # pandas reads a file that is not UTF-8 throughout again as Windows-1252
-    return not encoding.startswith("utf-8") or _valid_utf8(path)
-
-
-def _arrow_options(
-    names: list[str], wanted: list[str], encoding: str, delimiter: str, skip: int
-) -> tuple[Any, Any, Any]:
-    """Arrow's read, parse and convert options: the wanted columns, as text, as pandas would."""
-    import pyarrow.csv as pa_csv
-
-    read = pa_csv.ReadOptions(
-        skip_rows=skip + 1,
-        column_names=names,
-        encoding=_ARROW_ENCODINGS[encoding],
-        block_size=_BLOCK,
-        # One thread: with values that may hold newlines, Arrow's parallel chunking costs
-        # more than it gains (measured: same or longer wall time on 2 cores, 1.7x the CPU
-        # time, 20% more memory).
-        use_threads=False,
-    )
-    parse = pa_csv.ParseOptions(
-        delimiter=delimiter,
-        newlines_in_values=True,
-        ignore_empty_lines=False,
-        # A row with more or fewer fields than the header: pandas decides.
-        invalid_row_handler=lambda row: "error",
-    )
-    convert = pa_csv.ConvertOptions(
-        include_columns=wanted,
-        column_types=dict.fromkeys(wanted, pa.string()),
-        null_values=[""],
-        strings_can_be_null=True,
-        quoted_strings_can_be_null=True,
-    )
-    return read, parse, convert
-
-
-def _valid_utf8(path: Path) -> bool:
-    """Whether the whole file is UTF-8 (pandas decodes every column; Arrow only the wanted)."""
-    try:
-        with pa.memory_map(str(path)) as mapped:
-            data = mapped.read_buffer()
-            offsets = pa.py_buffer(np.array([0, data.size], dtype=np.int64))
-            pa.LargeStringArray.from_buffers(1, offsets, data).validate(full=True)
-    except (pa.ArrowException, OSError):
-        return False
-    return True
 
 
 def _parse_csv(

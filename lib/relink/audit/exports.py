@@ -15,58 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from relink.audit import statuses
-from relink.audit.files import BLANK, PROBLEM, TEXT, ColumnSpec, read_table
+from relink.audit.column_specs import ALIEXPRESS_COLUMNS, ORDER_COLUMNS
+from relink.audit.files import BLANK, PROBLEM, TEXT, read_table
 from relink.errors import ExportError
 
-ORDER_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec("order", ("Order No.", "Order Number", "Order ID", "Order", "Name"), required=True),
-    ColumnSpec("status", ("DSers Status", "Order Status", "Status"), required=True),
-    ColumnSpec("store", ("Store", "Store Name", "Shop", "Shop Name")),
-    ColumnSpec(
-        "aliexpress_order",
-        (
-            "AliExpress Order No.",
-            "AliExpress Order Number",
-            "AliExpress Order ID",
-            "AE Order ID",
-            "AE Order No.",
-            "Supplier Order No.",
-        ),
-    ),
-    ColumnSpec("tracking", ("Tracking No.", "Tracking Number")),
-    ColumnSpec("order_date", ("Order Date", "Date", "Created At", "Created")),
-    # When the order shipped: the account's own shipping times, learned for the forecast.
-    ColumnSpec(
-        "shipped_date",
-        (
-            "Shipped Date",
-            "Shipped At",
-            "Ship Date",
-            "Shipping Date",
-            "Fulfilled At",
-            "Fulfillment Date",
-        ),
-    ),
-)
-
-ALIEXPRESS_COLUMNS: tuple[ColumnSpec, ...] = (
-    ColumnSpec(
-        "aliexpress_order",
-        ("aliexpress_order_id", "AliExpress Order No.", "AliExpress Order Number", "AE Order ID"),
-        required=True,
-    ),
-    ColumnSpec("order_status", ("order_status", "AliExpress Status", "AE Status"), required=True),
-    ColumnSpec("end_reason", ("end_reason", "End Reason")),
-    ColumnSpec("logistics_status", ("logistics_status", "Logistics Status")),
-    ColumnSpec("tracking", ("tracking_number", "Tracking No.", "Tracking Number")),
-    # AliExpress's own placement date (gmt_create in its API): starts the payment window.
-    ColumnSpec("placed_at", ("placed_at", "gmt_create", "Order Date", "Placed At", "Created At")),
-)
+if TYPE_CHECKING:
+    from relink.audit.csv_read_ahead import CsvReadAhead
 
 
 @dataclass(frozen=True)
@@ -117,13 +77,16 @@ class AliExpressSide:
         return len(self.records) + self.repeats + len(self.rejected) + self.rows_blank
 
 
-def read_export(path: str | Path) -> Export:
+def read_export(path: str | Path, read_ahead: CsvReadAhead | None = None) -> Export:
     """Read a DSers order export.
+
+    ``read_ahead``: the export's CSV first pass, started earlier (``relink audit`` starts it
+    before importing pandas; :mod:`~relink.audit.csv_read_ahead`).
 
     Raises:
         ExportError: the file cannot be audited at all (the message says why).
     """
-    table = read_table(path, ORDER_COLUMNS)
+    table = read_table(path, ORDER_COLUMNS, read_ahead)
     frame, blank = _without_blank_rows(table.frame)
     # Only identifiers are trimmed: they are joined and grouped on; the rest is shown as is.
     frame["order"], order_codes = _trimmed_codes(frame["order"])

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from relink.audit.columns import BLANK, PROBLEM, TEXT, ColumnSpec, Table
+from relink.audit.csv_layout import SAMPLE_BYTES
 from relink.audit.csv_reader import read_csv
 from relink.errors import ExportError
 
-SAMPLE_BYTES = 1 << 20
+if TYPE_CHECKING:
+    from relink.audit.csv_read_ahead import CsvReadAhead
+
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 # Office writes a password-protected XLSX as an OLE file with this stream (UTF-16 name).
@@ -24,8 +28,13 @@ _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 __all__ = ["BLANK", "PROBLEM", "TEXT", "ColumnSpec", "Table", "read_table"]
 
 
-def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
+def read_table(
+    path: str | Path, specs: tuple[ColumnSpec, ...], read_ahead: CsvReadAhead | None = None
+) -> Table:
     """Read the columns ``specs`` describe from a CSV or XLSX file.
+
+    ``read_ahead``: a CSV first pass already started on the file (taken when the file is a CSV,
+    see :mod:`~relink.audit.csv_read_ahead`).
 
     Raises:
         ExportError: missing file, a directory, unreadable, empty, header only, a required
@@ -33,12 +42,14 @@ def read_table(path: str | Path, specs: tuple[ColumnSpec, ...]) -> Table:
     """
     path = Path(path)
     try:
-        return _read_table(path, specs)
+        return _read_table(path, specs, read_ahead)
     except MemoryError:  # never a traceback, never exit 1 ("blocked")
         raise ExportError(path, "is too large to read in the memory available") from None
 
 
-def _read_table(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
+def _read_table(
+    path: Path, specs: tuple[ColumnSpec, ...], read_ahead: CsvReadAhead | None
+) -> Table:
     head = _read_head(path)
     # The content says what a file is, whatever its name: an XLSX saved as .xls is read, a
     # legacy .xls (an OLE compound file) is refused in one line, never handed to calamine.
@@ -54,7 +65,7 @@ def _read_table(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
     elif path.suffix.lower() in _WORKBOOK_SUFFIXES:
         raise ExportError(path, "is not a valid XLSX workbook (corrupt, or not a workbook at all)")
     else:
-        table = read_csv(path, head, specs)
+        table = read_csv(path, head, specs, read_ahead)
     if table.frame.empty or (BLANK in table.frame and table.frame[BLANK].all()):
         raise ExportError(path, "has a header but no data rows")
     return table

@@ -21,7 +21,6 @@ Column-wise: per-row arrays of days (see :mod:`~relink.audit.dates`) reduced per
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -34,9 +33,13 @@ import pyarrow as pa
 from relink.audit import classification, statuses
 from relink.audit.blocker_text import escaped
 from relink.audit.dates import DAYS, NO_DATE, ParsedDates, day_number, iso_day, parse_days
-from relink.errors import RelinkError
+from relink.audit.forecast_settings import TODAY_VARIABLE as TODAY_VARIABLE
+from relink.audit.forecast_settings import ForecastSettings as ForecastSettings
+from relink.audit.forecast_settings import today as today
 
-TODAY_VARIABLE = "RELINK_TODAY"
+# The settings and the day an audit counts from live in a pandas-free module (relink audit parses
+# its options before it imports pandas); re-exported above.
+
 NOT_BLOCKING = np.iinfo(np.int32).min  # a part that blocks nothing: ignored by max()
 BITS = np.int16  # what clears a part: the nine flags below
 
@@ -54,48 +57,6 @@ NO_ORDER_DATE = UNKNOWN | DRIFT | UNDATED  # an order with any of these gets no 
 # WINDOW_CLOSED: an unpaid part AliExpress has closed by now (the action is the sync);
 # SHIPMENT_LATE / FULFILMENT_LATE: its wait for the supplier is past the expected day.
 ASK_CANCEL, WINDOW_CLOSED, SHIPMENT_LATE, FULFILMENT_LATE = (1 << i for i in range(4))
-
-
-@dataclass(frozen=True)
-class ForecastSettings:
-    """The numbers the forecast rests on (``relink audit --help`` shows how to change them).
-
-    ``payment_window_days``: AliExpress closes an unpaid order this many days after it was
-    placed. ``shipment_days`` / ``fulfillment_days``: the default wait for a paid order to ship
-    (and every part of a split order), from the order date, used when the export has too
-    little history: a supplier's processing time is commonly up to 7 days, and the tracking
-    reaches DSers at a sync within the next day *(unconfirmed: a rule of thumb, not a
-    guarantee)*. ``history_min_orders`` shipped orders with dates are needed to learn the wait
-    instead, taken as the day by which ``history_share`` of them had shipped.
-    ``stale_after_days``: an export whose newest order is older than this is stale.
-    """
-
-    payment_window_days: int = 20
-    shipment_days: int = 8
-    fulfillment_days: int = 8
-    history_min_orders: int = 20
-    history_share: float = 0.9
-    stale_after_days: int = 7
-
-
-def today(value: str | date | None = None) -> date:
-    """The day an audit is made on: ``value``, else ``RELINK_TODAY``, else the machine's date.
-
-    ``RELINK_TODAY`` freezes the date (reproducible runs, committed notebook outputs).
-
-    Raises:
-        RelinkError: the text is not an ISO date (``YYYY-MM-DD``).
-    """
-    if isinstance(value, date):
-        return value
-    text = (value or os.environ.get(TODAY_VARIABLE) or "").strip()
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        source = TODAY_VARIABLE if not value else "--today"
-        raise RelinkError(f"{source} must be a date as YYYY-MM-DD, not {text[:40]!r}") from None
 
 
 @dataclass(frozen=True)
