@@ -67,9 +67,16 @@ def iso_day(days: int) -> str:
 def iso_days(days: np.ndarray) -> pa.Array:
     """ISO ``YYYY-MM-DD`` text per day; null for :data:`NO_DATE`."""
     known = days != NO_DATE
-    as_date = pa.array(np.where(known, days, 0).astype(np.int32), pa.date32())
-    text = pc.cast(as_date, pa.string())
-    return pc.if_else(pa.array(known), text, pa.scalar(None, pa.string()))
+    if not known.any():
+        return pa.nulls(len(days), pa.string())
+    low, high = int(days[known].min()), int(days[known].max())
+    if high - low > len(days):  # days far apart: each formatted on its own
+        as_date = pa.array(np.where(known, days, 0).astype(np.int32), pa.date32())
+        return pc.if_else(pa.array(known), pc.cast(as_date, pa.string()), None)
+    # Each day of the span formatted once (an export spans a few hundred), then taken.
+    table = pc.cast(pa.array(np.arange(low, high + 1, dtype=np.int32), pa.date32()), pa.string())
+    index = np.where(known, days.astype(np.int64) - low, 0)
+    return table.take(pa.array(index, mask=~known))
 
 
 def parse_days(values: pd.Series) -> ParsedDates:
