@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from relink.audit.xlsx_reader import XLSX_MAX_CELLS, _walk_size
+from relink.audit.xlsx_extent import walk_size
+from relink.audit.xlsx_reader import XLSX_MAX_CELLS
 from relink.display import visible
 
 ADDRESS_SPACE = 4 << 30  # 4 GB: a dense 1048576 x 16384 sheet would need hundreds
@@ -73,6 +74,16 @@ HOSTILE_CASES: list[tuple[str, str, str, str]] = [
         "the same bomb (600 MiB) whose zip directory claims 1,000 bytes",
         "the same refusal: what the part inflates to is counted while inflating, not claimed",
         "tests/unit/test_hostile_inputs.py::test_an_xlsx_zip_bomb_is_refused_in_seconds",
+    ),
+    (
+        "xlsx-far-cell-in-another-form",
+        "a 5 KB workbook whose cell says it is at XFD1048576 in a form calamine reads but real "
+        "writers never write: a newline or tab before r, single quotes, lower-case letters, "
+        "spaces around =, two r attributes (calamine takes the last), a namespace prefix; or "
+        "stored without compression",
+        "refused as the plain XFD1048576 cell is, one line with the sheet's size, exit 2; was a "
+        "Rust 'memory allocation failed' abort (SIGABRT) for all but r after t and stored",
+        "tests/unit/test_hostile_inputs.py::test_a_far_cell_in_any_form_calamine_reads_is_refused",
     ),
     (
         "csv-million-columns",
@@ -287,13 +298,53 @@ def test_only_the_used_part_of_a_sheet_counts_and_offsets_are_kept(tmp_path: Pat
     assert '"rows_in": 2' in done.stdout and '"row": 5' in done.stdout
 
 
+FAR_CELL_FORMS = {
+    "newline": b'<c\nr="XFD1048576"',
+    "tab-and-spaces": b'<c\tr = "XFD1048576"',
+    "single-quotes": b"<c r='XFD1048576'",
+    "lower-case": b'<c r="xfd1048576"',
+    "r-twice": b'<c r="C2" r="XFD1048576"',
+    "r-after-t": b'<c t="s" r="XFD1048576"',
+}
+
+
+def edited_sheet(path: Path, old: bytes, new: bytes, method: int = zipfile.ZIP_DEFLATED) -> Path:
+    """The workbook at ``path`` written again with ``method``, its sheet's ``old`` -> ``new``."""
+    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
+    with zipfile.ZipFile(path, "w", method) as book:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                assert old in data
+                data = data.replace(old, new)
+            book.writestr(info.filename, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "method"),
+    [
+        *((b'<c r="C2"', form, zipfile.ZIP_DEFLATED) for form in FAR_CELL_FORMS.values()),
+        (b'<c r="C2" t="s"><v>4</v></c>', b'<x:c r="XFD1048576"><x:v>1</x:v></x:c>', 8),
+        (b'<c r="C2"', b'<c r="XFD1048576"', zipfile.ZIP_STORED),
+    ],
+    ids=[*FAR_CELL_FORMS, "namespace-prefix", "stored"],
+)
+def test_a_far_cell_in_any_form_calamine_reads_is_refused(
+    tmp_path: Path, old: bytes, new: bytes, method: int
+) -> None:
+    path = edited_sheet(workbook(tmp_path / "far.xlsx", {**HEADER, "C2": "x"}), old, new, method)
+    done = relink("audit", path, limit=ADDRESS_SPACE)
+    one_line_error(done, path, "sheet 'Orders' is 1048576 rows x 16384 columns: larger than")
+
+
 def test_cells_without_positions_are_placed_as_calamine_places_them() -> None:
     xml = (
         b'<worksheet><sheetData><row r="2"><c><v>1</v></c><c><v>2</v></c></row>'
         b'<row><c r="D3"><v>1</v></c><c/></row><row r="7"><c t="s"><v>0</v></c></row>'
         b"</sheetData></worksheet>"
     )
-    assert _walk_size(io.BytesIO(xml)) == (7, 5)
+    assert walk_size(io.BytesIO(xml)) == (7, 5)
 
 
 def test_an_xlsx_named_xls_is_read_as_xlsx(tmp_path: Path) -> None:
