@@ -26,6 +26,7 @@ from relink.cli import EXIT_BLOCKED, EXIT_SAFE
 from relink.display import visible
 from relink.errors import RelinkError
 from relink.exits import fail as _fail
+from relink.exits import finish
 
 if TYPE_CHECKING:
     from relink.audit.verdict import AuditResult
@@ -160,7 +161,8 @@ def audit_command(
             click.echo(_capped_text(result), nl=False)
     except MemoryError:
         _fail(f"{export}: too large to audit in the memory available")
-    sys.exit(EXIT_SAFE if result.safe else EXIT_BLOCKED)
+    # Everything is written: as the process itself, no teardown of the frames (relink.exits).
+    finish(EXIT_SAFE if result.safe else EXIT_BLOCKED)
 
 
 TEXT_BLOCKERS = 200  # blocked orders listed by the table output; the JSON result has them all

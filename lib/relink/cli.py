@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -12,6 +13,7 @@ import click
 from relink.display import visible
 from relink.errors import RelinkError
 from relink.exits import fail as _fail
+from relink.exits import own_process
 
 if TYPE_CHECKING:
     from relink.batch.runner import AccountRun
@@ -58,6 +60,14 @@ class LazyGroup(click.Group):
         "take-over": "relink.desk.take_over:take_over_command",
         "tickets": "relink.desk.queue_cli:tickets_command",
     }
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Run the command line. Without ``args`` it reads the process's own (the ``relink``
+        script, ``python -m relink``): the process is then the command's to end
+        (:func:`relink.exits.own_process`); with them (a test's ``CliRunner``), it is not."""
+        if args is None:
+            own_process()
+        return super().main(args, *rest, **extra)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The commands in the order of the job; any other after them, by name."""
