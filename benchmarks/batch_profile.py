@@ -46,7 +46,7 @@ except ImportError:  # before issue 22, one account's run lived in runner
     account_run = runner
 from relink.batch.engine import RelinkEngine
 from relink.batch.manifest import collect_inputs
-from relink.batch.summary import files, reports
+from relink.batch.summary import files, report_process, reports
 
 sys.path.insert(0, str(Path(__file__).parent))
 from batch_speed import make_accounts
@@ -123,6 +123,8 @@ def instrument() -> None:
         _timed(module, "write_messages", "merchant messages")
     _timed(files, "write_messages", "merchant messages")
     _timed(reports, "render_report", "report (nbconvert)")
+    # since issue 22: rendered by the report process; the time a page thread waits for it
+    _timed(report_process.ReportProcess, "render", "report (report process, waited for)")
     _timed(runner, "write_summary", SUMMARY)
 
 

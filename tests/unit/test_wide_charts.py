@@ -60,9 +60,7 @@ def test_accounts_chart_draws_each_bar_to_scale_and_escapes_names() -> None:
 def test_per_day_chart_labels_each_tick_with_its_date() -> None:
     plan = {
         "as_of": "2026-12-20",
-        "days": [
-            {"day": day, "accounts": day % 3, "with_merchant_action": 1} for day in range(41)
-        ],
+        "days": [{"day": day, "accounts": day % 3, "with_merchant_action": 1} for day in range(41)],
     }
     svg = charts.safe_days_chart_svg(plan)
     root = ET.fromstring(svg)
@@ -70,7 +68,7 @@ def test_per_day_chart_labels_each_tick_with_its_date() -> None:
         "\n".join(span.text for span in node.iter(f"{SVG}tspan")) or node.text
         for node in root.iter(f"{SVG}text")
     ]
-    numbers, dates = charts.day_ticks("2026-12-20", 40)
+    _, dates = charts.day_ticks("2026-12-20", 40)
     for date in dates:
         assert date in labels
     assert "04 Jan\n2027" in labels  # the year under the first day of a new one

@@ -37,6 +37,7 @@ from relink.batch.parameters import Template, account_parameters
 from relink.batch.runs import COMPLETED, FAILED, INTERRUPTED, AccountRun
 from relink.batch.summary import reports
 from relink.batch.summary.files import write_messages
+from relink.batch.summary.report_process import ReportProcess
 from relink.display import read_record
 
 LEFT_RED = "left red: nothing linked (DSers cannot place orders)"
@@ -159,21 +160,30 @@ def _save_executed(
 
 
 class PageWriter:
-    """Writes finished accounts' pages (:func:`write_account_pages`) in threads, beside the
-    kernels running the next accounts: a worker goes on to its next account at once.
+    """Writes finished accounts' pages (:func:`write_account_pages`) beside the kernels running
+    the next accounts: a worker goes on to its next account at once.
 
-    The switch interval of Python's lock is shortened meanwhile (5 ms to 0.5 ms), so that a
-    report being rendered does not keep the loop that serves the kernels waiting.
+    The reports are rendered by a process of their own
+    (:class:`~relink.batch.summary.report_process.ReportProcess`), started here; the messages
+    (a few milliseconds) in threads, with the switch interval of Python's lock shortened
+    meanwhile (5 ms to 0.5 ms) so that they never keep the loop that serves the kernels waiting.
+    Without the process (it could not start), the reports are rendered in the threads too.
     """
 
     def __init__(self) -> None:
         self._pending: set[asyncio.Future[None]] = set()
         self._interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._interval, 0.0005))
+        self._reports: ReportProcess | None = None
+        try:
+            self._reports = ReportProcess()
+        except OSError:
+            _log.debug("no report process: reports rendered in threads", exc_info=True)
 
     def submit(self, run: AccountRun, language: str = "") -> None:
         if run.notebook is not None:
-            future = asyncio.ensure_future(asyncio.to_thread(write_account_pages, run, language))
+            write = asyncio.to_thread(write_account_pages, run, language, self._reports)
+            future = asyncio.ensure_future(write)
             self._pending.add(future)
             future.add_done_callback(self._pending.discard)
 
@@ -181,19 +191,27 @@ class PageWriter:
         """Wait for the pages under way (a page not written is written by the summary)."""
         try:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+            if self._reports is not None:
+                await asyncio.to_thread(self._reports.close)
         finally:
             sys.setswitchinterval(self._interval)
 
 
-def write_account_pages(run: AccountRun, language: str = "") -> None:
+def write_account_pages(
+    run: AccountRun, language: str = "", report_process: ReportProcess | None = None
+) -> None:
     """The account's merchant messages and report, beside its notebook, as the summary writes
-    them (:func:`relink.batch.summary.write_messages`, then its report): written as each
-    account finishes, while the kernels run the next ones, rather than all at the end. The
-    summary then finds them up to date, and writes or renders again only what changed (on
-    ``--resume``, or when this failed: it is tried again there, and said there)."""
+    them (:func:`relink.batch.summary.write_messages`, then its report, by ``report_process``
+    when given): written as each account finishes, while the kernels run the next ones,
+    rather than all at the end. The summary then finds them up to date, and writes or renders
+    again only what changed (on ``--resume``, or when this failed: it is tried again there,
+    and said there)."""
     try:
         write_messages(run.notebook.parent, run.result, run.job.language or language)
-        reports.render_report(run.notebook)
+        if report_process is not None:
+            report_process.render(run.notebook)
+        else:
+            reports.render_report(run.notebook)
     except Exception:
         _log.debug("pages of %s: left to the summary", run.job.account, exc_info=True)
 

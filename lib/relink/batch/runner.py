@@ -56,7 +56,7 @@ from relink.batch.parameters import (
 from relink.batch.runs import COMPLETED, INTERRUPTED, AccountRun, BatchReport
 from relink.batch.runs import FAILED as FAILED
 from relink.batch.stopping import StopSignals, signal_name
-from relink.batch.summary import load_previous, reports, write_summary
+from relink.batch.summary import load_previous, write_summary
 from relink.errors import BatchError
 from relink.kernel_head_start import API_SETTINGS
 
@@ -200,9 +200,6 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
                 settings.on_done(run, done, len(batch.runs))
 
     tasks: list[asyncio.Task[None]] = []
-    # The reports' nbconvert, imported while the fork server imports: the first account's
-    # report is then rendered as fast as the others.
-    warm = asyncio.ensure_future(asyncio.to_thread(reports.warm_up))
     try:
         await pool.start()
         tasks = [asyncio.create_task(worker()) for _ in range(batch.workers)]
@@ -219,7 +216,6 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
         with stop.deferred():  # a SIGTERM must not cut the kernels' clean-up short
             await pool.close()
             await pages.close()
-            await asyncio.gather(warm, return_exceptions=True)
 
 
 def pool_options(template: Template) -> dict[str, Any]:

@@ -1,0 +1,107 @@
+"""Each account's report rendered in a process of its own as the account finishes:
+``python -m relink.batch.summary.report_process``, started by the batch.
+
+Why not a thread of the batch: rendering a report (nbconvert, 30 to 50 ms of CPU) holds
+Python's lock most of that time, and the loop that serves the kernels waits for it at each of
+their messages. Measured on 40 accounts with 2 workers, the runs took about half as long again
+with the reports rendered beside them in a thread as without (benchmarks/README.md). In a
+process of its own, a report takes only a core's idle time: the kernels spend much of theirs
+waiting for the batch's next message.
+
+The protocol: one JSON line per report on the process's stdin (``{"notebook": PATH}``), one
+JSON line back on its stdout once it is written (``{"ok": true}``, or ``{"error": "..."}``); it
+exits when its stdin closes. :class:`ReportProcess` is the batch's side. A report the process
+could not render (or any report, if the process cannot start or dies) is left to the summary,
+which renders every missing or stale report (:func:`relink.batch.summary.reports.render_stale`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from relink.kernel_head_start import FORK_SERVER_ENV
+
+MODULE = "relink.batch.summary.report_process"
+
+
+class ReportProcess:
+    """The batch's side of the report process: :meth:`render` from any thread, :meth:`close`.
+
+    Raises (from the constructor):
+        OSError: the process could not be started.
+    """
+
+    def __init__(self) -> None:
+        # As in the fork server: relink.batch does not import papermill there (not needed).
+        env = {**os.environ, FORK_SERVER_ENV: "1"}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self._lock = threading.Lock()
+
+    def render(self, notebook: Path) -> None:
+        """Have ``notebook``'s report rendered and written; returns once it is.
+
+        Raises:
+            OSError: the process is gone, or could not render it (the message says why).
+        """
+        request = json.dumps({"notebook": str(notebook)}) + "\n"
+        with self._lock:  # one report at a time, each reply read by whoever asked
+            try:
+                self._process.stdin.write(request.encode())
+                self._process.stdin.flush()
+                reply = self._process.stdout.readline()
+            except (OSError, ValueError) as exc:
+                raise OSError(f"the report process is gone ({exc})") from exc
+        if not reply:
+            raise OSError("the report process is gone")
+        answer = json.loads(reply)
+        if not answer.get("ok"):
+            raise OSError(answer.get("error") or "not rendered")
+
+    def close(self) -> None:
+        """Let the process finish and exit (killed if it does not within 10 s)."""
+        with contextlib.suppress(OSError, ValueError):
+            self._process.stdin.close()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        with contextlib.suppress(OSError, ValueError):
+            self._process.stdout.close()
+
+
+def serve(lines: object = None, replies: object = None) -> None:
+    """The process's loop: render the report of each notebook asked for, say how it went."""
+    # nbformat imports jsonschema, whose IRI format checker builds a grammar as it is imported
+    # (1.3 s of CPU); no notebook schema uses it (as relink batch itself, relink.cli).
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    from relink.batch.summary import reports
+
+    lines = lines or sys.stdin.buffer
+    replies = replies or sys.stdout.buffer
+    reports.warm_up()
+    for line in lines:
+        try:
+            reports.render_report(Path(json.loads(line)["notebook"]))
+            answer = {"ok": True}
+        except Exception as exc:  # the batch leaves this report to the summary
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        replies.write((json.dumps(answer) + "\n").encode())
+        replies.flush()
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,52 @@
+"""Reports rendered by the batch's report process: the same bytes as rendered in the batch,
+and every failure said (the summary then renders what is missing)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from relink.batch.summary import reports
+from relink.batch.summary.report_process import ReportProcess, serve
+
+COMMITTED = Path(__file__).resolve().parents[2] / "notebooks" / "audit.ipynb"
+
+
+def _notebook(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / f"{folder.name}.message.txt").write_text("Hello\n", encoding="utf-8")
+    return Path(shutil.copy(COMMITTED, folder / "audit.ipynb"))
+
+
+@pytest.mark.slow
+def test_the_process_writes_the_report_the_batch_would(tmp_path: Path) -> None:
+    here, there = _notebook(tmp_path / "a" / "north"), _notebook(tmp_path / "b" / "north")
+    expected = reports.render_report(here).read_bytes()
+    process = ReportProcess()
+    try:
+        process.render(there)
+        assert reports.report_path(there).read_bytes() == expected
+        with pytest.raises(OSError, match=r"No such file|FileNotFoundError"):
+            process.render(tmp_path / "missing" / "audit.ipynb")
+        process.render(there)  # still serving after a failure
+    finally:
+        process.close()
+    with pytest.raises(OSError, match="gone"):
+        process.render(there)
+
+
+def test_serve_answers_each_request_in_order(tmp_path: Path) -> None:
+    good = _notebook(tmp_path / "north")
+    bad = tmp_path / "west" / "audit.ipynb"
+    requests = io.BytesIO(
+        b"".join((json.dumps({"notebook": str(p)}) + "\n").encode() for p in (bad, good))
+    )
+    replies = io.BytesIO()
+    serve(requests, replies)
+    first, second = (json.loads(line) for line in replies.getvalue().splitlines())
+    assert first["ok"] is False and "audit.ipynb" in first["error"]
+    assert second == {"ok": True} and reports.report_path(good).is_file()
