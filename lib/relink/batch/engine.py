@@ -18,7 +18,9 @@ by :mod:`relink.batch.runner`; pyproject.toml pins papermill below its next majo
 
 from __future__ import annotations
 
+import copy
 import logging
+import weakref
 from typing import Any
 
 from jupyter_core.utils import run_sync
@@ -142,10 +144,26 @@ async def _run_cells(nb_man: NotebookExecutionManager, client: NotebookClient) -
             break
         finally:
             nb_man.cell_complete(nb.cells[index], cell_index=index)
-    reply = await client.async_wait_for_reply(client.kc.kernel_info())
-    if reply:
-        nb.metadata["language_info"] = reply["content"]["language_info"]
+    language_info = await _language_info(client)
+    if language_info is not None:
+        nb.metadata["language_info"] = copy.deepcopy(language_info)
     client.set_widgets_metadata()
+
+
+# A reused kernel's language (a kernel_info round trip per account otherwise): by client.
+_LANGUAGE_INFO: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+async def _language_info(client: NotebookClient) -> dict[str, Any] | None:
+    """The kernel's ``language_info``, asked once per kernel client."""
+    known = _LANGUAGE_INFO.get(client.kc)
+    if known is not None:
+        return known
+    reply = await client.async_wait_for_reply(client.kc.kernel_info())
+    if not reply:
+        return None
+    _LANGUAGE_INFO[client.kc] = reply["content"]["language_info"]
+    return reply["content"]["language_info"]
 
 
 def parameterize(
