@@ -10,6 +10,7 @@ so the dates below are stable.
 from __future__ import annotations
 
 import csv
+import html
 import json
 import os
 import re
@@ -193,8 +194,9 @@ def test_resume_and_compare_keep_the_new_columns(batch_out: Path, tmp_path: Path
 
 
 def _text(fragment: str) -> str:
-    """An HTML fragment's text, tags and the lab's heading anchors (¶) left out."""
-    return " ".join(re.sub(r"<[^>]+>|¶", " ", fragment).split())
+    """An HTML fragment's text (entities read), tags and the lab's heading anchors (¶) left
+    out."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).replace("¶", " ").split())
 
 
 def test_each_report_opens_on_its_account_and_verdict_without_developer_notes(

@@ -50,3 +50,32 @@ def test_serve_answers_each_request_in_order(tmp_path: Path) -> None:
     first, second = (json.loads(line) for line in replies.getvalue().splitlines())
     assert first["ok"] is False and "audit.ipynb" in first["error"]
     assert second == {"ok": True} and reports.report_path(good).is_file()
+
+
+def test_reports_keep_what_nbconvert_adds_for_accessibility(tmp_path: Path) -> None:
+    """nbconvert read its page back with BeautifulSoup to make every cell focusable and give
+    every image an alt text; relink adds the same to the markup (half a report's time)."""
+    from bs4 import BeautifulSoup
+
+    page = reports.render_report(_notebook(tmp_path / "north")).read_text(encoding="utf-8")
+    soup = BeautifulSoup(page, features="html.parser")
+    focusable = soup.select(
+        ".jp-Notebook div.jp-Cell-inputWrapper, .jp-Notebook div.jp-OutputArea-output"
+    )
+    assert len(focusable) >= 10 and all(div.get("tabindex") == "0" for div in focusable)
+    assert soup.select("img") and not soup.select("img:not([alt])")
+    assert page.count('tabindex="0"') == len(focusable)  # nowhere else, never twice
+
+
+def test_accessible_markup_is_added_once_and_only_where_missing() -> None:
+    page = (
+        '<div class="jp-RenderedImage jp-OutputArea-output x"><img src="data:,"></div>'
+        '<div class="jp-OutputArea-outputs"><img alt="a chart" src="data:,"></div>'
+        '<div class="jp-Cell-inputWrapper">in</div>'
+    )
+    assert reports._accessible(page) == (
+        '<div class="jp-RenderedImage jp-OutputArea-output x" tabindex="0">'
+        f'<img alt="{reports.NO_ALT}" src="data:,"></div>'
+        '<div class="jp-OutputArea-outputs"><img alt="a chart" src="data:,"></div>'
+        '<div class="jp-Cell-inputWrapper" tabindex="0">in</div>'
+    )
