@@ -213,11 +213,11 @@ def batch_command(
     account red (nothing linked), 2 usage error, 130 interrupted by Ctrl-C, 143 by SIGTERM
     (the kernels stopped and their temporary folder removed; the summary lists what finished).
     """
-    from relink import kernel_head_start
+    from relink import batch_helpers
 
-    _skip_iri_grammar()
+    batch_helpers.skip_iri_grammar()
     if not scheduler:  # the kernels' fork server imports on the other core meanwhile
-        kernel_head_start.start()  # (relink.kernel_head_start: why not in relink.batch)
+        batch_helpers.start()  # (relink.batch_helpers: why not in relink.batch)
     try:
         _batch(
             inputs,
@@ -233,7 +233,7 @@ def batch_command(
             compare_dir=compare_dir,
         )
     finally:
-        kernel_head_start.discard()  # the batch did not need it (nothing ran, or an error)
+        batch_helpers.discard()  # the batch did not need it (nothing ran, or an error)
 
 
 def _batch(
@@ -291,19 +291,6 @@ def _on_cluster(scheduler: str) -> Any:
     from relink.batch.distributed import on_cluster  # Dask's imports: only with --scheduler
 
     return on_cluster(scheduler)
-
-
-def _skip_iri_grammar() -> None:
-    """Keep jsonschema from importing ``rfc3987_syntax`` in this process (``relink batch``).
-
-    nbformat (under papermill) imports jsonschema, which registers an IRI format checker from
-    ``rfc3987_syntax`` when that is installed (jupyter_events pulls it in), and that module
-    builds a grammar as it is imported: 1.3 s of CPU, more than the rest of the batch's start-up.
-    No schema the batch validates (nbformat's) has an IRI format; without the module, jsonschema
-    simply does not register that checker. Nothing changes if jsonschema is already imported.
-    """
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 class _BatchProgress:

@@ -25,14 +25,18 @@ import importlib
 import os
 from typing import Any
 
-# Set in the kernels' fork server (``python -m relink.batch.fork_server``) while it imports.
-from relink.kernel_head_start import FORK_SERVER_ENV
+# Set in the batch's helper processes (relink.batch_helpers): the kernels' fork server while it
+# imports, and the report process.
+from relink.batch_helpers import FORK_SERVER_ENV, REPORT_PROCESS_ENV, skip_iri_grammar
 
 # papermill first: importing it loads its engines' entry points, ours included, which needs
-# nothing from papermill but ``papermill.engines`` (defined by then). Not in the fork server: it
-# imports only relink.batch.fork_server, and papermill (nbformat, jsonschema: 1 to 2 s of CPU) would
-# delay the batch's first kernel.
-if os.environ.get(FORK_SERVER_ENV) != "1":
+# nothing from papermill but ``papermill.engines`` (defined by then). Not in the helper
+# processes: the fork server imports only relink.batch.fork_server, and papermill (nbformat,
+# jsonschema: 1 to 2 s of CPU) would delay the batch's first kernel; the report process needs
+# nbformat and nbconvert only, and nbformat without jsonschema's IRI grammar.
+if os.environ.get(REPORT_PROCESS_ENV) == "1":
+    skip_iri_grammar()
+elif os.environ.get(FORK_SERVER_ENV) != "1":
     import papermill  # noqa: F401
 
 _EXPORTS = {

@@ -52,11 +52,11 @@ from typing import Any
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from relink import kernel_head_start
+from relink import batch_helpers
 from relink.batch.fork_server import HISTORY
 from relink.batch.provisioner import NAME as PROVISIONER
+from relink.batch_helpers import LOG_NAME, MODE_ENV, ForkServer
 from relink.errors import BatchError
-from relink.kernel_head_start import LOG_NAME, MODE_ENV, ForkServer
 
 AUTO, FORKED, STANDARD = "auto", "forked", "standard"
 FORKED_KERNEL = "relink-forked"  # the kernelspec the pool writes for its fork server
@@ -131,7 +131,7 @@ class KernelPool:
         self._clients: dict[AsyncKernelManager, Any] = {}  # with reuse: one client per kernel
         self._stopping: set[asyncio.Task[None]] = set()
         self._closed = False
-        self._env = kernel_head_start.kernels_env(self.drop_env)
+        self._env = batch_helpers.kernels_env(self.drop_env)
 
     @property
     def kernel_name(self) -> str:
@@ -239,11 +239,11 @@ class KernelPool:
 
     async def _start_server(self) -> None:
         """Take the fork server ``relink batch`` started as it began, if it is the one this pool
-        needs (:mod:`relink.kernel_head_start`), else start one; wait until it has imported."""
-        server = kernel_head_start.take(self._env)
+        needs (:mod:`relink.batch_helpers`), else start one; wait until it has imported."""
+        server = batch_helpers.take(self._env)
         if server is None:
             try:
-                server = kernel_head_start.launch(self._folder, self._env)
+                server = batch_helpers.launch(self._folder, self._env)
             except OSError as exc:
                 raise KernelStartError(f"the kernel fork server did not start ({exc})") from exc
         else:  # its folder becomes the pool's

@@ -57,8 +57,8 @@ from relink.batch.runs import COMPLETED, INTERRUPTED, AccountRun, BatchReport
 from relink.batch.runs import FAILED as FAILED
 from relink.batch.stopping import StopSignals, signal_name
 from relink.batch.summary import load_previous, write_summary
+from relink.batch_helpers import API_SETTINGS
 from relink.errors import BatchError
-from relink.kernel_head_start import API_SETTINGS
 
 
 def run_batch(

@@ -1,5 +1,5 @@
-"""Each account's report rendered in a process of its own as the account finishes:
-``python -m relink.batch.summary.report_process``, started by the batch.
+"""Each account's report rendered in a process of its own as the account finishes, started by
+the batch (:data:`relink.batch_helpers.REPORT_PROCESS`).
 
 Why not a thread of the batch: rendering a report (nbconvert, 30 to 50 ms of CPU) holds
 Python's lock most of that time, and the loop that serves the kernels waits for it at each of
@@ -25,9 +25,7 @@ import sys
 import threading
 from pathlib import Path
 
-from relink.kernel_head_start import FORK_SERVER_ENV
-
-MODULE = "relink.batch.summary.report_process"
+from relink.batch_helpers import REPORT_PROCESS, REPORT_PROCESS_ENV
 
 
 class ReportProcess:
@@ -38,10 +36,10 @@ class ReportProcess:
     """
 
     def __init__(self) -> None:
-        # As in the fork server: relink.batch does not import papermill there (not needed).
-        env = {**os.environ, FORK_SERVER_ENV: "1"}
+        # relink.batch imports no papermill there, nor jsonschema's IRI grammar (not needed).
+        env = {**os.environ, REPORT_PROCESS_ENV: "1"}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", MODULE],
+            REPORT_PROCESS,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -84,10 +82,6 @@ class ReportProcess:
 
 def serve(lines: object = None, replies: object = None) -> None:
     """The process's loop: render the report of each notebook asked for, say how it went."""
-    # nbformat imports jsonschema, whose IRI format checker builds a grammar as it is imported
-    # (1.3 s of CPU); no notebook schema uses it (as relink batch itself, relink.cli).
-    if "jsonschema" not in sys.modules:
-        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from relink.batch.summary import reports
 
     lines = lines or sys.stdin.buffer

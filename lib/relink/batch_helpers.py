@@ -1,22 +1,26 @@
-"""The kernels' fork server, started as ``relink batch`` begins: before papermill is imported.
+"""The processes ``relink batch`` runs beside itself, and how they start before its imports.
 
-Why: the batch's own imports (papermill, nbclient, jupyter_client, nbconvert: about 1.5 s) and
-the fork server's (ipykernel, pandas, pyarrow, relink: about 1 s) used to run one after the
-other, since the pool started its fork server once the batch had imported everything. Started
-here, the fork server imports on the other core meanwhile, and the first kernels can start as
-soon as the batch is ready to run them.
+- The kernels' **fork server** (:mod:`relink.batch.fork_server`), started as the command begins
+  (:func:`start`): the batch's own imports (papermill, nbclient, jupyter_client: about a
+  second) and the fork server's (ipykernel, pandas, pyarrow, relink: about a second) used to
+  run one after the other, since the pool started its fork server once the batch had imported
+  everything; now the fork server imports on the other core meanwhile.
+- The **report process** (:mod:`relink.batch.summary.report_process`, :data:`REPORT_PROCESS`),
+  started with the runs. With :data:`REPORT_PROCESS_ENV` set, importing :mod:`relink.batch`
+  there imports no papermill and keeps jsonschema from building its IRI grammar
+  (:func:`skip_iri_grammar`) before nbformat is imported.
 
-It is a guess made before the notebook is read: a fork server for a notebook that changes no
-account (its kernels, forks of it, have its environment: the API settings left out). The
-kernel pool (:class:`relink.batch.kernels.KernelPool`) takes it with :func:`take` only when it
-would have started the very same server (same kernels mode, same environment); otherwise, and
-when the batch runs nothing (every account already done, a Dask cluster, an error), it is
-killed before it forked anything and its folder removed (:func:`discard`, called when the
-command ends whatever happened).
+The fork server started ahead is a guess made before the notebook is read: a fork server for
+a notebook that changes no account (its kernels, forks of it, have its environment: the API
+settings left out). The kernel pool (:class:`relink.batch.kernels.KernelPool`) takes it with
+:func:`take` only when it would have started the very same server (same kernels mode, same
+environment); otherwise, and when the batch runs nothing (every account already done, a Dask
+cluster, an error), it is killed before it forked anything and its folder removed
+(:func:`discard`, called when the command ends whatever happened).
 
 This module is not in :mod:`relink.batch`: importing that package imports papermill first (its
 engine's entry point needs it), which is exactly what must not be waited for. It imports only
-the standard library; :mod:`relink.batch.kernels` builds its own fork servers with
+the standard library; :mod:`relink.batch.kernels` starts its own fork servers with
 :func:`launch` too, so that there is one way to start one.
 """
 
@@ -40,6 +44,23 @@ API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 # One thread per BLAS pool in every kernel would oversubscribe the cores.
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 SOCKET_NAME, LOG_NAME = "fork.sock", "fork-server.log"
+# Set in the report process: relink.batch imports no papermill and skips the IRI grammar there.
+REPORT_PROCESS_ENV = "RELINK_REPORT_PROCESS"
+REPORT_PROCESS = [sys.executable, "-m", "relink.batch.summary.report_process"]
+
+
+def skip_iri_grammar() -> None:
+    """Keep jsonschema from importing ``rfc3987_syntax`` in this process.
+
+    nbformat (under papermill, and for reports) imports jsonschema, which registers an IRI
+    format checker from ``rfc3987_syntax`` when that is installed (jupyter_events pulls it in),
+    and that module builds a grammar as it is imported: 1.3 s of CPU, more than the rest of the
+    batch's start-up. No schema the batch validates (nbformat's) has an IRI format; without the
+    module, jsonschema simply does not register that checker. Nothing changes if jsonschema is
+    already imported.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The fork server ``relink batch`` starts before its own imports (relink.kernel_head_start):
+"""The fork server ``relink batch`` starts before its own imports (relink.batch_helpers):
 taken by the kernel pool only when it is the server the pool would start, killed otherwise."""
 
 from __future__ import annotations
@@ -9,45 +9,45 @@ import os
 import pytest
 from test_batch_kernels import _check_executed, _run_in_pool
 
-from relink import kernel_head_start
+from relink import batch_helpers
 from relink.batch.kernels import FORKED, KernelPool
-from relink.kernel_head_start import API_SETTINGS
+from relink.batch_helpers import API_SETTINGS
 
 
 @pytest.fixture(autouse=True)
 def no_head_start_left(monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv(kernel_head_start.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
     monkeypatch.setenv("RELINK_API_TOKEN", "not-for-the-audit-kernels")
     yield
-    kernel_head_start.discard()
+    batch_helpers.discard()
 
 
-def _started() -> kernel_head_start.ForkServer:
-    kernel_head_start.start()
-    server = kernel_head_start._pending
+def _started() -> batch_helpers.ForkServer:
+    batch_helpers.start()
+    server = batch_helpers._pending
     assert server is not None and server.process.poll() is None
     return server
 
 
 def test_nothing_is_started_where_kernels_are_not_forked(monkeypatch) -> None:
-    monkeypatch.setenv(kernel_head_start.MODE_ENV, "standard")
-    kernel_head_start.start()
-    assert kernel_head_start._pending is None
-    assert kernel_head_start.take(kernel_head_start.kernels_env(API_SETTINGS)) is None
+    monkeypatch.setenv(batch_helpers.MODE_ENV, "standard")
+    batch_helpers.start()
+    assert batch_helpers._pending is None
+    assert batch_helpers.take(batch_helpers.kernels_env(API_SETTINGS)) is None
 
 
 def test_a_pool_needing_other_kernels_kills_it_and_starts_its_own() -> None:
     server = _started()
     # The runbook's kernels keep the API settings: not the server started for the audit.
-    assert kernel_head_start.take(kernel_head_start.kernels_env(())) is None
+    assert batch_helpers.take(batch_helpers.kernels_env(())) is None
     assert server.process.poll() is not None and not server.folder.exists()
 
 
 def test_discarded_when_the_batch_ran_nothing() -> None:
     server = _started()
-    kernel_head_start.discard()
+    batch_helpers.discard()
     assert server.process.poll() is not None and not server.folder.exists()
-    assert kernel_head_start._pending is None
+    assert batch_helpers._pending is None
 
 
 @pytest.mark.slow
@@ -69,6 +69,6 @@ def test_the_audit_pool_takes_it_and_its_kernels_run() -> None:
     for nb in notebooks:
         _check_executed(nb, preloaded=True)
     assert server.process.poll() is not None and not server.folder.exists()  # closed by the pool
-    assert kernel_head_start._pending is None
+    assert batch_helpers._pending is None
     # The kernels are forks of it: its environment, without the API settings.
     assert "RELINK_API_TOKEN" not in server.env and "RELINK_API_TOKEN" in os.environ
