@@ -111,7 +111,9 @@ class Canvas:
 
     def png(self) -> bytes:
         buffer = io.BytesIO()
-        self.image.save(buffer, format="PNG", dpi=(DPI, DPI))
+        # zlib's fastest level: half the compression time of its default (level 6; a chart's
+        # PNG costs an account more than drawing it) for files about 15 % larger.
+        self.image.save(buffer, format="PNG", dpi=(DPI, DPI), compress_level=1)
         return buffer.getvalue()
 
 
