@@ -6,8 +6,8 @@ imports (pandas, pyarrow) are for this command and ``relink batch``'s notebooks,
 commands (``relink tickets``, ``recheck``) start without them.
 
 This module imports pandas only once the command runs, after it has started reading the export
-in a thread (:mod:`relink.audit.csv_read_ahead`): Arrow's read, in C++ without the GIL, goes on
-while pandas and the audit are imported.
+in a thread (:mod:`relink.audit.csv_read_ahead`, :mod:`relink.audit.xlsx_read_ahead`): Arrow's
+read, or calamine's, without the GIL, goes on while pandas and the audit are imported.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from relink.audit.column_specs import ORDER_COLUMNS
 from relink.audit.csv_read_ahead import CsvReadAhead
 from relink.audit.forecast_settings import ForecastSettings
 from relink.audit.forecast_settings import today as forecast_today
+from relink.audit.xlsx_read_ahead import XlsxReadAhead
 from relink.cli import EXIT_BLOCKED, EXIT_SAFE
 from relink.display import visible
 from relink.errors import RelinkError
@@ -124,17 +125,20 @@ def audit_command(
         fulfillment_days=fulfillment_days,
         stale_after_days=stale_after_days,
     )
-    read_ahead = CsvReadAhead(export, ORDER_COLUMNS)
+    read_ahead = XlsxReadAhead.start(export) or CsvReadAhead(export, ORDER_COLUMNS)
     # Imported now, while the export is read: pandas alone takes about a third of a second.
     from relink.audit import exports
-    from relink.audit.verdict import audit
 
+    if isinstance(read_ahead, CsvReadAhead):  # a workbook's audit: after calamine's peak (4 MB)
+        import relink.audit.verdict  # noqa: F401
     try:
         as_of = forecast_today(today)
         orders = exports.read_export(export, read_ahead)
         side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
     except RelinkError as exc:
         _fail(str(exc))
+    from relink.audit.verdict import audit
+
     try:  # a crash must never read as "blocked" (exit 1): memory runs out as exit 2
         result = audit(orders, side, as_of=as_of, settings=settings)
         if output_format == "json":

@@ -27,6 +27,7 @@ from relink.errors import ExportError
 
 if TYPE_CHECKING:
     from relink.audit.csv_read_ahead import CsvReadAhead
+    from relink.audit.xlsx_read_ahead import XlsxReadAhead
 
 
 @dataclass(frozen=True)
@@ -77,11 +78,12 @@ class AliExpressSide:
         return len(self.records) + self.repeats + len(self.rejected) + self.rows_blank
 
 
-def read_export(path: str | Path, read_ahead: CsvReadAhead | None = None) -> Export:
+def read_export(path: str | Path, read_ahead: CsvReadAhead | XlsxReadAhead | None = None) -> Export:
     """Read a DSers order export.
 
-    ``read_ahead``: the export's CSV first pass, started earlier (``relink audit`` starts it
-    before importing pandas; :mod:`~relink.audit.csv_read_ahead`).
+    ``read_ahead``: the export's CSV first pass, or its workbook's measuring and first sheet,
+    started earlier (``relink audit`` starts it before importing pandas;
+    :mod:`~relink.audit.csv_read_ahead`, :mod:`~relink.audit.xlsx_read_ahead`).
 
     Raises:
         ExportError: the file cannot be audited at all (the message says why).

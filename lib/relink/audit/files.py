@@ -18,6 +18,7 @@ from relink.errors import ExportError
 
 if TYPE_CHECKING:
     from relink.audit.csv_read_ahead import CsvReadAhead
+    from relink.audit.xlsx_read_ahead import XlsxReadAhead
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -29,12 +30,15 @@ __all__ = ["BLANK", "PROBLEM", "TEXT", "ColumnSpec", "Table", "read_table"]
 
 
 def read_table(
-    path: str | Path, specs: tuple[ColumnSpec, ...], read_ahead: CsvReadAhead | None = None
+    path: str | Path,
+    specs: tuple[ColumnSpec, ...],
+    read_ahead: CsvReadAhead | XlsxReadAhead | None = None,
 ) -> Table:
     """Read the columns ``specs`` describe from a CSV or XLSX file.
 
     ``read_ahead``: a CSV first pass already started on the file (taken when the file is a CSV,
-    see :mod:`~relink.audit.csv_read_ahead`).
+    see :mod:`~relink.audit.csv_read_ahead`), or a workbook's measuring and first sheet (taken
+    when it is an XLSX, see :mod:`~relink.audit.xlsx_read_ahead`).
 
     Raises:
         ExportError: missing file, a directory, unreadable, empty, header only, a required
@@ -48,16 +52,18 @@ def read_table(
 
 
 def _read_table(
-    path: Path, specs: tuple[ColumnSpec, ...], read_ahead: CsvReadAhead | None
+    path: Path, specs: tuple[ColumnSpec, ...], read_ahead: CsvReadAhead | XlsxReadAhead | None
 ) -> Table:
     head = _read_head(path)
     # The content says what a file is, whatever its name: an XLSX saved as .xls is read, a
     # legacy .xls (an OLE compound file) is refused in one line, never handed to calamine.
     if head.startswith(_ZIP_MAGIC):
+        from relink.audit.xlsx_read_ahead import XlsxReadAhead
         from relink.audit.xlsx_reader import read_workbook  # imported for a workbook only
 
         _check_xlsx(path)
-        table = read_workbook(path, specs)
+        ahead = read_ahead if isinstance(read_ahead, XlsxReadAhead) else None
+        table = read_workbook(path, specs, ahead)
     elif head.startswith(_OLE_MAGIC):
         if _ENCRYPTED in head:
             raise ExportError(path, "is a password-protected workbook: remove the password")
@@ -65,7 +71,10 @@ def _read_table(
     elif path.suffix.lower() in _WORKBOOK_SUFFIXES:
         raise ExportError(path, "is not a valid XLSX workbook (corrupt, or not a workbook at all)")
     else:
-        table = read_csv(path, head, specs, read_ahead)
+        from relink.audit.csv_read_ahead import CsvReadAhead
+
+        ahead = read_ahead if isinstance(read_ahead, CsvReadAhead) else None
+        table = read_csv(path, head, specs, ahead)
     if table.frame.empty or (BLANK in table.frame and table.frame[BLANK].all()):
         raise ExportError(path, "has a header but no data rows")
     return table

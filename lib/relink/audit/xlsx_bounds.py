@@ -19,9 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
-from relink.audit.xlsx_extent import SheetExtent, walk_size
+from relink.audit.xlsx_extent import BackgroundExtent, SheetExtent, walk_size
 from relink.errors import ExportError
 
+# rows x columns (from A1 to the last used cell) relink reads from one sheet: about 800 MB
+# for calamine's dense block of cells. A DSers export of 200,000 rows x 60 columns is 12 M.
+XLSX_MAX_CELLS = 25_000_000
 # workbook.xml and its relationships are read whole: real ones are a few kilobytes.
 _MAX_WORKBOOK_PART = 16 << 20
 _CHUNK = 4 << 20
@@ -73,7 +76,8 @@ def measure_workbook(path: Path) -> WorkbookBounds:
             _refuse_past(path, None, sum(info.file_size for info in members), XLSX_MAX_INFLATED)
             for info in members:
                 bound = min(_part_bound(info.filename), XLSX_MAX_INFLATED - total)
-                extent = SheetExtent()
+                # a part large enough to pay for a thread is scanned while it inflates
+                extent = BackgroundExtent() if info.file_size > _CHUNK else SheetExtent()
                 size = _inflated_size(raw, info, bound, extent)
                 _refuse_past(path, info.filename, size, _part_bound(info.filename))
                 total += size

@@ -17,8 +17,10 @@ a cell counts as one.
 
 from __future__ import annotations
 
+import queue
 import re
 import string
+import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -83,6 +85,39 @@ class SheetExtent:
             self.regular, self._carry = False, b""
         else:
             self.rows, self.columns = max(self.rows, found[0]), max(self.columns, found[1])
+
+
+class BackgroundExtent(SheetExtent):
+    """A :class:`SheetExtent` that scans in a thread of its own, so that the next piece is
+    inflated (zlib) while this one is scanned (numpy): both release the GIL, on two cores the
+    pass takes about the longer of the two instead of their sum. At most two pieces wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pieces: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+        self._error: Exception | None = None
+        self._worker = threading.Thread(target=self._scan_all, name="relink-xlsx-scan")
+        self._worker.daemon = True
+        self._worker.start()
+
+    def feed(self, data: bytes) -> None:
+        self._pieces.put(data)
+
+    def result(self) -> tuple[int, int] | None:
+        """Raises: whatever the scan raised (a ``MemoryError``), raised again here."""
+        self._pieces.put(None)
+        self._worker.join()
+        if self._error is not None:
+            raise self._error
+        return super().result()
+
+    def _scan_all(self) -> None:
+        while (data := self._pieces.get()) is not None:
+            if self._error is None:
+                try:
+                    super().feed(data)
+                except Exception as exc:
+                    self._error = exc
 
 
 def piece_extent(data: np.ndarray, end: int) -> tuple[int, int] | None:

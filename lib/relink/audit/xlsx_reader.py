@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
 
 import numpy as np
@@ -31,33 +32,40 @@ from relink.audit.columns import (
     match_columns,
     missing_columns_error,
 )
-from relink.audit.xlsx_bounds import measure_workbook
+from relink.audit.xlsx_bounds import XLSX_MAX_CELLS, measure_workbook
+from relink.audit.xlsx_read_ahead import open_workbook
 from relink.errors import ExportError
+
+if TYPE_CHECKING:
+    from relink.audit.xlsx_read_ahead import XlsxReadAhead
+
+__all__ = ["XLSX_MAX_CELLS", "read_workbook"]
 
 XLSX_HEADER_SCAN_ROWS = 10
 # rows turned into columns at a time (see _sheet_frame)
 _ROWS_PER_PIECE = 1024
-# rows x columns (from A1 to the last used cell) relink reads from one sheet: about 800 MB
-# for calamine's dense block of cells. A DSers export of 200,000 rows x 60 columns is 12 M.
-XLSX_MAX_CELLS = 25_000_000
 
 
-def read_workbook(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
+def read_workbook(
+    path: Path, specs: tuple[ColumnSpec, ...], read_ahead: XlsxReadAhead | None = None
+) -> Table:
     """The wanted columns from the first sheet whose header has the required ones.
+
+    ``read_ahead``: the workbook's measuring and first sheet, started earlier in a thread
+    (:mod:`~relink.audit.xlsx_read_ahead`); taken when it is for this file.
 
     Raises:
         ExportError: not a readable workbook, a part that inflates past its bound (a zip
             bomb), a sheet too large to read, no sheet with a header, or a required column
             absent.
     """
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineError
 
     try:
-        bounds = measure_workbook(path)
-        # From the bytes, not the path: calamine picks its reader by the file's extension, and
-        # an XLSX named .xls is still XLSX (files.py checked the content).
-        with path.open("rb") as handle:
-            workbook = CalamineWorkbook.from_filelike(handle)
+        ahead = read_ahead.result(path) if read_ahead else None
+        bounds = ahead.bounds if ahead else measure_workbook(path)
+        sheets = ahead.sheets if ahead else {}
+        workbook = ahead.workbook if ahead else open_workbook(path)
         first_header: list[object] = []
         for sheet_name in workbook.sheet_names:
             rows, columns = bounds.sheet_size(sheet_name)
@@ -67,7 +75,11 @@ def read_workbook(path: Path, specs: tuple[ColumnSpec, ...]) -> Table:
                     f"sheet '{sheet_name}' is {rows} rows x {columns} columns: larger than "
                     f"relink reads ({XLSX_MAX_CELLS:,} cells)",
                 )
-            table, header = _read_sheet(path, workbook.get_sheet_by_name(sheet_name), specs)
+            if sheet_name in sheets:  # read ahead
+                sheet = sheets.pop(sheet_name)
+            else:
+                sheet = workbook.get_sheet_by_name(sheet_name)
+            table, header = _read_sheet(path, sheet, specs)
             if table is not None:
                 return table
             first_header = first_header or header
@@ -136,7 +148,8 @@ def _sheet_frame(
     data: dict[str, object] = {"row": pd.RangeIndex(header_index + 2, header_index + 2 + count)}
     for name, kept in zip(positions, pieces, strict=True):
         column = pa.concat_arrays(kept) if kept else pa.array([], pa.string())
-        data[name] = pd.array(column, dtype=TEXT)
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+        data[name] = pd.array(column, dtype=TEXT)  # blank cells missing, once per column
     frame = pd.DataFrame(data)
     if blank:
         marks = np.zeros(count, dtype=bool)
@@ -146,22 +159,21 @@ def _sheet_frame(
 
 
 def _blank_text(text: pa.Array) -> np.ndarray:
-    """Whether each cell of a text column is missing or blanks only."""
-    blank = pc.or_kleene(pc.is_null(text), pc.utf8_is_space(text)).fill_null(True)
+    """Whether each cell of a text column is missing, empty or blanks only."""
+    blank = pc.or_kleene(pc.equal(text, ""), pc.utf8_is_space(text)).fill_null(True)
     return blank.to_numpy(zero_copy_only=False)
 
 
 def _column_text(cells: list[object]) -> pa.Array:
-    """A column of workbook cells as Arrow text, blank cells missing.
+    """A column of workbook cells as Arrow text (an empty cell is still ``""`` here).
 
     A column of text cells (the common case for identifiers and statuses) goes to Arrow in
     one call; any other mix is converted cell by cell.
     """
     try:  # Arrow refuses anything but text (and None): no Python loop for the common case
-        text = pa.array(cells, type=pa.string())
+        return pa.array(cells, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        text = pa.array([_cell_text(cell) for cell in cells], type=pa.string())
-    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+        return pa.array([_cell_text(cell) for cell in cells], type=pa.string())
 
 
 def _cell_text(value: object) -> str | None:
