@@ -34,6 +34,7 @@ from relink.batch.kernels import KernelPool
 from relink.batch.manifest import AccountJob
 from relink.batch.parameters import Template
 from relink.batch.runs import FAILED, NOT_RUN, AccountRun
+from relink.batch.summary.report_process import ReportProcess
 
 try:
     from distributed.diagnostics.plugin import WorkerPlugin
@@ -65,6 +66,7 @@ class KernelPools(WorkerPlugin):
         size = _threads_of(worker)
         # Not awaited: a worker's event loop must not wait for the fork server's imports.
         asyncio.run_coroutine_threadsafe(_pool(self.drop_env, self.reuse, size), _event_loop())
+        _report_process()
 
 
 # --- on the client ---------------------------------------------------------------------------
@@ -74,6 +76,7 @@ _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
 _pools: dict[tuple[frozenset[str], bool], asyncio.Task[KernelPool]] = {}
 _templates: dict[str, Template] = {}
+_reports: ReportProcess | None = None
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -86,6 +89,21 @@ def _event_loop() -> asyncio.AbstractEventLoop:
             thread.start()
             _loop = loop
         return _loop
+
+
+def _report_process() -> ReportProcess | None:
+    """This worker's report process (as locally: the kernels' loop is not kept waiting), started
+    with the batch's first connection and again if it died; None if it cannot start (the
+    report is then rendered in the task's thread). It exits with its worker (its stdin
+    closes)."""
+    global _reports
+    with _lock:
+        if _reports is None or not _reports.alive:
+            try:
+                _reports = ReportProcess()
+            except OSError:
+                _reports = None
+        return _reports
 
 
 def _worker_threads() -> int:
@@ -171,7 +189,8 @@ async def _run_remote(common: dict[str, Any], spec: dict[str, Any], size: int) -
             )
             await execute_account(run, pool, settings)
             if run.notebook is not None:  # its messages and report travel with it
-                await asyncio.to_thread(write_account_pages, run, settings.language)
+                reports = _report_process()
+                await asyncio.to_thread(write_account_pages, run, settings.language, reports)
             folder = Path(scratch) / job.folder
             written = sorted(folder.iterdir(), key=functools.partial(_file_order, template))
             files = [(path.name, path.read_bytes()) for path in written if path.is_file()]

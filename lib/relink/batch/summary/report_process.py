@@ -47,6 +47,10 @@ class ReportProcess:
         )
         self._lock = threading.Lock()
 
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
     def render(self, notebook: Path) -> None:
         """Have ``notebook``'s report rendered and written; returns once it is.
 
