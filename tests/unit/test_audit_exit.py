@@ -40,7 +40,7 @@ TEARDOWN = "import atexit, sys; atexit.register(lambda: print('teardown', file=s
 
 
 def test_the_whole_json_is_written_before_the_process_ends(tmp_path: Path) -> None:
-    path = _export(tmp_path, 3000)  # about 1 MB of JSON: far more than a pipe holds
+    path = _export(tmp_path, 3000)  # 1.4 MB of JSON: far more than a pipe holds
     done = _run(AS_THE_PROCESS, "audit", path, "--format", "json")
     assert done.returncode == 1, done.stderr
     result = audit(read_export(path), as_of=date.fromisoformat(TODAY))
