@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from relink.audit import account_plan, forecast, freshness, statuses
 from relink.audit.blocker_table import BlockerParts, BlockerSource
-from relink.audit.blocker_text import arrow_text
+from relink.audit.blocker_text import CLASS_REASONS, arrow_text
 from relink.audit.classification import PART_COLUMNS, STATUS_KEYS, part_codes
 from relink.audit.dates import NO_DATE, ParsedDates, parse_days
 from relink.audit.drift import compare, drift_entry, rejections, summary
@@ -310,16 +310,29 @@ def _classified(rows: pd.DataFrame, aliexpress: AliExpressSide | None) -> _Parts
 
 
 def _tally(parts: _Parts) -> tuple[dict[str, int], dict[str, int]]:
-    """Step 2: how many orders block for each reason, and how many have each DSers status."""
+    """Step 2: how many orders block for each reason, and how many have each DSers status.
+
+    Each order's reasons and statuses as bits, OR-ed over its rows: one pass over the rows for
+    each, not one per reason and per status.
+    """
+    reasons = _per_order(parts, CLASS_REASONS[parts.classes])
+    held = _per_order(parts, np.left_shift(1, parts.statuses.astype(np.int64)))
     blocking = {
-        reason: parts.orders(PART_COLUMNS.reason[reason][parts.classes])
-        for reason in statuses.BLOCKING_REASONS
+        reason: int(np.count_nonzero(reasons & (1 << bit)))
+        for bit, reason in enumerate(statuses.BLOCKING_REASONS)
     }
     by_status = {
-        status or "unknown": parts.orders(parts.statuses == position)
+        status or "unknown": int(np.count_nonzero(held & (1 << position)))
         for position, status in enumerate(STATUS_KEYS)
     }
     return blocking, by_status
+
+
+def _per_order(parts: _Parts, row_bits: np.ndarray) -> np.ndarray:
+    """Per order key: its rows' ``row_bits`` OR-ed."""
+    bits = np.zeros(parts.key_space, dtype=np.int64)
+    np.bitwise_or.at(bits, parts.keys, row_bits)
+    return bits
 
 
 @dataclass(frozen=True)
