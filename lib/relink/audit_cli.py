@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import click
 
 from relink.audit.column_specs import ORDER_COLUMNS
-from relink.audit.csv_read_ahead import CsvReadAhead
 from relink.audit.forecast_settings import ForecastSettings
 from relink.audit.forecast_settings import today as forecast_today
 from relink.audit.xlsx_read_ahead import XlsxReadAhead
@@ -125,12 +124,17 @@ def audit_command(
         fulfillment_days=fulfillment_days,
         stale_after_days=stale_after_days,
     )
-    read_ahead = XlsxReadAhead.start(export) or CsvReadAhead(export, ORDER_COLUMNS)
+    # A workbook is measured first, then read in a thread; pyarrow and the audit's modules are
+    # imported after the measuring, and the audit's after the read (calamine's peak: 4 MB).
+    read_ahead = XlsxReadAhead.start(export)
+    if read_ahead is None:
+        from relink.audit.csv_read_ahead import CsvReadAhead
+
+        read_ahead = CsvReadAhead(export, ORDER_COLUMNS)
+        import relink.audit.verdict  # noqa: F401
     # Imported now, while the export is read: pandas alone takes about a third of a second.
     from relink.audit import exports
 
-    if isinstance(read_ahead, CsvReadAhead):  # a workbook's audit: after calamine's peak (4 MB)
-        import relink.audit.verdict  # noqa: F401
     try:
         as_of = forecast_today(today)
         orders = exports.read_export(export, read_ahead)
