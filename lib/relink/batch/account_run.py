@@ -97,6 +97,7 @@ async def _execute(
 ) -> None:
     output = settings.out_dir / run.job.folder / settings.template.path.name
     kernel = None
+    stopped = False
     started = time.perf_counter()
     try:
         kernel = await pool.acquire()
@@ -115,13 +116,9 @@ async def _execute(
         kernel = None
         run.duration = time.perf_counter() - started
         run.notebook = output
-        # Not in a thread: a stop must find the run either not saved or saved and completed
-        # (its done-record written), never a done-record beside an interrupted run.
-        _save_executed(run, nb, settings, parameters)
+        stopped = await _save_seen_through(run, nb, settings, parameters)
     except PapermillExecutionError as exc:
-        run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
-        # Index in the saved notebook: papermill inserted two marker cells before the failing one.
-        run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
+        _failed_in_cell(run, exc)
     except (asyncio.CancelledError, Exception) as exc:
         _save_partial(run, nb, output, started)
         task = asyncio.current_task()
@@ -135,6 +132,43 @@ async def _execute(
     finally:
         if kernel is not None:  # it died, timed out or was interrupted: not reused
             pool.release(kernel)
+    if stopped:  # a stop came while the run was being saved: saved first, stopped now
+        raise asyncio.CancelledError
+
+
+async def _save_seen_through(
+    run: AccountRun, nb: NotebookNode, settings: RunSettings, parameters: dict[str, Any]
+) -> bool:
+    """:func:`_save_executed` in a thread, so that its writes and their fsyncs (a few
+    milliseconds each) never hold up the loop that serves the other kernels; seen through to its
+    end even when a stop comes meanwhile, so that a stop finds the run either not saved or saved
+    (its done-record written, or failed in a cell), never a done-record beside an interrupted
+    run. Returns whether a stop came.
+
+    Raises:
+        PapermillExecutionError: a cell failed (no stop came meanwhile).
+    """
+    saving = asyncio.ensure_future(asyncio.to_thread(_save_executed, run, nb, settings, parameters))
+    stopped = False
+    while True:
+        try:
+            await asyncio.shield(saving)
+            return stopped
+        except asyncio.CancelledError:
+            stopped = True
+            if not saving.done():
+                continue  # the writes go on in their thread: wait for them
+        except PapermillExecutionError as exc:
+            if not stopped:
+                raise
+            _failed_in_cell(run, exc)
+            return True
+
+
+def _failed_in_cell(run: AccountRun, exc: PapermillExecutionError) -> None:
+    run.status, run.error = FAILED, f"{exc.ename}: {first_line(report_text(exc.evalue))}"
+    # Index in the saved notebook: papermill inserted two marker cells before the failing one.
+    run.failed_cell, run.failed_execution_count = exc.cell_index + 2, exc.exec_count
 
 
 def _save_executed(
