@@ -87,6 +87,13 @@ def test_a_file_that_needs_pandas_still_gets_it(tmp_path, monkeypatch, body, ord
     assert export.orders["order"].tolist() == orders
 
 
+def test_only_a_regular_file_is_read_ahead() -> None:
+    # a pipe or a device is read once, by read_table, never by the thread as well
+    device = Path("/dev/zero")
+    read_ahead = CsvReadAhead(device, ORDER_COLUMNS)
+    assert read_ahead.result(device, bytes(1 << 20), ORDER_COLUMNS) is None
+
+
 def test_a_workbook_is_read_as_a_workbook(write_xlsx) -> None:
     path = write_xlsx({"Orders": [["Order No.", "Status"], ["#1", "Fulfilled"]]})
     export = read_export(path, CsvReadAhead(path, ORDER_COLUMNS))

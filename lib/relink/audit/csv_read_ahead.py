@@ -11,6 +11,7 @@ in the usual order (a missing file, a workbook, a legacy ``.xls``: the same erro
 without the read ahead); the pass's result, or the error it raised, is taken only when that
 read reaches the CSV reader, for the same file, the same first bytes and the same columns.
 An error the thread caught is raised there, in the reader's thread, as if raised there.
+Only a regular file is read ahead: a pipe or a device can be read once only.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class CsvReadAhead:
 
     def _run(self) -> None:
         try:
+            if not self.path.is_file():
+                return  # a pipe or a device: read once, by read_table, as it always was
             with self.path.open("rb") as handle:
                 head = handle.read(SAMPLE_BYTES)
         except OSError:
