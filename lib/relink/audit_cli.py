@@ -131,10 +131,11 @@ def audit_command(
         from relink.audit.csv_read_ahead import CsvReadAhead
 
         read_ahead = CsvReadAhead(export, ORDER_COLUMNS)
-        import relink.audit.verdict  # noqa: F401
     # Imported now, while the export is read: pandas alone takes about a third of a second.
     from relink.audit import exports
 
+    if not isinstance(read_ahead, XlsxReadAhead):
+        import relink.audit.verdict  # noqa: F401
     try:
         as_of = forecast_today(today)
         orders = exports.read_export(export, read_ahead)
