@@ -124,23 +124,29 @@ def audit_command(
         fulfillment_days=fulfillment_days,
         stale_after_days=stale_after_days,
     )
+    try:
+        as_of = forecast_today(today)  # before any read starts: a mistake here ends at once
+    except RelinkError as exc:
+        _fail(str(exc))
     # A workbook is measured first, then read in a thread; pyarrow and the audit's modules are
     # imported after the measuring, and the audit's after the read (calamine's peak: 4 MB).
     read_ahead = XlsxReadAhead.start(export)
+    csv_ahead = None
     if read_ahead is None:
         from relink.audit.csv_read_ahead import CsvReadAhead
 
-        read_ahead = CsvReadAhead(export, ORDER_COLUMNS)
+        read_ahead = csv_ahead = CsvReadAhead(export, ORDER_COLUMNS)
     # Imported now, while the export is read: pandas alone takes about a third of a second.
     from relink.audit import exports
 
     if not isinstance(read_ahead, XlsxReadAhead):
         import relink.audit.verdict  # noqa: F401
     try:
-        as_of = forecast_today(today)
         orders = exports.read_export(export, read_ahead)
         side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
     except RelinkError as exc:
+        if csv_ahead is not None:  # refused before the CSV reader took it (text named .xlsx):
+            csv_ahead.wait()  # never exit while its thread is inside Arrow's reader
         _fail(str(exc))
     from relink.audit.verdict import audit
 

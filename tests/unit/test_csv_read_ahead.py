@@ -122,6 +122,15 @@ def test_errors_are_the_same_one_line(tmp_path: Path, content, problem) -> None:
     assert problem in done.stderr
 
 
+def test_a_text_file_named_as_a_workbook_is_refused_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"  # read ahead as a CSV, refused as a workbook
+    path.write_text("Order No.,Status\n" + "#1,Fulfilled\n" * 50_000, encoding="utf-8")
+    done = relink_audit(path)
+    assert done.returncode == 2, done.stderr
+    problem = "is not a valid XLSX workbook (corrupt, or not a workbook at all)"
+    assert done.stderr == f"relink: error: {path}: {problem}\n"
+
+
 def test_an_error_in_the_thread_is_raised_where_the_result_is_taken(tmp_path) -> None:
     path = tmp_path / "orders.csv"
     path.write_text("Order No.,Status\n#1,Fulfilled\n", encoding="utf-8")

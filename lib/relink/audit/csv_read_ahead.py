@@ -54,6 +54,11 @@ class CsvReadAhead:
         except Exception as exc:  # raised again where the result is taken
             self._error = exc
 
+    def wait(self) -> None:
+        """Wait for the thread: a command that ends without taking the result (its file refused
+        for another reason) does not exit while Arrow reads in the thread."""
+        self._thread.join()
+
     def result(
         self, path: Path, head: bytes, specs: tuple[ColumnSpec, ...]
     ) -> tuple[CsvLayout, pa.Table | None] | None:
