@@ -93,3 +93,27 @@ def test_text_that_looks_like_an_r_attribute_is_left_to_the_walk() -> None:
 def test_a_tag_that_only_starts_like_a_cell_is_not_one() -> None:
     xml = b'<cols><col min="1" max="3"/></cols><sheetData><row r="4"><c r="B4"/></row>'
     assert fed(xml + b"<cfRule/></sheetData>", random.Random(0)) == (4, 2)
+
+
+def test_a_part_that_cannot_be_inflated_leaves_no_thread_behind(tmp_path, monkeypatch) -> None:
+    import threading
+    import zipfile
+    import zlib
+
+    from relink.audit import xlsx_bounds
+    from relink.errors import ExportError
+
+    path = tmp_path / "large.xlsx"  # a part large enough to be scanned in a thread of its own
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/worksheets/sheet1.xml", "<worksheet>" + " " * (5 << 20) + "</worksheet>")
+        book.writestr("xl/workbook.xml", "<workbook/>")
+
+    def spoiled(raw, info, bound, extent):
+        extent.feed(b'<row r="1"><c r="A1"><v>1</v></c></row>' * 1000)
+        raise zlib.error("invalid block type")
+
+    monkeypatch.setattr(xlsx_bounds, "_inflated_size", spoiled)
+    before = threading.active_count()
+    with pytest.raises(ExportError, match="is not a readable XLSX workbook"):
+        xlsx_bounds.measure_workbook(path)
+    assert threading.active_count() == before

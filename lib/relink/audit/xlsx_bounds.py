@@ -78,11 +78,15 @@ def measure_workbook(path: Path) -> WorkbookBounds:
                 bound = min(_part_bound(info.filename), XLSX_MAX_INFLATED - total)
                 # a part large enough to pay for a thread is scanned while it inflates
                 extent = BackgroundExtent() if info.file_size > _CHUNK else SheetExtent()
-                size = _inflated_size(raw, info, bound, extent)
+                try:
+                    size = _inflated_size(raw, info, bound, extent)
+                except BaseException:
+                    extent.close()  # its thread, if any, is not left waiting
+                    raise
+                found = extent.result()
                 _refuse_past(path, info.filename, size, _part_bound(info.filename))
                 total += size
                 _refuse_past(path, None, total, XLSX_MAX_INFLATED)
-                found = extent.result()
                 if found is None or info.compress_type == zipfile.ZIP_STORED:
                     with archive.open(info) as stream:  # within its bound: read again
                         found = walk_size(stream) if found is None else _stored(stream)

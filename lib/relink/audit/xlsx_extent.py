@@ -80,6 +80,9 @@ class SheetExtent:
             self._carry = b""
         return (self.rows, self.columns) if self.regular else None
 
+    def close(self) -> None:
+        """Stop without a result (the part could not be inflated)."""
+
     def _take(self, found: tuple[int, int] | None) -> None:
         if found is None:
             self.regular, self._carry = False, b""
@@ -110,6 +113,11 @@ class BackgroundExtent(SheetExtent):
         if self._error is not None:
             raise self._error
         return super().result()
+
+    def close(self) -> None:
+        self._error = self._error or ValueError("closed")  # the pieces still queued: skipped
+        self._pieces.put(None)
+        self._worker.join()
 
     def _scan_all(self) -> None:
         while (data := self._pieces.get()) is not None:
