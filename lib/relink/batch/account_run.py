@@ -193,6 +193,13 @@ def _save_executed(
     _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
 
 
+# From this many accounts on, a batch renders its reports in a report process. Its start costs
+# about 0.7 s of CPU (nbconvert's imports, on another core); a report rendered in a thread costs
+# its own 15 ms and holds up the kernels' loop meanwhile, about 0.1 s of a batch's time a report
+# (measured on 40 accounts, 2 workers): below this, the thread is the cheaper.
+REPORT_PROCESS_FROM = 6
+
+
 class PageWriter:
     """Writes finished accounts' pages (:func:`write_account_pages`) beside the kernels running
     the next accounts: a worker goes on to its next account at once.
@@ -201,14 +208,17 @@ class PageWriter:
     (:class:`~relink.batch.summary.report_process.ReportProcess`), started here; the messages
     (a few milliseconds) in threads, with the switch interval of Python's lock shortened
     meanwhile (5 ms to 0.5 ms) so that they never keep the loop that serves the kernels waiting.
-    Without the process (it could not start), the reports are rendered in the threads too.
+    Without the process (a batch of fewer than :data:`REPORT_PROCESS_FROM` accounts, or it could
+    not start), the reports are rendered in the threads too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, accounts: int = REPORT_PROCESS_FROM) -> None:
         self._pending: set[asyncio.Future[None]] = set()
         self._interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._interval, 0.0005))
         self._reports: ReportProcess | None = None
+        if accounts < REPORT_PROCESS_FROM:
+            return
         try:
             self._reports = ReportProcess()
         except OSError:

@@ -187,7 +187,7 @@ async def _run_queue(batch: BatchReport, settings: RunSettings, stop: StopSignal
     done = 0
     pool = KernelPool(batch.workers, **pool_options(settings.template))
 
-    pages = PageWriter()
+    pages = PageWriter(len(batch.runs))
 
     async def worker() -> None:
         nonlocal done
