@@ -29,6 +29,7 @@ from relink.exits import fail as _fail
 from relink.exits import finish
 
 if TYPE_CHECKING:
+    from relink.audit.exports import AliExpressSide, Export
     from relink.audit.verdict import AuditResult
 
 
@@ -128,26 +129,7 @@ def audit_command(
         as_of = forecast_today(today)  # before any read starts: a mistake here ends at once
     except RelinkError as exc:
         _fail(str(exc))
-    # A workbook is measured first, then read in a thread; pyarrow and the audit's modules are
-    # imported after the measuring, and the audit's after the read (calamine's peak: 4 MB).
-    read_ahead = XlsxReadAhead.start(export)
-    csv_ahead = None
-    if read_ahead is None:
-        from relink.audit.csv_read_ahead import CsvReadAhead
-
-        read_ahead = csv_ahead = CsvReadAhead(export, ORDER_COLUMNS)
-    # Imported now, while the export is read: pandas alone takes about a third of a second.
-    from relink.audit import exports
-
-    if not isinstance(read_ahead, XlsxReadAhead):
-        import relink.audit.verdict  # noqa: F401
-    try:
-        orders = exports.read_export(export, read_ahead)
-        side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
-    except RelinkError as exc:
-        if csv_ahead is not None:  # refused before the CSV reader took it (text named .xlsx):
-            csv_ahead.wait()  # never exit while its thread is inside Arrow's reader
-        _fail(str(exc))
+    orders, side = _read_inputs(export, aliexpress_path)
     from relink.audit.verdict import audit
 
     try:  # a crash must never read as "blocked" (exit 1): memory runs out as exit 2
@@ -178,6 +160,34 @@ def audit_command(
         _fail(f"{export}: too large to audit in the memory available")
     # Everything is written: as the process itself, no teardown of the frames (relink.exits).
     finish(EXIT_SAFE if result.safe else EXIT_BLOCKED)
+
+
+def _read_inputs(
+    export: Path, aliexpress_path: Path | None
+) -> tuple[Export, AliExpressSide | None]:
+    """The export and the AliExpress side, read; a file that cannot be audited ends the
+    command in one line (exit 2)."""
+    # A workbook is measured first, then read in a thread; pyarrow and the audit's modules are
+    # imported after the measuring, and the audit's after the read (calamine's peak: 4 MB).
+    read_ahead = XlsxReadAhead.start(export)
+    csv_ahead = None
+    if read_ahead is None:
+        from relink.audit.csv_read_ahead import CsvReadAhead
+
+        read_ahead = csv_ahead = CsvReadAhead(export, ORDER_COLUMNS)
+    # Imported now, while the export is read: pandas alone takes about a third of a second.
+    from relink.audit import exports
+
+    if not isinstance(read_ahead, XlsxReadAhead):
+        import relink.audit.verdict  # noqa: F401
+    try:
+        orders = exports.read_export(export, read_ahead)
+        side = exports.read_aliexpress(aliexpress_path) if aliexpress_path else None
+    except RelinkError as exc:
+        if csv_ahead is not None:  # refused before the CSV reader took it (text named .xlsx):
+            csv_ahead.wait()  # never exit while its thread is inside Arrow's reader
+        _fail(str(exc))
+    return orders, side
 
 
 TEXT_BLOCKERS = 200  # blocked orders listed by the table output; the JSON result has them all
