@@ -8,10 +8,13 @@ import json
 import shutil
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from relink.batch.summary import reports
+from relink.batch.summary.files import write_messages
 from relink.batch.summary.report_process import ReportProcess, serve
+from relink.display import read_record
 
 COMMITTED = Path(__file__).resolve().parents[2] / "notebooks" / "audit.ipynb"
 
@@ -23,13 +26,19 @@ def _notebook(folder: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_the_process_writes_the_report_the_batch_would(tmp_path: Path) -> None:
+def test_the_process_writes_the_pages_the_batch_would(tmp_path: Path) -> None:
     here, there = _notebook(tmp_path / "a" / "north"), _notebook(tmp_path / "b" / "north")
+    record = read_record(nbformat.read(here, as_version=4))
+    write_messages(here.parent, record, "fr")
     expected = reports.render_report(here).read_bytes()
     process = ReportProcess()
     try:
-        process.render(there)
-        assert reports.report_path(there).read_bytes() == expected
+        process.render(there, record, "fr")
+        assert reports.report_path(there).read_bytes() == expected  # the messages linked
+        for kind in reports.MESSAGE_SUFFIXES:
+            written = reports.message_path(there.parent, kind).read_text(encoding="utf-8")
+            assert written == reports.message_path(here.parent, kind).read_text(encoding="utf-8")
+            assert "Bonjour" in written
         with pytest.raises(OSError, match=r"No such file|FileNotFoundError"):
             process.render(tmp_path / "missing" / "audit.ipynb")
         process.render(there)  # still serving after a failure

@@ -193,10 +193,10 @@ def _save_executed(
     _write_done_record(run, settings, parameters, notebook_sha256)  # after the notebook
 
 
-# From this many accounts on, a batch renders its reports in a report process. Its start costs
-# about 0.7 s of CPU (nbconvert's imports, on another core); a report rendered in a thread costs
-# its own 15 ms and holds up the kernels' loop meanwhile, about 0.1 s of a batch's time a report
-# (measured on 40 accounts, 2 workers): below this, the thread is the cheaper.
+# From this many accounts on, a batch writes its reports and messages in a report process. Its
+# start costs about 0.7 s of CPU (nbconvert's imports, on another core); a report rendered in a
+# thread costs its own 15 ms and holds up the kernels' loop meanwhile, about 0.1 s of a batch's
+# time a report (measured on 40 accounts, 2 workers): below this, the thread is the cheaper.
 REPORT_PROCESS_FROM = 6
 
 
@@ -204,12 +204,12 @@ class PageWriter:
     """Writes finished accounts' pages (:func:`write_account_pages`) beside the kernels running
     the next accounts: a worker goes on to its next account at once.
 
-    The reports are rendered by a process of their own
-    (:class:`~relink.batch.summary.report_process.ReportProcess`), started here; the messages
-    (a few milliseconds) in threads, with the switch interval of Python's lock shortened
-    meanwhile (5 ms to 0.5 ms) so that they never keep the loop that serves the kernels waiting.
-    Without the process (a batch of fewer than :data:`REPORT_PROCESS_FROM` accounts, or it could
-    not start), the reports are rendered in the threads too.
+    The reports and messages are written by a process of their own
+    (:class:`~relink.batch.summary.report_process.ReportProcess`), started here, asked from
+    threads that wait for it. Without the process (a batch of fewer than
+    :data:`REPORT_PROCESS_FROM` accounts, or it could not start), they are written in the
+    threads, with the switch interval of Python's lock shortened meanwhile (5 ms to 0.5 ms) so
+    that they never keep the loop that serves the kernels waiting long.
     """
 
     def __init__(self, accounts: int = REPORT_PROCESS_FROM) -> None:
@@ -245,16 +245,17 @@ def write_account_pages(
     run: AccountRun, language: str = "", report_process: ReportProcess | None = None
 ) -> None:
     """The account's merchant messages and report, beside its notebook, as the summary writes
-    them (:func:`relink.batch.summary.write_messages`, then its report, by ``report_process``
-    when given): written as each account finishes, while the kernels run the next ones,
-    rather than all at the end. The summary then finds them up to date, and writes or renders
-    again only what changed (on ``--resume``, or when this failed: it is tried again there,
-    and said there)."""
+    them (:func:`relink.batch.summary.write_messages`, then its report; both by
+    ``report_process`` when given): written as each account finishes, while the kernels run the
+    next ones, rather than all at the end. The summary then finds them up to date, and writes
+    or renders again only what changed (on ``--resume``, or when this failed: it is tried again
+    there, and said there)."""
+    language = run.job.language or language
     try:
-        write_messages(run.notebook.parent, run.result, run.job.language or language)
         if report_process is not None:
-            report_process.render(run.notebook)
+            report_process.render(run.notebook, run.result, language)
         else:
+            write_messages(run.notebook.parent, run.result, language)
             reports.render_report(run.notebook)
     except Exception:
         _log.debug("pages of %s: left to the summary", run.job.account, exc_info=True)

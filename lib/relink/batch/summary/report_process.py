@@ -8,9 +8,13 @@ with the reports rendered beside them in a thread as without (benchmarks/README.
 process of its own, a report takes only a core's idle time: the kernels spend much of theirs
 waiting for the batch's next message.
 
-The protocol: one JSON line per report on the process's stdin (``{"notebook": PATH}``), one
-JSON line back on its stdout once it is written (``{"ok": true}``, or ``{"error": "..."}``); it
-exits when its stdin closes. :class:`ReportProcess` is the batch's side. A report the process
+It writes the account's merchant messages too (Jinja2 and Babel, a few milliseconds more the
+batch's loop no longer shares its lock with), before the report, which links them.
+
+The protocol: one JSON line per account on the process's stdin (``{"notebook": PATH,
+"result": RECORD, "language": TAG}``), one JSON line back on its stdout once its messages and
+report are written (``{"ok": true}``, or ``{"error": "..."}``); it exits when its stdin
+closes. :class:`ReportProcess` is the batch's side. A report the process
 could not render (or any report, if the process cannot start or dies) is left to the summary,
 which renders every missing or stale report (:func:`relink.batch.summary.reports.render_stale`).
 """
@@ -24,6 +28,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from relink.batch_helpers import REPORT_PROCESS, REPORT_PROCESS_ENV
 
@@ -51,13 +56,17 @@ class ReportProcess:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def render(self, notebook: Path) -> None:
-        """Have ``notebook``'s report rendered and written; returns once it is.
+    def render(
+        self, notebook: Path, result: dict[str, Any] | None = None, language: str = ""
+    ) -> None:
+        """Have ``notebook``'s merchant messages (from its recorded ``result``, in
+        ``language``) and then its report written; returns once they are.
 
         Raises:
-            OSError: the process is gone, or could not render it (the message says why).
+            OSError: the process is gone, or could not write them (the message says why).
         """
-        request = json.dumps({"notebook": str(notebook)}) + "\n"
+        request = {"notebook": str(notebook), "result": result, "language": language}
+        request = json.dumps(request, ensure_ascii=False) + "\n"
         with self._lock:  # one report at a time, each reply read by whoever asked
             try:
                 self._process.stdin.write(request.encode())
@@ -87,13 +96,18 @@ class ReportProcess:
 def serve(lines: object = None, replies: object = None) -> None:
     """The process's loop: render the report of each notebook asked for, say how it went."""
     from relink.batch.summary import reports
+    from relink.batch.summary.files import write_messages
 
     lines = lines or sys.stdin.buffer
     replies = replies or sys.stdout.buffer
     reports.warm_up()
     for line in lines:
         try:
-            reports.render_report(Path(json.loads(line)["notebook"]))
+            request = json.loads(line)
+            notebook = Path(request["notebook"])
+            if "result" in request:  # the messages first: the report links them
+                write_messages(notebook.parent, request["result"], request.get("language", ""))
+            reports.render_report(notebook)
             answer = {"ok": True}
         except Exception as exc:  # the batch leaves this report to the summary
             answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
