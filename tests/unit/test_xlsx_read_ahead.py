@@ -72,6 +72,22 @@ def test_a_read_ahead_of_another_file_is_not_taken(write_xlsx) -> None:
 def test_nothing_is_read_ahead_but_a_zip(write_csv, tmp_path) -> None:
     assert XlsxReadAhead.start(write_csv([["Order No.", "Status"], ["#1", "Fulfilled"]])) is None
     assert XlsxReadAhead.start(tmp_path / "missing.xlsx") is None
+    assert XlsxReadAhead.start("/dev/zero") is None  # a device: never read ahead
+
+
+def test_a_pipe_is_not_read_ahead(tmp_path, write_xlsx) -> None:
+    import os
+
+    book = write_xlsx({"Orders": SHEETS["Orders"]}).read_bytes()[:1024]
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)
+    pipe = os.open(fifo, os.O_RDWR)  # Linux: opening to read does not wait for a writer
+    try:
+        os.write(pipe, book)
+        assert XlsxReadAhead.start(fifo) is None
+        assert os.read(pipe, len(book)) == book  # nothing was taken from it
+    finally:
+        os.close(pipe)
 
 
 def test_calamine_never_sees_a_zip_that_is_not_an_xlsx(tmp_path, monkeypatch) -> None:

@@ -55,8 +55,11 @@ class XlsxReadAhead:
 
     @classmethod
     def start(cls, path: str | Path) -> XlsxReadAhead | None:
-        """A read ahead of ``path`` when it starts as a zip does, else ``None`` (nothing done)."""
+        """A read ahead of ``path`` when it is a regular file that starts as a zip does, else
+        ``None`` (nothing done: a pipe or a device can be read once only, by read_table)."""
         try:
+            if not Path(path).is_file():
+                return None
             with Path(path).open("rb") as handle:
                 magic = handle.read(len(_ZIP_MAGIC))
         except OSError:
