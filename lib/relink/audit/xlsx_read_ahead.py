@@ -48,7 +48,7 @@ class XlsxReadAhead:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._done: WorkbookAhead | None = None
-        self._error: BaseException | None = None
+        self._error: Exception | None = None
         self._thread = threading.Thread(target=self._read, name="relink-xlsx-ahead", daemon=True)
         if self._measure():
             self._thread.start()
@@ -74,7 +74,7 @@ class XlsxReadAhead:
                 if "xl/workbook.xml" not in archive.namelist():
                     return False  # not an XLSX: read_table refuses it, calamine never sees it
             self._done = WorkbookAhead(measure_workbook(self.path))
-        except BaseException as exc:  # raised again where the result is taken (MemoryError too)
+        except Exception as exc:  # raised again where the result is taken (MemoryError too)
             self._error = exc
             return False
         return True
@@ -89,7 +89,7 @@ class XlsxReadAhead:
             if names and _cells(done.bounds.sheet_size(names[0])) <= XLSX_MAX_CELLS:
                 done.sheets[names[0]] = workbook.get_sheet_by_name(names[0])
             done.workbook = workbook
-        except BaseException as exc:
+        except Exception as exc:
             self._error = exc
 
     def result(self, path: Path) -> WorkbookAhead | None:
@@ -97,7 +97,7 @@ class XlsxReadAhead:
         is not for this read (another file) or nothing was done: read the workbook now.
 
         Raises:
-            BaseException: whatever the measuring or the thread raised (an
+            Exception: whatever the measuring or the thread raised (an
                 :class:`~relink.errors.ExportError`, calamine's error, a ``MemoryError``),
                 raised again here.
         """
