@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from relink.audit import csv_reader
+from relink.audit import csv_layout, csv_reader
 from relink.audit.column_specs import ALIEXPRESS_COLUMNS, ORDER_COLUMNS
 from relink.audit.csv_read_ahead import CsvReadAhead
 from relink.audit.exports import read_export
@@ -152,3 +152,20 @@ def test_the_layout_is_told_without_pandas() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_failed_utf8_check_sends_the_file_to_pandas(write_csv, monkeypatch, capsys) -> None:
+    # The whole file's UTF-8 check runs in a thread beside Arrow's read: when it cannot answer,
+    # the file is not known to be UTF-8, and pandas reads it (quietly: no thread traceback).
+    path = write_csv([["Order No.", "Status"], ["#1", "Fulfilled"]])
+
+    def exhausted(path):
+        raise MemoryError
+
+    parsed = []
+    parse = csv_reader._parse_csv
+    monkeypatch.setattr(csv_layout, "_valid_utf8", exhausted)
+    monkeypatch.setattr(csv_reader, "_parse_csv", lambda *a: parsed.append(a) or parse(*a))
+    assert read_export(path, CsvReadAhead(path, ORDER_COLUMNS)).orders["order"].tolist() == ["#1"]
+    assert parsed, "pandas' parser was not used"
+    assert capsys.readouterr() == ("", "")

@@ -18,6 +18,7 @@ import csv
 import io
 import re
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,15 +95,26 @@ def read_arrow(path: Path, layout: CsvLayout) -> pa.Table | None:
     pandas must read the file instead: whenever Arrow's result could differ from pandas'
     (the header not one physical line, the text not decoding strictly, a row whose field count
     is not the header's, any Arrow error)."""
-    if not _arrow_reads_alike(path, layout):
+    if not _header_reads_alike(layout):
         return None
     names = [f"f{i}" for i in range(len(layout.header))]
     wanted = [names[i] for i in sorted(set(layout.positions.values()))]
     options = _arrow_options(names, wanted, layout.encoding, layout.delimiter, layout.skip)
+    # pandas reads a file that is not UTF-8 throughout again as Windows-1252: the whole file is
+    # checked, in a thread of its own while Arrow reads (both without the GIL), and Arrow's
+    # table is dropped when the check fails.
+    utf8 = [True]  # a file told Windows-1252 or UTF-16 decodes as detected
+    check = threading.Thread(target=_check_utf8, args=(path, utf8), daemon=True)
+    if layout.encoding.startswith("utf-8"):
+        check.start()
     try:
-        return pa_csv.read_csv(path, *options)
+        table = pa_csv.read_csv(path, *options)
     except (pa.ArrowException, UnicodeError, OSError, ValueError, KeyError):
-        return None
+        table = None
+    finally:
+        if check.ident is not None:
+            check.join()
+    return table if utf8 == [True] else None
 
 
 def first_pass(
@@ -179,7 +191,7 @@ def _header_width(path: Path, encoding: str, delimiter: str, skip: int) -> int:
     return fields
 
 
-def _arrow_reads_alike(path: Path, layout: CsvLayout) -> bool:
+def _header_reads_alike(layout: CsvLayout) -> bool:
     """Whether Arrow, which cannot see everything pandas does, reads the header as pandas."""
     skip = layout.skip
     physical = LINE_END.split(layout.text, maxsplit=skip + 1)
@@ -187,10 +199,8 @@ def _arrow_reads_alike(path: Path, layout: CsvLayout) -> bool:
         return False  # the header line does not end within the sample
     if skip and not HINT.fullmatch(physical[0].strip()):
         return False
-    if first_row(physical[skip], layout.delimiter) != layout.header:
-        return False  # a quoted header cell spans lines: Arrow skips physical lines
-    # pandas reads a file that is not UTF-8 throughout again as Windows-1252
-    return not layout.encoding.startswith("utf-8") or _valid_utf8(path)
+    # A quoted header cell spanning lines would differ: Arrow skips physical lines.
+    return first_row(physical[skip], layout.delimiter) == layout.header
 
 
 def _arrow_options(
@@ -222,6 +232,14 @@ def _arrow_options(
         quoted_strings_can_be_null=True,
     )
     return read, parse, convert
+
+
+def _check_utf8(path: Path, answer: list[bool]) -> None:
+    """Put into ``answer`` whether the whole file is UTF-8 (False when the check fails)."""
+    try:
+        answer[:] = [_valid_utf8(path)]
+    except Exception:  # a MemoryError, say: not known to be UTF-8, so pandas reads the file
+        answer[:] = [False]
 
 
 def _valid_utf8(path: Path) -> bool:
