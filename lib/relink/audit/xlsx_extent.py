@@ -17,6 +17,8 @@ a cell counts as one.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import queue
 import re
 import string
@@ -110,6 +112,7 @@ class BackgroundExtent(SheetExtent):
         """Raises: whatever the scan raised (a ``MemoryError``), raised again here."""
         self._pieces.put(None)
         self._worker.join()
+        _give_back_memory()
         if self._error is not None:
             raise self._error
         return super().result()
@@ -118,6 +121,7 @@ class BackgroundExtent(SheetExtent):
         self._error = self._error or ValueError("closed")  # the pieces still queued: skipped
         self._pieces.put(None)
         self._worker.join()
+        _give_back_memory()
 
     def _scan_all(self) -> None:
         while (data := self._pieces.get()) is not None:
@@ -126,6 +130,17 @@ class BackgroundExtent(SheetExtent):
                     super().feed(data)
                 except Exception as exc:
                     self._error = exc
+
+
+def _give_back_memory() -> None:
+    """Hand the scan's freed buffers back to the system (glibc only; elsewhere nothing).
+
+    They were freed in the scanning thread's malloc arena, where they stay resident (14 MiB
+    for the 139 MB sheet): calamine's read, next, is often given another arena, and those
+    megabytes then add to its peak (one run in five before this).
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def piece_extent(data: np.ndarray, end: int) -> tuple[int, int] | None:
