@@ -590,3 +590,30 @@ def test_xlsx_rows_are_the_cells_xlsxwriter_would_write(tmp_path: Path) -> None:
     workbook.write_xlsx(tmp_path / "r.xlsx", ("account",), [{"account": "<r>x</r>"}])
     with zipfile.ZipFile(tmp_path / "r.xlsx") as written:
         assert "<t>&lt;r&gt;x&lt;/r&gt;</t>" in written.read("xl/worksheets/sheet1.xml").decode()
+
+
+def _sheet(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as book:  # the cells; the zip's own dates may differ by a second
+        return book.read("xl/worksheets/sheet1.xml")
+
+
+def test_a_large_summary_writes_its_workbook_in_a_forked_child(tmp_path: Path) -> None:
+    rows = fleet(300)
+    columns = summary_rows.summary_columns(REASONS)
+    workbook.write_xlsx(tmp_path / "here.xlsx", columns, rows, REASONS)
+    wait = workbook.write_xlsx_beside(tmp_path / "there.xlsx", columns, rows, REASONS, fork_from=1)
+    wait()
+    assert _sheet(tmp_path / "there.xlsx") == _sheet(tmp_path / "here.xlsx")
+    # A child that cannot write: the error is raised here, as without a child.
+    wait = workbook.write_xlsx_beside(tmp_path / "no" / "x.xlsx", columns, rows, fork_from=1)
+    with pytest.raises(OSError):
+        wait()
+
+
+def test_no_fork_beside_another_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(workbook.threading, "active_count", lambda: 2)
+    monkeypatch.setattr(workbook.os, "fork", lambda: pytest.fail("forked beside a thread"))
+    columns = summary_rows.summary_columns(REASONS)
+    wait = workbook.write_xlsx_beside(tmp_path / "s.xlsx", columns, fleet(20), fork_from=1)
+    assert (tmp_path / "s.xlsx").is_file()  # written at once
+    wait()

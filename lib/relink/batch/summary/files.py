@@ -36,7 +36,7 @@ from relink.batch.summary.compare import compare
 from relink.batch.summary.planning import warning_items
 from relink.batch.summary.rows import reasons_in, summary_columns, summary_row
 from relink.batch.summary.totals import fleet_totals
-from relink.batch.summary.workbook import write_xlsx
+from relink.batch.summary.workbook import write_xlsx_beside
 from relink.errors import RelinkError
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -66,7 +66,18 @@ def write_summary(batch: BatchReport) -> None:
     rows = [summary_row(run, out) for run in runs]
     reasons = reasons_in(run.result for run in runs)
     write_csv(out / "summary.csv", summary_columns(reasons), rows)
-    write_xlsx(out / "summary.xlsx", summary_columns(reasons), rows, reasons)
+    xlsx_written = write_xlsx_beside(out / "summary.xlsx", summary_columns(reasons), rows, reasons)
+    try:
+        _write_the_rest(batch, rows, reasons, problems)
+    finally:
+        xlsx_written()  # the child reaped, and its file written here if it did not
+
+
+def _write_the_rest(
+    batch: BatchReport, rows: list[dict[str, Any]], reasons: list[str], problems: list[str]
+) -> None:
+    """The calendar, summary.json and the page (while summary.xlsx may be written beside)."""
+    out, runs = batch.out_dir, batch.summary_order
     batch.comparison = compare(batch.previous, rows) if batch.previous else None
     dates = [
         item
