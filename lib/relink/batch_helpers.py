@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,6 +127,18 @@ def take(env: Mapping[str, str]) -> ForkServer | None:
         _kill(server)
         return None
     return server
+
+
+@contextlib.contextmanager
+def started_ahead(wanted: bool = True) -> Iterator[None]:
+    """:func:`start` (when ``wanted``) on entering, :func:`discard` on leaving, however: what
+    the batch did not take is never left running."""
+    if wanted:
+        start()
+    try:
+        yield
+    finally:
+        discard()
 
 
 def discard() -> None:

@@ -216,75 +216,42 @@ def batch_command(
     from relink import batch_helpers
 
     batch_helpers.skip_iri_grammar()
-    if not scheduler:  # the kernels' fork server imports on the other core meanwhile
-        batch_helpers.start()  # (relink.batch_helpers: why not in relink.batch)
-    try:
-        _batch(
-            inputs,
-            out_dir,
-            workers=workers,
-            notebook=notebook,
-            parameters=parameters,
-            language=language,
-            allow_destructive=allow_destructive,
-            allow_outside_paths=allow_outside_paths,
-            scheduler=scheduler,
-            resume=resume,
-            compare_dir=compare_dir,
-        )
-    finally:
-        batch_helpers.discard()  # the batch did not need it (nothing ran, or an error)
+    # The kernels' fork server imports on the other core meanwhile (relink.batch_helpers).
+    with batch_helpers.started_ahead(not scheduler):
+        # papermill and friends: only for this command
+        from relink.batch import manifest
+        from relink.batch import runner as batch
+        from relink.batch.summary import EXIT_INTERRUPTED, terminal_report
 
-
-def _batch(
-    inputs: tuple[str, ...],
-    out_dir: Path,
-    *,
-    workers: int | None,
-    notebook: Path | None,
-    parameters: tuple[tuple[str, str], ...],
-    language: str,
-    allow_destructive: bool,
-    allow_outside_paths: bool,
-    scheduler: str | None,
-    resume: bool,
-    compare_dir: Path | None,
-) -> None:
-    """``relink batch``'s work, once the kernels' fork server has its head start."""
-    # papermill and friends: only for this command
-    from relink.batch import manifest
-    from relink.batch import runner as batch
-    from relink.batch.summary import EXIT_INTERRUPTED, terminal_report
-
-    try:
-        found = manifest.collect_inputs(inputs, allow_outside_paths=allow_outside_paths)
-        jobs = found.jobs  # a folder's files that are not exports: listed at the end
-        with _BatchProgress(len(jobs)) as progress:
-            outcome = batch.run_batch(
-                jobs,
-                out_dir,
-                notebook=notebook or batch.DEFAULT_NOTEBOOK,
-                workers=workers,
-                parameters=dict(parameters),
-                on_done=progress.update,
-                allow_destructive=allow_destructive,
-                distribute=_on_cluster(scheduler) if scheduler else None,
-                resume=resume,
-                compare=compare_dir,
-                skipped=found.skipped,
-                language=language,
-            )
-    except RelinkError as exc:
-        _fail(str(exc))  # names of files and accounts: shown, never run by the terminal
-    except KeyboardInterrupt as exc:  # a second Ctrl-C during the clean-up; the fork server
-        click.echo("relink batch: interrupted", err=True)  # still kills its kernels as we exit
-        sys.exit(128 + getattr(exc, "signum", EXIT_INTERRUPTED - 128))
-    report = terminal_report(outcome)  # names already escaped for the terminal
-    for line in report.errors:
-        click.echo(line, err=True)
-    for line in report.lines:
-        click.echo(line)
-    sys.exit(report.exit_code)
+        try:
+            found = manifest.collect_inputs(inputs, allow_outside_paths=allow_outside_paths)
+            jobs = found.jobs  # a folder's files that are not exports: listed at the end
+            with _BatchProgress(len(jobs)) as progress:
+                outcome = batch.run_batch(
+                    jobs,
+                    out_dir,
+                    notebook=notebook or batch.DEFAULT_NOTEBOOK,
+                    workers=workers,
+                    parameters=dict(parameters),
+                    on_done=progress.update,
+                    allow_destructive=allow_destructive,
+                    distribute=_on_cluster(scheduler) if scheduler else None,
+                    resume=resume,
+                    compare=compare_dir,
+                    skipped=found.skipped,
+                    language=language,
+                )
+        except RelinkError as exc:
+            _fail(str(exc))  # names of files and accounts: shown, never run by the terminal
+        except KeyboardInterrupt as exc:  # a second Ctrl-C during the clean-up; the fork server
+            click.echo("relink batch: interrupted", err=True)  # still kills its kernels as we exit
+            sys.exit(128 + getattr(exc, "signum", EXIT_INTERRUPTED - 128))
+        report = terminal_report(outcome)  # names already escaped for the terminal
+        for line in report.errors:
+            click.echo(line, err=True)
+        for line in report.lines:
+            click.echo(line)
+        sys.exit(report.exit_code)
 
 
 def _on_cluster(scheduler: str) -> Any:

@@ -72,3 +72,14 @@ def test_the_audit_pool_takes_it_and_its_kernels_run() -> None:
     assert batch_helpers._pending is None
     # The kernels are forks of it: its environment, without the API settings.
     assert "RELINK_API_TOKEN" not in server.env and "RELINK_API_TOKEN" in os.environ
+
+
+def test_started_ahead_never_leaves_it_running() -> None:
+    with batch_helpers.started_ahead(False):
+        assert batch_helpers._pending is None  # --scheduler: nothing started
+    with pytest.raises(RuntimeError), batch_helpers.started_ahead():
+        server = batch_helpers._pending
+        assert server is not None and server.process.poll() is None
+        raise RuntimeError("the batch failed before its kernels started")
+    assert server.process.poll() is not None and not server.folder.exists()
+    assert batch_helpers._pending is None
