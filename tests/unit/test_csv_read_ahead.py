@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import audit_runs
 import pytest
 
 from relink.audit import csv_layout, csv_reader
@@ -20,12 +21,7 @@ from relink.audit.exports import read_export
 from relink.audit.files import read_table
 from relink.errors import ExportError
 
-
-def relink_audit(path: Path, *, before: str = "") -> subprocess.CompletedProcess[str]:
-    """``relink audit PATH`` in a child process, running ``before`` first."""
-    code = f"import sys\n{before}\nfrom relink.cli import main\nmain(sys.argv[1:])\n"
-    command = [sys.executable, "-c", code, "audit", str(path)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+relink_audit = audit_runs.relink_audit
 
 
 def test_the_read_starts_before_pandas_is_imported(write_csv) -> None:
@@ -115,11 +111,7 @@ def test_errors_are_the_same_one_line(tmp_path: Path, content, problem) -> None:
         path.write_text(content, encoding="utf-8")
     with pytest.raises(ExportError) as in_place:
         read_export(path)
-    done = relink_audit(path)
-    assert done.returncode == 2, done.stderr
-    assert done.stdout == "" and "Traceback" not in done.stderr
-    assert done.stderr == f"relink: error: {in_place.value}\n"
-    assert problem in done.stderr
+    audit_runs.assert_refused_in_one_line(path, in_place.value, problem)
 
 
 def test_a_text_file_named_as_a_workbook_is_refused_as_before(tmp_path: Path) -> None:

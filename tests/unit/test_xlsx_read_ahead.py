@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
+import audit_runs
 import pytest
 
 from relink.audit import xlsx_reader
@@ -34,10 +34,8 @@ SHEETS = {
 
 
 def relink_audit(path: Path, *, before: str = "") -> subprocess.CompletedProcess[str]:
-    """``relink audit PATH`` in a child process, running ``before`` first."""
-    code = f"import sys\n{before}\nfrom relink.cli import main\nmain(sys.argv[1:])\n"
-    command = [sys.executable, "-c", code, "audit", "--format", "json", str(path)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    """``relink audit --format json PATH`` in a child process, running ``before`` first."""
+    return audit_runs.relink_audit(path, "--format", "json", before=before)
 
 
 @pytest.mark.parametrize("sheets", [SHEETS, {"Orders": SHEETS["Orders"]}], ids=["second", "first"])
@@ -145,11 +143,7 @@ def test_errors_are_the_same_one_line(tmp_path: Path, kind: str, problem: str) -
     path = bomb_or_far(tmp_path, kind)
     with pytest.raises(ExportError) as in_place:
         read_export(path)
-    done = relink_audit(path)
-    assert done.returncode == 2, done.stderr
-    assert done.stdout == "" and "Traceback" not in done.stderr
-    assert done.stderr == f"relink: error: {in_place.value}\n"
-    assert problem in done.stderr
+    audit_runs.assert_refused_in_one_line(path, in_place.value, problem)
 
 
 def test_an_error_in_the_thread_is_raised_where_the_result_is_taken(write_xlsx) -> None:
