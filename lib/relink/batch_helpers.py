@@ -20,13 +20,15 @@ cluster, an error), it is killed before it forked anything and its folder remove
 
 This module is not in :mod:`relink.batch`: importing that package imports papermill first (its
 engine's entry point needs it), which is exactly what must not be waited for. It imports only
-the standard library; :mod:`relink.batch.kernels` starts its own fork servers with
-:func:`launch` too, so that there is one way to start one.
+the standard library and relink's errors; :mod:`relink.batch.kernels` starts its own fork
+servers with :func:`launch` too, and reads the kernels mode with :func:`kernel_mode`, so that
+there is one way to do each.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -36,14 +38,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from relink.errors import BatchError
+
 # Set in the fork server while it imports (its relink.batch does not import papermill).
 FORK_SERVER_ENV = "RELINK_FORK_SERVER"
 MODE_ENV = "RELINK_BATCH_KERNELS"  # auto (the default), forked or standard
+AUTO, FORKED, STANDARD = "auto", "forked", "standard"
 # What the kernels of a notebook that changes no account never get.
 API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 # One thread per BLAS pool in every kernel would oversubscribe the cores.
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 SOCKET_NAME, LOG_NAME = "fork.sock", "fork-server.log"
+_log = logging.getLogger("relink.batch.kernels")
 # Set in the report process: relink.batch imports no papermill and skips the IRI grammar there.
 REPORT_PROCESS_ENV = "RELINK_REPORT_PROCESS"
 REPORT_PROCESS = [sys.executable, "-m", "relink.batch.summary.report_process"]
@@ -75,6 +81,12 @@ class ForkServer:
     def socket_path(self) -> Path:
         return self.folder / SOCKET_NAME
 
+    def close_pipes(self) -> None:
+        """Close this side of its stdin and stdout, once it has exited."""
+        for pipe in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                pipe.close()
+
 
 def kernels_env(drop_env: Iterable[str]) -> dict[str, str]:
     """The kernels' environment: this process's without ``drop_env``, with :data:`KERNEL_ENV`."""
@@ -103,13 +115,38 @@ def launch(folder: Path, env: Mapping[str, str]) -> ForkServer:
 _pending: ForkServer | None = None
 
 
+def kernel_mode(requested: str | None = None) -> str:
+    """The kernels a pool will try to start: ``forked`` or ``standard``.
+
+    ``requested`` (else ``$RELINK_BATCH_KERNELS``, else ``auto``): ``auto`` and ``forked`` mean
+    forked on POSIX, standard elsewhere (the fork server needs ``os.fork``).
+
+    Raises:
+        BatchError: an unknown value.
+    """
+    value = (requested or os.environ.get(MODE_ENV) or AUTO).strip().lower()
+    if value not in {AUTO, FORKED, STANDARD}:
+        raise BatchError(f"{MODE_ENV}={value}: say auto, forked or standard")
+    if value == STANDARD:
+        return STANDARD
+    if os.name != "posix":
+        if value == FORKED:
+            _log.warning("relink batch: no fork server on %s; standard kernels instead", os.name)
+        return STANDARD
+    return FORKED
+
+
 def start() -> None:
     """Start a fork server for a notebook that changes no account, if this machine's kernels
-    would be forked (POSIX, and ``$RELINK_BATCH_KERNELS`` is unset, ``auto`` or ``forked``).
-    Nothing happens (no error) if it cannot start: the pool starts its own then."""
+    would be forked (:func:`kernel_mode`). Nothing happens (no error) if it cannot start, or
+    the mode is unknown: the pool starts its own then, or says what is wrong."""
     global _pending
-    mode = (os.environ.get(MODE_ENV) or "auto").strip().lower()
-    if _pending is not None or os.name != "posix" or mode not in ("auto", "forked"):
+    if _pending is not None or os.name != "posix":
+        return
+    try:
+        if kernel_mode() != FORKED:
+            return
+    except BatchError:
         return
     folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
     try:
@@ -154,7 +191,5 @@ def _kill(server: ForkServer) -> None:
     with contextlib.suppress(OSError):
         server.process.kill()
     server.process.wait()
-    for pipe in (server.process.stdin, server.process.stdout):
-        with contextlib.suppress(OSError):
-            pipe.close()
+    server.close_pipes()
     shutil.rmtree(server.folder, ignore_errors=True)

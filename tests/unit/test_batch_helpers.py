@@ -30,9 +30,10 @@ def _started() -> batch_helpers.ForkServer:
 
 
 def test_nothing_is_started_where_kernels_are_not_forked(monkeypatch) -> None:
-    monkeypatch.setenv(batch_helpers.MODE_ENV, "standard")
-    batch_helpers.start()
-    assert batch_helpers._pending is None
+    for mode in ("standard", "threads"):  # an unknown mode: the pool says what is wrong
+        monkeypatch.setenv(batch_helpers.MODE_ENV, mode)
+        batch_helpers.start()
+        assert batch_helpers._pending is None
     assert batch_helpers.take(batch_helpers.kernels_env(API_SETTINGS)) is None
 
 

@@ -11,10 +11,11 @@ from importlib.metadata import entry_points
 import nbformat
 import pytest
 
-from relink.batch import kernels
+from relink import batch_helpers
 from relink.batch.engine import RelinkEngine
-from relink.batch.kernels import FORKED, STANDARD, KernelPool, KernelStartError, kernel_mode
+from relink.batch.kernels import FORKED, STANDARD, KernelPool, KernelStartError
 from relink.batch.provisioner import ForkServerProvisioner
+from relink.batch_helpers import kernel_mode
 from relink.errors import BatchError
 
 
@@ -36,15 +37,15 @@ def test_entry_points_are_registered() -> None:
 
 
 def test_kernel_mode(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
     assert kernel_mode() == FORKED  # POSIX, the default
     assert kernel_mode("standard") == STANDARD
-    monkeypatch.setenv(kernels.MODE_ENV, "standard")
+    monkeypatch.setenv(batch_helpers.MODE_ENV, "standard")
     assert kernel_mode() == STANDARD
     assert kernel_mode("forked") == FORKED  # the argument wins over the environment
-    monkeypatch.setenv(kernels.MODE_ENV, "Forked ")
+    monkeypatch.setenv(batch_helpers.MODE_ENV, "Forked ")
     assert kernel_mode() == FORKED
-    monkeypatch.setattr(kernels.os, "name", "nt")  # no os.fork: standard kernels
+    monkeypatch.setattr(batch_helpers.os, "name", "nt")  # no os.fork: standard kernels
     assert kernel_mode() == STANDARD and kernel_mode("auto") == STANDARD
     with pytest.raises(BatchError, match="auto, forked or standard"):
         kernel_mode("threads")
@@ -92,7 +93,7 @@ def _check_executed(nb: nbformat.NotebookNode, *, preloaded: bool) -> None:
 
 @pytest.mark.slow
 def test_forked_kernels_go_through_the_provisioner(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
     mode, notebooks, provisioner = asyncio.run(_run_in_pool(KernelPool(1)))
     assert (mode, provisioner) == (FORKED, ForkServerProvisioner)
     for nb in notebooks:
@@ -106,7 +107,7 @@ def test_forked_kernels_go_through_the_provisioner(monkeypatch: pytest.MonkeyPat
 
 @pytest.mark.slow
 def test_standard_kernels_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(kernels.MODE_ENV, "standard")
+    monkeypatch.setenv(batch_helpers.MODE_ENV, "standard")
     mode, notebooks, provisioner = asyncio.run(_run_in_pool(KernelPool(1)))
     assert mode == STANDARD and provisioner.__name__ == "LocalProvisioner"
     for nb in notebooks:
@@ -117,7 +118,7 @@ def test_standard_kernels_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_standard_kernels_when_the_fork_server_cannot_start(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
 
     async def broken(self: KernelPool) -> None:
         raise KernelStartError("the kernel fork server did not start: simulated")
@@ -176,7 +177,7 @@ async def _run_reused(pool: KernelPool, sources: list[str]) -> list[nbformat.Not
 def test_a_reused_kernel_starts_each_notebook_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """With reuse, the same kernel runs the next notebook: nothing the first one defined is
     left, and the counter restarts at In [1], as in a new kernel."""
-    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
     first, second = asyncio.run(
         _run_reused(KernelPool(1, reuse=True), ["left = 'over'\nleft", "'left' in dir()"])
     )
@@ -192,7 +193,7 @@ def test_a_reused_kernel_starts_each_notebook_afresh(monkeypatch: pytest.MonkeyP
 
 @pytest.mark.slow
 def test_a_kernel_not_given_back_reusable_is_replaced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(kernels.MODE_ENV, raising=False)
+    monkeypatch.delenv(batch_helpers.MODE_ENV, raising=False)
 
     async def two_runs() -> list[int]:
         pool = KernelPool(1, reuse=True)

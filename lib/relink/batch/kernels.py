@@ -40,7 +40,6 @@ import contextlib
 import itertools
 import json
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -55,10 +54,15 @@ from jupyter_client.kernelspec import KernelSpecManager
 from relink import batch_helpers
 from relink.batch.fork_server import HISTORY
 from relink.batch.provisioner import NAME as PROVISIONER
-from relink.batch_helpers import LOG_NAME, MODE_ENV, ForkServer
+from relink.batch_helpers import (
+    FORKED,
+    LOG_NAME,
+    STANDARD,
+    ForkServer,
+    kernel_mode,
+)
 from relink.errors import BatchError
 
-AUTO, FORKED, STANDARD = "auto", "forked", "standard"
 FORKED_KERNEL = "relink-forked"  # the kernelspec the pool writes for its fork server
 STANDARD_KERNEL = "python3"
 # Between two accounts on a reused kernel: IPython's %reset (every name the notebook defined
@@ -74,27 +78,6 @@ _log = logging.getLogger("relink.batch.kernels")
 
 class KernelStartError(BatchError):
     """A kernel could not be started or did not answer in time."""
-
-
-def kernel_mode(requested: str | None = None) -> str:
-    """The kernels a pool will try to start: ``forked`` or ``standard``.
-
-    ``requested`` (else ``$RELINK_BATCH_KERNELS``, else ``auto``): ``auto`` and ``forked`` mean
-    forked on POSIX, standard elsewhere (the fork server needs ``os.fork``).
-
-    Raises:
-        BatchError: an unknown value.
-    """
-    value = (requested or os.environ.get(MODE_ENV) or AUTO).strip().lower()
-    if value not in {AUTO, FORKED, STANDARD}:
-        raise BatchError(f"{MODE_ENV}={value}: say auto, forked or standard")
-    if value == STANDARD:
-        return STANDARD
-    if os.name != "posix":
-        if value == FORKED:
-            _log.warning("relink batch: no fork server on %s; standard kernels instead", os.name)
-        return STANDARD
-    return FORKED
 
 
 class KernelPool:
@@ -282,9 +265,7 @@ class KernelPool:
             except subprocess.TimeoutExpired:
                 process.kill()
                 await asyncio.to_thread(process.wait)
-        for pipe in (process.stdin, process.stdout):
-            with contextlib.suppress(OSError):
-                pipe.close()
+        server.close_pipes()
 
     async def _start_kernel(self) -> AsyncKernelManager:
         number = next(self._numbers)
