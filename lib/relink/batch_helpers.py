@@ -49,6 +49,7 @@ API_SETTINGS = ("RELINK_API_TOKEN", "RELINK_API_URL")
 # One thread per BLAS pool in every kernel would oversubscribe the cores.
 KERNEL_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 SOCKET_NAME, LOG_NAME = "fork.sock", "fork-server.log"
+FOLDER_PREFIX = "relink-kernels-"  # a kernel pool's private folder, in $TMPDIR
 _log = logging.getLogger("relink.batch.kernels")
 # Set in the report process: relink.batch imports no papermill and skips the IRI grammar there.
 REPORT_PROCESS_ENV = "RELINK_REPORT_PROCESS"
@@ -148,7 +149,7 @@ def start() -> None:
             return
     except BatchError:
         return
-    folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
+    folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
     try:
         _pending = launch(folder, kernels_env(API_SETTINGS))
     except OSError:

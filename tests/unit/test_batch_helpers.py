@@ -84,3 +84,15 @@ def test_started_ahead_never_leaves_it_running() -> None:
         raise RuntimeError("the batch failed before its kernels started")
     assert server.process.poll() is not None and not server.folder.exists()
     assert batch_helpers._pending is None
+
+
+@pytest.mark.slow
+def test_a_fork_server_whose_batch_died_removes_its_folder() -> None:
+    server = _started()
+    assert server.process.stdout.readline() == b'{"ready": true}\n'
+    assert server.socket_path.exists()
+    server.process.stdin.close()  # what kill -9 of the batch does to its pipe
+    assert server.process.wait(30) == 0
+    assert not server.folder.exists()
+    server.close_pipes()
+    batch_helpers._pending = None

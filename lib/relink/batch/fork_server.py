@@ -20,11 +20,13 @@ import gc
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import sys
 
 from relink.batch import FORK_SERVER_ENV
+from relink.batch_helpers import FOLDER_PREFIX
 
 HISTORY = "--HistoryManager.hist_file=:memory:"  # a kernel keeps no history file
 
@@ -98,6 +100,11 @@ def serve_forks(socket_path: str, preload: tuple[str, ...] = PRELOAD) -> None:
         with contextlib.suppress(OSError):
             if os.getsid(pid) == pid:
                 os.kill(pid, signal.SIGKILL)
+    # The pool's private folder (its socket, the kernels' files) goes too: the pool removes it
+    # as it closes, but a batch killed with kill -9 never does.
+    folder = os.path.dirname(socket_path)
+    if os.path.basename(folder).startswith(FOLDER_PREFIX):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _become_kernel(connection_file: str, server_pid: int) -> None:

@@ -55,6 +55,7 @@ from relink import batch_helpers
 from relink.batch.fork_server import HISTORY
 from relink.batch.provisioner import NAME as PROVISIONER
 from relink.batch_helpers import (
+    FOLDER_PREFIX,
     FORKED,
     LOG_NAME,
     STANDARD,
@@ -105,7 +106,7 @@ class KernelPool:
         self.drop_env = frozenset(drop_env)
         self.requested = kernels
         self.mode: str | None = None
-        self._folder = Path(tempfile.mkdtemp(prefix="relink-kernels-"))
+        self._folder = Path(tempfile.mkdtemp(prefix=FOLDER_PREFIX))
         self._server: ForkServer | None = None
         self._specs: KernelSpecManager | None = None
         self._numbers = itertools.count(1)
